@@ -1,0 +1,45 @@
+"""create_app(): the HTTP API and the dashboard, built from settings, with nothing global."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from conexapi import __version__
+from conexapi.accounts.router import router as accounts_router
+from conexapi.api.errors import install_error_handlers
+from conexapi.api.health import router as health_router
+from conexapi.core.logging import configure_logging
+from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from conexapi.runtime import Runtime
+from conexapi.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Builds the app. Pass a `runtime` to share one (tests, the demo); else it is built here."""
+    settings = settings or (runtime.settings if runtime else load_settings())
+    configure_logging(settings.log_level, json=settings.log_json)
+    owns_runtime = runtime is None
+    rt = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runtime:
+            await rt.aclose()
+
+    app = FastAPI(
+        title="ConexAPI",
+        version=__version__,
+        description="MercadoLibre Colombia → Siigo Nube: every paid sale, exactly one invoice.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(accounts_router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,102 @@
+"""A seller's connections to MercadoLibre and Siigo, with their secrets encrypted at rest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from conexapi.db import Base, TimestampMixin, UTCDateTime
+
+
+class Provider(StrEnum):
+    MERCADOLIBRE = "mercadolibre"
+    SIIGO = "siigo"
+
+
+class ConnectionStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_REAUTH = "needs_reauth"
+
+
+class Connection(TimestampMixin, Base):
+    """One ML seller account or one Siigo company.
+
+    `credentials_enc`: Siigo {username, access_key}; empty for ML.
+    `access_token_enc` / `token_expires_at`: the current ML access token or the cached 24 h Siigo
+    token, shared by every process. `refresh_token_enc`: the ML refresh token (single use).
+    """
+
+    __tablename__ = "connection"
+    __table_args__ = (UniqueConstraint("provider", "external_account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.ACTIVE.value)
+    external_account_id: Mapped[str] = mapped_column(String(191))
+    account_name: Mapped[str] = mapped_column(String(191), default="")
+    credentials_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    access_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OAuthState(Base):
+    """A pending MercadoLibre consent: single use, expiring, bound to the tenant that asked."""
+
+    __tablename__ = "oauth_state"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    code_verifier_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ErpCatalog(Base):
+    """A cached Siigo catalog (document types, taxes, ...), read once and refreshed on demand."""
+
+    __tablename__ = "erp_catalog"
+    __table_args__ = (UniqueConstraint("connection_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[list[Any]] = mapped_column(default=list)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KnownCustomer(Base):
+    """A buyer already present in a Siigo company, so a returning buyer costs no lookup."""
+
+    __tablename__ = "known_customer"
+    __table_args__ = (UniqueConstraint("connection_id", "identification", "branch_office"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    identification: Mapped[str] = mapped_column(String(50))
+    branch_office: Mapped[int] = mapped_column(Integer, default=0)
+    erp_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateBucket(Base):
+    """A token bucket shared by every worker (Siigo: requests per minute per company)."""
+
+    __tablename__ = "rate_bucket"
+
+    key: Mapped[str] = mapped_column(String(191), primary_key=True)
+    tokens: Mapped[float] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

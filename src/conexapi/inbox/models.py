@@ -1,0 +1,28 @@
+"""Every notification received, durable and deduplicated, kept raw for audit and replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from conexapi.db import Base, UTCDateTime
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    resource: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(40))
+    tenant_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    integration_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # accepted | ignored
+    reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,43 @@
+"""An integration links one MercadoLibre account to one Siigo company, with its settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from conexapi.db import Base, TimestampMixin, UTCDateTime
+
+
+class Integration(TimestampMixin, Base):
+    __tablename__ = "integration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    # One integration per ML account: two would invoice the same sale twice.
+    ml_connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connection.id", ondelete="CASCADE"), unique=True
+    )
+    siigo_connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connection.id", ondelete="CASCADE"), index=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    proposals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    sweep_watermark: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ProductMapping(TimestampMixin, Base):
+    """A MercadoLibre SKU (or item:variation) mapped to a Siigo product code."""
+
+    __tablename__ = "product_mapping"
+    __table_args__ = (UniqueConstraint("integration_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(120))
+    erp_code: Mapped[str] = mapped_column(String(30))

@@ -1,0 +1,34 @@
+"""Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
+
+from conexapi.accounts.models import LoginThrottle, Role, Tenant, User
+from conexapi.connections.models import (
+    Connection,
+    ErpCatalog,
+    KnownCustomer,
+    OAuthState,
+    RateBucket,
+)
+from conexapi.db import Base
+from conexapi.inbox.models import Notification
+from conexapi.integrations.models import Integration, ProductMapping
+from conexapi.sync.models import Document, Job, Sale, SaleEvent
+
+__all__ = [
+    "Base",
+    "Connection",
+    "Document",
+    "ErpCatalog",
+    "Integration",
+    "Job",
+    "KnownCustomer",
+    "LoginThrottle",
+    "Notification",
+    "OAuthState",
+    "ProductMapping",
+    "RateBucket",
+    "Role",
+    "Sale",
+    "SaleEvent",
+    "Tenant",
+    "User",
+]

@@ -1,0 +1,175 @@
+"""Settings from the environment and `.env` (prefix `CONEXAPI_`).
+
+Read once in `create_app()` / the worker and passed down; nothing imports a global settings object.
+The flat names of the contract (`CONEXAPI_MELI_CLIENT_ID`, `CONEXAPI_SIIGO_API_URL`...) are the
+public interface; they are grouped into sections by properties for the code's convenience.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from enum import StrEnum
+from functools import cached_property
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_SEED = "conexapi-development-only"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """The settings cannot run the service (e.g. a missing secret in production)."""
+
+
+class MercadoLibreSection(BaseModel):
+    client_id: str | None
+    client_secret: SecretStr | None
+    application_id: str | None
+    api_url: str
+    auth_url: str
+    use_pkce: bool
+    redirect_uri: str
+
+
+class SiigoSection(BaseModel):
+    api_url: str
+    partner_id: str
+    requests_per_minute: int
+
+
+class WorkerSection(BaseModel):
+    concurrency: int
+    poll_interval_seconds: float
+    lease_seconds: int
+    max_attempts: int
+    sweep_interval_seconds: int
+    stamp_poll_interval_seconds: int
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONEXAPI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./conexapi.db"
+    secret_key: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+    # Extra Fernet keys still accepted for decryption, comma-separated: rotate by putting the new
+    # key in CONEXAPI_ENCRYPTION_KEY and the old one here.
+    old_encryption_keys: SecretStr | None = None
+    public_url: str = "http://localhost:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    meli_client_id: str | None = None
+    meli_client_secret: SecretStr | None = None
+    meli_application_id: str | None = None
+    meli_api_url: str = "https://api.mercadolibre.com"
+    meli_auth_url: str = "https://auth.mercadolibre.com.co"
+    meli_use_pkce: bool = True
+
+    siigo_api_url: str = "https://api.siigo.com"
+    siigo_partner_id: str = Field(default="ConexAPI", pattern=r"^[A-Za-z0-9]{3,100}$")
+    siigo_requests_per_minute: int = Field(default=100, ge=0)
+
+    sweep_interval_seconds: int = Field(default=600, ge=1)
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    worker_lease_seconds: int = Field(default=300, ge=5)
+    worker_max_attempts: int = Field(default=8, ge=1)
+    stamp_poll_interval_seconds: int = Field(default=60, ge=1)
+
+    jwt_ttl_seconds: int = Field(default=3600, ge=60)
+    jwt_issuer: str = "conexapi"
+    jwt_audience: str = "conexapi-api"
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    @model_validator(mode="after")
+    def _require_secrets_in_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            missing = [
+                f"CONEXAPI_{name.upper()}"
+                for name in ("secret_key", "encryption_key")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ConfigurationError(
+                    "Refusing to start in production without "
+                    + ", ".join(missing)
+                    + ". Generate a secret key with `openssl rand -hex 32` and an encryption key "
+                    "with `conexapi keys generate`."
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return hashlib.sha256(f"{DEV_SECRET_SEED}:jwt".encode()).hexdigest()
+
+    @cached_property
+    def fernet_keys(self) -> list[bytes]:
+        """The encryption keys, newest first (the first one encrypts)."""
+        keys: list[bytes] = []
+        if self.encryption_key is not None:
+            keys.append(self.encryption_key.get_secret_value().encode())
+        else:
+            digest = hashlib.sha256(f"{DEV_SECRET_SEED}:fernet".encode()).digest()
+            keys.append(base64.urlsafe_b64encode(digest))
+        if self.old_encryption_keys is not None:
+            keys += [
+                k.strip().encode()
+                for k in self.old_encryption_keys.get_secret_value().split(",")
+                if k.strip()
+            ]
+        return keys
+
+    @property
+    def mercadolibre(self) -> MercadoLibreSection:
+        return MercadoLibreSection(
+            client_id=self.meli_client_id,
+            client_secret=self.meli_client_secret,
+            application_id=self.meli_application_id,
+            api_url=self.meli_api_url.rstrip("/"),
+            auth_url=self.meli_auth_url.rstrip("/"),
+            use_pkce=self.meli_use_pkce,
+            redirect_uri=self.public_url.rstrip("/") + "/api/v1/connections/mercadolibre/callback",
+        )
+
+    @property
+    def siigo(self) -> SiigoSection:
+        return SiigoSection(
+            api_url=self.siigo_api_url.rstrip("/"),
+            partner_id=self.siigo_partner_id,
+            requests_per_minute=self.siigo_requests_per_minute,
+        )
+
+    @property
+    def worker(self) -> WorkerSection:
+        return WorkerSection(
+            concurrency=self.worker_concurrency,
+            poll_interval_seconds=self.worker_poll_interval_seconds,
+            lease_seconds=self.worker_lease_seconds,
+            max_attempts=self.worker_max_attempts,
+            sweep_interval_seconds=self.sweep_interval_seconds,
+            stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a `ConfigurationError` explains what is missing."""
+    return Settings(**overrides)  # type: ignore[arg-type]

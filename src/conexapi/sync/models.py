@@ -1,0 +1,133 @@
+"""The sale (the unit of work and the queue), its documents and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from conexapi.db import Base, TimestampMixin, UTCDateTime
+
+Money = Numeric(16, 2)
+
+
+class SaleState(StrEnum):
+    PENDING = "pending"
+    WAITING = "waiting"
+    RETRYING = "retrying"
+    NEEDS_ATTENTION = "needs_attention"
+    INVOICED = "invoiced"
+    CREDITED = "credited"
+    SKIPPED = "skipped"
+    DEAD = "dead"
+
+
+RETRYABLE_BY_HAND = {SaleState.NEEDS_ATTENTION, SaleState.RETRYING, SaleState.DEAD}
+
+
+class Sale(TimestampMixin, Base):
+    """A pack, or an order without pack: what becomes exactly one invoice.
+
+    It is due when `next_attempt_at` is set and has passed; a worker holds `lease_until` while it
+    works on it. `invoiced` sales stay due (later `next_attempt_at`) while the DIAN status or a
+    cancellation is still to be followed.
+    """
+
+    __tablename__ = "sale"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "external_id"),
+        Index("ix_sale_due", "next_attempt_at"),
+        Index("ix_sale_tenant_state", "tenant_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(40))
+    order_ids: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default=SaleState.PENDING.value)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    sale_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    profit: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DocumentStatus(StrEnum):
+    IN_FLIGHT = "in_flight"  # sent (or about to be) with its idempotency key; outcome unknown
+    ISSUED = "issued"
+    FAILED = "failed"  # Siigo refused it; nothing was created
+
+
+class Document(TimestampMixin, Base):
+    """A fiscal document for a sale. The row exists, with its key, before the ERP call."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("sale_id", "kind", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str] = mapped_column(String(30), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=DocumentStatus.IN_FLIGHT.value)
+    refund_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    erp_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    deviation: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    stamp_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    stamp_errors: Mapped[list[Any]] = mapped_column(default=list)
+    cufe: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    public_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    breakdown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SaleEvent(Base):
+    """The sale's timeline: every notification, decision, attempt and document."""
+
+    __tablename__ = "sale_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Job(TimestampMixin, Base):
+    """Long work a person started (a backfill): resumable, with its progress."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
