@@ -1,0 +1,148 @@
+"""Static data for generated sales: products, names, Colombian cities (DANE DIVIPOLA names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from conexapi.sandbox import constants as c
+
+
+@dataclass(frozen=True)
+class CatalogProduct:
+    sku: str
+    title: str
+    category_id: str
+    price: int  # IVA-included COP, as ML shows it
+    tax_id: int = c.TAX_IVA19_ID
+    sizes: tuple[str, ...] = ()
+
+    @property
+    def gross(self) -> Decimal:
+        return Decimal(self.price)
+
+
+PRODUCTS: tuple[CatalogProduct, ...] = (
+    CatalogProduct("CAM-ALG-M-NEG", "Camiseta algodón talla M negra", "MCO1234", 59900),
+    CatalogProduct("TERMO-INOX-750", "Termo acero inoxidable 750 ml", "MCO1577", 45900),
+    CatalogProduct("AUD-BT-X200", "Audífonos Bluetooth X200", "MCO3697", 129900),
+    CatalogProduct("MOUSE-INAL-M1", "Mouse inalámbrico M1", "MCO1714", 54900),
+    CatalogProduct("LAMP-LED-ESC", "Lámpara LED de escritorio", "MCO1582", 89900),
+    CatalogProduct("MORRAL-URB-25L", "Morral urbano 25 L", "MCO1246", 119000),
+    CatalogProduct(
+        "CAFE-HUILA-500G", "Café de origen Huila 500 g", "MCO1403", 32500, c.TAX_IVA5_ID
+    ),
+    CatalogProduct("SARTEN-ANTIAD-24", "Sartén antiadherente 24 cm", "MCO1574", 74990),
+)
+VARIATION_PRODUCT = CatalogProduct(
+    "TENIS-RUN", "Tenis para correr livianos", "MCO1276", 189900, sizes=("38", "39", "40", "41")
+)
+# IVA-included prices no 2-decimal base reaches exactly with Siigo's per-line rounding.
+UNREACHABLE_PRODUCTS: tuple[CatalogProduct, ...] = (
+    CatalogProduct("STICKER-PACK-10", "Stickers x10 diseños surtidos", "MCO1500", 1025),
+    CatalogProduct("LLAVERO-METAL", "Llavero metálico", "MCO1501", 1026),
+    CatalogProduct("BOLSA-REGALO-S", "Bolsa de regalo pequeña", "MCO1502", 1054),
+)
+UNKNOWN_SKU_PRODUCT = CatalogProduct(
+    "SKU-NO-SIIGO-99", "Soporte celular para carro", "MCO1747", 39900
+)
+INACTIVE_PRODUCT = CatalogProduct("PROD-DESCONT-01", "Producto descontinuado", "MCO1000", 19900)
+
+
+def siigo_seed_products() -> list[tuple[CatalogProduct, str, bool]]:
+    """(product, code, active) rows the default Siigo company starts with."""
+    rows = [(p, p.sku, True) for p in PRODUCTS + UNREACHABLE_PRODUCTS]
+    rows += [
+        (VARIATION_PRODUCT, f"{VARIATION_PRODUCT.sku}-{s}", True) for s in VARIATION_PRODUCT.sizes
+    ]
+    rows.append((INACTIVE_PRODUCT, INACTIVE_PRODUCT.sku, False))
+    return rows
+
+
+FIRST_NAMES = (
+    "Laura",
+    "Andrés",
+    "Juliana",
+    "Carlos",
+    "María José",
+    "Santiago",
+    "Valentina",
+    "Jhon",
+    "Daniela",
+    "Sebastián",
+    "Natalia",
+    "Camilo",
+    "Paola",
+    "Óscar",
+    "Luisa Fernanda",
+    "Julián",
+)
+LAST_NAMES = (
+    "Gómez Rincón",
+    "Rodríguez Peña",
+    "Martínez Ospina",
+    "López Cárdenas",
+    "García Muñoz",
+    "Hernández Quintero",
+    "Ramírez Zapata",
+    "Vargas Londoño",
+    "Castaño Ríos",
+    "Restrepo Duque",
+    "Morales Ibáñez",
+    "Suárez Becerra",
+)
+COMPANY_NAMES = (
+    "Distribuidora Andina S.A.S.",
+    "Comercializadora El Café Ltda.",
+    "Tecnología Caribe S.A.S.",
+    "Ferretería La Montaña S.A.S.",
+    "Inversiones Pacífico S.A.",
+    "Papelería Santafé S.A.S.",
+)
+STREETS = (
+    "Calle 45",
+    "Carrera 15",
+    "Avenida 68",
+    "Calle 100",
+    "Carrera 7",
+    "Diagonal 32",
+    "Transversal 23",
+    "Avenida Las Vegas",
+    "Calle 10 Sur",
+)
+NEIGHBORHOODS = (
+    "La Candelaria",
+    "Chapinero",
+    "El Poblado",
+    "Laureles",
+    "Granada",
+    "El Prado",
+    "Cabecera",
+    "Cañaveral",
+    None,
+)
+COMMENTS = ("Apto 301", "Casa 2", "Torre B Apto 1204", "Local 5", "Oficina 402", None)
+
+# (city_name as ML sends it, department name, ISO state code, zip code)
+CITIES: tuple[tuple[str, str, str, str], ...] = (
+    ("Bogotá D.C.", "Bogotá D.C.", "CO-DC", "110111"),
+    ("Medellín", "Antioquia", "CO-ANT", "050001"),
+    ("Envigado", "Antioquia", "CO-ANT", "055420"),
+    ("Cali", "Valle del Cauca", "CO-VAC", "760001"),
+    ("Barranquilla", "Atlántico", "CO-ATL", "080001"),
+    ("Bucaramanga", "Santander", "CO-SAN", "680001"),
+    ("Pereira", "Risaralda", "CO-RIS", "660001"),
+    ("Manizales", "Caldas", "CO-CAL", "170001"),
+    ("Cartagena de Indias", "Bolívar", "CO-BOL", "130001"),
+    ("Soacha", "Cundinamarca", "CO-CUN", "250051"),
+    ("Ibagué", "Tolima", "CO-TOL", "730001"),
+    ("Pasto", "Nariño", "CO-NAR", "520001"),
+    ("Villavicencio", "Meta", "CO-MET", "500001"),
+    ("Santa Marta", "Magdalena", "CO-MAG", "470001"),
+    ("Cúcuta", "Norte de Santander", "CO-NSA", "540001"),
+    ("Armenia", "Quindío", "CO-QUI", "630001"),
+    ("Neiva", "Huila", "CO-HUI", "410001"),
+    ("Popayán", "Cauca", "CO-CAU", "190001"),
+    ("Montería", "Córdoba", "CO-COR", "230001"),
+    ("Tunja", "Boyacá", "CO-BOY", "150001"),
+)

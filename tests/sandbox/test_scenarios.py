@@ -1,0 +1,98 @@
+"""Scenario generator: determinism, every kind, expectations, Colombian data."""
+
+from __future__ import annotations
+
+import httpx
+
+from conexapi.sandbox import SandboxConfig, SandboxState
+from conexapi.sandbox.scenarios import KINDS
+from conexapi.sandbox.siigo_rules import nit_check_digit
+
+
+def fingerprint(state: SandboxState) -> list[tuple[object, ...]]:
+    return [
+        (s.kind, s.expectation, tuple(s.order_ids), s.pack_id, repr(s.details))
+        for s in state.scenarios.sales
+    ]
+
+
+def test_same_seed_same_sales() -> None:
+    a = SandboxState(SandboxConfig(seed=42, initial_sales=60))
+    b = SandboxState(SandboxConfig(seed=42, initial_sales=60))
+    c = SandboxState(SandboxConfig(seed=43, initial_sales=60))
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint(c)
+    assert [o.render()["total_amount"] for o in a.ml.orders.values()] == [
+        o.render()["total_amount"] for o in b.ml.orders.values()
+    ]
+
+
+def test_default_mix_is_mostly_billable_and_covers_every_kind() -> None:
+    state = SandboxState(SandboxConfig(seed=7, initial_sales=600))
+    kinds = {s.kind for s in state.scenarios.sales}
+    assert kinds == set(KINDS)
+    invoices = sum(1 for s in state.scenarios.sales if s.expectation == "invoice")
+    assert invoices > 0.7 * len(state.scenarios.sales)
+
+
+def test_each_kind_lands_in_its_state() -> None:
+    state = SandboxState(SandboxConfig(initial_sales=0))
+    sales = {s.kind: s for s in state.generate(kinds=list(KINDS))}
+    orders = state.ml.orders
+    assert orders[sales["cancelled_unpaid"].order_ids[0]].status == "cancelled"
+    assert orders[sales["pending_then_paid"].order_ids[0]].status == "payment_required"
+    assert "fraud_risk_detected" in orders[sales["fraud"].order_ids[0]].tags()
+    assert orders[sales["missing_billing"].order_ids[0]].buyer.billing is None
+    assert orders[sales["unknown_sku"].order_ids[0]].sku == "SKU-NO-SIIGO-99"
+    assert state.siigo.default.product_by_code("SKU-NO-SIIGO-99") is None
+    for kind, sale in sales.items():
+        if kind != "unknown_sku":
+            for oid in sale.order_ids:
+                assert state.siigo.default.product_by_code(orders[oid].sku) is not None, kind
+    unreachable = orders[sales["unreachable_price"].order_ids[0]]
+    assert int(unreachable.unit_price) in (1025, 1026, 1054)
+    state.scenarios.advance()
+    assert orders[sales["pending_then_paid"].order_ids[0]].status == "paid"
+    assert orders[sales["paid_then_cancelled"].order_ids[0]].status == "cancelled"
+    assert orders[sales["partial_refund"].order_ids[0]].status == "partially_refunded"
+    assert all(orders[o].status == "paid" for o in sales["pack"].order_ids)
+    nit = orders[sales["company_buyer"].order_ids[0]].buyer.billing
+    assert nit is not None
+    base, dv = nit.id_number.split("-")
+    assert nit_check_digit(base) == dv
+    assert nit.state_code.startswith("CO-")
+
+
+def test_nit_check_digit_known_values() -> None:
+    assert nit_check_digit("900123456") == "8"
+    assert nit_check_digit("860034313") == "7"  # a well-known Colombian NIT
+
+
+async def test_generate_via_control_api(client: httpx.AsyncClient) -> None:
+    resp = await client.post(
+        "/_sandbox/scenarios/generate", json={"count": 5, "seed": 1, "mix": {"pack": 1}}
+    )
+    sales = resp.json()
+    assert len(sales) == 5
+    assert all(s["kind"] == "pack" and s["external_id"] == s["pack_id"] for s in sales)
+    again = await client.post(
+        "/_sandbox/scenarios/generate", json={"count": 1, "kinds": ["single"]}
+    )
+    single = again.json()[0]
+    assert single["external_id"] == single["order_ids"][0]
+    assert single["expectation"] == "invoice"
+    bad = await client.post("/_sandbox/scenarios/generate", json={"kinds": ["nope"]})
+    assert bad.status_code == 400
+    state = (await client.get("/_sandbox/state")).json()
+    assert state["sales"] == 26
+    reset = await client.post("/_sandbox/reset", json={"seed": 3, "sales": 4})
+    assert reset.json()["sales"] == 4
+
+
+def test_generation_is_fast() -> None:
+    import time
+
+    started = time.perf_counter()
+    state = SandboxState(SandboxConfig(initial_sales=3000))
+    assert len(state.scenarios.sales) == 3000
+    assert time.perf_counter() - started < 5
