@@ -115,3 +115,21 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         except BaseException:
             await session.rollback()
             raise
+
+
+async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> bool:
+    """INSERT that silently does nothing on a unique-key conflict; True when a row was added.
+
+    One statement on both databases (no savepoint, no exception on the hot path).
+    """
+    table = model.__table__
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt: Any = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(table).values(**values).prefix_with("IGNORE")
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from conexapi.connections.models import (
 from conexapi.db import Base
 from conexapi.inbox.models import Notification
 from conexapi.integrations.models import Integration, ProductMapping
-from conexapi.sync.models import Document, Job, Sale, SaleEvent
+from conexapi.sync.models import Document, Job, Sale, SaleEvent, SaleOrder
 
 __all__ = [
     "Base",
@@ -29,6 +29,7 @@ __all__ = [
     "Role",
     "Sale",
     "SaleEvent",
+    "SaleOrder",
     "Tenant",
     "User",
 ]

@@ -131,3 +131,15 @@ class Job(TimestampMixin, Base):
     total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SaleOrder(Base):
+    """Which sale an order belongs to, so a notification about any order finds its pack's sale."""
+
+    __tablename__ = "sale_order"
+    __table_args__ = (UniqueConstraint("integration_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(40))
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,132 @@
+"""The one place that decides what a failure means for a sale.
+
+- transient (network, timeout, 5xx) → `retrying`, exponential backoff with full jitter, one
+  attempt burnt; after `max_attempts` → `dead` (visible, retryable by hand);
+- rate limited (429) → deferred by the vendor's hint, no attempt burnt;
+- permanent (validation, configuration) → `needs_attention` with the vendor's code and message in
+  plain words; never retried blindly (Siigo blocks API users whose requests fail > 80 %);
+- auth → the connection needs re-authorization; the sale waits for it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from conexapi.core.errors import (
+    AuthError,
+    IntegrationError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+
+class Verdict(StrEnum):
+    RETRY = "retry"
+    DEFER = "defer"
+    ATTENTION = "attention"
+    REAUTH = "reauth"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    code: str
+    message: str
+    delay: timedelta = timedelta(0)
+    burns_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+    max_attempts: int = 8
+    rate_limit_default_seconds: float = 30.0
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+        """Full jitter: uniform in [base/2, min(cap, base * 2**(attempt-1))]."""
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
+        low = min(self.base_seconds / 2, ceiling)
+        return timedelta(seconds=(rng or random).uniform(low, ceiling))
+
+
+# Siigo codes that describe a temporary service problem even though they come as a 400 (§4.4).
+SIIGO_TRANSIENT_CODES = frozenset(
+    {
+        "documents_service",
+        "payment_types_service",
+        "general_service",
+        "service_unavailable",
+        "request_timeout",
+        "requests_limit",
+        "entry_service",
+    }
+)
+
+VENDOR_LABEL = {"siigo": "Siigo", "mercadolibre": "MercadoLibre"}
+
+
+def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcome:
+    """Maps a failure to what happens to the sale. `attempt` counts this failed try."""
+    if isinstance(exc, RateLimitedError):
+        seconds = exc.retry_after or policy.rate_limit_default_seconds
+        return Outcome(
+            Verdict.DEFER,
+            "rate_limited",
+            f"{_vendor(exc)} pidió esperar (límite de peticiones); "
+            f"se reintenta en {int(seconds)} s.",
+            timedelta(seconds=seconds),
+            burns_attempt=False,
+        )
+    if isinstance(exc, TransientError) or (
+        isinstance(exc, PermanentError) and exc.vendor_code in SIIGO_TRANSIENT_CODES
+    ):
+        return Outcome(
+            Verdict.RETRY,
+            "transient_error",
+            f"{_vendor(exc)} no respondió bien ({_short(exc)}); se reintenta automáticamente.",
+            policy.backoff(attempt),
+        )
+    if isinstance(exc, AuthError):
+        return Outcome(
+            Verdict.REAUTH,
+            f"{exc.vendor}_needs_reauth",
+            f"La conexión con {_vendor(exc)} necesita volver a autorizarse: {exc.message}",
+        )
+    if isinstance(exc, NotFoundError):
+        return Outcome(
+            Verdict.ATTENTION,
+            f"{exc.vendor}_not_found",
+            f"{_vendor(exc)} no encontró el recurso: {exc.message}",
+        )
+    if isinstance(exc, PermanentError):
+        code = exc.vendor_code or "rejected"
+        return Outcome(
+            Verdict.ATTENTION,
+            f"{exc.vendor}_{code}",
+            f"{_vendor(exc)} rechazó el documento ({code}): {exc.message}",
+        )
+    if isinstance(exc, IntegrationError):
+        return Outcome(Verdict.RETRY, "integration_error", str(exc), policy.backoff(attempt))
+    # An unexpected bug: retry with backoff (it may be a race), and it ends `dead` if it persists.
+    return Outcome(
+        Verdict.RETRY,
+        "internal_error",
+        f"Error interno inesperado ({type(exc).__name__}); se reintenta y quedó registrado.",
+        policy.backoff(attempt),
+    )
+
+
+def _vendor(exc: IntegrationError) -> str:
+    return VENDOR_LABEL.get(exc.vendor, exc.vendor)
+
+
+def _short(exc: IntegrationError) -> str:
+    if exc.status_code:
+        return f"HTTP {exc.status_code}"
+    return exc.message[:80]

@@ -1,0 +1,188 @@
+"""The sales table is the queue: making sales due, claiming them with a lease, releasing them.
+
+A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
+claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
+every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
+database. A crashed worker's lease simply expires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.db import insert_ignore, utcnow
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+
+NOT_REOPENED = (SaleState.DEAD.value, SaleState.SKIPPED.value, SaleState.CREDITED.value)
+
+
+def add_event(
+    session: AsyncSession,
+    sale: Sale | None = None,
+    *,
+    kind: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+    sale_id: int | None = None,
+    tenant_id: int | None = None,
+) -> None:
+    session.add(
+        SaleEvent(
+            tenant_id=sale.tenant_id if sale else tenant_id,
+            sale_id=sale.id if sale else sale_id,
+            kind=kind,
+            message=message,
+            data=data or {},
+            created_at=utcnow(),
+        )
+    )
+
+
+async def make_order_due(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, order_id: str, source: str
+) -> int:
+    """Finds (or creates) the sale an order belongs to and makes it due now. Returns its id."""
+    now = utcnow()
+    sale_id = await _sale_of_order(session, integration_id, order_id)
+    if sale_id is None:
+        # Unknown order: a provisional sale keyed by the order id. The worker re-keys it to the
+        # pack id once it has fetched the order (merging with the pack's sale if one exists).
+        await insert_ignore(
+            session,
+            Sale,
+            {
+                "tenant_id": tenant_id,
+                "integration_id": integration_id,
+                "external_id": order_id,
+                "order_ids": [order_id],
+                "state": SaleState.PENDING.value,
+                "next_attempt_at": now,
+                "attempts": 0,
+                "buyer_name": "",
+                "facts": {},
+                "profit": {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        sale_id = (
+            await session.execute(
+                select(Sale.id).where(
+                    Sale.integration_id == integration_id, Sale.external_id == order_id
+                )
+            )
+        ).scalar_one()
+        await insert_ignore(
+            session,
+            SaleOrder,
+            {"integration_id": integration_id, "order_id": order_id, "sale_id": sale_id},
+        )
+        add_event(
+            session,
+            sale_id=sale_id,
+            tenant_id=tenant_id,
+            kind="received",
+            message=f"Orden {order_id} recibida ({_source_label(source)}).",
+            data={"order_id": order_id, "source": source},
+        )
+        return sale_id
+    await make_sale_due(session, sale_id, at=now)
+    return sale_id
+
+
+def _source_label(source: str) -> str:
+    return {
+        "notification": "notificación de MercadoLibre",
+        "sweep": "revisión periódica",
+        "backfill": "carga histórica",
+    }.get(source, source)
+
+
+async def _sale_of_order(session: AsyncSession, integration_id: int, order_id: str) -> int | None:
+    return (
+        await session.execute(
+            select(SaleOrder.sale_id).where(
+                SaleOrder.integration_id == integration_id, SaleOrder.order_id == order_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def make_sale_due(session: AsyncSession, sale_id: int, *, at: datetime | None = None) -> None:
+    """Makes a sale due (sooner only: never postpones an earlier due time).
+
+    Invoiced sales are re-checked too (the sale may have been cancelled or refunded since), but
+    not `skipped` or `credited` ones, which MercadoLibre can no longer change, nor `dead` ones,
+    which wait for a person.
+    """
+    when = at or utcnow()
+    await session.execute(
+        update(Sale)
+        .where(
+            Sale.id == sale_id,
+            Sale.state.notin_(NOT_REOPENED),
+            or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > when),
+        )
+        .values(next_attempt_at=when)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claim_due(
+    session: AsyncSession, *, worker_id: str, limit: int, lease_seconds: int
+) -> list[int]:
+    """Claims up to `limit` due sales for this worker; the caller commits right away."""
+    now = utcnow()
+    due = and_(
+        Sale.next_attempt_at.is_not(None),
+        Sale.next_attempt_at <= now,
+        or_(Sale.lease_until.is_(None), Sale.lease_until < now),
+    )
+    stmt = select(Sale.id).where(due).order_by(Sale.next_attempt_at).limit(limit)
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect != "sqlite":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list((await session.execute(stmt)).scalars())
+    if not ids:
+        return []
+    lease = now + timedelta(seconds=lease_seconds)
+    claimed: list[int] = []
+    for sale_id in ids:
+        result = await session.execute(
+            update(Sale)
+            .where(Sale.id == sale_id, due)
+            .values(lease_owner=worker_id, lease_until=lease)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.append(sale_id)
+    return claimed
+
+
+async def release(
+    session: AsyncSession, sale: Sale, *, worker_id: str, next_attempt_at: datetime | None
+) -> None:
+    """Ends this worker's lease and sets when the sale is due again (None: not due)."""
+    if sale.lease_owner == worker_id:
+        sale.lease_owner = None
+        sale.lease_until = None
+    sale.next_attempt_at = next_attempt_at
+
+
+async def pending_count(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    now = utcnow()
+    return int(
+        (
+            await session.execute(
+                select(func.count(Sale.id)).where(
+                    Sale.next_attempt_at.is_not(None), Sale.next_attempt_at <= now
+                )
+            )
+        ).scalar_one()
+    )

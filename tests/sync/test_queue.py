@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from conexapi.db import utcnow
+from conexapi.runtime import Runtime
+from conexapi.sync import queue
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+from tests.builders import create_integration, create_tenant
+
+
+async def _setup(runtime: Runtime, orders: int) -> tuple[int, int]:
+    async with runtime.sessions() as session:
+        tenant = await create_tenant(session)
+        integration = await create_integration(session, tenant.id)
+        for n in range(orders):
+            await queue.make_order_due(
+                session, tenant_id=tenant.id, integration_id=integration.id,
+                order_id=str(2000000000 + n), source="notification",
+            )
+        await session.commit()
+        return tenant.id, integration.id
+
+
+async def test_an_order_becomes_one_due_sale_and_repeats_do_not_duplicate(runtime: Runtime) -> None:
+    tenant_id, integration_id = await _setup(runtime, 1)
+    async with runtime.sessions() as session:
+        for _ in range(3):
+            await queue.make_order_due(
+                session, tenant_id=tenant_id, integration_id=integration_id,
+                order_id="2000000000", source="notification",
+            )
+        await session.commit()
+        assert (await session.execute(select(func.count(Sale.id)))).scalar_one() == 1
+        assert (await session.execute(select(func.count(SaleOrder.id)))).scalar_one() == 1
+        events = (await session.execute(select(SaleEvent.kind))).scalars().all()
+        assert events == ["received"]
+        assert await queue.pending_count(session) == 1
+
+
+async def test_two_workers_never_claim_the_same_sale(runtime: Runtime) -> None:
+    await _setup(runtime, 40)
+
+    async def claim(worker: str) -> list[int]:
+        got: list[int] = []
+        misses = 0
+        while misses < 3:
+            async with runtime.sessions() as session:
+                ids = await queue.claim_due(session, worker_id=worker, limit=3, lease_seconds=60)
+                await session.commit()
+            got += ids
+            misses = 0 if ids else misses + 1
+            await asyncio.sleep(0)
+        return got
+
+    a, b = await asyncio.gather(claim("worker-a"), claim("worker-b"))
+    assert not set(a) & set(b)
+    assert len(a) + len(b) == 40
+
+
+async def test_an_expired_lease_is_claimed_again(runtime: Runtime) -> None:
+    await _setup(runtime, 1)
+    async with runtime.sessions() as session:
+        first = await queue.claim_due(session, worker_id="crashed", limit=5, lease_seconds=60)
+        await session.commit()
+    assert len(first) == 1
+    async with runtime.sessions() as session:
+        assert await queue.claim_due(session, worker_id="other", limit=5, lease_seconds=60) == []
+        await session.execute(
+            update(Sale).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    async with runtime.sessions() as session:
+        again = await queue.claim_due(session, worker_id="other", limit=5, lease_seconds=60)
+        await session.commit()
+    assert again == first
+
+
+async def test_make_sale_due_never_postpones_and_leaves_finished_sales_alone(
+    runtime: Runtime,
+) -> None:
+    await _setup(runtime, 2)
+    async with runtime.sessions() as session:
+        sales = list((await session.execute(select(Sale).order_by(Sale.id))).scalars())
+        sales[0].state = SaleState.SKIPPED.value
+        sales[0].next_attempt_at = None
+        sales[1].next_attempt_at = utcnow() - timedelta(hours=1)
+        await session.commit()
+        await queue.make_sale_due(session, sales[0].id)
+        await queue.make_sale_due(session, sales[1].id, at=utcnow() + timedelta(hours=1))
+        await session.commit()
+        await session.refresh(sales[0])
+        await session.refresh(sales[1])
+        assert sales[0].next_attempt_at is None
+        assert sales[1].next_attempt_at is not None
+        assert sales[1].next_attempt_at.replace(tzinfo=None) < utcnow()

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from conexapi.inbox.models import Notification
+from conexapi.runtime import Runtime
+from conexapi.sync.models import Sale, SaleState
+from tests.builders import create_integration, create_tenant
+
+APP_ID = 5503910054141466
+
+
+def notification(order_id: int = 2000010733434062, **overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "_id": f"evt-{order_id}",
+        "resource": f"/orders/{order_id}",
+        "user_id": 779432305,
+        "topic": "orders_v2",
+        "application_id": APP_ID,
+        "attempts": 1,
+        "sent": "2026-09-24T15:19:20.129Z",
+        "received": "2026-09-24T15:19:20.106Z",
+    }
+    body.update(overrides)
+    return body
+
+
+async def _connected(runtime: Runtime) -> int:
+    async with runtime.sessions() as session:
+        tenant = await create_tenant(session)
+        integration = await create_integration(session, tenant.id)
+        await session.commit()
+        return integration.id
+
+
+async def _counts(runtime: Runtime) -> tuple[int, int]:
+    async with runtime.sessions() as session:
+        n = (await session.execute(select(func.count(Notification.id)))).scalar_one()
+        s = (await session.execute(select(func.count(Sale.id)))).scalar_one()
+        return int(n), int(s)
+
+
+async def test_a_notification_is_stored_and_its_sale_made_due(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    integration_id = await _connected(runtime)
+    r = await client.post("/webhooks/mercadolibre", json=notification())
+    assert r.status_code == 200
+    assert r.json() == {"status": "accepted"}
+    async with runtime.sessions() as session:
+        sale = (await session.execute(select(Sale))).scalar_one()
+        assert sale.integration_id == integration_id
+        assert sale.external_id == "2000010733434062"
+        assert sale.state == SaleState.PENDING.value
+        assert sale.next_attempt_at is not None
+
+
+async def test_duplicates_are_acknowledged_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    await _connected(runtime)
+    for _ in range(3):
+        r = await client.post("/webhooks/mercadolibre", json=notification())
+        assert r.status_code == 200
+    # The same order under another event id (ML sends several per sale): one sale still.
+    r = await client.post("/webhooks/mercadolibre", json=notification(_id="other-event"))
+    assert r.json() == {"status": "accepted"}
+    assert await _counts(runtime) == (2, 1)
+
+
+async def test_string_user_id_and_missing_event_id_are_accepted(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _connected(runtime)
+    body = notification(user_id="779432305")
+    del body["_id"]
+    r = await client.post("/webhooks/mercadolibre", json=body)
+    assert r.json() == {"status": "accepted"}
+    r = await client.post("/webhooks/mercadolibre", json=body)
+    assert r.json() == {"status": "duplicate"}
+
+
+async def test_unknown_accounts_and_foreign_apps_are_acknowledged_and_ignored(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _connected(runtime)
+    r = await client.post("/webhooks/mercadolibre", json=notification(user_id=123))
+    assert r.json() == {"status": "ignored", "reason": "unknown_account"}
+    r = await client.post("/webhooks/mercadolibre", json=notification(application_id=42))
+    assert r.json() == {"status": "ignored", "reason": "foreign_application"}
+    assert await _counts(runtime) == (1, 0)  # the unknown account is kept for audit, no sale
+    metrics = (await client.get("/metrics")).text
+    assert 'conexapi_notifications_total{outcome="ignored_unknown_account"}' in metrics
+
+
+async def test_other_topics_are_stored_without_a_sale(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _connected(runtime)
+    r = await client.post(
+        "/webhooks/mercadolibre",
+        json=notification(topic="shipments", resource="/shipments/44028792542", _id="s1"),
+    )
+    assert r.json() == {"status": "accepted", "reason": "topic_not_acted_on"}
+    assert await _counts(runtime) == (1, 0)
+
+
+async def test_malformed_or_oversized_bodies_are_refused_and_nothing_is_stored(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _connected(runtime)
+    bad = [
+        b"{not json",
+        b"[1, 2]",
+        b'{"resource": "/orders/1"}',
+        b'{"resource": "orders 1; drop", "user_id": 1, "topic": "orders_v2", "application_id": 1}',
+        b'{"resource": "/orders/1", "user_id": "abc", "topic": "orders_v2", "application_id": 1}',
+    ]
+    for body in bad:
+        r = await client.post(
+            "/webhooks/mercadolibre", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 400, body
+        assert r.json()["code"] == "invalid_notification"
+    big = notification()
+    big["padding"] = "x" * 20_000
+    r = await client.post("/webhooks/mercadolibre", json=big)
+    assert r.status_code == 413
+    assert await _counts(runtime) == (0, 0)
