@@ -1,0 +1,140 @@
+"""Siigo's per-line arithmetic and the money helpers around it.
+
+Pure and exact: every amount is a `Decimal`, rounded only here with ROUND_HALF_UP, replicating
+Siigo's per-line arithmetic (siigo-api.md §9.4-1). Decimals become JSON numbers only at the edge
+(`json_safe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+__all__ = [
+    "CENT",
+    "HUNDRED",
+    "MICRO",
+    "ZERO",
+    "LineTotals",
+    "json_safe",
+    "net_unit_price",
+    "siigo_line_total",
+]
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
+HUNDRED = Decimal("100")
+
+# --- Siigo arithmetic -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    base: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def _round2(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def siigo_line_total(
+    quantity: Decimal, price: Decimal, discount: Decimal, rate: Decimal
+) -> LineTotals:
+    """One item's totals exactly as Siigo computes them (siigo-api.md §9.4-1)."""
+    base = _round2(quantity * price - discount)
+    tax = _round2(base * rate / HUNDRED)
+    return LineTotals(base=base, tax=tax, total=_round2(base + tax))
+
+
+def net_unit_price(gross_line_total: Decimal, quantity: Decimal, rate: Decimal) -> Decimal:
+    """The 6-decimal pre-tax unit price whose Siigo line total is closest to the gross amount.
+
+    Exact whenever some price reaches it; otherwise the nearest reachable total, the lower one on
+    a tie. Siigo's total depends only on the 2-decimal base `b` (T(b) = b + round(b·rate), strictly
+    increasing by ≥0.01 per centavo of base), so the best base is one of a few centavos around
+    gross/(1+rate); then the price is the ideal gross/(1+rate)/qty rounded to 6 decimals when it
+    rounds to that base (it does in the common case, matching the §9.2 example), else base/qty.
+    """
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    factor = 1 + rate / HUNDRED
+    center = _round2(gross_line_total / factor)
+    candidates = [center + k * CENT for k in range(-2, 3) if center + k * CENT >= 0]
+
+    def reach(base: Decimal) -> Decimal:
+        return siigo_line_total(Decimal(1), base, ZERO, rate).total
+
+    best = min(candidates, key=lambda b: (abs(reach(b) - gross_line_total), reach(b)))
+    ideal = (gross_line_total / factor / quantity).quantize(MICRO, rounding=ROUND_HALF_UP)
+    if _round2(quantity * ideal) == best:
+        return ideal
+    guess = (best / quantity).quantize(MICRO, rounding=ROUND_HALF_UP)
+    for step in (0, 1, -1, 2, -2, 3, -3):
+        price = guess + step * MICRO
+        if price >= 0 and _round2(quantity * price) == best:
+            return price
+    raise ValueError(f"no 6-decimal price reaches base {best} for quantity {quantity}")
+
+
+# --- JSON rendering -------------------------------------------------------------------------
+
+
+def json_safe(value: Any) -> Any:
+    """Decimals → int when whole, else float (only at this edge); containers recursively.
+
+    Prices carry ≤15 significant digits (6 decimals, < 10^9), so the float's JSON text is the
+    exact decimal.
+    """
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return float(str(value))
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+# --- priced items ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    code: str
+    description: str
+    quantity: Decimal
+    price: Decimal
+    expected_gross: Decimal
+    totals: LineTotals
+
+    def body(self, tax_id: int) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "description": self.description,
+            "quantity": self.quantity,
+            "price": self.price,
+            # Siigo never implies taxes: a line without them is saved at 0 % (§9.4-3).
+            "taxes": [{"id": tax_id}],
+        }
+
+    def row(self) -> dict[str, str]:
+        return {
+            "concepto": self.description,
+            "codigo": self.code,
+            "cantidad": format(self.quantity.normalize(), "f"),
+            "precio_unitario_con_iva": _money(self.expected_gross / self.quantity),
+            "precio_unitario": str(self.price),
+            "base": _money(self.totals.base),
+            "iva": _money(self.totals.tax),
+            "total": _money(self.totals.total),
+        }
