@@ -81,9 +81,162 @@ def serve(
 
     _settings()
     uvicorn.run(
-        "conexapi.app:create_app", factory=True, host=host, port=port, workers=workers,
-        access_log=False, log_level="warning",
+        "conexapi.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Sales processed at once.")] = None,
+    no_sweep: Annotated[
+        bool, typer.Option("--no-sweep", help="Do not run the sweep here.")
+    ] = False,
+) -> None:
+    """Run the sync worker (with the sweep, backfills and token upkeep)."""
+    import signal
+
+    from conexapi.core.logging import configure_logging
+    from conexapi.runtime import Runtime
+    from conexapi.sync.worker import Worker
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        runtime = Runtime.build(settings)
+        w = Worker(runtime, concurrency=concurrency, run_sweep=not no_sweep)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, w.stop)
+        try:
+            await w.run()
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    seed: Annotated[int, typer.Option(help="Seed of the generated sales.")] = 7,
+    sales: Annotated[int, typer.Option(help="Sales the default seller starts with.")] = 20,
+    notify_url: Annotated[
+        str | None, typer.Option(help="Where MercadoLibre notifications are delivered.")
+    ] = None,
+    stream: Annotated[float | None, typer.Option(help="Create a new sale every N seconds.")] = None,
+) -> None:
+    """Run the MercadoLibre and Siigo simulators."""
+    from conexapi.sandbox import SandboxConfig, run_sandbox
+
+    config = SandboxConfig(
+        seed=seed, initial_sales=sales, notify_url=notify_url, stream_interval_seconds=stream
+    )
+    base = f"http://{host}:{port}"
+    typer.echo(f"Sandbox on {base}")
+    typer.echo(f"  CONEXAPI_MELI_AUTH_URL={base}/mercadolibre-auth")
+    typer.echo(f"  CONEXAPI_MELI_API_URL={base}/mercadolibre")
+    typer.echo(f"  CONEXAPI_SIIGO_API_URL={base}/siigo")
+    typer.echo("  MercadoLibre app: sandbox-app / sandbox-secret (application id 5503910054141466)")
+    typer.echo("  Siigo: sandbox@conexapi.dev / sandbox")
+    run_sandbox(host=host, port=port, config=config)
+
+
+@app.command()
+def backfill(
+    integration: Annotated[int, typer.Option(help="Integration id.")],
+    date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    resume: Annotated[int | None, typer.Option(help="Resume this backfill job id.")] = None,
+) -> None:
+    """Bring in every sale of a date range (resumable), with a progress bar."""
+    from datetime import date
+
+    from rich.progress import Progress
+    from sqlalchemy import select
+
+    from conexapi.integrations.models import Integration
+    from conexapi.runtime import Runtime
+    from conexapi.sync.backfill import BackfillRequest, start_backfill
+    from conexapi.sync.models import Job
+    from conexapi.sync.sweep import run_backfill
+
+    settings = _settings()
+    request = BackfillRequest(
+        date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to)
+    )
+
+    async def run() -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.sessions() as session:
+                if resume is None:
+                    tenant_id = (
+                        await session.execute(
+                            select(Integration.tenant_id).where(Integration.id == integration)
+                        )
+                    ).scalar_one()
+                    job = await start_backfill(
+                        session, tenant_id=tenant_id, integration_id=integration, request=request
+                    )
+                    job_id = job.id
+                    await session.commit()
+                else:
+                    job_id = resume
+            with Progress() as progress:
+                task = progress.add_task("Backfill", total=None)
+                while True:
+                    await run_backfill(runtime, job_id, max_pages=1)
+                    async with runtime.sessions() as session:
+                        current = await session.get(Job, job_id)
+                        assert current is not None
+                        job = current
+                        days = (request.date_to - request.date_from).days + 1
+                        done_days = 0
+                        if job.cursor.get("window"):
+                            from datetime import datetime
+
+                            done_days = (
+                                datetime.fromisoformat(job.cursor["window"]).date()
+                                - request.date_from
+                            ).days
+                        progress.update(
+                            task,
+                            total=days,
+                            completed=min(done_days, days),
+                            description=f"Backfill: {job.done} orders",
+                        )
+                        if job.state == "done":
+                            break
+            typer.echo(
+                f"Backfill job {job_id} done: {job.done} orders queued; "
+                "`conexapi worker` invoices them."
+            )
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
+    sales: Annotated[int, typer.Option(help="Sales the demo seller starts with.")] = 12,
+) -> None:
+    """Everything at once on SQLite with the simulators, sales flowing."""
+    from conexapi.demo import run_demo
+
+    try:
+        asyncio.run(run_demo(port=port, sales=sales))
+    except KeyboardInterrupt:
+        typer.echo("Demo stopped.")
 
 
 @keys_app.command("generate")

@@ -23,15 +23,19 @@ def test_transient_errors_retry_with_growing_jittered_backoff() -> None:
     assert all(timedelta(seconds=5) <= d <= timedelta(seconds=300) for d in delays)
     ceilings = [min(300, 10 * 2 ** (n - 1)) for n in range(1, 8)]
     assert all(d.total_seconds() <= c for d, c in zip(delays, ceilings, strict=True))
-    outcome = classify(TransientError("boom", vendor="siigo", status_code=503), attempt=1,
-                       policy=POLICY)
+    outcome = classify(
+        TransientError("boom", vendor="siigo", status_code=503), attempt=1, policy=POLICY
+    )
     assert outcome.verdict is Verdict.RETRY
     assert outcome.burns_attempt
 
 
 def test_a_429_defers_by_the_vendor_hint_without_burning_an_attempt() -> None:
-    outcome = classify(RateLimitedError("slow down", vendor="siigo", status_code=429,
-                                        retry_after=42), attempt=3, policy=POLICY)
+    outcome = classify(
+        RateLimitedError("slow down", vendor="siigo", status_code=429, retry_after=42),
+        attempt=3,
+        policy=POLICY,
+    )
     assert outcome.verdict is Verdict.DEFER
     assert outcome.delay == timedelta(seconds=42)
     assert not outcome.burns_attempt
@@ -40,15 +44,35 @@ def test_a_429_defers_by_the_vendor_hint_without_burning_an_attempt() -> None:
 @pytest.mark.parametrize(
     ("exc", "verdict", "code"),
     [
-        (PermanentError("The total payments must be equal", vendor="siigo", status_code=400,
-                        vendor_code="invalid_total_payments"), Verdict.ATTENTION,
-         "siigo_invalid_total_payments"),
-        (PermanentError("busy", vendor="siigo", status_code=400, vendor_code="documents_service"),
-         Verdict.RETRY, "transient_error"),
-        (AuthError("revoked", vendor="mercadolibre", status_code=400,
-                   vendor_code="invalid_grant"), Verdict.REAUTH, "mercadolibre_needs_reauth"),
-        (NotFoundError("no such order", vendor="mercadolibre", status_code=404), Verdict.ATTENTION,
-         "mercadolibre_not_found"),
+        (
+            PermanentError(
+                "The total payments must be equal",
+                vendor="siigo",
+                status_code=400,
+                vendor_code="invalid_total_payments",
+            ),
+            Verdict.ATTENTION,
+            "siigo_invalid_total_payments",
+        ),
+        (
+            PermanentError(
+                "busy", vendor="siigo", status_code=400, vendor_code="documents_service"
+            ),
+            Verdict.RETRY,
+            "transient_error",
+        ),
+        (
+            AuthError(
+                "revoked", vendor="mercadolibre", status_code=400, vendor_code="invalid_grant"
+            ),
+            Verdict.REAUTH,
+            "mercadolibre_needs_reauth",
+        ),
+        (
+            NotFoundError("no such order", vendor="mercadolibre", status_code=404),
+            Verdict.ATTENTION,
+            "mercadolibre_not_found",
+        ),
         (RuntimeError("bug"), Verdict.RETRY, "internal_error"),
     ],
 )

@@ -18,8 +18,11 @@ async def _setup(runtime: Runtime, orders: int) -> tuple[int, int]:
         integration = await create_integration(session, tenant.id)
         for n in range(orders):
             await queue.make_order_due(
-                session, tenant_id=tenant.id, integration_id=integration.id,
-                order_id=str(2000000000 + n), source="notification",
+                session,
+                tenant_id=tenant.id,
+                integration_id=integration.id,
+                order_id=str(2000000000 + n),
+                source="notification",
             )
         await session.commit()
         return tenant.id, integration.id
@@ -30,8 +33,11 @@ async def test_an_order_becomes_one_due_sale_and_repeats_do_not_duplicate(runtim
     async with runtime.sessions() as session:
         for _ in range(3):
             await queue.make_order_due(
-                session, tenant_id=tenant_id, integration_id=integration_id,
-                order_id="2000000000", source="notification",
+                session,
+                tenant_id=tenant_id,
+                integration_id=integration_id,
+                order_id="2000000000",
+                source="notification",
             )
         await session.commit()
         assert (await session.execute(select(func.count(Sale.id)))).scalar_one() == 1
@@ -69,9 +75,7 @@ async def test_an_expired_lease_is_claimed_again(runtime: Runtime) -> None:
     assert len(first) == 1
     async with runtime.sessions() as session:
         assert await queue.claim_due(session, worker_id="other", limit=5, lease_seconds=60) == []
-        await session.execute(
-            update(Sale).values(lease_until=utcnow() - timedelta(seconds=1))
-        )
+        await session.execute(update(Sale).values(lease_until=utcnow() - timedelta(seconds=1)))
         await session.commit()
     async with runtime.sessions() as session:
         again = await queue.claim_due(session, worker_id="other", limit=5, lease_seconds=60)

@@ -56,7 +56,9 @@ async def test_a_notification_is_stored_and_its_sale_made_due(
         assert sale.next_attempt_at is not None
 
 
-async def test_duplicates_are_acknowledged_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_duplicates_are_acknowledged_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await _connected(runtime)
     for _ in range(3):
         r = await client.post("/webhooks/mercadolibre", json=notification())

@@ -1,0 +1,186 @@
+"""`conexapi demo`: the whole product on one machine, with nothing to configure.
+
+Starts the MercadoLibre and Siigo simulators, the API and a worker on a fresh SQLite database,
+signs up the demo seller, connects both accounts through the real flows (OAuth consent, Siigo
+credentials), accepts the proposed integration settings, backfills today's sales and keeps new
+sales coming. Invoices appear within seconds; a few sales wait for attention on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from conexapi.app import create_app
+from conexapi.migrations import upgrade_async
+from conexapi.runtime import Runtime
+from conexapi.sandbox import SandboxConfig, start_sandbox_in_thread
+from conexapi.sandbox.constants import (
+    ML_CLIENT_ID,
+    ML_CLIENT_SECRET,
+    SANDBOX_APPLICATION_ID,
+    SIIGO_ACCESS_KEY,
+    SIIGO_USERNAME,
+)
+from conexapi.settings import Settings, load_settings
+from conexapi.sync.worker import Worker
+
+DEMO_EMAIL = "demo@conexapi.dev"
+DEMO_PASSWORD = "demo1234"
+DEMO_TENANT = "Tienda Demo"
+DEMO_DB = "conexapi-demo.db"
+
+
+@dataclass
+class DemoAccounts:
+    token: str
+    integration_id: int
+    siigo_connection_id: int
+    ml_connection_id: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_settings(port: int, sandbox_base: str, database_url: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "public_url": f"http://127.0.0.1:{port}",
+        "meli_client_id": ML_CLIENT_ID,
+        "meli_client_secret": ML_CLIENT_SECRET,
+        "meli_application_id": str(SANDBOX_APPLICATION_ID),
+        "meli_auth_url": f"{sandbox_base}/mercadolibre-auth",
+        "meli_api_url": f"{sandbox_base}/mercadolibre",
+        "siigo_api_url": f"{sandbox_base}/siigo",
+        "worker_poll_interval_seconds": 0.5,
+        "sweep_interval_seconds": 60,
+        "stamp_poll_interval_seconds": 5,
+        "log_json": False,
+        "log_level": "WARNING",
+    }
+    values.update(extra)
+    return load_settings(**values)
+
+
+async def connect_everything(api: httpx.AsyncClient) -> DemoAccounts:
+    """Signs in as the demo seller and connects both accounts through the public API."""
+    login = await api.post(
+        "/api/v1/auth/token", data={"username": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    siigo = await api.post(
+        "/api/v1/connections/siigo",
+        json={"username": SIIGO_USERNAME, "access_key": SIIGO_ACCESS_KEY},
+        headers=headers,
+    )
+    siigo.raise_for_status()
+    authorize = await api.get("/api/v1/connections/mercadolibre/authorize", headers=headers)
+    authorize.raise_for_status()
+    # The sandbox consent page approves at once and redirects back to our callback.
+    async with httpx.AsyncClient(follow_redirects=True, timeout=30) as browser:
+        callback = await browser.get(
+            authorize.json()["authorization_url"], headers={"Accept": "application/json"}
+        )
+        callback.raise_for_status()
+    connections = (await api.get("/api/v1/connections", headers=headers)).json()
+    ml_id = next(c["id"] for c in connections if c["provider"] == "mercadolibre")
+    integration = await api.post(
+        "/api/v1/integrations",
+        json={
+            "mercadolibre_connection_id": ml_id,
+            "siigo_connection_id": siigo.json()["id"],
+            "create_shipping_product": True,
+        },
+        headers=headers,
+    )
+    integration.raise_for_status()
+    return DemoAccounts(
+        token=login.json()["access_token"],
+        integration_id=integration.json()["id"],
+        siigo_connection_id=siigo.json()["id"],
+        ml_connection_id=ml_id,
+    )
+
+
+async def create_demo_user(runtime: Runtime) -> None:
+    from conexapi.accounts.service import create_user
+    from conexapi.db import transaction
+
+    async with transaction(runtime.sessions) as session:
+        await create_user(
+            session, email=DEMO_EMAIL, password=DEMO_PASSWORD, tenant_name=DEMO_TENANT
+        )
+
+
+async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0) -> None:
+    db_path = Path(DEMO_DB)
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{db_path}{suffix}").unlink()
+    sandbox = start_sandbox_in_thread(
+        SandboxConfig(
+            seed=int(os.environ.get("CONEXAPI_DEMO_SEED", "7")),
+            initial_sales=sales,
+            notify_url=f"http://127.0.0.1:{port}/webhooks/mercadolibre",
+            notification_retry_interval_seconds=2.0,
+        )
+    )
+    settings = demo_settings(port, sandbox.base_url, f"sqlite+aiosqlite:///./{db_path}")
+    await upgrade_async(settings.database_url)
+    runtime = Runtime.build(settings)
+    await create_demo_user(runtime)
+    app = create_app(runtime=runtime)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    serve = asyncio.create_task(server.serve())
+    while not server.started:
+        if serve.done():
+            await serve  # re-raises why it could not start (port in use...)
+        await asyncio.sleep(0.05)
+    worker = Worker(runtime)
+    work = asyncio.create_task(worker.run())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            accounts = await connect_everything(api)
+            today = date.today().isoformat()
+            await api.post(
+                f"/api/v1/integrations/{accounts.integration_id}/backfill",
+                json={"date_from": today, "date_to": today},
+                headers={"Authorization": f"Bearer {accounts.token}"},
+            )
+        async with httpx.AsyncClient(base_url=sandbox.base_url) as control:
+            await control.post("/_sandbox/stream", json={"interval_seconds": stream_seconds})
+        _banner(port, sandbox.base_url)
+        await serve
+    finally:
+        worker.stop()
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await work
+        await runtime.aclose()
+        sandbox.stop()
+
+
+def _banner(port: int, sandbox_base: str) -> None:
+    line = "=" * 64
+    print(line)  # noqa: T201
+    print(f"  ConexAPI demo is running: http://localhost:{port}/app")  # noqa: T201
+    print(f"  Sign in with {DEMO_EMAIL} / {DEMO_PASSWORD}")  # noqa: T201
+    print(f"  API docs: http://localhost:{port}/docs")  # noqa: T201
+    print(f"  Simulators: {sandbox_base}/_sandbox/docs")  # noqa: T201
+    print("  New MercadoLibre sales arrive every few seconds; Ctrl+C stops.")  # noqa: T201
+    print(line, flush=True)  # noqa: T201

@@ -1,0 +1,425 @@
+"""The ERP half of processing a sale: customer, products, invoice, DIAN status, credit notes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from conexapi.core.errors import PermanentError
+from conexapi.db import utcnow
+from conexapi.erps.siigo.client import SiigoClient, siigo_client
+from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
+from conexapi.integrations.service import resolve_product_codes
+from conexapi.runtime import Runtime
+from conexapi.sync.clock import colombia_today
+from conexapi.sync.customers import ensure_customer
+from conexapi.sync.documents import FINAL_STAMP, apply_result, create_or_adopt, stamp_pending
+from conexapi.sync.facts import SaleFacts
+from conexapi.sync.invoice_builder import (
+    BuildError,
+    build_credit_note,
+    build_invoice,
+    idempotency_key,
+    line_key,
+)
+from conexapi.sync.models import Document, DocumentKind, DocumentStatus, Sale, SaleState
+from conexapi.sync.step import Step
+
+PRODUCT_CACHE_SECONDS = 600.0
+# (siigo connection id, product code) -> (exists and active, checked at monotonic time)
+_products: dict[tuple[int, str], tuple[bool, float]] = {}
+
+
+class Invoicer:
+    def __init__(
+        self, runtime: Runtime, ctx: Any, *, owned: Callable[[Any, int], Awaitable[Sale]]
+    ) -> None:
+        self.runtime = runtime
+        self.ctx = ctx
+        self._owned = owned
+        self._siigo: SiigoClient | None = None
+
+    @property
+    def siigo(self) -> SiigoClient:
+        if self._siigo is None:
+            self._siigo = siigo_client(self.runtime, self.ctx.siigo_connection_id)
+        return self._siigo
+
+    async def invoice_document(self) -> Document | None:
+        async with self.runtime.sessions() as session:
+            return (
+                await session.execute(
+                    select(Document).where(
+                        Document.sale_id == self.ctx.sale_id,
+                        Document.kind == DocumentKind.INVOICE.value,
+                    )
+                )
+            ).scalar_one_or_none()
+
+    async def _documents(self, kind: DocumentKind) -> list[Document]:
+        async with self.runtime.sessions() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(Document)
+                        .where(Document.sale_id == self.ctx.sale_id, Document.kind == kind.value)
+                        .order_by(Document.seq)
+                    )
+                ).scalars()
+            )
+
+    # -- invoice ---------------------------------------------------------------------------------
+
+    async def issue(self, facts: SaleFacts, existing: Document | None) -> Step:
+        if existing is None or existing.status != DocumentStatus.IN_FLIGHT.value:
+            try:
+                doc = await self._plan_invoice(facts, existing)
+            except BuildError as exc:
+                return Step(
+                    SaleState.NEEDS_ATTENTION,
+                    None,
+                    exc.message,
+                    "needs_attention",
+                    exc.code,
+                    exc.message,
+                    data={"details": _jsonable(exc.details)},
+                )
+            if isinstance(doc, Step):
+                return doc
+        else:
+            doc = existing  # in flight: replay exactly what was sent, with the same key
+        return await self._send(doc, DocumentKind.INVOICE)
+
+    async def _plan_invoice(self, facts: SaleFacts, existing: Document | None) -> Document | Step:
+        settings = self.ctx.settings
+        plan: CustomerPlan | None
+        try:
+            if facts.buyer is not None:
+                plan = build_customer(facts.buyer, settings)
+            else:
+                plan = consumer_fallback_customer(settings)
+        except ValueError as exc:
+            message = (
+                f"Los datos fiscales del comprador no son válidos para Siigo: {exc}. Corrígelos "
+                "en Siigo o activa el consumidor final."
+            )
+            return Step(
+                SaleState.NEEDS_ATTENTION,
+                None,
+                message,
+                "needs_attention",
+                "invalid_buyer_identification",
+                message,
+            )
+        if plan is None:
+            message = (
+                "El comprador no dio datos de facturación y no hay consumidor final configurado. "
+                "Configura el consumidor final en la integración y reintenta."
+            )
+            return Step(
+                SaleState.NEEDS_ATTENTION,
+                None,
+                message,
+                "needs_attention",
+                "missing_fiscal_data",
+                message,
+            )
+        keys = [line_key(line) for line in facts.lines]
+        async with self.runtime.sessions() as session:
+            codes = await resolve_product_codes(session, self.ctx.integration_id, keys)
+        key = idempotency_key(self.ctx.integration_id, self.ctx.external_id, "FV", 1)
+        invoice = build_invoice(
+            facts,
+            settings,
+            product_codes=codes,
+            today=colombia_today(),
+            idempotency_key=key,
+            customer_identification=plan.identification,
+            branch_office=int(plan.body.get("branch_office", 0)),
+        )
+        missing = await self._unknown_products(
+            codes, [str(i["code"]) for i in invoice.body["items"]]
+        )
+        if missing:
+            return _products_step(missing)
+        await ensure_customer(
+            self.runtime, self.siigo, connection_id=self.ctx.siigo_connection_id, plan=plan
+        )
+        async with self.runtime.sessions() as session:
+            sale = await self._owned(session, self.ctx.sale_id)
+            doc = await session.get(Document, existing.id) if existing else None
+            if doc is None:
+                doc = Document(
+                    tenant_id=sale.tenant_id,
+                    sale_id=sale.id,
+                    kind=DocumentKind.INVOICE.value,
+                    seq=1,
+                    idempotency_key=key,
+                )
+                session.add(doc)
+            doc.status = DocumentStatus.IN_FLIGHT.value
+            doc.body = invoice.json_body()
+            doc.breakdown = {
+                **invoice.summary(),
+                "advertencias": plan.warnings + invoice.warnings,
+                "order_ids": list(invoice.order_ids),
+            }
+            doc.total = invoice.total
+            doc.deviation = invoice.deviation
+            sale.profit = _profit(facts, invoice.tax_total)
+            # Committed before the ERP call: whatever happens next, the key is known.
+            await session.commit()
+            return doc
+
+    async def _send(self, doc: Document, kind: DocumentKind) -> Step:
+        try:
+            result = await create_or_adopt(self.siigo, doc)
+        except PermanentError:
+            # Siigo refused it and has no such document: nothing was created.
+            await self._set_doc(doc.id, status=DocumentStatus.FAILED.value)
+            raise
+        doc = await self._record(doc.id, result)
+        label = "Factura" if kind is DocumentKind.INVOICE else "Nota crédito"
+        data = {
+            "document_id": doc.id,
+            "number": doc.number,
+            "erp_id": doc.erp_id,
+            "total": str(doc.total),
+            "stamp_status": doc.stamp_status,
+        }
+        if kind is DocumentKind.INVOICE:
+            if doc.stamp_status == "Rejected":
+                return await self._rejected(doc)
+            next_at = self._poll_time() if stamp_pending(doc) else None
+            return Step(
+                SaleState.INVOICED,
+                next_at,
+                f"{label} {doc.number} emitida en Siigo.",
+                "invoiced",
+                data=data,
+                reset_attempts=True,
+            )
+        return Step(
+            SaleState.INVOICED,
+            utcnow(),
+            f"{label} {doc.number} emitida en Siigo.",
+            "credit_note",
+            data=data,
+            reset_attempts=True,
+        )
+
+    async def _record(self, doc_id: int, result: dict[str, Any]) -> Document:
+        async with self.runtime.sessions() as session:
+            doc = await session.get(Document, doc_id)
+            assert doc is not None
+            apply_result(doc, result)
+            doc.status = DocumentStatus.ISSUED.value
+            if stamp_pending(doc):
+                doc.next_poll_at = self._poll_time()
+            await session.commit()
+            return doc
+
+    async def _set_doc(self, doc_id: int, **values: Any) -> None:
+        async with self.runtime.sessions() as session:
+            doc = await session.get(Document, doc_id)
+            if doc is not None:
+                for name, value in values.items():
+                    setattr(doc, name, value)
+                await session.commit()
+
+    def _poll_time(self) -> datetime:
+        return utcnow() + timedelta(
+            seconds=self.runtime.settings.worker.stamp_poll_interval_seconds
+        )
+
+    async def _unknown_products(
+        self, codes: dict[str, str], used: list[str]
+    ) -> list[tuple[str, str]]:
+        """Codes that do not exist or are inactive in Siigo, as (sku, code); cached positives."""
+        by_code = {code: sku for sku, code in codes.items()}
+        missing: list[tuple[str, str]] = []
+        now = time.monotonic()
+        for code in dict.fromkeys(used):
+            if code not in by_code:
+                continue  # the shipping product, checked when the settings are saved
+            cache_key = (self.ctx.siigo_connection_id, code)
+            cached = _products.get(cache_key)
+            if cached and cached[0] and now - cached[1] < PRODUCT_CACHE_SECONDS:
+                continue
+            product = await self.siigo.get_product_by_code(code)
+            active = product is not None and product.get("active", True) is not False
+            if active:
+                _products[cache_key] = (True, now)
+            else:
+                missing.append((by_code[code], code))
+        return missing
+
+    # -- after the invoice: DIAN status, cancellations and refunds --------------------------------
+
+    async def after_invoice(self, facts: SaleFacts, doc: Document) -> Step:
+        if stamp_pending(doc) and doc.erp_id:
+            result = await self.siigo.get_invoice(doc.erp_id)
+            doc = await self._record(doc.id, result)
+        if doc.stamp_status == "Rejected":
+            return await self._rejected(doc)
+        # Orders of a pack cancelled before invoicing were never on the invoice: not credited.
+        invoiced_orders = set(doc.breakdown.get("order_ids") or facts.order_ids)
+        refunded = sum(
+            (r.amount for r in facts.refunds if r.order_id in invoiced_orders), Decimal("0")
+        )
+        credits = await self._documents(DocumentKind.CREDIT_NOTE)
+        in_flight = [c for c in credits if c.status == DocumentStatus.IN_FLIGHT.value]
+        if in_flight:
+            return await self._send(in_flight[0], DocumentKind.CREDIT_NOTE)
+        issued = [c for c in credits if c.status == DocumentStatus.ISSUED.value]
+        credited = sum((c.total or Decimal("0") for c in issued), Decimal("0"))
+        invoice_total = doc.total or Decimal("0")
+        if issued and credited >= invoice_total:
+            return Step(SaleState.CREDITED, None, "Venta anulada con nota crédito.", "checked")
+        if refunded <= 0 or self._already_credited(issued, refunded):
+            if stamp_pending(doc):
+                return Step(
+                    SaleState.INVOICED,
+                    self._poll_time(),
+                    "Esperando la respuesta de la DIAN.",
+                    "checked",
+                )
+            return Step(SaleState.INVOICED, None, "Factura al día.", "checked")
+        if not self.ctx.settings.credit_notes_auto:
+            message = (
+                f"MercadoLibre devolvió {refunded} al comprador; las notas crédito automáticas "
+                "están desactivadas: emítela en Siigo o actívalas y reintenta."
+            )
+            return Step(
+                SaleState.NEEDS_ATTENTION,
+                None,
+                message,
+                "needs_attention",
+                "credit_note_manual",
+                message,
+            )
+        if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
+            return Step(
+                SaleState.INVOICED,
+                self._poll_time(),
+                "Hay una devolución: la nota crédito espera a que la DIAN acepte la factura.",
+                "waiting_dian",
+            )
+        statuses = dict(zip(facts.order_ids, facts.statuses, strict=False))
+        full = not issued and all(
+            statuses.get(o) in ("cancelled", "pending_cancel") for o in invoiced_orders
+        )
+        seq = len(credits) + 1
+        key = idempotency_key(self.ctx.integration_id, self.ctx.external_id, "NC", seq)
+        try:
+            plan = build_credit_note(
+                doc.body,
+                refund_amount=None if full else min(refunded - credited, invoice_total),
+                full=full,
+                settings=self.ctx.settings,
+                invoice_erp_id=str(doc.erp_id),
+                today=colombia_today(),
+                idempotency_key=key,
+                external_ref=self.ctx.external_id,
+            )
+        except BuildError as exc:
+            return Step(
+                SaleState.NEEDS_ATTENTION,
+                None,
+                exc.message,
+                "needs_attention",
+                exc.code,
+                exc.message,
+            )
+        async with self.runtime.sessions() as session:
+            sale = await self._owned(session, self.ctx.sale_id)
+            note = Document(
+                tenant_id=sale.tenant_id,
+                sale_id=sale.id,
+                kind=DocumentKind.CREDIT_NOTE.value,
+                seq=seq,
+                idempotency_key=key,
+                status=DocumentStatus.IN_FLIGHT.value,
+                refund_ref=f"refunded:{refunded}",
+                body=plan.json_body(),
+                breakdown={
+                    "lineas": plan.breakdown,
+                    "razon": plan.reason,
+                    "total": str(plan.total),
+                    "solicitado": str(plan.requested),
+                },
+                total=plan.total,
+                deviation=plan.deviation,
+            )
+            session.add(note)
+            await session.commit()
+        return await self._send(note, DocumentKind.CREDIT_NOTE)
+
+    @staticmethod
+    def _already_credited(issued: list[Document], refunded: Decimal) -> bool:
+        return any(c.refund_ref == f"refunded:{refunded}" for c in issued)
+
+    async def _rejected(self, doc: Document) -> Step:
+        errors = await self.siigo.get_invoice_stamp_errors(str(doc.erp_id))
+        await self._set_doc(doc.id, stamp_errors=errors)
+        reasons = "; ".join(errors) or "sin detalle"
+        message = (
+            f"La DIAN rechazó la factura {doc.number}: {reasons}. Corrige los datos en Siigo Nube, "
+            "reenvíala a la DIAN y pulsa Reintentar para actualizar el estado."
+        )
+        return Step(
+            SaleState.NEEDS_ATTENTION,
+            None,
+            message,
+            "dian_rejected",
+            "dian_rejected",
+            message,
+            data={"errors": errors},
+        )
+
+
+def _products_step(missing: list[tuple[str, str]]) -> Step:
+    names = ", ".join(f"{sku} (código {code})" if sku != code else sku for sku, code in missing)
+    message = (
+        f"Producto sin equivalente activo en Siigo: {names}. Asocia el SKU a un producto de Siigo "
+        "en Productos, o crea/activa el producto con ese código en Siigo, y reintenta."
+    )
+    return Step(
+        SaleState.NEEDS_ATTENTION,
+        None,
+        message,
+        "needs_attention",
+        "unmapped_products",
+        message,
+        data={"skus": [sku for sku, _ in missing]},
+    )
+
+
+def _profit(facts: SaleFacts, iva: Decimal) -> dict[str, str]:
+    """What the sale earned: paid by the buyer, minus IVA, fees and shipping paid by the seller."""
+    refunded = sum((r.amount for r in facts.refunds), Decimal("0"))
+    net = facts.total_paid - iva - facts.marketplace_fee - facts.shipping_paid_by_seller - refunded
+    return {
+        "total": str(facts.total_paid),
+        "iva": str(iva),
+        "comision": str(facts.marketplace_fee),
+        "envio_vendedor": str(facts.shipping_paid_by_seller),
+        "devuelto": str(refunded),
+        "neto": str(net),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return None if value is None else str(value)
+
+
+__all__ = ["FINAL_STAMP", "Invoicer"]

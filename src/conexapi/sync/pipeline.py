@@ -1,0 +1,382 @@
+"""Processing one sale: re-fetch it from MercadoLibre, decide, invoice or credit, record.
+
+Runs under the worker's lease on the sale. Each step commits in a short transaction and checks
+the lease is still ours; external calls happen outside transactions.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, select, update
+
+from conexapi.connections.models import Connection, ConnectionStatus
+from conexapi.core.errors import AuthError
+from conexapi.core.metrics import SALE_TRANSITIONS
+from conexapi.db import utcnow
+from conexapi.integrations.models import Integration
+from conexapi.integrations.schemas import InvoicingSettings
+from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
+from conexapi.marketplaces.mercadolibre.mapping import build_sale_facts
+from conexapi.runtime import Runtime
+from conexapi.sync import queue
+from conexapi.sync.decision import Action, decide
+from conexapi.sync.facts import SaleFacts
+from conexapi.sync.invoicing import Invoicer
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
+from conexapi.sync.snapshot import buyer_name, facts_to_json
+from conexapi.sync.step import Step
+
+log = structlog.get_logger("conexapi.pipeline")
+
+
+class LeaseLost(Exception):
+    """Another worker owns the sale now (our lease expired): stop without writing."""
+
+
+@dataclass
+class Context:
+    sale_id: int
+    tenant_id: int
+    integration_id: int
+    external_id: str
+    order_ids: list[str]
+    attempts: int
+    state: str
+    settings: InvoicingSettings
+    ml_connection_id: int
+    siigo_connection_id: int
+    ml_status: str
+    siigo_status: str
+
+
+class SaleProcessor:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        worker_id: str,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.policy = policy or RetryPolicy(max_attempts=runtime.settings.worker.max_attempts)
+        self.rng = rng or random.Random()
+
+    async def process(self, sale_id: int) -> str | None:
+        """Advances one claimed sale; returns its new state (None if it was merged or lost)."""
+        ctx = await self._load(sale_id)
+        if ctx is None:
+            return None
+        structlog.contextvars.bind_contextvars(sale_id=sale_id, tenant_id=ctx.tenant_id)
+        try:
+            step = await self._advance(ctx)
+        except LeaseLost:
+            log.warning("sale.lease_lost")
+            return None
+        except _Merged:
+            return None
+        except Exception as exc:
+            step = await self._failure(ctx, exc)
+        await self._finish(ctx, step)
+        SALE_TRANSITIONS.labels(step.state.value).inc()
+        return step.state.value
+
+    # -- loading and saving -------------------------------------------------------------------
+
+    async def _load(self, sale_id: int) -> Context | None:
+        async with self.runtime.sessions() as session:
+            sale = await session.get(Sale, sale_id)
+            if sale is None or sale.lease_owner != self.worker_id:
+                return None
+            integration = await session.get(Integration, sale.integration_id)
+            if integration is None:
+                return None
+            ml = await session.get(Connection, integration.ml_connection_id)
+            siigo = await session.get(Connection, integration.siigo_connection_id)
+            return Context(
+                sale_id=sale.id,
+                tenant_id=sale.tenant_id,
+                integration_id=sale.integration_id,
+                external_id=sale.external_id,
+                order_ids=[str(o) for o in sale.order_ids],
+                attempts=sale.attempts,
+                state=sale.state,
+                settings=InvoicingSettings.model_validate(integration.settings or {}),
+                ml_connection_id=integration.ml_connection_id,
+                siigo_connection_id=integration.siigo_connection_id,
+                ml_status=ml.status if ml else ConnectionStatus.NEEDS_REAUTH.value,
+                siigo_status=siigo.status if siigo else ConnectionStatus.NEEDS_REAUTH.value,
+            )
+
+    async def _owned(self, session: Any, sale_id: int) -> Sale:
+        sale = await session.get(Sale, sale_id, with_for_update=True)
+        if sale is None or sale.lease_owner != self.worker_id:
+            raise LeaseLost
+        return sale  # type: ignore[no-any-return]
+
+    async def _finish(self, ctx: Context, step: Step) -> None:
+        async with self.runtime.sessions() as session:
+            try:
+                sale = await self._owned(session, ctx.sale_id)
+            except LeaseLost:
+                return
+            previous = sale.state
+            sale.state = step.state.value
+            if step.reset_attempts:
+                sale.attempts = 0
+            if step.error is not None or step.state in (
+                SaleState.NEEDS_ATTENTION,
+                SaleState.RETRYING,
+                SaleState.DEAD,
+            ):
+                sale.error_code = step.code
+                sale.error_message = step.error or step.message
+            else:
+                sale.error_code = None
+                sale.error_message = None
+            await queue.release(
+                session, sale, worker_id=self.worker_id, next_attempt_at=step.next_at
+            )
+            if previous != sale.state or step.kind not in ("checked",):
+                queue.add_event(
+                    session, sale, kind=step.kind, message=step.message, data=step.data or {}
+                )
+            await session.commit()
+
+    async def _failure(self, ctx: Context, exc: Exception) -> Step:
+        attempt = ctx.attempts + 1
+        outcome = classify(exc, attempt=attempt, policy=self.policy)
+        if outcome.verdict is Verdict.RETRY and not isinstance(exc, _KnownFailure):
+            log.warning(
+                "sale.attempt_failed",
+                error=str(exc),
+                error_type=type(exc).__name__,
+                attempt=attempt,
+            )
+        if outcome.burns_attempt and outcome.verdict is Verdict.RETRY:
+            await self._bump_attempts(ctx)
+        return await self._step_for(ctx, outcome, exc, attempt)
+
+    async def _bump_attempts(self, ctx: Context) -> None:
+        async with self.runtime.sessions() as session:
+            await session.execute(
+                update(Sale)
+                .where(Sale.id == ctx.sale_id, Sale.lease_owner == self.worker_id)
+                .values(attempts=Sale.attempts + 1)
+            )
+            await session.commit()
+        ctx.attempts += 1
+
+    async def _step_for(self, ctx: Context, outcome: Outcome, exc: Exception, attempt: int) -> Step:
+        now = utcnow()
+        if outcome.verdict is Verdict.DEFER:
+            return Step(
+                _keep_state(ctx),
+                now + outcome.delay,
+                outcome.message,
+                "deferred",
+                outcome.code,
+                outcome.message,
+            )
+        if outcome.verdict is Verdict.RETRY:
+            if attempt >= self.policy.max_attempts:
+                return Step(
+                    SaleState.DEAD,
+                    None,
+                    f"Se agotaron los {attempt} intentos: {outcome.message}",
+                    "dead",
+                    outcome.code,
+                    outcome.message,
+                )
+            return Step(
+                SaleState.RETRYING,
+                now + outcome.delay,
+                f"Intento {attempt} falló: {outcome.message}",
+                "retrying",
+                outcome.code,
+                outcome.message,
+            )
+        if outcome.verdict is Verdict.REAUTH:
+            if isinstance(exc, AuthError) and exc.vendor == "siigo":
+                await self._mark_connection(ctx.siigo_connection_id, exc.message)
+            # The sale waits, not due; reconnecting the account makes it due again.
+            return Step(
+                _keep_state(ctx),
+                None,
+                outcome.message,
+                "needs_reauth",
+                outcome.code,
+                outcome.message,
+            )
+        return Step(
+            SaleState.NEEDS_ATTENTION,
+            None,
+            outcome.message,
+            "needs_attention",
+            outcome.code,
+            outcome.message,
+        )
+
+    async def _mark_connection(self, connection_id: int, message: str) -> None:
+        async with self.runtime.sessions() as session:
+            conn = await session.get(Connection, connection_id)
+            if conn is not None:
+                conn.status = ConnectionStatus.NEEDS_REAUTH.value
+                conn.last_error = message
+                conn.last_error_at = utcnow()
+                await session.commit()
+
+    # -- the sale itself -----------------------------------------------------------------------
+
+    async def _advance(self, ctx: Context) -> Step:
+        if ctx.ml_status != ConnectionStatus.ACTIVE.value:
+            return _waiting_for_connection(ctx, "MercadoLibre")
+        ml = meli_client(self.runtime, ctx.ml_connection_id)
+        facts = await self._fetch(ctx, ml)
+        await self._save_facts(ctx, facts)
+        invoicer = Invoicer(self.runtime, ctx, owned=self._owned)
+        existing = await invoicer.invoice_document()
+        if existing is not None and existing.erp_id:
+            return await invoicer.after_invoice(facts, existing)
+        decision = decide(facts, ctx.settings)
+        now = utcnow()
+        if decision.action is Action.SKIP:
+            if existing is not None:  # an invoice in flight: resolve it before anything else
+                return await invoicer.issue(facts, existing)
+            return Step(SaleState.SKIPPED, None, decision.message, "skipped", decision.reason)
+        if decision.action is Action.WAIT:
+            # Re-checked on the next notification or sweep; a slow safety net besides those.
+            return Step(
+                SaleState.WAITING,
+                now + timedelta(hours=6),
+                decision.message,
+                "waiting",
+                decision.reason,
+            )
+        if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
+            return _waiting_for_connection(ctx, "Siigo")
+        return await invoicer.issue(facts, existing)
+
+    async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
+        first = await ml.get_order(ctx.order_ids[0])
+        pack_id = first.get("pack_id")
+        pack: dict[str, Any] | None = None
+        orders = {str(first["id"]): first}
+        if pack_id:
+            pack = await ml.get_pack(str(pack_id))
+            for ref in pack.get("orders") or []:
+                oid = str(ref.get("id"))
+                if oid not in orders:
+                    orders[oid] = await ml.get_order(oid)
+            await self._rekey(ctx, str(pack_id), list(orders))
+        ordered = list(orders.values())
+        billing = await ml.get_billing_info(first)
+        shipping_id = (first.get("shipping") or {}).get("id")
+        costs = await ml.get_shipment_costs(str(shipping_id)) if shipping_id else None
+        shipment = None
+        if shipping_id and ctx.settings.invoice_trigger.value == "delivered":
+            shipment = await ml.get_shipment(str(shipping_id))
+        discounts: dict[str, dict[str, Any]] = {}
+        for oid, order in orders.items():
+            if "order_has_discount" in (order.get("tags") or []):
+                found = await ml.get_discounts(oid)
+                if found:
+                    discounts[oid] = found
+        return build_sale_facts(
+            ordered,
+            pack=pack,
+            billing=billing,
+            shipment_costs=costs,
+            discounts=discounts or None,
+            shipment=shipment,
+        )
+
+    async def _rekey(self, ctx: Context, external_id: str, order_ids: list[str]) -> None:
+        """The sale was created from an order; it is really its pack. Merge or rename."""
+        async with self.runtime.sessions() as session:
+            sale = await self._owned(session, ctx.sale_id)
+            if sale.external_id != external_id:
+                other = (
+                    await session.execute(
+                        select(Sale).where(
+                            Sale.integration_id == ctx.integration_id,
+                            Sale.external_id == external_id,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if other is not None:
+                    # The pack already has its sale: move our orders and timeline there.
+                    await session.execute(
+                        update(SaleOrder)
+                        .where(SaleOrder.sale_id == sale.id)
+                        .values(sale_id=other.id)
+                    )
+                    await session.execute(
+                        update(SaleEvent)
+                        .where(SaleEvent.sale_id == sale.id)
+                        .values(sale_id=other.id)
+                    )
+                    await session.execute(delete(Sale).where(Sale.id == sale.id))
+                    await self._link_orders(session, ctx, other.id, order_ids)
+                    await queue.make_sale_due(session, other.id)
+                    await session.commit()
+                    raise _Merged
+                sale.external_id = external_id
+                ctx.external_id = external_id
+            await self._link_orders(session, ctx, sale.id, order_ids)
+            sale.order_ids = order_ids
+            ctx.order_ids = order_ids
+            await session.commit()
+
+    async def _link_orders(
+        self, session: Any, ctx: Context, sale_id: int, order_ids: list[str]
+    ) -> None:
+        from conexapi.db import insert_ignore
+
+        for oid in order_ids:
+            await insert_ignore(
+                session,
+                SaleOrder,
+                {"integration_id": ctx.integration_id, "order_id": oid, "sale_id": sale_id},
+            )
+
+    async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
+        async with self.runtime.sessions() as session:
+            sale = await self._owned(session, ctx.sale_id)
+            sale.facts = facts_to_json(facts)
+            sale.total = facts.total_paid.quantize(Decimal("0.01"))
+            sale.buyer_name = buyer_name(facts)
+            sale.sale_date = facts.sale_date
+            sale.order_ids = list(facts.order_ids)
+            await session.commit()
+
+
+class _Merged(Exception):
+    pass
+
+
+class _KnownFailure(Exception):
+    pass
+
+
+def _keep_state(ctx: Context) -> SaleState:
+    state = SaleState(ctx.state)
+    return SaleState.PENDING if state is SaleState.DEAD else state
+
+
+def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
+    message = (
+        f"La conexión con {vendor} necesita volver a autorizarse; la venta sigue en cola y se "
+        "procesará al reconectar."
+    )
+    return Step(
+        _keep_state(ctx), None, message, "needs_reauth", f"{vendor.lower()}_needs_reauth", message
+    )

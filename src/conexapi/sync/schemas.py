@@ -1,0 +1,102 @@
+"""API shapes of sales (the contract's `GET /api/v1/sales` items and the sale detail)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from conexapi.sync.models import SaleState
+
+
+class ErrorRead(BaseModel):
+    code: str
+    message: str
+
+
+class DocumentSummary(BaseModel):
+    erp_id: str | None
+    number: str | None
+    total: Decimal | None
+    stamp_status: str | None
+
+
+class SaleRead(BaseModel):
+    id: int
+    integration_id: int
+    external_id: str
+    order_ids: list[str]
+    state: SaleState
+    total: Decimal | None
+    buyer_name: str
+    sale_date: datetime | None
+    invoice: DocumentSummary | None
+    credit_note: DocumentSummary | None
+    error: ErrorRead | None
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SalePage(BaseModel):
+    items: list[SaleRead]
+    total: int
+    page: int
+    page_size: int
+    counts: dict[str, int]
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class DocumentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    seq: int
+    status: str
+    idempotency_key: str
+    erp_id: str | None
+    number: str | None
+    total: Decimal | None
+    deviation: Decimal | None
+    stamp_status: str | None
+    stamp_errors: list[Any]
+    cufe: str | None
+    public_url: str | None
+    breakdown: dict[str, Any]
+    created_at: datetime
+
+
+class SaleDetail(SaleRead):
+    facts: dict[str, Any]
+    profit: dict[str, Any]
+    documents: list[DocumentRead]
+    timeline: list[EventRead]
+    breakdown: dict[str, Any] | None
+
+
+class SaleFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: SaleState | None = None
+    q: str | None = Field(default=None, max_length=100)
+    date_from: date | None = None
+    date_to: date | None = None
+    integration_id: int | None = None
+
+
+class RetryAll(SaleFilter):
+    """Retry every sale matching the filter (only needs_attention, retrying and dead ones)."""
+
+
+class RetryResult(BaseModel):
+    retried: int

@@ -1,0 +1,121 @@
+"""Operations on sales for the API and the dashboard: list, inspect, retry."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.core.errors import Conflict, NotFound
+from conexapi.sync import queue
+from conexapi.sync.models import RETRYABLE_BY_HAND, Document, DocumentKind, DocumentStatus, Sale
+from conexapi.sync.repository import SaleRepository
+from conexapi.sync.schemas import (
+    DocumentRead,
+    DocumentSummary,
+    ErrorRead,
+    EventRead,
+    SaleDetail,
+    SaleFilter,
+    SalePage,
+    SaleRead,
+)
+
+
+def _summary(doc: Document | None) -> DocumentSummary | None:
+    if doc is None or doc.status != DocumentStatus.ISSUED.value:
+        return None
+    return DocumentSummary(
+        erp_id=doc.erp_id, number=doc.number, total=doc.total, stamp_status=doc.stamp_status
+    )
+
+
+def _read(sale: Sale, docs: list[Document]) -> SaleRead:
+    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    notes = [d for d in docs if d.kind == DocumentKind.CREDIT_NOTE.value]
+    return SaleRead(
+        id=sale.id,
+        integration_id=sale.integration_id,
+        external_id=sale.external_id,
+        order_ids=[str(o) for o in sale.order_ids],
+        state=sale.state,  # type: ignore[arg-type]
+        total=sale.total,
+        buyer_name=sale.buyer_name,
+        sale_date=sale.sale_date,
+        invoice=_summary(invoice),
+        credit_note=_summary(notes[-1] if notes else None),
+        error=ErrorRead(code=sale.error_code, message=sale.error_message or "")
+        if sale.error_code
+        else None,
+        attempts=sale.attempts,
+        next_attempt_at=sale.next_attempt_at,
+        created_at=sale.created_at,
+        updated_at=sale.updated_at,
+    )
+
+
+async def list_sales(
+    session: AsyncSession, *, tenant_id: int, filters: SaleFilter, page: int, page_size: int
+) -> SalePage:
+    repo = SaleRepository(session, tenant_id)
+    sales, total = await repo.page(filters, page=page, page_size=page_size)
+    docs = await repo.documents([s.id for s in sales])
+    return SalePage(
+        items=[_read(s, docs.get(s.id, [])) for s in sales],
+        total=total,
+        page=page,
+        page_size=page_size,
+        counts=await repo.counts(filters.integration_id),
+    )
+
+
+async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> SaleDetail:
+    repo = SaleRepository(session, tenant_id)
+    sale = await repo.get(sale_id)
+    if sale is None:
+        raise NotFound("Sale not found.", code="sale_not_found")
+    docs = (await repo.documents([sale.id])).get(sale.id, [])
+    base = _read(sale, docs)
+    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    return SaleDetail(
+        **base.model_dump(),
+        facts=sale.facts,
+        profit=sale.profit,
+        documents=[DocumentRead.model_validate(d) for d in docs],
+        timeline=[EventRead.model_validate(e) for e in await repo.events(sale.id)],
+        breakdown=invoice.breakdown if invoice else None,
+    )
+
+
+async def retry_sale(session: AsyncSession, *, tenant_id: int, sale_id: int, user: str) -> SaleRead:
+    repo = SaleRepository(session, tenant_id)
+    sale = await repo.get(sale_id)
+    if sale is None:
+        raise NotFound("Sale not found.", code="sale_not_found")
+    if sale.state not in {s.value for s in RETRYABLE_BY_HAND}:
+        raise Conflict(
+            f"A sale in state {sale.state} is not retried by hand: only needs_attention, "
+            "retrying and dead sales are.",
+            code="sale_not_retryable",
+        )
+    await repo.make_due([sale.id])
+    queue.add_event(session, sale, kind="retry_requested", message=f"Reintento pedido por {user}.")
+    await session.flush()
+    await session.refresh(sale)
+    docs = (await repo.documents([sale.id])).get(sale.id, [])
+    return _read(sale, docs)
+
+
+async def retry_matching(
+    session: AsyncSession, *, tenant_id: int, filters: SaleFilter, user: str
+) -> int:
+    repo = SaleRepository(session, tenant_id)
+    ids = await repo.retryable_ids(filters)
+    count = await repo.make_due(ids)
+    for sale_id in ids:
+        queue.add_event(
+            session,
+            sale_id=sale_id,
+            tenant_id=tenant_id,
+            kind="retry_requested",
+            message=f"Reintento masivo pedido por {user}.",
+        )
+    return count

@@ -1,0 +1,49 @@
+"""SaleFacts ⇄ JSON, to keep a snapshot of what the sale looked like on the sale row."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from conexapi.sync.facts import SaleFacts
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def facts_to_json(facts: SaleFacts) -> dict[str, Any]:
+    data: dict[str, Any] = _jsonable(facts)
+    if facts.buyer is not None:
+        # Keep what the seller needs to recognise the buyer; the full fiscal data stays in ML.
+        data["buyer"] = {
+            "id_type": facts.buyer.id_type,
+            "identification": facts.buyer.identification,
+            "name": (
+                facts.buyer.company_name
+                or f"{facts.buyer.first_name} {facts.buyer.last_name}".strip()
+            ),
+            "city": facts.buyer.city_name,
+        }
+    return data
+
+
+def buyer_name(facts: SaleFacts) -> str:
+    if facts.buyer is not None:
+        name = facts.buyer.company_name or f"{facts.buyer.first_name} {facts.buyer.last_name}"
+        return name.strip()[:200]
+    return (facts.buyer_display_name or facts.buyer_nickname)[:200]
