@@ -173,7 +173,10 @@ async def running_stack(
     settings: Settings, *, sandbox_config: SandboxConfig | None = None
 ) -> AsyncIterator[Stack]:
     config = sandbox_config or SandboxConfig(
-        seed=11, initial_sales=0, notification_retry_interval_seconds=0.01
+        seed=11,
+        initial_sales=0,
+        notification_retry_interval_seconds=0.01,
+        siigo_requests_per_minute=0,
     )
     config = config.model_copy(update={"notify_url": "http://testserver/webhooks/mercadolibre"})
     sandbox_app = create_sandbox_app(config)

@@ -99,7 +99,7 @@ async def test_every_scenario_kind_reaches_its_expected_end(stack: Stack) -> Non
 async def test_missing_billing_without_fallback_waits_for_attention(db_url: str) -> None:
     async with running_stack(stack_settings(db_url)) as stack:
         await stack.connect(settings={"consumer_fallback": None})
-        [g] = await stack.generate(1, kinds=["missing_billing"])
+        [_g] = await stack.generate(1, kinds=["missing_billing"])
         await stack.settle()
         [sale] = await stack.sales()
         assert sale["state"] == "needs_attention"
@@ -108,7 +108,7 @@ async def test_missing_billing_without_fallback_waits_for_attention(db_url: str)
 
 
 async def test_fixing_an_unmapped_sku_and_retrying_invoices_the_sale(stack: Stack) -> None:
-    [g] = await stack.generate(1, kinds=["unknown_sku"])
+    [_g] = await stack.generate(1, kinds=["unknown_sku"])
     await stack.settle()
     [sale] = await stack.sales()
     assert sale["state"] == "needs_attention"

@@ -262,7 +262,8 @@ class Invoicer:
     # -- after the invoice: DIAN status, cancellations and refunds --------------------------------
 
     async def after_invoice(self, facts: SaleFacts, doc: Document) -> Step:
-        if stamp_pending(doc) and doc.erp_id:
+        # Pending, or rejected and maybe fixed and resent from Siigo Nube since: ask again.
+        if doc.erp_id and (stamp_pending(doc) or doc.stamp_status == "Rejected"):
             result = await self.siigo.get_invoice(doc.erp_id)
             doc = await self._record(doc.id, result)
         if doc.stamp_status == "Rejected":

@@ -250,7 +250,7 @@ class SaleProcessor:
         now = utcnow()
         if decision.action is Action.SKIP:
             if existing is not None:  # an invoice in flight: resolve it before anything else
-                return await invoicer.issue(facts, existing)
+                return _then_credit(await invoicer.issue(facts, existing), facts)
             return Step(SaleState.SKIPPED, None, decision.message, "skipped", decision.reason)
         if decision.action is Action.WAIT:
             # Re-checked on the next notification or sweep; a slow safety net besides those.
@@ -263,7 +263,7 @@ class SaleProcessor:
             )
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
-        return await invoicer.issue(facts, existing)
+        return _then_credit(await invoicer.issue(facts, existing), facts)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
         first = await ml.get_order(ctx.order_ids[0])
@@ -365,6 +365,13 @@ class _Merged(Exception):
 
 class _KnownFailure(Exception):
     pass
+
+
+def _then_credit(step: Step, facts: SaleFacts) -> Step:
+    """A sale refunded or cancelled by now is due again at once: its credit note comes next."""
+    if step.state is SaleState.INVOICED and facts.refunds:
+        step.next_at = utcnow()
+    return step
 
 
 def _keep_state(ctx: Context) -> SaleState:

@@ -43,7 +43,12 @@ JOB_LEASE = timedelta(minutes=5)
 async def run_periodic_upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
     tick = min(30.0, float(runtime.settings.worker.sweep_interval_seconds))
     while not stop.is_set():
-        for task in (sweep_due_integrations, run_backfill_jobs, refresh_expiring_tokens):
+        for task in (
+            resume_reauthorized,
+            sweep_due_integrations,
+            run_backfill_jobs,
+            refresh_expiring_tokens,
+        ):
             try:
                 await task(runtime)
             except Exception:
@@ -285,6 +290,42 @@ async def _save_progress(
         else:
             job.lease_until = utcnow() + JOB_LEASE
         await session.commit()
+
+
+# -- connections --------------------------------------------------------------------------------
+
+REAUTH_CODES = ("mercadolibre_needs_reauth", "siigo_needs_reauth")
+
+
+async def resume_reauthorized(runtime: Runtime) -> int:
+    """Sales that waited for a re-authorization become due once both connections are active."""
+    from sqlalchemy.orm import aliased
+
+    from conexapi.sync.models import Sale
+
+    ml, siigo = aliased(Connection), aliased(Connection)
+    async with runtime.sessions() as session:
+        ready = (
+            select(Integration.id)
+            .join(ml, ml.id == Integration.ml_connection_id)
+            .join(siigo, siigo.id == Integration.siigo_connection_id)
+            .where(
+                ml.status == ConnectionStatus.ACTIVE.value,
+                siigo.status == ConnectionStatus.ACTIVE.value,
+            )
+        )
+        result = await session.execute(
+            update(Sale)
+            .where(
+                Sale.error_code.in_(REAUTH_CODES),
+                Sale.next_attempt_at.is_(None),
+                Sale.integration_id.in_(ready),
+            )
+            .values(next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # -- tokens -----------------------------------------------------------------------------------
