@@ -13,7 +13,6 @@ import contextlib
 import os
 import socket
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,8 @@ from conexapi.sandbox.constants import (
     SIIGO_USERNAME,
 )
 from conexapi.settings import Settings, load_settings
+from conexapi.sync.clock import colombia_today
+from conexapi.sync.sweep import run_backfill
 from conexapi.sync.worker import Worker
 
 DEMO_EMAIL = "demo@conexapi.dev"
@@ -127,9 +128,7 @@ async def create_demo_user(runtime: Runtime) -> None:
 
 async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0) -> None:
     db_path = Path(DEMO_DB)
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{db_path}{suffix}").unlink()
+    _fresh_database(db_path)
     sandbox = start_sandbox_in_thread(
         SandboxConfig(
             seed=int(os.environ.get("CONEXAPI_DEMO_SEED", "7")),
@@ -156,12 +155,16 @@ async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float =
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
             accounts = await connect_everything(api)
-            today = date.today().isoformat()
-            await api.post(
+            today = colombia_today().isoformat()
+            job = await api.post(
                 f"/api/v1/integrations/{accounts.integration_id}/backfill",
                 json={"date_from": today, "date_to": today},
                 headers={"Authorization": f"Bearer {accounts.token}"},
             )
+            job.raise_for_status()
+        # Bring today's sales in now rather than at the worker's next upkeep tick.
+        await run_backfill(runtime, int(job.json()["id"]))
+        worker.wake()
         async with httpx.AsyncClient(base_url=sandbox.base_url) as control:
             await control.post("/_sandbox/stream", json={"interval_seconds": stream_seconds})
         _banner(port, sandbox.base_url)
@@ -173,6 +176,13 @@ async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float =
             await work
         await runtime.aclose()
         sandbox.stop()
+
+
+def _fresh_database(path: Path) -> None:
+    """The demo starts clean each time: the simulators keep nothing between runs either."""
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
 
 
 def _banner(port: int, sandbox_base: str) -> None:
