@@ -6,15 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
+from conexapi.connections.router import router as connections_router
 from conexapi.core.logging import configure_logging
 from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from conexapi.integrations.router import router as integrations_router
+from conexapi.marketplaces.mercadolibre.webhooks import router as webhooks_router
+from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
 from conexapi.settings import Settings, load_settings
+from conexapi.sync.backfill import router as backfill_router
+from conexapi.sync.router import router as sales_router
+from conexapi.web.router import STATIC_DIR, web_router
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -40,6 +48,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
+    app.include_router(connections_router)
+    app.include_router(integrations_router)
+    app.include_router(webhooks_router)
+    app.include_router(sales_router)
+    app.include_router(backfill_router)
+    app.include_router(reports_router)
+    app.include_router(web_router)
+    app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,0 +1,182 @@
+"""Siigo authentication: `POST /auth` (username + access key → 24 h bearer token, no refresh).
+
+The token is cached encrypted on the connection row (`access_token_enc`, `token_expires_at`) and
+so shared by every worker and API replica; it is renewed a few minutes before expiry under the row
+lock (one `/auth` per company, not one per process). After a 401 it is renewed once and the
+request replayed: a 401 means the request never reached business logic, so even a POST is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+
+from conexapi.connections.models import Connection, ConnectionStatus
+from conexapi.connections.repository import ConnectionStore
+from conexapi.core.errors import AuthError, IntegrationError
+from conexapi.core.http import parse_siigo_error, send
+from conexapi.db import transaction, utcnow
+from conexapi.runtime import Runtime
+from conexapi.settings import SiigoSection
+
+log = structlog.get_logger("conexapi.siigo.auth")
+
+VENDOR = "siigo"
+REAUTH_MESSAGE = (
+    "Siigo rechazó el usuario API o la access key (¿se restablecieron las credenciales?): "
+    "vuelve a conectar Siigo con las credenciales nuevas."
+)
+_LOCKS_KEY = "siigo_token_locks"
+
+
+@dataclass(frozen=True)
+class SiigoToken:
+    access_token: str
+    expires_in: int
+
+    def __repr__(self) -> str:
+        return f"SiigoToken(expires_in={self.expires_in})"
+
+
+async def authenticate(
+    http: httpx.AsyncClient, settings: SiigoSection, username: str, access_key: str
+) -> SiigoToken:
+    """`POST /auth`. Bad credentials (401, or any 4xx / a body without a token) → `AuthError`."""
+    try:
+        response = await send(
+            http,
+            "POST",
+            "/auth",
+            vendor=VENDOR,
+            parse_error=parse_siigo_error,
+            json={"username": username, "access_key": access_key},
+            headers={"Partner-Id": settings.partner_id},
+        )
+    except IntegrationError as exc:
+        if exc.status_code is not None and 400 <= exc.status_code < 500 and exc.status_code != 429:
+            raise AuthError(
+                exc.message,
+                vendor=VENDOR,
+                status_code=exc.status_code,
+                vendor_code=exc.vendor_code or "unauthorized",
+            ) from exc
+        raise
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not data.get("access_token"):
+        raise AuthError(
+            "Siigo /auth answered without an access token", vendor=VENDOR, vendor_code="bad_body"
+        )
+    return SiigoToken(str(data["access_token"]), int(data.get("expires_in") or 86400))
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=None) if value is not None else None
+
+
+class SiigoTokenCache:
+    """The company's bearer token, shared through the database by every process."""
+
+    def __init__(self, runtime: Runtime, *, margin: timedelta = timedelta(minutes=5)) -> None:
+        self.runtime = runtime
+        self.margin = margin
+        locks = runtime.extras.setdefault(_LOCKS_KEY, {})
+        assert isinstance(locks, dict)
+        self._locks: dict[int, asyncio.Lock] = locks
+
+    def _lock(self, connection_id: int) -> asyncio.Lock:
+        lock = self._locks.get(connection_id)
+        if lock is None:
+            lock = self._locks[connection_id] = asyncio.Lock()
+        return lock
+
+    def _cached(self, connection: Connection, now: datetime) -> str | None:
+        expires = _naive(connection.token_expires_at)
+        if connection.access_token_enc and expires is not None and expires - self.margin > now:
+            return self.runtime.secrets.decrypt(connection.access_token_enc)
+        return None
+
+    async def token(self, connection_id: int) -> str:
+        async with self.runtime.sessions() as session:
+            connection = await ConnectionStore(session).get(connection_id)
+            if connection is None:
+                raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
+            cached = self._cached(connection, utcnow())
+        if cached is not None:
+            return cached
+        return await self._renew(connection_id, rejected=None)
+
+    async def invalidate_and_renew(self, connection_id: int, rejected: str) -> str:
+        """After a 401 with `rejected`: a new token, unless another process already renewed."""
+        return await self._renew(connection_id, rejected=rejected)
+
+    async def _renew(self, connection_id: int, *, rejected: str | None) -> str:
+        async with self._lock(connection_id):
+            failure: AuthError | None = None
+            async with transaction(self.runtime.sessions) as session:
+                connection = await ConnectionStore(session).lock(connection_id)
+                if connection is None:
+                    raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
+                now = utcnow()
+                cached = self._cached(connection, now)
+                if cached is not None and cached != rejected:
+                    return cached
+                if not connection.credentials_enc:
+                    raise AuthError("no Siigo credentials stored", vendor=VENDOR)
+                creds = self.runtime.secrets.decrypt_json(connection.credentials_enc)
+                try:
+                    token = await authenticate(
+                        self.runtime.siigo_http,
+                        self.runtime.settings.siigo,
+                        str(creds["username"]),
+                        str(creds["access_key"]),
+                    )
+                except AuthError as exc:
+                    failure = exc
+                    connection.status = ConnectionStatus.NEEDS_REAUTH.value
+                    connection.last_error = REAUTH_MESSAGE
+                    connection.last_error_at = now
+                    connection.access_token_enc = None
+                    connection.token_expires_at = None
+                else:
+                    connection.access_token_enc = self.runtime.secrets.encrypt(token.access_token)
+                    connection.token_expires_at = now + timedelta(seconds=token.expires_in)
+                    connection.token_version = (connection.token_version or 0) + 1
+                    connection.last_refresh_at = now
+                    connection.last_success_at = now
+                    if connection.status == ConnectionStatus.NEEDS_REAUTH:
+                        connection.status = ConnectionStatus.ACTIVE.value
+                        connection.last_error = None
+                    log.info("siigo.token.renewed", connection_id=connection_id)
+                    return token.access_token
+            log.warning("siigo.token.rejected", connection_id=connection_id)
+            raise failure
+
+
+class SiigoAuth(httpx.Auth):
+    """`Authorization: Bearer` + `Partner-Id`; on a 401, one renewal and one replay."""
+
+    def __init__(self, cache: SiigoTokenCache, connection_id: int, partner_id: str) -> None:
+        self.cache = cache
+        self.connection_id = connection_id
+        self.partner_id = partner_id
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.cache.token(self.connection_id)
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.headers["Partner-Id"] = self.partner_id
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            token = await self.cache.invalidate_and_renew(self.connection_id, token)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request

@@ -1,0 +1,256 @@
+"""Siigo Nube REST client (one instance per company connection; the httpx client is shared).
+
+Every request goes through the company's rate limiter (100 req/min per company, shared with any
+other app the merchant uses) and `core.http.send` (one error mapping). Methods are named after the
+Siigo operation and return parsed JSON. No retries here: the sync layer decides; a 429 empties the
+shared bucket so every worker backs off.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from conexapi.core.errors import PermanentError, RateLimitedError
+from conexapi.core.http import parse_siigo_error, send
+from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
+from conexapi.erps.siigo.rate_limit import RateLimiter, build_limiter, siigo_bucket_key
+from conexapi.runtime import Runtime
+
+VENDOR = "siigo"
+DOCUMENT_TIMEOUT = httpx.Timeout(180.0, connect=5.0)  # Siigo: wait at least 120 s
+PAGE_SIZE = 100
+_LIMITER_KEY = "siigo_rate_limiter"
+
+
+class SiigoClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth: httpx.Auth,
+        *,
+        limiter: RateLimiter | None = None,
+        company_key: str,
+    ) -> None:
+        self.http = http
+        self.auth = auth
+        self.limiter = limiter
+        self.company_key = company_key
+        self.bucket = siigo_bucket_key(company_key)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.limiter is not None:
+            await self.limiter.acquire(self.bucket)
+        try:
+            return await send(
+                self.http,
+                method,
+                path,
+                vendor=VENDOR,
+                parse_error=parse_siigo_error,
+                auth=self.auth,
+                **kwargs,
+            )
+        except RateLimitedError as exc:
+            if self.limiter is not None:
+                await self.limiter.notice_429(self.bucket, exc.retry_after)
+            raise
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self._request(method, path, **kwargs)).json()
+
+    async def _dict(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        data = await self._json(method, path, **kwargs)
+        if not isinstance(data, dict):
+            raise PermanentError("Siigo answered an unexpected body", vendor=VENDOR)
+        return data
+
+    async def _list(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Catalog endpoints answer plain arrays; tolerate a paginated envelope too."""
+        data = await self._json("GET", path, params=params)
+        if isinstance(data, dict):
+            data = data.get("results", [])
+        return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+
+    async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Every result of a paginated endpoint, page by page until `total_results` is covered."""
+        page = 1
+        while True:
+            data = await self._dict(
+                "GET", path, params={**params, "page": page, "page_size": PAGE_SIZE}
+            )
+            results = data.get("results") or []
+            for row in results:
+                yield row
+            pagination = data.get("pagination") or {}
+            total = int(pagination.get("total_results") or 0)
+            size = int(pagination.get("page_size") or PAGE_SIZE)
+            if not results or page * size >= total:
+                return
+            page += 1
+
+    # ------------------------------------------------------------------ catalogs
+    async def list_document_types(self, type: str) -> list[dict[str, Any]]:
+        """`GET /v1/document-types?type=FV|NC|...` (type is required in practice)."""
+        return await self._list("/v1/document-types", {"type": type})
+
+    async def list_taxes(self) -> list[dict[str, Any]]:
+        """`GET /v1/taxes`."""
+        return await self._list("/v1/taxes")
+
+    async def list_payment_types(self, document_type: str) -> list[dict[str, Any]]:
+        """`GET /v1/payment-types?document_type=FV|NC|RC` (required)."""
+        return await self._list("/v1/payment-types", {"document_type": document_type})
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        """`GET /v1/users` (paginated): every page."""
+        return [row async for row in self._pages("/v1/users", {})]
+
+    async def list_cost_centers(self) -> list[dict[str, Any]]:
+        """`GET /v1/cost-centers`."""
+        return await self._list("/v1/cost-centers")
+
+    async def list_account_groups(self) -> list[dict[str, Any]]:
+        """`GET /v1/account-groups`."""
+        return await self._list("/v1/account-groups")
+
+    # ------------------------------------------------------------------ products
+    async def find_products(self, code: str | None = None) -> list[dict[str, Any]]:
+        """`GET /v1/products[?code=]`: every page (newest first)."""
+        params: dict[str, Any] = {"code": code} if code else {}
+        return [row async for row in self._pages("/v1/products", params)]
+
+    async def get_product_by_code(self, code: str) -> dict[str, Any] | None:
+        """`GET /v1/products?code=` (exact code) → the product or None."""
+        data = await self._dict(
+            "GET", "/v1/products", params={"code": code, "page": 1, "page_size": PAGE_SIZE}
+        )
+        for row in data.get("results") or []:
+            if isinstance(row, dict) and row.get("code") == code:
+                return row
+        return None
+
+    async def create_product(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/products` (code ≤30, no spaces or quotes; `already_exists` if taken)."""
+        return await self._dict("POST", "/v1/products", json=body)
+
+    # ------------------------------------------------------------------ customers
+    async def find_customer(
+        self, identification: str, branch_office: int = 0
+    ) -> dict[str, Any] | None:
+        """`GET /v1/customers?identification=&branch_office=`; the type filter is unreliable,
+        so the match is checked here."""
+        data = await self._dict(
+            "GET",
+            "/v1/customers",
+            params={"identification": identification, "branch_office": branch_office},
+        )
+        for row in data.get("results") or []:
+            if (
+                isinstance(row, dict)
+                and str(row.get("identification")) == identification
+                and int(row.get("branch_office") or 0) == branch_office
+            ):
+                return row
+        return None
+
+    async def create_customer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/customers`."""
+        return await self._dict("POST", "/v1/customers", json=body)
+
+    # ------------------------------------------------------------------ invoices
+    async def create_invoice(self, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """`POST /v1/invoices` with `Idempotency-Key` (alphanumeric, ≤30): a replay with the same
+        key returns the original invoice. Long timeout: Siigo may take up to 120 s. A 5xx does
+        not mean "not created": reconcile before minting a new key."""
+        return await self._dict(
+            "POST",
+            "/v1/invoices",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            timeout=DOCUMENT_TIMEOUT,
+        )
+
+    async def get_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """`GET /v1/invoices/{id}` (includes `stamp`)."""
+        return await self._dict("GET", f"/v1/invoices/{invoice_id}")
+
+    async def list_invoices(self, **filters: Any) -> dict[str, Any]:
+        """`GET /v1/invoices` one page: filters `document_id, customer_identification, name,
+        created_start/end, date_start/end, updated_start/end, page, page_size`."""
+        return await self._dict("GET", "/v1/invoices", params=filters)
+
+    def iter_invoices(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every invoice matching the filters, across pages (list items carry no `stamp`)."""
+        filters.pop("page", None)
+        filters.pop("page_size", None)
+        return self._pages("/v1/invoices", filters)
+
+    async def get_invoice_stamp_errors(self, invoice_id: str) -> list[str]:
+        """`GET /v1/invoices/{id}/stamp/errors` → the DIAN rejection messages."""
+        data = await self._dict("GET", f"/v1/invoices/{invoice_id}/stamp/errors")
+        messages: list[str] = []
+        for err in data.get("errors") or []:
+            if isinstance(err, dict):
+                code, message = err.get("code"), err.get("message") or ""
+                messages.append(f"{code}: {message}" if code else str(message))
+            else:
+                messages.append(str(err))
+        return messages
+
+    async def get_invoice_pdf(self, invoice_id: str) -> bytes:
+        """`GET /v1/invoices/{id}/pdf` → `{base64}` decoded."""
+        data = await self._dict("GET", f"/v1/invoices/{invoice_id}/pdf")
+        return base64.b64decode(str(data.get("base64") or ""))
+
+    # ------------------------------------------------------------------ credit notes
+    async def create_credit_note(
+        self, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        """`POST /v1/credit-notes` with `Idempotency-Key`. A credit note is permanent."""
+        return await self._dict(
+            "POST",
+            "/v1/credit-notes",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            timeout=DOCUMENT_TIMEOUT,
+        )
+
+    async def get_credit_note(self, credit_note_id: str) -> dict[str, Any]:
+        """`GET /v1/credit-notes/{id}`."""
+        return await self._dict("GET", f"/v1/credit-notes/{credit_note_id}")
+
+    async def list_credit_notes(self, **filters: Any) -> dict[str, Any]:
+        """`GET /v1/credit-notes` one page (filters `name, created_*, date_*, updated_*`)."""
+        return await self._dict("GET", "/v1/credit-notes", params=filters)
+
+    def iter_credit_notes(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        filters.pop("page", None)
+        filters.pop("page_size", None)
+        return self._pages("/v1/credit-notes", filters)
+
+
+def siigo_limiter(runtime: Runtime) -> RateLimiter:
+    """The process's limiter (its state is in the database; the object is just the policy)."""
+    limiter = runtime.extras.get(_LIMITER_KEY)
+    if not isinstance(limiter, RateLimiter):
+        limiter = build_limiter(runtime)
+        runtime.extras[_LIMITER_KEY] = limiter
+    return limiter
+
+
+def siigo_client(
+    runtime: Runtime, connection_id: int, *, company_key: str | None = None
+) -> SiigoClient:
+    """A client for one Siigo company connection. The rate bucket is per connection (one Siigo
+    API user = one company; the same user cannot be connected twice)."""
+    auth = SiigoAuth(SiigoTokenCache(runtime), connection_id, runtime.settings.siigo.partner_id)
+    return SiigoClient(
+        runtime.siigo_http,
+        auth,
+        limiter=siigo_limiter(runtime),
+        company_key=company_key or f"connection-{connection_id}",
+    )

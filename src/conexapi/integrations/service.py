@@ -1,0 +1,619 @@
+"""Integrations: one ML account linked to one Siigo company, its settings and product mappings.
+
+Settings left out at creation are proposed from the Siigo catalogs, each with the reason it was
+chosen; what cannot be proposed is listed in `missing` (sales wait in `needs_attention` naming
+it). Every id set through the API is checked against the catalogs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.connections.catalogs import (
+    Catalogs,
+    PaymentType,
+    load_catalogs,
+    load_products,
+    remember_product,
+)
+from conexapi.connections.models import Connection, Provider
+from conexapi.connections.repository import TenantConnections
+from conexapi.core.errors import Conflict, NotFound, PermanentError, Unprocessable
+from conexapi.erps.siigo.client import SiigoClient, siigo_client
+from conexapi.integrations.api_schemas import (
+    ImportReport,
+    MappingCheckItem,
+    MappingCheckReport,
+    Proposal,
+    RejectedLine,
+)
+from conexapi.integrations.models import Integration, ProductMapping
+from conexapi.integrations.repository import TenantIntegrations, mapped_codes
+from conexapi.integrations.schemas import InvoicingSettings
+from conexapi.runtime import Runtime
+
+log = structlog.get_logger("conexapi.integrations")
+
+SIIGO_CODE_RE = re.compile(r"^[^'\"\s]{1,30}$")
+SHIPPING_CODES = ("ENVIOML", "ENVIO")
+SHIPPING_PRODUCT_CODE = "ENVIOML"
+PREFERRED_PAYMENT_NAMES = ("mercadopago", "mercado pago", "contado", "efectivo")
+MAX_CODE_LOOKUPS = 25
+
+
+@dataclass
+class IntegrationView:
+    integration: Integration
+    settings: InvoicingSettings
+    proposals: dict[str, Proposal]
+    missing: list[str]
+
+
+def is_valid_code(code: str) -> bool:
+    """Siigo product codes: 1–30 characters, no spaces or quotes."""
+    return bool(SIIGO_CODE_RE.match(code))
+
+
+def missing_settings(settings: InvoicingSettings, catalogs: Catalogs | None = None) -> list[str]:
+    """Settings without which some document cannot be built (invoice, credit note, shipping)."""
+    missing = list(settings.missing())
+    missing += [m for m in settings.missing_for_credit_notes() if m not in missing]
+    if settings.shipping_product_code is None:
+        missing.append("shipping_product_code")
+    if catalogs is not None and settings.fv_document_id is not None:
+        doc = catalogs.document_type("FV", settings.fv_document_id)
+        if doc is not None and doc.cost_center_mandatory and settings.cost_center_id is None:
+            missing.append("cost_center_id")
+    return missing
+
+
+def _view(integration: Integration) -> IntegrationView:
+    settings = InvoicingSettings.model_validate(integration.settings or {})
+    proposals = {k: Proposal.model_validate(v) for k, v in (integration.proposals or {}).items()}
+    return IntegrationView(integration, settings, proposals, missing_settings(settings))
+
+
+# ---------------------------------------------------------------------------- proposals
+def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str]:
+    candidates = [p for p in rows if p.active and not p.due_date]
+    if not candidates:
+        return None, f"no active {kind} payment type without due date in Siigo"
+    for wanted in PREFERRED_PAYMENT_NAMES:
+        for p in candidates:
+            if wanted in p.name.lower():
+                return p.id, (
+                    f'"{p.name}": active {kind} payment type without due date, '
+                    f'named like "{wanted}"'
+                )
+    p = candidates[0]
+    return p.id, (
+        f'"{p.name}": the first of {len(candidates)} active {kind} payment types without due date '
+        "(check it is the one for MercadoLibre sales)"
+    )
+
+
+def propose(catalogs: Catalogs) -> tuple[dict[str, Any], dict[str, Proposal]]:
+    """Values and reasons for every setting that the catalogs can justify."""
+    values: dict[str, Any] = {}
+    reasons: dict[str, Proposal] = {}
+
+    def put(name: str, value: Any, reason: str) -> None:
+        values[name] = value
+        reasons[name] = Proposal(value=value, reason=reason)
+
+    fv = [d for d in catalogs.document_types_fv if d.active and d.electronic]
+    if fv:
+        doc = fv[0]
+        extra = "" if len(fv) == 1 else f" (first of {len(fv)}; check the numbering resolution)"
+        put(
+            "fv_document_id",
+            doc.id,
+            f'"{doc.name}": active electronic sales invoice type ({doc.electronic_type}){extra}',
+        )
+        if doc.cost_center_mandatory:
+            centers = [c for c in catalogs.cost_centers if c.active]
+            if centers:
+                put(
+                    "cost_center_id",
+                    centers[0].id,
+                    f'"{centers[0].name}": the invoice type requires a cost center; first active',
+                )
+    nc = [d for d in catalogs.document_types_nc if d.active and d.electronic]
+    if nc:
+        put(
+            "nc_document_id",
+            nc[0].id,
+            f'"{nc[0].name}": active electronic credit note type ({nc[0].electronic_type}), '
+            "matching the electronic invoice",
+        )
+    users = [u for u in catalogs.users if u.active]
+    if users:
+        extra = "" if len(users) == 1 else f" (first of {len(users)} active users)"
+        put("seller_id", users[0].id, f'"{users[0].full_name}": active Siigo user{extra}')
+    pid, reason = _pick_payment(catalogs.payment_types_fv, "FV")
+    if pid is not None:
+        put("payment_type_id", pid, reason)
+    pid, reason = _pick_payment(catalogs.payment_types_nc, "NC")
+    if pid is not None:
+        put("nc_payment_type_id", pid, reason)
+    iva = [
+        t
+        for t in catalogs.taxes
+        if t.active and t.type.upper() == "IVA" and float(t.percentage) == 19.0
+    ]
+    if iva:
+        put("iva_tax_id", iva[0].id, f'"{iva[0].name}": the active IVA 19 % tax')
+    return values, reasons
+
+
+async def _find_shipping_product(client: SiigoClient) -> dict[str, Any] | None:
+    for code in SHIPPING_CODES:
+        product = await client.get_product_by_code(code)
+        if product is not None and product.get("active", True):
+            return product
+    return None
+
+
+async def _ensure_shipping_product(
+    session: AsyncSession,
+    client: SiigoClient,
+    catalogs: Catalogs,
+    iva_tax_id: int | None,
+    *,
+    create: bool,
+) -> Proposal | None:
+    existing = await _find_shipping_product(client)
+    if existing is not None:
+        kind = existing.get("type")
+        note = "" if kind == "Service" else f" (its type is {kind}; a Service is recommended)"
+        return Proposal(
+            value=existing["code"],
+            reason=f'existing Siigo product "{existing.get("name")}" for shipping{note}',
+        )
+    if not create:
+        return None
+    groups = catalogs.active_account_groups()
+    if not groups or iva_tax_id is None:
+        return None
+    body = {
+        "code": SHIPPING_PRODUCT_CODE,
+        "name": "Envio MercadoLibre",
+        "account_group": groups[0].id,
+        "type": "Service",
+        "stock_control": False,
+        "active": True,
+        "tax_classification": "Taxed",
+        "tax_included": True,
+        "taxes": [{"id": iva_tax_id}],
+        "unit": "94",
+        "description": "Costo de envio cobrado al comprador en ventas de MercadoLibre",
+    }
+    product = await client.create_product(body)
+    await remember_product(session, catalogs.connection_id, product)
+    return Proposal(
+        value=product.get("code", SHIPPING_PRODUCT_CODE),
+        reason=(
+            f"created in Siigo as a Service product (code {SHIPPING_PRODUCT_CODE}, IVA 19 %, "
+            f'account group "{groups[0].name}")'
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- validation
+def _invalid(message: str, field: str, value: Any) -> Unprocessable:
+    return Unprocessable(message, code="invalid_setting", details={"field": field, "value": value})
+
+
+def validate_settings(settings: InvoicingSettings, catalogs: Catalogs, fields: set[str]) -> None:
+    """Every id in `fields` must exist and be active in the company's catalogs (422 otherwise)."""
+    checks: list[tuple[str, str, Any]] = []
+    if "fv_document_id" in fields and settings.fv_document_id is not None:
+        doc = catalogs.document_type("FV", settings.fv_document_id)
+        checks.append(("fv_document_id", "sales invoice document type", doc))
+    if "nc_document_id" in fields and settings.nc_document_id is not None:
+        doc = catalogs.document_type("NC", settings.nc_document_id)
+        checks.append(("nc_document_id", "credit note document type", doc))
+    if "seller_id" in fields and settings.seller_id is not None:
+        checks.append(("seller_id", "seller (Siigo user)", catalogs.user(settings.seller_id)))
+    if "payment_type_id" in fields and settings.payment_type_id is not None:
+        pt = catalogs.payment_type("FV", settings.payment_type_id)
+        checks.append(("payment_type_id", "invoice payment type", pt))
+    if "nc_payment_type_id" in fields and settings.nc_payment_type_id is not None:
+        pt = catalogs.payment_type("NC", settings.nc_payment_type_id)
+        checks.append(("nc_payment_type_id", "credit note payment type", pt))
+    if "iva_tax_id" in fields and settings.iva_tax_id is not None:
+        tax = catalogs.tax(settings.iva_tax_id)
+        checks.append(("iva_tax_id", "IVA tax", tax))
+        if tax is not None and tax.type.upper() != "IVA":
+            raise _invalid(
+                f'Tax {tax.id} ("{tax.name}") is a {tax.type} tax, not IVA.',
+                "iva_tax_id",
+                settings.iva_tax_id,
+            )
+    if "cost_center_id" in fields and settings.cost_center_id is not None:
+        cc = catalogs.cost_center(settings.cost_center_id)
+        checks.append(("cost_center_id", "cost center", cc))
+    for name, label, row in checks:
+        value = getattr(settings, name)
+        if row is None:
+            raise _invalid(f"Unknown {label} {value} in this Siigo company.", name, value)
+        if not getattr(row, "active", True):
+            raise _invalid(f"The {label} {value} is inactive in Siigo.", name, value)
+    if "payment_type_id" in fields and settings.payment_type_id is not None:
+        pt = catalogs.payment_type("FV", settings.payment_type_id)
+        if pt is not None and pt.due_date:
+            raise _invalid(
+                f'Payment type "{pt.name}" needs a due date; MercadoLibre sales are paid: choose '
+                "one without due date.",
+                "payment_type_id",
+                settings.payment_type_id,
+            )
+    if (
+        "shipping_product_code" in fields
+        and settings.shipping_product_code is not None
+        and not is_valid_code(settings.shipping_product_code)
+    ):
+        raise _invalid(
+            "Siigo product codes have at most 30 characters and no spaces or quotes.",
+            "shipping_product_code",
+            settings.shipping_product_code,
+        )
+
+
+async def _check_shipping_code(client: SiigoClient, code: str) -> None:
+    product = await client.get_product_by_code(code)
+    if product is None:
+        raise _invalid(f"No product with code {code} in Siigo.", "shipping_product_code", code)
+    if not product.get("active", True):
+        raise _invalid(f"The product {code} is inactive in Siigo.", "shipping_product_code", code)
+
+
+# ---------------------------------------------------------------------------- integrations
+async def _connection(
+    session: AsyncSession, tenant_id: int, connection_id: int, provider: Provider
+) -> Connection:
+    connection = await TenantConnections(session, tenant_id).get(connection_id)
+    if connection is None:
+        raise NotFound(f"Connection {connection_id} not found.", code="connection_not_found")
+    if connection.provider != provider.value:
+        raise Unprocessable(
+            f"Connection {connection_id} is a {connection.provider} connection, "
+            f"not {provider.value}.",
+            code="wrong_provider",
+            details={"connection_id": connection_id, "expected": provider.value},
+        )
+    return connection
+
+
+async def create_integration(
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    ml_connection_id: int,
+    siigo_connection_id: int,
+    settings: InvoicingSettings | None,
+    create_shipping_product: bool = False,
+) -> IntegrationView:
+    await _connection(session, tenant_id, ml_connection_id, Provider.MERCADOLIBRE)
+    await _connection(session, tenant_id, siigo_connection_id, Provider.SIIGO)
+    repo = TenantIntegrations(session, tenant_id)
+    if await repo.by_ml_connection(ml_connection_id) is not None:
+        raise Conflict(
+            "This MercadoLibre account already has an integration.", code="integration_exists"
+        )
+    client = siigo_client(runtime, siigo_connection_id)
+    catalogs = await load_catalogs(session, client, siigo_connection_id)
+    given = settings or InvoicingSettings()
+    explicit = set(given.model_fields_set)
+    validate_settings(given, catalogs, explicit)
+    if "shipping_product_code" in explicit and given.shipping_product_code is not None:
+        await _check_shipping_code(client, given.shipping_product_code)
+    values, reasons = propose(catalogs)
+    merged = given.model_dump()
+    proposals: dict[str, Proposal] = {}
+    for name, value in values.items():
+        if name not in explicit:
+            merged[name] = value
+            proposals[name] = reasons[name]
+    if "shipping_product_code" not in explicit:
+        shipping = await _ensure_shipping_product(
+            session, client, catalogs, merged.get("iva_tax_id"), create=create_shipping_product
+        )
+        if shipping is not None:
+            merged["shipping_product_code"] = shipping.value
+            proposals["shipping_product_code"] = shipping
+    final = InvoicingSettings.model_validate(merged)
+    integration = Integration(
+        tenant_id=tenant_id,
+        ml_connection_id=ml_connection_id,
+        siigo_connection_id=siigo_connection_id,
+        settings=final.model_dump(mode="json"),
+        proposals={k: v.model_dump(mode="json") for k, v in proposals.items()},
+        active=True,
+    )
+    session.add(integration)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "This MercadoLibre account already has an integration.", code="integration_exists"
+        ) from exc
+    log.info("integration.created", integration_id=integration.id, tenant_id=tenant_id)
+    return IntegrationView(integration, final, proposals, missing_settings(final, catalogs))
+
+
+async def get_integration(
+    session: AsyncSession, *, tenant_id: int, integration_id: int
+) -> Integration:
+    integration = await TenantIntegrations(session, tenant_id).get(integration_id)
+    if integration is None:
+        raise NotFound("Integration not found.", code="integration_not_found")
+    return integration
+
+
+async def read_integration(
+    session: AsyncSession, *, tenant_id: int, integration_id: int
+) -> IntegrationView:
+    return _view(await get_integration(session, tenant_id=tenant_id, integration_id=integration_id))
+
+
+async def list_integrations(session: AsyncSession, *, tenant_id: int) -> list[IntegrationView]:
+    return [_view(i) for i in await TenantIntegrations(session, tenant_id).list_all()]
+
+
+async def update_integration(
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    integration_id: int,
+    changes: dict[str, Any] | None,
+    active: bool | None = None,
+) -> IntegrationView:
+    integration = await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    if changes:
+        current = InvoicingSettings.model_validate(integration.settings or {}).model_dump()
+        try:
+            updated = InvoicingSettings.model_validate({**current, **changes})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ()))
+            raise Unprocessable(
+                f"Invalid setting {field}: {first.get('msg')}",
+                code="invalid_setting",
+                details={
+                    "field": field,
+                    "errors": exc.errors(include_url=False, include_input=False),
+                },
+            ) from exc
+        client = siigo_client(runtime, integration.siigo_connection_id)
+        catalogs = await load_catalogs(session, client, integration.siigo_connection_id)
+        validate_settings(updated, catalogs, set(changes))
+        if (
+            "shipping_product_code" in changes
+            and updated.shipping_product_code is not None
+            and updated.shipping_product_code != current.get("shipping_product_code")
+        ):
+            await _check_shipping_code(client, updated.shipping_product_code)
+        integration.settings = updated.model_dump(mode="json")
+        # A setting chosen by a person is no longer a proposal.
+        integration.proposals = {
+            k: v for k, v in (integration.proposals or {}).items() if k not in changes
+        }
+    if active is not None:
+        integration.active = active
+    await session.flush()
+    return _view(integration)
+
+
+# ---------------------------------------------------------------------------- product mappings
+async def list_mappings(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    integration_id: int,
+    q: str | None,
+    page: int,
+    page_size: int,
+) -> tuple[Sequence[ProductMapping], int]:
+    await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    return await TenantIntegrations(session, tenant_id).mappings_page(
+        integration_id, q=q, offset=(page - 1) * page_size, limit=page_size
+    )
+
+
+def _clean_sku(sku: str) -> str:
+    return sku.strip()
+
+
+async def put_mapping(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, sku: str, erp_code: str
+) -> ProductMapping:
+    await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    sku = _clean_sku(sku)
+    if not sku or len(sku) > 120:
+        raise Unprocessable("The SKU must have 1 to 120 characters.", code="invalid_sku")
+    if not is_valid_code(erp_code):
+        raise Unprocessable(
+            "Siigo product codes have at most 30 characters and no spaces or quotes.",
+            code="invalid_erp_code",
+            details={"erp_code": erp_code},
+        )
+    mapping = await TenantIntegrations(session, tenant_id).upsert_mapping(
+        integration_id, sku, erp_code
+    )
+    await session.flush()
+    return mapping
+
+
+async def delete_mapping(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, sku: str
+) -> None:
+    await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    if not await TenantIntegrations(session, tenant_id).delete_mapping(
+        integration_id, _clean_sku(sku)
+    ):
+        raise NotFound(f"No mapping for SKU {sku}.", code="mapping_not_found")
+
+
+async def import_mappings(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, content: bytes
+) -> ImportReport:
+    """CSV `sku,erp_code` (comma or semicolon); a report line by line. Valid lines are saved."""
+    await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("latin-1")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise Unprocessable("The file is empty: expected a header sku,erp_code.", code="csv_empty")
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    if "sku" not in header or "erp_code" not in header:
+        raise Unprocessable(
+            "The first line must be the header sku,erp_code.",
+            code="csv_missing_columns",
+            details={"header": header},
+        )
+    sku_at, code_at = header.index("sku"), header.index("erp_code")
+    repo = TenantIntegrations(session, tenant_id)
+    seen: dict[str, int] = {}
+    accepted: dict[str, str] = {}
+    rejected: list[RejectedLine] = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(sku_at, code_at):
+            sku_value = row[sku_at].strip() if len(row) > sku_at else None
+            rejected.append(RejectedLine(line=line, sku=sku_value, reason="missing columns"))
+            continue
+        sku, code = _clean_sku(row[sku_at]), row[code_at].strip()
+        if not sku:
+            rejected.append(RejectedLine(line=line, sku=None, reason="empty sku"))
+        elif len(sku) > 120:
+            rejected.append(RejectedLine(line=line, sku=sku[:120], reason="sku too long"))
+        elif not is_valid_code(code):
+            rejected.append(
+                RejectedLine(
+                    line=line,
+                    sku=sku,
+                    reason="invalid code (1-30 characters, no spaces or quotes)",
+                )
+            )
+        elif sku in seen:
+            rejected.append(
+                RejectedLine(
+                    line=line, sku=sku, reason=f"duplicate sku in file (first on line {seen[sku]})"
+                )
+            )
+        else:
+            seen[sku] = line
+            accepted[sku] = code
+    for sku, code in accepted.items():
+        await repo.upsert_mapping(integration_id, sku, code)
+    await session.flush()
+    return ImportReport(accepted=len(accepted), rejected=rejected)
+
+
+async def check_mappings(
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    integration_id: int,
+    skus: list[str],
+    refresh: bool = False,
+) -> MappingCheckReport:
+    """Does every mapped code (and each given SKU's code) exist and is it active in Siigo?"""
+    integration = await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    repo = TenantIntegrations(session, tenant_id)
+    targets: dict[str, tuple[str, str]] = {
+        m.sku: (m.erp_code, "mapping") for m in await repo.all_mappings(integration_id)
+    }
+    for sku in (_clean_sku(s) for s in skus):
+        if sku and sku not in targets:
+            targets[sku] = (sku, "identity")
+    client = siigo_client(runtime, integration.siigo_connection_id)
+    products = await load_products(
+        session, client, integration.siigo_connection_id, refresh=refresh
+    )
+    lookups = 0
+    items: list[MappingCheckItem] = []
+    for sku, (code, source) in sorted(targets.items()):
+        if not is_valid_code(code):
+            items.append(
+                MappingCheckItem(
+                    sku=sku,
+                    erp_code=code,
+                    source=source,
+                    status="invalid_code",
+                    message="Not a valid Siigo code (1-30 characters, no spaces or quotes).",
+                )
+            )
+            continue
+        product = products.get(code)
+        found: dict[str, Any] | None = product.model_dump() if product is not None else None
+        if found is None and lookups < MAX_CODE_LOOKUPS:
+            lookups += 1
+            try:
+                found = await client.get_product_by_code(code)
+            except PermanentError:
+                found = None
+        if found is None:
+            items.append(
+                MappingCheckItem(
+                    sku=sku,
+                    erp_code=code,
+                    source=source,
+                    status="not_found",
+                    message=f"No product with code {code} in Siigo.",
+                )
+            )
+        elif not found.get("active", True):
+            items.append(
+                MappingCheckItem(
+                    sku=sku,
+                    erp_code=code,
+                    source=source,
+                    status="inactive",
+                    product_name=found.get("name"),
+                    message=f"The product {code} is inactive in Siigo.",
+                )
+            )
+        else:
+            items.append(
+                MappingCheckItem(
+                    sku=sku,
+                    erp_code=code,
+                    source=source,
+                    status="ok",
+                    product_name=found.get("name"),
+                    message="ok",
+                )
+            )
+    ok = sum(1 for i in items if i.status == "ok")
+    return MappingCheckReport(ok=ok, problems=len(items) - ok, items=items)
+
+
+async def resolve_product_codes(
+    session: AsyncSession, integration_id: int, line_keys: list[str]
+) -> dict[str, str]:
+    """The Siigo code for each line key (SKU or item:variation): its mapping, else itself."""
+    keys = list(dict.fromkeys(k for k in line_keys if k))
+    explicit = await mapped_codes(session, integration_id, keys)
+    return {key: explicit.get(key, key) for key in keys}

@@ -1,0 +1,205 @@
+"""MercadoLibre REST client (one instance per seller connection; the httpx client is shared).
+
+Methods are named after the vendor operation and return the parsed JSON objects. Errors follow
+`core.http.send` (TransientError / RateLimitedError / AuthError / NotFoundError / PermanentError).
+No retries here: the sync layer decides. A 401 is handled once by `MeliAuth` (refresh, replay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+import httpx
+
+from conexapi.core.errors import NotFoundError, PermanentError
+from conexapi.core.http import parse_meli_error, send
+from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
+from conexapi.runtime import Runtime
+
+VENDOR = "mercadolibre"
+SITE_ID = "MCO"
+
+
+class MeliAuth(httpx.Auth):
+    """Bearer token from the token manager; on a 401, one refresh (single flight) and one replay."""
+
+    def __init__(self, tokens: MeliTokenManager, connection_id: int) -> None:
+        self.tokens = tokens
+        self.connection_id = connection_id
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.tokens.access_token(self.connection_id)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            token = await self.tokens.refresh_after_401(self.connection_id, token)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
+
+
+class StaticBearer(httpx.Auth):
+    """A fixed token (right after the OAuth exchange, before the connection row exists)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def _json_dict(response: httpx.Response) -> dict[str, Any]:
+    data = response.json()
+    if not isinstance(data, dict):
+        raise PermanentError(
+            "MercadoLibre answered an unexpected body", vendor=VENDOR, vendor_code="bad_body"
+        )
+    return data
+
+
+class MercadoLibreClient:
+    def __init__(self, http: httpx.AsyncClient, auth: httpx.Auth) -> None:
+        self.http = http
+        self.auth = auth
+
+    async def _get(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = await send(
+            self.http,
+            "GET",
+            path,
+            vendor=VENDOR,
+            parse_error=parse_meli_error,
+            auth=self.auth,
+            params=params,
+            headers=headers,
+        )
+        return _json_dict(response)
+
+    async def _get_optional(self, path: str, **kw: Any) -> dict[str, Any] | None:
+        try:
+            return await self._get(path, **kw)
+        except NotFoundError:
+            return None
+
+    async def get_me(self) -> dict[str, Any]:
+        """`GET /users/me`: the authorized seller (`id`, `nickname`, `site_id`, ...)."""
+        return await self._get("/users/me")
+
+    async def get_order(self, order_id: int | str) -> dict[str, Any]:
+        """`GET /orders/{order_id}`."""
+        return await self._get(f"/orders/{order_id}")
+
+    async def get_pack(self, pack_id: int | str) -> dict[str, Any]:
+        """`GET /packs/{pack_id}`: the cart, with its `orders[]`."""
+        return await self._get(f"/packs/{pack_id}")
+
+    async def search_orders(
+        self,
+        seller_id: int | str,
+        *,
+        last_updated_from: str | None = None,
+        last_updated_to: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        statuses: list[str] | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "date_asc",
+    ) -> dict[str, Any]:
+        """`GET /orders/search?seller=...` (one page; `paging.total` tells how many).
+
+        Dates are ISO-8601 with offset. `order.date_last_updated.*` is the filter ML honours for
+        sweeps (`order.last_updated.*` is silently ignored). ML shows `limit` ≤ 50.
+        """
+        params: dict[str, Any] = {
+            "seller": seller_id,
+            "offset": offset,
+            "limit": limit,
+            "sort": sort,
+        }
+        if last_updated_from:
+            params["order.date_last_updated.from"] = last_updated_from
+        if last_updated_to:
+            params["order.date_last_updated.to"] = last_updated_to
+        if created_from:
+            params["order.date_created.from"] = created_from
+        if created_to:
+            params["order.date_created.to"] = created_to
+        if statuses:
+            params["order.status"] = ",".join(statuses)
+        return await self._get("/orders/search", params=params)
+
+    async def get_billing_info(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        """The buyer's fiscal data; None when ML has none (yet).
+
+        Current endpoint `GET /orders/billing-info/MCO/{buyer.billing_info.id}` first; when the
+        order has no billing-info id or that answers 404, the deprecated
+        `GET /orders/{id}/billing_info` with `x-version: 2` (same shape as the current one).
+        """
+        buyer = order.get("buyer") or {}
+        info_ref = buyer.get("billing_info") if isinstance(buyer, dict) else None
+        info_id = info_ref.get("id") if isinstance(info_ref, dict) else None
+        if info_id:
+            current = await self._get_optional(f"/orders/billing-info/{SITE_ID}/{info_id}")
+            if current:
+                return current
+        legacy = await self._get_optional(
+            f"/orders/{order['id']}/billing_info", headers={"x-version": "2"}
+        )
+        return legacy or None
+
+    async def get_shipment(self, shipment_id: int | str) -> dict[str, Any]:
+        """`GET /shipments/{id}` with `x-format-new: true`."""
+        return await self._get(f"/shipments/{shipment_id}", headers={"x-format-new": "true"})
+
+    async def get_shipment_costs(self, shipment_id: int | str) -> dict[str, Any] | None:
+        """`GET /shipments/{id}/costs`: `receiver.cost` (buyer pays), `senders[].cost` (seller)."""
+        return await self._get_optional(
+            f"/shipments/{shipment_id}/costs", headers={"x-format-new": "true"}
+        )
+
+    async def get_discounts(self, order_id: int | str) -> dict[str, Any] | None:
+        """`GET /orders/{id}/discounts`; None on 404."""
+        return await self._get_optional(f"/orders/{order_id}/discounts")
+
+    async def get_missed_feeds(
+        self, app_id: int | str, *, topic: str | None = None, offset: int = 0, limit: int = 10
+    ) -> dict[str, Any]:
+        """`GET /missed_feeds?app_id=` (kept 2 days; reading does not acknowledge)."""
+        params: dict[str, Any] = {"app_id": app_id, "offset": offset, "limit": limit}
+        if topic:
+            params["topic"] = topic
+            if topic == "items":
+                params["site_id"] = SITE_ID
+        return await self._get("/missed_feeds", params=params)
+
+    async def upload_fiscal_document(
+        self, pack_or_order_id: int | str, filename: str, content: bytes, content_type: str
+    ) -> dict[str, Any]:
+        """`POST /packs/{pack_id}/fiscal_documents` (multipart `fiscal_document`; the order id
+        when the sale has no pack). PDF ≤ 1 MB; a second file of the same type answers 409."""
+        response = await send(
+            self.http,
+            "POST",
+            f"/packs/{pack_or_order_id}/fiscal_documents",
+            vendor=VENDOR,
+            parse_error=parse_meli_error,
+            auth=self.auth,
+            files={"fiscal_document": (filename, content, content_type)},
+        )
+        return _json_dict(response)
+
+
+def meli_client(runtime: Runtime, connection_id: int) -> MercadoLibreClient:
+    """A client for one seller connection, on the runtime's shared httpx client."""
+    return MercadoLibreClient(runtime.meli_http, MeliAuth(MeliTokenManager(runtime), connection_id))
