@@ -27,6 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	@sh scripts/ensure-browser.sh || echo "Browser tests need Debian's chromium (see above)."
 	$(BIN)/pytest
 
 fmt: $(STAMP)

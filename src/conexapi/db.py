@@ -122,7 +122,7 @@ async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[s
 
     One statement on both databases (no savepoint, no exception on the hot path).
     """
-    table = model.__table__
+    table: Any = model.__table__
     if session.bind is not None and session.bind.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 

@@ -1,6 +1,7 @@
 """Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
 
 from conexapi.accounts.models import LoginThrottle, Role, Tenant, User
+from conexapi.alerts.models import Alert, AlertSettings
 from conexapi.connections.models import (
     Connection,
     ErpCatalog,
@@ -14,6 +15,8 @@ from conexapi.integrations.models import Integration, ProductMapping
 from conexapi.sync.models import Document, Job, Sale, SaleEvent, SaleOrder
 
 __all__ = [
+    "Alert",
+    "AlertSettings",
     "Base",
     "Connection",
     "Document",

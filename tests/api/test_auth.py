@@ -28,7 +28,10 @@ async def test_wrong_password_is_401_with_the_error_model(
         "/api/v1/auth/token", data={"username": owner.email, "password": "nope-nope"}
     )
     assert response.status_code == 401
-    assert response.json() == {"code": "invalid_credentials", "message": "Wrong e-mail or password."}
+    assert response.json() == {
+        "code": "invalid_credentials",
+        "message": "Wrong e-mail or password.",
+    }
 
 
 async def test_repeated_failures_are_throttled_even_for_the_right_password(
@@ -51,7 +54,9 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
     assert r.json()["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize("mutation", ["alg_none", "tampered", "expired", "wrong_audience", "garbage"])
+@pytest.mark.parametrize(
+    "mutation", ["alg_none", "tampered", "expired", "wrong_audience", "garbage"]
+)
 async def test_bad_tokens_are_401(
     client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn, mutation: str
 ) -> None:
@@ -60,7 +65,11 @@ async def test_bad_tokens_are_401(
     if mutation == "alg_none":
         token = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     elif mutation == "tampered":
-        token = jwt.encode({**claims, "role": "owner", "tid": 999}, "another-secret-that-is-long-enough-32b", "HS256")
+        token = jwt.encode(
+            {**claims, "role": "owner", "tid": 999},
+            "another-secret-that-is-long-enough-32b",
+            "HS256",
+        )
     elif mutation == "expired":
         token = jwt.encode({**claims, "exp": int(time.time()) - 10}, secret, "HS256")
     elif mutation == "wrong_audience":
@@ -112,18 +121,21 @@ async def test_another_tenants_user_is_404(
 
 async def test_bad_input_gets_a_clear_error(client: httpx.AsyncClient, owner: SignedIn) -> None:
     r = await client.post(
-        "/api/v1/users", content=b"{not json", headers={**owner.headers,
-                                                       "Content-Type": "application/json"}
+        "/api/v1/users",
+        content=b"{not json",
+        headers={**owner.headers, "Content-Type": "application/json"},
     )
     assert r.status_code == 422
     assert r.json()["code"] == "validation_error"
     r = await client.post(
-        "/api/v1/users", json={"email": "a@b.co", "password": "12345678", "admin": True},
+        "/api/v1/users",
+        json={"email": "a@b.co", "password": "12345678", "admin": True},
         headers=owner.headers,
     )
     assert r.status_code == 422
     r = await client.post(
-        "/api/v1/users", content=b"x" * 2_000_000,
+        "/api/v1/users",
+        content=b"x" * 2_000_000,
         headers={**owner.headers, "Content-Type": "application/json"},
     )
     assert r.status_code == 413

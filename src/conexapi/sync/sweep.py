@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import or_, select, update
 
+from conexapi.alerts.service import deliver_pending_alerts, scan_for_alerts
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
@@ -48,6 +49,8 @@ async def run_periodic_upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
             sweep_due_integrations,
             run_backfill_jobs,
             refresh_expiring_tokens,
+            scan_for_alerts,
+            deliver_pending_alerts,
         ):
             try:
                 await task(runtime)

@@ -1,0 +1,1 @@
+"""Reports over a tenant's sales: profit per sale/day/platform and the reconciliation."""

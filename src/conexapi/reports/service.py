@@ -1,0 +1,60 @@
+"""What the report endpoints and the dashboard call: a date range in, reports out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.core.errors import Unprocessable
+from conexapi.reports.profit import ProfitReport, profit_report
+from conexapi.reports.reconciliation import Reconciliation, reconcile
+from conexapi.reports.repository import sales_in_range
+from conexapi.sync.clock import colombia_today
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class DateRange:
+    date_from: date
+    date_to: date
+
+
+def resolve_range(date_from: date | None, date_to: date | None) -> DateRange:
+    """Defaults to the last 30 days (Colombia); refuses reversed or longer than a year."""
+    end = date_to or colombia_today()
+    start = date_from or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise Unprocessable("La fecha inicial es posterior a la final.", code="invalid_date_range")
+    if (end - start).days >= MAX_DAYS:
+        raise Unprocessable("El rango máximo es de un año.", code="invalid_date_range")
+    return DateRange(start, end)
+
+
+async def profit(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> ProfitReport:
+    rows = await sales_in_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    )
+    return profit_report(rows)
+
+
+async def reconciliation(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> Reconciliation:
+    rows = await sales_in_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    )
+    return reconcile(rows)

@@ -1,0 +1,222 @@
+"""Sign-in, sign-out, the overview, alerts (with their delivery settings) and users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from conexapi.accounts.models import Role
+from conexapi.accounts.service import add_user, authenticate, list_users
+from conexapi.alerts import service as alerts
+from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.connections import service as connections
+from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
+from conexapi.integrations import service as integrations
+from conexapi.sync import service as sales
+from conexapi.sync.schemas import SaleFilter
+from conexapi.web.auth import (
+    SESSION_COOKIE,
+    WebRoute,
+    WebUserDep,
+    clear_session_cookie,
+    redirect,
+    set_session_cookie,
+    verify_csrf,
+)
+from conexapi.web.messages import spanish
+from conexapi.web.templating import render
+
+router = APIRouter(prefix="/app", route_class=WebRoute)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own dashboard paths: never another host (`//evil`, `https://...`)."""
+    if target and target.startswith("/app") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/app"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, runtime: RuntimeDep, next: str = "/app") -> Response:
+    if request.cookies.get(SESSION_COOKIE):
+        try:
+            runtime.tokens.verify(request.cookies[SESSION_COOKIE])
+            return RedirectResponse(_safe_next(next), status_code=303)
+        except Unauthorized:
+            pass
+    return render(
+        request,
+        runtime,
+        "login.html",
+        {"title": "Iniciar sesión", "next": _safe_next(next), "email": "", "error": None},
+        user=None,
+    )
+
+
+@router.post("/login", dependencies=[Depends(verify_csrf)], response_model=None)
+async def login(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=500)],
+    next: Annotated[str, Form(max_length=500)] = "/app",
+) -> Response:
+    settings = runtime.settings
+    try:
+        user = await authenticate(
+            session,
+            email=email,
+            password=password,
+            max_failures=settings.login_max_failures,
+            lockout_seconds=settings.login_lockout_seconds,
+        )
+    except (Unauthorized, TooManyRequests) as exc:
+        if isinstance(exc, TooManyRequests):
+            retry = (exc.details or {}).get("retry_after", 60)
+            message = f"Demasiados intentos fallidos. Intente de nuevo en {retry} segundos."
+        else:
+            message = "Correo o contraseña incorrectos."
+        return render(
+            request,
+            runtime,
+            "login.html",
+            {"title": "Iniciar sesión", "next": _safe_next(next), "email": email, "error": message},
+            user=None,
+            status_code=exc.status_code,
+        )
+    token = runtime.tokens.issue(user_id=user.id, tenant_id=user.tenant_id, role=user.role)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, runtime, token)
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(verify_csrf)])
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/app/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(
+    request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    page = await sales.list_sales(
+        session, tenant_id=user.tenant_id, filters=SaleFilter(), page=1, page_size=8
+    )
+    conns = await connections.list_connections(session, tenant_id=user.tenant_id)
+    views = await integrations.list_integrations(session, tenant_id=user.tenant_id)
+    has_siigo = any(c.provider == "siigo" for c in conns)
+    has_ml = any(c.provider == "mercadolibre" for c in conns)
+    steps = [
+        ("Conectar Siigo Nube", has_siigo, "/app/connections#siigo"),
+        ("Conectar MercadoLibre", has_ml, "/app/connections#mercadolibre"),
+        ("Crear la integración y revisar la configuración", bool(views), "/app/integration"),
+    ]
+    return render(
+        request,
+        runtime,
+        "home.html",
+        {
+            "title": "Resumen",
+            "page": page,
+            "connections": conns,
+            "views": views,
+            "steps": steps,
+            "setup_done": all(done for _, done, _ in steps),
+            "total_all": sum(page.counts.values()),
+        },
+        user=user,
+        nav="home",
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alerts_page(
+    request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    rows = await alerts.list_alerts(session, tenant_id=user.tenant_id, only_open=False, limit=100)
+    settings = await alerts.get_settings(session, tenant_id=user.tenant_id)
+    return render(
+        request,
+        runtime,
+        "alerts.html",
+        {
+            "title": "Alertas",
+            "alerts": rows,
+            "settings": settings,
+            "smtp_configured": alerts.SmtpConfig.from_env() is not None,
+        },
+        user=user,
+        nav="alerts",
+    )
+
+
+@router.post("/alerts/settings", dependencies=[Depends(verify_csrf)])
+async def save_alert_settings(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    webhook_url: Annotated[str, Form(max_length=500)] = "",
+    email_to: Annotated[str, Form(max_length=500)] = "",
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    try:
+        await alerts.save_settings(
+            session, tenant_id=user.tenant_id, webhook_url=webhook_url, email_to=email_to
+        )
+    except AppError as exc:
+        return redirect("/app/alerts", runtime, error=spanish(exc))
+    return redirect("/app/alerts", runtime, ok="Destinos de las alertas guardados.")
+
+
+@router.post("/alerts/scan", dependencies=[Depends(verify_csrf)])
+async def scan_alerts(
+    user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    n = await alerts.scan_tenant_alerts(session, tenant_id=user.tenant_id)
+    return redirect("/app/alerts", runtime, ok=f"Revisión hecha: {n} alerta(s) abierta(s).")
+
+
+@router.post("/alerts/{alert_id}/resolve", dependencies=[Depends(verify_csrf)])
+async def resolve(
+    alert_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    await alerts.resolve_alert_by_id(session, tenant_id=user.tenant_id, alert_id=alert_id)
+    return redirect("/app/alerts", runtime, ok="Alerta marcada como atendida.")
+
+
+@router.get("/users", response_class=HTMLResponse)
+async def users_page(
+    request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    user.require(Role.OWNER)
+    rows = await list_users(session, tenant_id=user.tenant_id)
+    return render(
+        request, runtime, "users.html", {"title": "Usuarios", "users": rows}, user=user, nav="users"
+    )
+
+
+@router.post("/users", dependencies=[Depends(verify_csrf)])
+async def create_user(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(min_length=8, max_length=500)],
+    role: Annotated[Role, Form()] = Role.VIEWER,
+) -> RedirectResponse:
+    user.require(Role.OWNER)
+    try:
+        await add_user(
+            session, tenant_id=user.tenant_id, email=email.strip(), password=password, role=role
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect("/app/users", runtime, error=spanish(exc))
+    return redirect("/app/users", runtime, ok=f"Usuario {email.strip().lower()} creado.")

@@ -1,0 +1,250 @@
+"""Ventas: the list (filters, counts, the attention queue first, one-click fixes, retries) and
+the sale page (timeline, invoice breakdown, documents, DIAN status)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from conexapi.accounts.models import Role
+from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.connections.catalogs import load_products
+from conexapi.core.errors import AppError, IntegrationError, Unprocessable
+from conexapi.erps.siigo.client import siigo_client
+from conexapi.integrations import service as integrations
+from conexapi.sync import service as sales
+from conexapi.sync.models import SaleState
+from conexapi.sync.schemas import SaleFilter
+from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
+from conexapi.web.fixes import SETTING_LABELS, fix_for
+from conexapi.web.messages import spanish
+from conexapi.web.templating import render
+
+router = APIRouter(prefix="/app/sales", route_class=WebRoute)
+PAGE_SIZE = 25
+
+
+def _filters(
+    state: str | None, q: str | None, date_from: date | None, date_to: date | None
+) -> SaleFilter:
+    try:
+        parsed = SaleState(state) if state else None
+    except ValueError as exc:
+        raise Unprocessable("Estado de venta desconocido.", code="invalid_state") from exc
+    return SaleFilter(
+        state=parsed, q=(q or "").strip() or None, date_from=date_from, date_to=date_to
+    )
+
+
+def _query(f: SaleFilter, **extra: object) -> str:
+    params: dict[str, object] = {
+        "state": f.state.value if f.state else "",
+        "q": f.q or "",
+        "date_from": f.date_from.isoformat() if f.date_from else "",
+        "date_to": f.date_to.isoformat() if f.date_to else "",
+        **extra,
+    }
+    return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+def _empty_to_none(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise Unprocessable("Fecha no válida (use AAAA-MM-DD).", code="invalid_date") from exc
+
+
+@router.get("", response_class=HTMLResponse)
+async def sales_list(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    state: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    f = _filters(state, q, _empty_to_none(date_from), _empty_to_none(date_to))
+    result = await sales.list_sales(
+        session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
+    )
+    fixes = {}
+    product_codes: list[tuple[str, str]] = []
+    wants_products = False
+    for item in result.items:
+        if item.state == SaleState.NEEDS_ATTENTION and item.error is not None:
+            detail = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=item.id)
+            fix = fix_for(item.error.code, detail.timeline, detail.facts)
+            if fix is not None:
+                fixes[item.id] = fix
+                wants_products = wants_products or fix.code == "unmapped_products"
+    if wants_products and user.can_edit:
+        product_codes = await _siigo_products(session, runtime, user.tenant_id)
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    return render(
+        request,
+        runtime,
+        "sales.html",
+        {
+            "title": "Ventas",
+            "result": result,
+            "f": f,
+            "fixes": fixes,
+            "products": product_codes,
+            "setting_labels": SETTING_LABELS,
+            "page": page,
+            "pages": pages,
+            "query": _query(f),
+            "prev_query": _query(f, page=page - 1) if page > 1 else None,
+            "next_query": _query(f, page=page + 1) if page < pages else None,
+            "total_all": sum(result.counts.values()),
+        },
+        user=user,
+        nav="sales",
+    )
+
+
+async def _siigo_products(
+    session: SessionDep, runtime: RuntimeDep, tenant_id: int
+) -> list[tuple[str, str]]:
+    """Active Siigo products (code, name) for the "associate SKU" suggestions; empty on error."""
+    views = await integrations.list_integrations(session, tenant_id=tenant_id)
+    if not views:
+        return []
+    connection_id = views[0].integration.siigo_connection_id
+    try:
+        products = await load_products(session, siigo_client(runtime, connection_id), connection_id)
+    except (IntegrationError, AppError):
+        return []
+    return sorted((p.code, p.name) for p in products.values() if p.active)[:2000]
+
+
+@router.get("/{sale_id}", response_class=HTMLResponse)
+async def sale_page(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
+    fix = fix_for(sale.error.code if sale.error else None, sale.timeline, sale.facts)
+    products = (
+        await _siigo_products(session, runtime, user.tenant_id)
+        if fix is not None and fix.code == "unmapped_products" and user.can_edit
+        else []
+    )
+    invoice = next((d for d in sale.documents if d.kind == "invoice"), None)
+    notes = [d for d in sale.documents if d.kind == "credit_note"]
+    return render(
+        request,
+        runtime,
+        "sale.html",
+        {
+            "title": f"Venta {sale.external_id}",
+            "sale": sale,
+            "fix": fix,
+            "products": products,
+            "setting_labels": SETTING_LABELS,
+            "invoice": invoice,
+            "notes": notes,
+            "retryable": sale.state
+            in (SaleState.NEEDS_ATTENTION, SaleState.RETRYING, SaleState.DEAD),
+        },
+        user=user,
+        nav="sales",
+    )
+
+
+def _back(request: Request, fallback: str) -> str:
+    """Where to return after a form: the page it came from, when it is ours."""
+    target = request.headers.get("referer", "")
+    base = str(request.base_url).rstrip("/")
+    if target.startswith(base + "/app"):
+        return target[len(base) :]
+    return fallback
+
+
+@router.post("/{sale_id}/retry", dependencies=[Depends(verify_csrf)])
+async def retry(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    sale = await sales.retry_sale(
+        session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor
+    )
+    return redirect(
+        _back(request, f"/app/sales/{sale_id}"),
+        runtime,
+        ok=f"Venta {sale.external_id}: reintento en cola. Se procesará en unos segundos.",
+    )
+
+
+@router.post("/retry-all", dependencies=[Depends(verify_csrf)])
+async def retry_all(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    state: Annotated[str, Form()] = "",
+    q: Annotated[str, Form(max_length=100)] = "",
+    date_from: Annotated[str, Form()] = "",
+    date_to: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    f = _filters(state, q, _empty_to_none(date_from), _empty_to_none(date_to))
+    count = await sales.retry_matching(
+        session, tenant_id=user.tenant_id, filters=f, user=user.actor
+    )
+    message = (
+        f"{count} venta{'s' if count != 1 else ''} en cola para reintentar."
+        if count
+        else "No hay ventas para reintentar con ese filtro."
+    )
+    query = _query(f)
+    return redirect("/app/sales" + (f"?{query}" if query else ""), runtime, ok=message)
+
+
+@router.post("/{sale_id}/map-products", dependencies=[Depends(verify_csrf)])
+async def map_products_and_retry(
+    sale_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RedirectResponse:
+    """The one-click fix for `unmapped_products`: save SKU → Siigo code, then retry the sale."""
+    user.require(Role.ADMIN)
+    form = await request.form()
+    skus = [str(s).strip() for s in form.getlist("sku")]
+    codes = [str(c).strip() for c in form.getlist("erp_code")]
+    pairs = [(s, c) for s, c in zip(skus, codes, strict=False) if s and c]
+    if not pairs:
+        return redirect(
+            _back(request, f"/app/sales/{sale_id}"),
+            runtime,
+            error="Escriba el código del producto de Siigo para el SKU.",
+        )
+    sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
+    try:
+        for sku, code in pairs:
+            await integrations.put_mapping(
+                session,
+                tenant_id=user.tenant_id,
+                integration_id=sale.integration_id,
+                sku=sku,
+                erp_code=code,
+            )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(_back(request, f"/app/sales/{sale_id}"), runtime, error=spanish(exc))
+    await sales.retry_sale(session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor)
+    names = ", ".join(f"{s} → {c}" for s, c in pairs)
+    return redirect(
+        _back(request, f"/app/sales/{sale_id}"),
+        runtime,
+        ok=f"Asociado {names}. La venta {sale.external_id} se reintenta ahora.",
+    )

@@ -1,0 +1,569 @@
+"""Conexiones (MercadoLibre OAuth, Siigo credentials, health) and Integración (settings from the
+Siigo catalogs with the proposals and their reasons, product mappings, CSV import, backfill)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from conexapi.accounts.models import Role
+from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.connections import service as connections
+from conexapi.connections.catalogs import Catalogs, load_catalogs, load_products
+from conexapi.connections.models import Connection
+from conexapi.core.errors import AppError, IntegrationError, Unprocessable
+from conexapi.erps.siigo.client import siigo_client
+from conexapi.integrations import service as integrations
+from conexapi.integrations.schemas import InvoicingSettings
+from conexapi.sync.backfill import BackfillRequest, get_job, start_backfill
+from conexapi.sync.clock import COLOMBIA, colombia_today
+from conexapi.sync.models import Job
+from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
+from conexapi.web.fixes import SETTING_LABELS
+from conexapi.web.messages import spanish
+from conexapi.web.templating import render
+
+router = APIRouter(prefix="/app", route_class=WebRoute)
+
+MAX_CSV_BYTES = 2_000_000
+MAPPINGS_PAGE = 50
+BOOL_SETTINGS = ("stamp", "send_email", "prices_include_iva", "credit_notes_auto")
+INT_SETTINGS = (
+    "fv_document_id",
+    "nc_document_id",
+    "seller_id",
+    "payment_type_id",
+    "nc_payment_type_id",
+    "iva_tax_id",
+    "cost_center_id",
+)
+
+
+def _vendor_message(exc: IntegrationError) -> str:
+    vendor = "Siigo" if exc.vendor.lower().startswith("siigo") else "MercadoLibre"
+    return (
+        f"{vendor} no respondió como se esperaba ({exc.status_code or 'sin respuesta'}). "
+        "Intente de nuevo en unos minutos."
+    )
+
+
+# --- Conexiones -----------------------------------------------------------------------------
+
+
+async def _connections_page(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    *,
+    siigo_error: str | None = None,
+    siigo_username: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    conns = await connections.list_connections(session, tenant_id=user.tenant_id)
+    connected = request.query_params.get("connected")
+    return render(
+        request,
+        runtime,
+        "connections.html",
+        {
+            "title": "Conexiones",
+            "ml": [c for c in conns if c.provider == "mercadolibre"],
+            "siigo": [c for c in conns if c.provider == "siigo"],
+            "health": {c.id: _health(c) for c in conns},
+            "connected": connected if connected in ("mercadolibre", "siigo") else None,
+            "siigo_error": siigo_error,
+            "siigo_username": siigo_username,
+        },
+        user=user,
+        nav="connections",
+        status_code=status_code,
+    )
+
+
+def _health(c: Connection) -> dict[str, Any]:
+    """What the seller should worry about: status, and how soon the token runs out."""
+    now = datetime.now(COLOMBIA)
+    expires = c.token_expires_at
+    tone, text = "ok", "Funcionando"
+    if c.status == "needs_reauth":
+        tone, text = "danger", "Necesita reconectarse"
+    elif c.last_error_at and (c.last_success_at is None or c.last_error_at > c.last_success_at):
+        tone, text = "warn", "Con errores recientes"
+    elif c.provider == "mercadolibre" and expires is not None and expires < now:
+        # ML access tokens last 6 h and are refreshed automatically by the worker.
+        tone, text = "warn", "Token vencido: se renovará en la próxima sincronización"
+    return {"tone": tone, "text": text}
+
+
+@router.get("/connections", response_class=HTMLResponse)
+async def connections_page(
+    request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _connections_page(request, user, session, runtime)
+
+
+@router.post("/connections/mercadolibre", dependencies=[Depends(verify_csrf)])
+async def connect_mercadolibre(
+    user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """Starts the OAuth consent: MercadoLibre sends the seller back to the API callback, which
+    redirects here (`/app/connections?connected=mercadolibre`)."""
+    user.require(Role.ADMIN)
+    url = await connections.start_meli_authorization(
+        session, runtime=runtime, tenant_id=user.tenant_id, user_id=user.claims.user_id
+    )
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/connections/siigo", dependencies=[Depends(verify_csrf)], response_model=None)
+async def connect_siigo(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    username: Annotated[str, Form(min_length=3, max_length=191)],
+    access_key: Annotated[str, Form(min_length=1, max_length=1000)],
+) -> Response:
+    user.require(Role.ADMIN)
+    try:
+        await connections.connect_siigo(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            username=username,
+            access_key=access_key,
+        )
+    except (AppError, IntegrationError) as exc:
+        await session.rollback()
+        message = spanish(exc) if isinstance(exc, AppError) else _vendor_message(exc)
+        status = exc.status_code if isinstance(exc, AppError) else 502
+        return await _connections_page(
+            request,
+            user,
+            session,
+            runtime,
+            siigo_error=message,
+            siigo_username=username,
+            status_code=status,
+        )
+    return redirect("/app/connections", runtime, ok="Siigo Nube conectado: credenciales válidas.")
+
+
+@router.post("/connections/{connection_id}/refresh-catalogs", dependencies=[Depends(verify_csrf)])
+async def refresh_catalogs(
+    connection_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    try:
+        await connections.refresh_catalogs(
+            session, runtime=runtime, tenant_id=user.tenant_id, connection_id=connection_id
+        )
+    except IntegrationError as exc:
+        return redirect("/app/connections", runtime, error=_vendor_message(exc))
+    return redirect("/app/connections", runtime, ok="Catálogos de Siigo actualizados.")
+
+
+# --- Integración ----------------------------------------------------------------------------
+
+
+def _options(catalogs: Catalogs) -> dict[str, list[tuple[Any, str]]]:
+    def doc_label(d: Any) -> str:
+        return f"{d.code} · {d.name}" if d.code is not None else d.name
+
+    return {
+        "fv_document_id": [(d.id, doc_label(d)) for d in catalogs.document_types_fv if d.active],
+        "nc_document_id": [(d.id, doc_label(d)) for d in catalogs.document_types_nc if d.active],
+        "seller_id": [
+            (u.id, f"{u.first_name} {u.last_name}".strip() + f" ({u.username})")
+            for u in catalogs.users
+            if u.active
+        ],
+        "payment_type_id": [(p.id, p.name) for p in catalogs.payment_types_fv if p.active],
+        "nc_payment_type_id": [(p.id, p.name) for p in catalogs.payment_types_nc if p.active],
+        "iva_tax_id": [
+            (t.id, f"{t.name} ({t.percentage:g} %)") for t in catalogs.taxes if t.active
+        ],
+        "cost_center_id": [
+            (c.id, f"{c.code} · {c.name}" if c.code else c.name)
+            for c in catalogs.cost_centers
+            if c.active
+        ],
+    }
+
+
+async def _integration_page(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    *,
+    integration_id: int | None = None,
+    q: str | None = None,
+    page: int = 1,
+    import_report: Any = None,
+    check_report: Any = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    views = await integrations.list_integrations(session, tenant_id=user.tenant_id)
+    view = next(
+        (v for v in views if v.integration.id == integration_id), views[0] if views else None
+    )
+    conns = await connections.list_connections(session, tenant_id=user.tenant_id)
+    context: dict[str, Any] = {
+        "title": "Integración",
+        "views": views,
+        "view": view,
+        "ml_connections": [c for c in conns if c.provider == "mercadolibre"],
+        "siigo_connections": [c for c in conns if c.provider == "siigo"],
+        "labels": SETTING_LABELS,
+        "import_report": import_report,
+        "check_report": check_report,
+        "q": q or "",
+        "today": colombia_today().isoformat(),
+        "week_ago": (colombia_today() - timedelta(days=7)).isoformat(),
+    }
+    if view is not None:
+        iid = view.integration.id
+        cid = view.integration.siigo_connection_id
+        catalog_error = None
+        options: dict[str, list[tuple[Any, str]]] = {}
+        products: list[tuple[str, str]] = []
+        try:
+            client = siigo_client(runtime, cid)
+            options = _options(await load_catalogs(session, client, cid))
+            products = sorted(
+                (p.code, p.name)
+                for p in (await load_products(session, client, cid)).values()
+                if p.active
+            )[:2000]
+        except IntegrationError as exc:
+            catalog_error = _vendor_message(exc)
+        mappings, total = await integrations.list_mappings(
+            session,
+            tenant_id=user.tenant_id,
+            integration_id=iid,
+            q=q,
+            page=page,
+            page_size=MAPPINGS_PAGE,
+        )
+        job_id = request.query_params.get("job")
+        job: Job | None = None
+        if job_id and job_id.isdigit():
+            try:
+                job = await get_job(session, tenant_id=user.tenant_id, job_id=int(job_id))
+            except AppError:
+                job = None
+        context.update(
+            {
+                "settings": view.settings,
+                "proposals": view.proposals,
+                "missing": view.missing,
+                "options": options,
+                "products": products,
+                "catalog_error": catalog_error,
+                "mappings": mappings,
+                "mappings_total": total,
+                "page": page,
+                "pages": max(1, -(-total // MAPPINGS_PAGE)),
+                "job": job,
+                "job_progress": job_progress(job) if job else None,
+            }
+        )
+    return render(
+        request,
+        runtime,
+        "integration.html",
+        context,
+        user=user,
+        nav="integration",
+        status_code=status_code,
+    )
+
+
+@router.get("/integration", response_class=HTMLResponse)
+async def integration_page(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    id: int | None = None,
+    q: Annotated[str | None, Query(max_length=120)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    return await _integration_page(
+        request, user, session, runtime, integration_id=id, q=q, page=page
+    )
+
+
+@router.post("/integration", dependencies=[Depends(verify_csrf)])
+async def create_integration(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    mercadolibre_connection_id: Annotated[int, Form()],
+    siigo_connection_id: Annotated[int, Form()],
+    create_shipping_product: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    try:
+        view = await integrations.create_integration(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            ml_connection_id=mercadolibre_connection_id,
+            siigo_connection_id=siigo_connection_id,
+            settings=None,
+            create_shipping_product=create_shipping_product,
+        )
+    except IntegrationError as exc:
+        await session.rollback()
+        return redirect("/app/integration", runtime, error=_vendor_message(exc))
+    except AppError as exc:
+        await session.rollback()
+        return redirect("/app/integration", runtime, error=spanish(exc))
+    message = "Integración creada con la configuración propuesta. Revise cada valor abajo."
+    if view.missing:
+        message += " Faltan algunos datos: están resaltados."
+    return redirect(f"/app/integration?id={view.integration.id}", runtime, ok=message)
+
+
+def settings_changes(form: dict[str, str], current: InvoicingSettings) -> dict[str, Any]:
+    """The settings a person changed in the form (only those are validated and saved)."""
+    changes: dict[str, Any] = {}
+    for name in INT_SETTINGS:
+        if name not in form:
+            continue
+        raw = form[name].strip()
+        value: Any = int(raw) if raw.isdigit() else None
+        if value != getattr(current, name):
+            changes[name] = value
+    if "shipping_product_code" in form:
+        code = form["shipping_product_code"].strip() or None
+        if code != current.shipping_product_code:
+            changes["shipping_product_code"] = code
+    if "invoice_trigger" in form and form["invoice_trigger"] != current.invoice_trigger.value:
+        changes["invoice_trigger"] = form["invoice_trigger"]
+    if "iva_rate" in form:
+        rate = form["iva_rate"].strip().replace(",", ".")
+        if rate and rate != str(current.iva_rate):
+            changes["iva_rate"] = rate
+    if form.get("_booleans") == "1":
+        for name in BOOL_SETTINGS:
+            value = form.get(name) == "on"
+            if value != getattr(current, name):
+                changes[name] = value
+    return changes
+
+
+@router.post("/integration/{integration_id}/settings", dependencies=[Depends(verify_csrf)])
+async def save_settings(
+    integration_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    view = await integrations.read_integration(
+        session, tenant_id=user.tenant_id, integration_id=integration_id
+    )
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    changes = settings_changes(form, view.settings)
+    target = f"/app/integration?id={integration_id}"
+    if not changes:
+        return redirect(target, runtime, ok="Sin cambios.")
+    try:
+        await integrations.update_integration(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            integration_id=integration_id,
+            changes=changes,
+        )
+    except IntegrationError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=_vendor_message(exc))
+    except (AppError, ValidationError) as exc:
+        await session.rollback()
+        detail = exc.message if isinstance(exc, AppError) else str(exc)
+        return redirect(target, runtime, error=f"No se guardó: {detail}")
+    names = ", ".join(SETTING_LABELS.get(n, n) for n in changes)
+    return redirect(target, runtime, ok=f"Configuración guardada ({names}).")
+
+
+@router.post("/integration/{integration_id}/mappings", dependencies=[Depends(verify_csrf)])
+async def save_mapping(
+    integration_id: int,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    sku: Annotated[str, Form(max_length=120)],
+    erp_code: Annotated[str, Form(max_length=60)],
+    q: Annotated[str, Form(max_length=120)] = "",
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    target = f"/app/integration?id={integration_id}" + (f"&q={q}" if q else "") + "#productos"
+    try:
+        await integrations.put_mapping(
+            session,
+            tenant_id=user.tenant_id,
+            integration_id=integration_id,
+            sku=sku,
+            erp_code=erp_code.strip(),
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=spanish(exc))
+    return redirect(target, runtime, ok=f"SKU {sku.strip()} → {erp_code.strip()} guardado.")
+
+
+@router.post("/integration/{integration_id}/mappings/delete", dependencies=[Depends(verify_csrf)])
+async def delete_mapping(
+    integration_id: int,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    sku: Annotated[str, Form(max_length=120)],
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    target = f"/app/integration?id={integration_id}#productos"
+    try:
+        await integrations.delete_mapping(
+            session, tenant_id=user.tenant_id, integration_id=integration_id, sku=sku
+        )
+    except AppError as exc:
+        return redirect(target, runtime, error=spanish(exc))
+    return redirect(target, runtime, ok=f"Asociación del SKU {sku} eliminada.")
+
+
+@router.post(
+    "/integration/{integration_id}/mappings/import",
+    dependencies=[Depends(verify_csrf)],
+    response_class=HTMLResponse,
+)
+async def import_mappings(
+    integration_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    file: UploadFile,
+) -> HTMLResponse:
+    user.require(Role.ADMIN)
+    content = await file.read(MAX_CSV_BYTES + 1)
+    if len(content) > MAX_CSV_BYTES:
+        raise Unprocessable("El archivo supera 2 MB.", code="file_too_large")
+    report = await integrations.import_mappings(
+        session, tenant_id=user.tenant_id, integration_id=integration_id, content=content
+    )
+    await session.flush()
+    return await _integration_page(
+        request, user, session, runtime, integration_id=integration_id, import_report=report
+    )
+
+
+@router.post(
+    "/integration/{integration_id}/mappings/check",
+    dependencies=[Depends(verify_csrf)],
+    response_class=HTMLResponse,
+)
+async def check_mappings(
+    integration_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> HTMLResponse:
+    try:
+        report = await integrations.check_mappings(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            integration_id=integration_id,
+            skus=[],
+            refresh=True,
+        )
+    except IntegrationError as exc:
+        return await _integration_page(
+            request,
+            user,
+            session,
+            runtime,
+            integration_id=integration_id,
+            check_report={"error": _vendor_message(exc)},
+        )
+    return await _integration_page(
+        request, user, session, runtime, integration_id=integration_id, check_report=report
+    )
+
+
+# --- Backfill -------------------------------------------------------------------------------
+
+
+def job_progress(job: Job) -> dict[str, Any]:
+    """Progress of a backfill: the share of the date range already walked, and sales found."""
+    percent = 0
+    try:
+        start = datetime.fromisoformat(job.params["date_from"]).replace(tzinfo=COLOMBIA)
+        end = datetime.fromisoformat(job.params["date_to"]).replace(tzinfo=COLOMBIA) + timedelta(
+            days=1
+        )
+        if "window" in (job.cursor or {}):
+            window = datetime.fromisoformat(job.cursor["window"])
+            percent = int(max(0, min(1, (window - start) / (end - start))) * 100)
+    except (KeyError, ValueError, TypeError, ZeroDivisionError):
+        percent = 0
+    if job.state == "done":
+        percent = 100
+    labels = {"pending": "En cola", "running": "En curso", "done": "Terminado", "failed": "Falló"}
+    return {
+        "id": job.id,
+        "state": job.state,
+        "state_label": labels.get(job.state, job.state),
+        "done": job.done,
+        "percent": percent,
+        "error": job.error,
+        "finished": job.state in ("done", "failed"),
+        "date_from": job.params.get("date_from"),
+        "date_to": job.params.get("date_to"),
+    }
+
+
+@router.post("/integration/{integration_id}/backfill", dependencies=[Depends(verify_csrf)])
+async def backfill(
+    integration_id: int,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    date_from: Annotated[date, Form()],
+    date_to: Annotated[date, Form()],
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    target = f"/app/integration?id={integration_id}"
+    try:
+        request = BackfillRequest(date_from=date_from, date_to=date_to)
+    except ValidationError as exc:
+        reason = exc.errors()[0].get("msg", "rango no válido")
+        return redirect(target + "#backfill", runtime, error=f"Rango no válido: {reason}")
+    try:
+        job = await start_backfill(
+            session, tenant_id=user.tenant_id, integration_id=integration_id, request=request
+        )
+    except AppError as exc:
+        return redirect(target + "#backfill", runtime, error=spanish(exc))
+    return redirect(
+        f"{target}&job={job.id}#backfill",
+        runtime,
+        ok=f"Importación de ventas del {date_from} al {date_to} en marcha.",
+    )
+
+
+@router.get("/jobs/{job_id}.json")
+async def job_status(job_id: int, user: WebUserDep, session: SessionDep) -> JSONResponse:
+    job = await get_job(session, tenant_id=user.tenant_id, job_id=job_id)
+    return JSONResponse(job_progress(job), headers={"Cache-Control": "no-store"})
