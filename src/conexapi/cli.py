@@ -247,5 +247,28 @@ def keys_generate() -> None:
     typer.echo(SecretBox.generate_key())
 
 
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the current CONEXAPI_ENCRYPTION_KEY.
+
+    Put the new key in CONEXAPI_ENCRYPTION_KEY and the old ones in CONEXAPI_OLD_ENCRYPTION_KEYS,
+    run this, then drop the old keys.
+    """
+    from conexapi.runtime import Runtime
+    from conexapi.security.rotation import rotate_secrets
+
+    settings = _settings()
+
+    async def run() -> None:
+        runtime = Runtime.build(settings)
+        try:
+            report = await rotate_secrets(runtime)
+        finally:
+            await runtime.aclose()
+        typer.echo(f"Re-encrypted {report.rotated} secrets: {report.fields or 'none stored'}.")
+
+    asyncio.run(run())
+
+
 def main() -> None:
     app()

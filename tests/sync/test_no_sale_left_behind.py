@@ -210,3 +210,27 @@ async def test_a_revoked_seller_waits_and_resumes_after_reconnecting(stack: Stac
     assert await resume_reauthorized(stack.runtime) == 2
     await stack.settle()
     assert {s["state"] for s in await stack.sales()} == {"invoiced"}
+
+
+async def test_the_accepted_invoice_pdf_can_be_attached_to_the_mercadolibre_sale(
+    db_url: str,
+) -> None:
+    async with running_stack(stack_settings(db_url)) as stack:
+        await stack.connect(settings={"upload_invoice_to_marketplace": True})
+        [g] = await stack.generate(1, mix={"single": 1})
+        await stack.settle()
+        [sale] = await stack.sales()
+        assert sale["state"] == "invoiced"
+        uploaded = stack.sandbox.ml.fiscal_documents[int(g["external_id"])]
+        assert len(uploaded) == 1
+        assert uploaded[0]["filename"].endswith(".pdf")
+        # Processing the sale again (another notification) uploads nothing more.
+        await sweep_integration(stack.runtime, stack.integration_id)
+        await stack.settle()
+        assert len(stack.sandbox.ml.fiscal_documents[int(g["external_id"])]) == 1
+
+
+async def test_by_default_no_pdf_is_uploaded(stack: Stack) -> None:
+    [g] = await stack.generate(1, mix={"single": 1})
+    await stack.settle()
+    assert stack.sandbox.ml.fiscal_documents.get(int(g["external_id"])) in (None, [])

@@ -48,3 +48,13 @@ class SecretBox:
     def rotate(self, token: str) -> str:
         """Re-encrypts with the newest key."""
         return self._fernet.rotate(token.encode()).decode()
+
+
+class RotationReport:
+    def __init__(self) -> None:
+        self.rotated = 0
+        self.fields: dict[str, int] = {}
+
+    def add(self, field: str) -> None:
+        self.rotated += 1
+        self.fields[field] = self.fields.get(field, 0) + 1

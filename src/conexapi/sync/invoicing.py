@@ -15,6 +15,7 @@ from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
 from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
 from conexapi.integrations.service import resolve_product_codes
+from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
 from conexapi.runtime import Runtime
 from conexapi.sync.clock import colombia_today
 from conexapi.sync.customers import ensure_customer
@@ -37,10 +38,16 @@ _products: dict[tuple[int, str], tuple[bool, float]] = {}
 
 class Invoicer:
     def __init__(
-        self, runtime: Runtime, ctx: Any, *, owned: Callable[[Any, int], Awaitable[Sale]]
+        self,
+        runtime: Runtime,
+        ctx: Any,
+        *,
+        owned: Callable[[Any, int], Awaitable[Sale]],
+        ml: MercadoLibreClient | None = None,
     ) -> None:
         self.runtime = runtime
         self.ctx = ctx
+        self.ml = ml
         self._owned = owned
         self._siigo: SiigoClient | None = None
 
@@ -196,6 +203,8 @@ class Invoicer:
             if doc.stamp_status == "Rejected":
                 return await self._rejected(doc)
             next_at = self._poll_time() if stamp_pending(doc) else None
+            if next_at is None and self.ctx.settings.upload_invoice_to_marketplace:
+                next_at = utcnow()  # the PDF goes to MercadoLibre next
             return Step(
                 SaleState.INVOICED,
                 next_at,
@@ -268,6 +277,7 @@ class Invoicer:
             doc = await self._record(doc.id, result)
         if doc.stamp_status == "Rejected":
             return await self._rejected(doc)
+        await self._upload_to_marketplace(doc)
         # Orders of a pack cancelled before invoicing were never on the invoice: not credited.
         invoiced_orders = set(doc.breakdown.get("order_ids") or facts.order_ids)
         refunded = sum(
@@ -360,6 +370,25 @@ class Invoicer:
             session.add(note)
             await session.commit()
         return await self._send(note, DocumentKind.CREDIT_NOTE)
+
+    async def _upload_to_marketplace(self, doc: Document) -> None:
+        """Optional: attach the accepted invoice PDF to the MercadoLibre sale (§8), once."""
+        if (
+            self.ml is None
+            or not self.ctx.settings.upload_invoice_to_marketplace
+            or doc.stamp_status != "Accepted"
+            or doc.breakdown.get("pdf_en_mercadolibre")
+        ):
+            return
+        pdf = await self.siigo.get_invoice_pdf(str(doc.erp_id))
+        try:
+            await self.ml.upload_fiscal_document(
+                self.ctx.external_id, f"{doc.number or doc.erp_id}.pdf", pdf, "application/pdf"
+            )
+        except PermanentError as exc:
+            if exc.status_code != 409:  # 409: a PDF is already there (a previous attempt)
+                raise
+        await self._set_doc(doc.id, breakdown={**doc.breakdown, "pdf_en_mercadolibre": True})
 
     @staticmethod
     def _already_credited(issued: list[Document], refunded: Decimal) -> bool:

@@ -242,7 +242,7 @@ class SaleProcessor:
         ml = meli_client(self.runtime, ctx.ml_connection_id)
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
-        invoicer = Invoicer(self.runtime, ctx, owned=self._owned)
+        invoicer = Invoicer(self.runtime, ctx, owned=self._owned, ml=ml)
         existing = await invoicer.invoice_document()
         if existing is not None and existing.erp_id:
             return await invoicer.after_invoice(facts, existing)
