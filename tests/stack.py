@@ -57,12 +57,17 @@ class Stack:
     control: httpx.AsyncClient
     sandbox: SandboxState
     owner: SignedIn
+    api_app: Any = None
     integration_id: int = 0
     workers: list[Worker] = field(default_factory=list)
 
     @property
     def headers(self) -> dict[str, str]:
         return self.owner.headers
+
+    def api_paths(self) -> list[tuple[str, list[str]]]:
+        schema = self.api_app.openapi()
+        return [(path, sorted(ops)) for path, ops in schema["paths"].items()]
 
     def worker(self, **kw: Any) -> Worker:
         policy = kw.pop(
@@ -196,7 +201,9 @@ async def running_stack(
         httpx.AsyncClient(transport=transport, base_url=SANDBOX) as control,
     ):
         owner = await sign_up(runtime, api, email="vendedor@tienda.co", tenant="Tienda Stack")
-        stack = Stack(runtime=runtime, api=api, control=control, sandbox=state, owner=owner)
+        stack = Stack(
+            runtime=runtime, api=api, control=control, sandbox=state, owner=owner, api_app=app
+        )
         try:
             yield stack
         finally:

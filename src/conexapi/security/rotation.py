@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from conexapi.connections.models import Connection, OAuthState
@@ -19,7 +21,9 @@ async def rotate_secrets(runtime: Runtime) -> RotationReport:
     report = RotationReport()
     async with runtime.sessions() as session:
         for model, columns in ENCRYPTED_COLUMNS.items():
-            rows = (await session.execute(select(model).with_for_update())).scalars().all()
+            rows: list[Any] = list(
+                (await session.execute(select(model).with_for_update())).scalars().all()
+            )
             for row in rows:
                 for column in columns:
                     value = getattr(row, column)
