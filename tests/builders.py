@@ -27,18 +27,27 @@ async def create_integration(
     settings: dict[str, Any] | None = None,
 ) -> Integration:
     ml = Connection(
-        tenant_id=tenant_id, provider="mercadolibre", external_account_id=seller_id,
-        account_name="TIENDA", meta={},
+        tenant_id=tenant_id,
+        provider="mercadolibre",
+        external_account_id=seller_id,
+        account_name="TIENDA",
+        meta={},
     )
     siigo = Connection(
-        tenant_id=tenant_id, provider="siigo", external_account_id=f"{siigo_account}#{seller_id}",
-        account_name=siigo_account, meta={},
+        tenant_id=tenant_id,
+        provider="siigo",
+        external_account_id=f"{siigo_account}#{seller_id}",
+        account_name=siigo_account,
+        meta={},
     )
     session.add_all([ml, siigo])
     await session.flush()
     integration = Integration(
-        tenant_id=tenant_id, ml_connection_id=ml.id, siigo_connection_id=siigo.id,
-        settings=settings or {}, proposals={},
+        tenant_id=tenant_id,
+        ml_connection_id=ml.id,
+        siigo_connection_id=siigo.id,
+        settings=settings or {},
+        proposals={},
     )
     session.add(integration)
     await session.flush()

@@ -149,7 +149,12 @@ class SignedIn:
 
 
 async def sign_up(
-    runtime: Runtime, client: httpx.AsyncClient, *, email: str, tenant: str, role: str = "owner",
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    *,
+    email: str,
+    tenant: str,
+    role: str = "owner",
     password: str = "s3cret-pass",
 ) -> SignedIn:
     from conexapi.accounts.models import Role
