@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def naive_utc(value: datetime | None) -> datetime | None:
+    """A stored (aware) UTC moment made naive, to compare with `utcnow()`; None stays None."""
+    return value.replace(tzinfo=None) if value is not None else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC datetimes; accepts aware or naive-UTC input."""
 

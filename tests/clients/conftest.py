@@ -1,28 +1,7 @@
+"""Runtimes wired to the in-process simulators (the fixtures live in tests/clients/fixtures.py)."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from tests.clients.fixtures import runtime, sandbox, settings
 
-import pytest
-from fastapi import FastAPI
-
-from conexapi.runtime import Runtime
-from conexapi.settings import Settings
-from tests.clients.support import make_sandbox, sandbox_settings, wire
-
-
-@pytest.fixture
-def settings(db_url: str) -> Settings:
-    return sandbox_settings(db_url)
-
-
-@pytest.fixture
-def sandbox() -> FastAPI:
-    return make_sandbox()
-
-
-@pytest.fixture
-async def runtime(settings: Settings, sandbox: FastAPI) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(settings)
-    await wire(rt, sandbox)
-    yield rt
-    await rt.aclose()
+__all__ = ["runtime", "sandbox", "settings"]

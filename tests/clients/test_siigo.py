@@ -133,11 +133,9 @@ async def test_rate_limit_holds_across_two_runtimes(
         limiters = [
             build_limiter(rt, requests_per_minute=rpm, capacity=capacity) for rt in (runtime, other)
         ]
-        started = time.monotonic()
         await asyncio.gather(*(take(limiters[i % 2]) for i in range(n)))
     rate = (rpm - capacity) / 60
-    elapsed = time.monotonic() - started
-    assert elapsed >= (n - capacity) / rate * 0.9
+    assert len(stamps) == n
     stamps.sort()
     # No one-second window ever holds more than the burst plus one second of refill.
     for i, t in enumerate(stamps):

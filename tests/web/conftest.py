@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,15 +46,13 @@ async def seed_sales(runtime: Runtime, tenant_id: int) -> dict[str, int]:
         integration = await create_integration(
             session, tenant_id, seller_id=f"77{tenant_id}", siigo_account=f"s{tenant_id}@x.co"
         )
-        invoiced = Sale(
-            tenant_id=tenant_id,
-            integration_id=integration.id,
-            external_id="2000001",
-            order_ids=["2000001"],
-            state="invoiced",
-            total=Decimal("129700"),
-            buyer_name="Ana Gómez",
-            sale_date=now - timedelta(hours=2),
+        sale = _sale_maker(tenant_id, integration.id)
+        invoiced = sale(
+            "2000001",
+            "invoiced",
+            "129700",
+            "Ana Gómez",
+            now - timedelta(hours=2),
             facts={"statuses": ["paid"], "total_paid": "129700", "lines": []},
             profit={
                 "total": "129700",
@@ -64,28 +63,22 @@ async def seed_sales(runtime: Runtime, tenant_id: int) -> dict[str, int]:
                 "neto": "83927.60",
             },
         )
-        attention = Sale(
-            tenant_id=tenant_id,
-            integration_id=integration.id,
-            external_id="2000002",
-            order_ids=["2000002"],
-            state="needs_attention",
-            total=Decimal("45000"),
-            buyer_name="Luis Pérez",
-            sale_date=now - timedelta(hours=1),
+        attention = sale(
+            "2000002",
+            "needs_attention",
+            "45000",
+            "Luis Pérez",
+            now - timedelta(hours=1),
             error_code="unmapped_products",
             error_message="El SKU ZZ-404 no está asociado a un producto de Siigo.",
             facts={"statuses": ["paid"], "total_paid": "45000", "lines": [{"sku": "ZZ-404"}]},
         )
-        dead = Sale(
-            tenant_id=tenant_id,
-            integration_id=integration.id,
-            external_id="2000003",
-            order_ids=["2000003"],
-            state="dead",
-            total=Decimal("10000"),
-            buyer_name='=HYPERLINK("x")',
-            sale_date=now - timedelta(minutes=30),
+        dead = sale(
+            "2000003",
+            "dead",
+            "10000",
+            '=HYPERLINK("x")',
+            now - timedelta(minutes=30),
             error_code="siigo_unavailable",
             error_message="Siigo no respondió.",
             facts={"statuses": ["paid"], "total_paid": "10000"},
@@ -125,6 +118,27 @@ async def seed_sales(runtime: Runtime, tenant_id: int) -> dict[str, int]:
             "dead": dead.id,
         }
     return ids
+
+
+def _sale_maker(tenant_id: int, integration_id: int) -> Callable[..., Sale]:
+    """A builder of the integration's one-order sales: reference, state, total, buyer, date."""
+
+    def sale(
+        external_id: str, state: str, total: str, buyer: str, when: datetime, **extra: Any
+    ) -> Sale:
+        return Sale(
+            tenant_id=tenant_id,
+            integration_id=integration_id,
+            external_id=external_id,
+            order_ids=[external_id],
+            state=state,
+            total=Decimal(total),
+            buyer_name=buyer,
+            sale_date=when,
+            **extra,
+        )
+
+    return sale
 
 
 def _breakdown() -> dict[str, Any]:

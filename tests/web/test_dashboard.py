@@ -182,17 +182,26 @@ async def test_retry_one_and_all(
     assert not_retryable.status_code == 409
 
 
-async def test_map_sku_saves_the_mapping_and_retries(
-    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
-) -> None:
+async def _map_unmapped_sku(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn, erp_code: str
+) -> tuple[dict[str, int], httpx.Response]:
+    """Seeds the sales, signs in and maps the attention sale's SKU ZZ-404 to `erp_code` from its
+    page; returns the seeded ids and the page the form redirects to."""
     ids = await seed_sales(runtime, owner.tenant_id)
     csrf = await web_login(client, owner.email)
     response = await client.post(
         f"/app/sales/{ids['attention']}/map-products",
-        data={"csrf_token": csrf, "sku": "ZZ-404", "erp_code": "SKU-001"},
+        data={"csrf_token": csrf, "sku": "ZZ-404", "erp_code": erp_code},
     )
     assert response.status_code == 303
     page = await client.get(response.headers["location"])
+    return ids, page
+
+
+async def test_map_sku_saves_the_mapping_and_retries(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
+) -> None:
+    ids, page = await _map_unmapped_sku(client, runtime, owner, "SKU-001")
     assert "ZZ-404 → SKU-001" in page.text
     api = await client.get(
         f"/api/v1/integrations/{ids['integration']}/product-mappings",
@@ -247,13 +256,6 @@ async def test_alerts_are_raised_shown_and_resolved(
 async def test_map_sku_with_invalid_code_explains_in_spanish(
     client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
 ) -> None:
-    ids = await seed_sales(runtime, owner.tenant_id)
-    csrf = await web_login(client, owner.email)
-    response = await client.post(
-        f"/app/sales/{ids['attention']}/map-products",
-        data={"csrf_token": csrf, "sku": "ZZ-404", "erp_code": "con espacios"},
-    )
-    assert response.status_code == 303
-    page = await client.get(response.headers["location"])
+    _, page = await _map_unmapped_sku(client, runtime, owner, "con espacios")
     assert "sin espacios ni comillas" in page.text
     assert "Requiere atención" in page.text

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.accounts.models import Role
 from conexapi.core.errors import Forbidden, Unauthorized
+from conexapi.db import transaction
 from conexapi.runtime import Runtime
 from conexapi.security.tokens import TokenClaims
 
@@ -27,13 +28,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commits when the handler succeeds, else rolls back."""
-    async with runtime.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with transaction(runtime.sessions) as session:
+        yield session
 
 
 # scope="function": commit before the response leaves, so a 2xx always means "stored".

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
+from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.connections import service
 from conexapi.connections.schemas import (
     AuthorizeResponse,
@@ -18,13 +19,15 @@ from conexapi.connections.schemas import (
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    400: {"description": "Invalid credentials or OAuth state"},
-    404: {"description": "Not found in your account"},
-    409: {"description": "Already connected to another account"},
-    422: {"description": "Not supported"},
-    502: {"description": "The vendor did not answer"},
-}
+_ERRORS = error_responses(
+    {
+        400: "Invalid credentials or OAuth state",
+        404: NOT_FOUND,
+        409: "Already connected to another account",
+        422: "Not supported",
+        502: "The vendor did not answer",
+    }
+)
 
 
 @router.post("/siigo", response_model=ConnectionRead, status_code=201, responses=_ERRORS)

@@ -15,7 +15,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.catalogs import load_catalogs
-from conexapi.connections.models import Connection, ConnectionStatus, OAuthState, Provider
+from conexapi.connections.health import mark_active, record_access_token
+from conexapi.connections.models import Connection, OAuthState, Provider
 from conexapi.connections.repository import ConnectionStore, TenantConnections
 from conexapi.connections.schemas import CatalogsSummary
 from conexapi.core.errors import (
@@ -92,14 +93,8 @@ async def connect_siigo(
     connection.credentials_enc = runtime.secrets.encrypt_json(
         {"username": username, "access_key": access_key}
     )
-    connection.access_token_enc = runtime.secrets.encrypt(token.access_token)
-    connection.token_expires_at = now + timedelta(seconds=token.expires_in)
-    connection.token_version = (connection.token_version or 0) + 1
-    connection.last_refresh_at = now
-    connection.last_success_at = now
-    connection.status = ConnectionStatus.ACTIVE.value
-    connection.last_error = None
-    connection.last_error_at = None
+    record_access_token(connection, runtime.secrets, token.access_token, token.expires_in, now)
+    mark_active(connection)
     await session.flush()
     log.info("connection.siigo.connected", connection_id=connection.id, tenant_id=tenant_id)
     return connection

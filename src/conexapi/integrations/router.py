@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
+from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.core.errors import Unprocessable
 from conexapi.integrations import service
 from conexapi.integrations.api_schemas import (
@@ -24,12 +25,14 @@ from conexapi.integrations.service import IntegrationView
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    404: {"description": "Not found in your account"},
-    409: {"description": "The MercadoLibre account already has an integration"},
-    422: {"description": "Invalid setting or wrong connection provider"},
-    502: {"description": "Siigo did not answer"},
-}
+_ERRORS = error_responses(
+    {
+        404: NOT_FOUND,
+        409: "The MercadoLibre account already has an integration",
+        422: "Invalid setting or wrong connection provider",
+        502: "Siigo did not answer",
+    }
+)
 
 
 def _read(view: IntegrationView) -> IntegrationRead:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.api.deps import ClaimsDep, SessionDep
 from conexapi.reports import service
@@ -72,74 +74,66 @@ def reconciliation_json(result: Reconciliation) -> dict[str, Any]:
     }
 
 
-@router.get("/profit")
-async def profit(
+@dataclass(frozen=True)
+class ReportQuery:
+    """What every report endpoint reads from the request: whose sales, which days, which link."""
+
+    tenant_id: int
+    period: service.DateRange
+    integration_id: int | None
+
+
+async def report_query(
     claims: ClaimsDep,
-    session: SessionDep,
     date_from: date | None = None,
     date_to: date | None = None,
     integration_id: int | None = None,
-) -> dict[str, Any]:
-    period = service.resolve_range(date_from, date_to)
-    report = await service.profit(
-        session, tenant_id=claims.tenant_id, period=period, integration_id=integration_id
+) -> ReportQuery:
+    return ReportQuery(claims.tenant_id, service.resolve_range(date_from, date_to), integration_id)
+
+
+ReportQueryDep = Annotated[ReportQuery, Depends(report_query)]
+
+
+async def _profit(session: AsyncSession, q: ReportQuery) -> ProfitReport:
+    return await service.profit(
+        session, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
     )
-    return {
-        "date_from": period.date_from.isoformat(),
-        "date_to": period.date_to.isoformat(),
-        **profit_json(report),
-    }
+
+
+async def _reconciliation(session: AsyncSession, q: ReportQuery) -> Reconciliation:
+    return await service.reconciliation(
+        session, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
+    )
+
+
+def _period_json(period: service.DateRange) -> dict[str, Any]:
+    return {"date_from": period.date_from.isoformat(), "date_to": period.date_to.isoformat()}
+
+
+@router.get("/profit")
+async def profit(q: ReportQueryDep, session: SessionDep) -> dict[str, Any]:
+    return {**_period_json(q.period), **profit_json(await _profit(session, q))}
 
 
 @router.get("/profit.csv", response_class=Response)
-async def profit_csv(
-    claims: ClaimsDep,
-    session: SessionDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: int | None = None,
-) -> Response:
-    period = service.resolve_range(date_from, date_to)
-    report = await service.profit(
-        session, tenant_id=claims.tenant_id, period=period, integration_id=integration_id
-    )
-    name = f"ganancias_{period.date_from}_{period.date_to}.csv"
+async def profit_csv(q: ReportQueryDep, session: SessionDep) -> Response:
+    report = await _profit(session, q)
+    name = f"ganancias_{q.period.date_from}_{q.period.date_to}.csv"
     return csv_response(name, PROFIT_CSV_HEADER, profit_csv_rows(report))
 
 
 @router.get("/reconciliation")
-async def reconciliation(
-    claims: ClaimsDep,
-    session: SessionDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: int | None = None,
-) -> dict[str, Any]:
-    period = service.resolve_range(date_from, date_to)
-    result = await service.reconciliation(
-        session, tenant_id=claims.tenant_id, period=period, integration_id=integration_id
-    )
-    return {
-        "date_from": period.date_from.isoformat(),
-        "date_to": period.date_to.isoformat(),
-        **reconciliation_json(result),
-    }
+async def reconciliation(q: ReportQueryDep, session: SessionDep) -> dict[str, Any]:
+    return {**_period_json(q.period), **reconciliation_json(await _reconciliation(session, q))}
 
 
 @router.get("/reconciliation.csv", response_class=Response)
 async def reconciliation_csv(
-    claims: ClaimsDep,
-    session: SessionDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: int | None = None,
-    only_gaps: bool = False,
+    q: ReportQueryDep, session: SessionDep, only_gaps: bool = False
 ) -> Response:
-    period = service.resolve_range(date_from, date_to)
-    result = await service.reconciliation(
-        session, tenant_id=claims.tenant_id, period=period, integration_id=integration_id
-    )
-    name = f"conciliacion_{period.date_from}_{period.date_to}.csv"
+    result = await _reconciliation(session, q)
+    name = f"conciliacion_{q.period.date_from}_{q.period.date_to}.csv"
     return csv_response(
         name, RECONCILIATION_CSV_HEADER, reconciliation_csv_rows(result, only_gaps=only_gaps)
     )

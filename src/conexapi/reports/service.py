@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conexapi.core.errors import Unprocessable
 from conexapi.reports.profit import ProfitReport, profit_report
 from conexapi.reports.reconciliation import Reconciliation, reconcile
-from conexapi.reports.repository import sales_in_range
+from conexapi.reports.repository import SaleWithDocs, sales_in_range
 from conexapi.sync.clock import colombia_today
 
 DEFAULT_DAYS = 30
@@ -34,27 +34,27 @@ def resolve_range(date_from: date | None, date_to: date | None) -> DateRange:
     return DateRange(start, end)
 
 
-async def profit(
-    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
-) -> ProfitReport:
-    rows = await sales_in_range(
+async def _sales(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None
+) -> list[SaleWithDocs]:
+    return await sales_in_range(
         session,
         tenant_id=tenant_id,
         date_from=period.date_from,
         date_to=period.date_to,
         integration_id=integration_id,
     )
+
+
+async def profit(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> ProfitReport:
+    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
     return profit_report(rows)
 
 
 async def reconciliation(
     session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
 ) -> Reconciliation:
-    rows = await sales_in_range(
-        session,
-        tenant_id=tenant_id,
-        date_from=period.date_from,
-        date_to=period.date_to,
-        integration_id=integration_id,
-    )
+    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
     return reconcile(rows)

@@ -87,15 +87,7 @@ class Invoicer:
             try:
                 doc = await self._plan_invoice(facts, existing)
             except BuildError as exc:
-                return Step(
-                    SaleState.NEEDS_ATTENTION,
-                    None,
-                    exc.message,
-                    "needs_attention",
-                    exc.code,
-                    exc.message,
-                    data={"details": _jsonable(exc.details)},
-                )
+                return _build_failed(exc, data={"details": _jsonable(exc.details)})
             if isinstance(doc, Step):
                 return doc
         else:
@@ -339,14 +331,7 @@ class Invoicer:
                 external_ref=self.ctx.external_id,
             )
         except BuildError as exc:
-            return Step(
-                SaleState.NEEDS_ATTENTION,
-                None,
-                exc.message,
-                "needs_attention",
-                exc.code,
-                exc.message,
-            )
+            return _build_failed(exc)
         async with self.runtime.sessions() as session:
             sale = await self._owned(session, self.ctx.sale_id)
             note = Document(
@@ -411,6 +396,19 @@ class Invoicer:
             message,
             data={"errors": errors},
         )
+
+
+def _build_failed(exc: BuildError, data: dict[str, Any] | None = None) -> Step:
+    """A document we cannot build from the sale as it stands: the user has to fix something."""
+    return Step(
+        SaleState.NEEDS_ATTENTION,
+        None,
+        exc.message,
+        "needs_attention",
+        exc.code,
+        exc.message,
+        data=data,
+    )
 
 
 def _products_step(missing: list[tuple[str, str]]) -> Step:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from conexapi.api.deps import RuntimeDep, SessionDep
-from conexapi.core.errors import Unprocessable
 from conexapi.reports import service as reports
 from conexapi.reports.csvout import csv_response
 from conexapi.reports.profit import PROFIT_CSV_HEADER, profit_csv_rows
@@ -20,18 +18,20 @@ from conexapi.reports.reconciliation import (
 )
 from conexapi.web.auth import WebRoute, WebUserDep
 from conexapi.web.charts import Bar, bar_chart, day_label
+from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app/reports", route_class=WebRoute)
 
 
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise Unprocessable("Fecha no válida (use AAAA-MM-DD).", code="invalid_date") from exc
+async def _period(
+    date_from: Annotated[str | None, Query(max_length=10)] = None,
+    date_to: Annotated[str | None, Query(max_length=10)] = None,
+) -> reports.DateRange:
+    return reports.resolve_range(optional_date(date_from), optional_date(date_to))
+
+
+PeriodDep = Annotated[reports.DateRange, Depends(_period)]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -40,10 +40,8 @@ async def reports_page(
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    date_from: Annotated[str | None, Query(max_length=10)] = None,
-    date_to: Annotated[str | None, Query(max_length=10)] = None,
+    period: PeriodDep,
 ) -> HTMLResponse:
-    period = reports.resolve_range(_date(date_from), _date(date_to))
     profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
     recon = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
     chart = bar_chart(
@@ -73,10 +71,8 @@ async def reports_page(
 async def profit_csv(
     user: WebUserDep,
     session: SessionDep,
-    date_from: Annotated[str | None, Query(max_length=10)] = None,
-    date_to: Annotated[str | None, Query(max_length=10)] = None,
+    period: PeriodDep,
 ) -> Response:
-    period = reports.resolve_range(_date(date_from), _date(date_to))
     report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
     return csv_response(
         f"ganancias_{period.date_from}_{period.date_to}.csv",
@@ -89,11 +85,9 @@ async def profit_csv(
 async def reconciliation_csv(
     user: WebUserDep,
     session: SessionDep,
-    date_from: Annotated[str | None, Query(max_length=10)] = None,
-    date_to: Annotated[str | None, Query(max_length=10)] = None,
+    period: PeriodDep,
     only_gaps: bool = False,
 ) -> Response:
-    period = reports.resolve_range(_date(date_from), _date(date_to))
     result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
     return csv_response(
         f"conciliacion_{period.date_from}_{period.date_to}.csv",

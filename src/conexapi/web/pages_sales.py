@@ -22,6 +22,7 @@ from conexapi.sync.schemas import SaleFilter
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
 from conexapi.web.messages import spanish
+from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app/sales", route_class=WebRoute)
@@ -51,15 +52,6 @@ def _query(f: SaleFilter, **extra: object) -> str:
     return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
-def _empty_to_none(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise Unprocessable("Fecha no válida (use AAAA-MM-DD).", code="invalid_date") from exc
-
-
 @router.get("", response_class=HTMLResponse)
 async def sales_list(
     request: Request,
@@ -72,7 +64,7 @@ async def sales_list(
     date_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    f = _filters(state, q, _empty_to_none(date_from), _empty_to_none(date_to))
+    f = _filters(state, q, optional_date(date_from), optional_date(date_to))
     result = await sales.list_sales(
         session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
     )
@@ -195,7 +187,7 @@ async def retry_all(
     date_to: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
-    f = _filters(state, q, _empty_to_none(date_from), _empty_to_none(date_to))
+    f = _filters(state, q, optional_date(date_from), optional_date(date_to))
     count = await sales.retry_matching(
         session, tenant_id=user.tenant_id, filters=f, user=user.actor
     )

@@ -8,7 +8,6 @@ request replayed: a 401 means the request never reached business logic, so even 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +15,13 @@ from datetime import datetime, timedelta
 import httpx
 import structlog
 
+from conexapi.connections.health import mark_needs_reauth, record_access_token
+from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.repository import ConnectionStore
 from conexapi.core.errors import AuthError, IntegrationError
 from conexapi.core.http import parse_siigo_error, send
-from conexapi.db import transaction, utcnow
+from conexapi.db import naive_utc, utcnow
 from conexapi.runtime import Runtime
 from conexapi.settings import SiigoSection
 
@@ -77,28 +78,16 @@ async def authenticate(
     return SiigoToken(str(data["access_token"]), int(data.get("expires_in") or 86400))
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=None) if value is not None else None
-
-
 class SiigoTokenCache:
     """The company's bearer token, shared through the database by every process."""
 
     def __init__(self, runtime: Runtime, *, margin: timedelta = timedelta(minutes=5)) -> None:
         self.runtime = runtime
         self.margin = margin
-        locks = runtime.extras.setdefault(_LOCKS_KEY, {})
-        assert isinstance(locks, dict)
-        self._locks: dict[int, asyncio.Lock] = locks
-
-    def _lock(self, connection_id: int) -> asyncio.Lock:
-        lock = self._locks.get(connection_id)
-        if lock is None:
-            lock = self._locks[connection_id] = asyncio.Lock()
-        return lock
+        self._lock = ConnectionLocks(runtime, _LOCKS_KEY)
 
     def _cached(self, connection: Connection, now: datetime) -> str | None:
-        expires = _naive(connection.token_expires_at)
+        expires = naive_utc(connection.token_expires_at)
         if connection.access_token_enc and expires is not None and expires - self.margin > now:
             return self.runtime.secrets.decrypt(connection.access_token_enc)
         return None
@@ -120,10 +109,7 @@ class SiigoTokenCache:
     async def _renew(self, connection_id: int, *, rejected: str | None) -> str:
         async with self._lock(connection_id):
             failure: AuthError | None = None
-            async with transaction(self.runtime.sessions) as session:
-                connection = await ConnectionStore(session).lock(connection_id)
-                if connection is None:
-                    raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
+            async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:
                 now = utcnow()
                 cached = self._cached(connection, now)
                 if cached is not None and cached != rejected:
@@ -140,17 +126,13 @@ class SiigoTokenCache:
                     )
                 except AuthError as exc:
                     failure = exc
-                    connection.status = ConnectionStatus.NEEDS_REAUTH.value
-                    connection.last_error = REAUTH_MESSAGE
-                    connection.last_error_at = now
+                    mark_needs_reauth(connection, now, REAUTH_MESSAGE)
                     connection.access_token_enc = None
                     connection.token_expires_at = None
                 else:
-                    connection.access_token_enc = self.runtime.secrets.encrypt(token.access_token)
-                    connection.token_expires_at = now + timedelta(seconds=token.expires_in)
-                    connection.token_version = (connection.token_version or 0) + 1
-                    connection.last_refresh_at = now
-                    connection.last_success_at = now
+                    record_access_token(
+                        connection, self.runtime.secrets, token.access_token, token.expires_in, now
+                    )
                     if connection.status == ConnectionStatus.NEEDS_REAUTH:
                         connection.status = ConnectionStatus.ACTIVE.value
                         connection.last_error = None

@@ -10,16 +10,17 @@ process an asyncio lock per connection keeps the waiting tasks off the database.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
+from conexapi.connections.health import mark_active, mark_needs_reauth, record_access_token
+from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.repository import ConnectionStore
 from conexapi.core.errors import AuthError
-from conexapi.db import transaction, utcnow
+from conexapi.db import naive_utc, utcnow
 from conexapi.marketplaces.mercadolibre import oauth
 from conexapi.runtime import Runtime
 
@@ -29,10 +30,6 @@ VENDOR = "mercadolibre"
 REAUTH_MESSAGE = "MercadoLibre revocó el acceso (invalid_grant): vuelve a conectar la cuenta."
 NEEDS_REAUTH_MESSAGE = "La cuenta de MercadoLibre necesita volver a conectarse."
 _LOCKS_KEY = "meli_token_locks"
-
-
-def _naive(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=None) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -52,15 +49,7 @@ class MeliTokenManager:
     def __init__(self, runtime: Runtime, *, margin: timedelta = timedelta(minutes=10)) -> None:
         self.runtime = runtime
         self.margin = margin
-        locks = runtime.extras.setdefault(_LOCKS_KEY, {})
-        assert isinstance(locks, dict)
-        self._locks: dict[int, asyncio.Lock] = locks
-
-    def _lock(self, connection_id: int) -> asyncio.Lock:
-        lock = self._locks.get(connection_id)
-        if lock is None:
-            lock = self._locks[connection_id] = asyncio.Lock()
-        return lock
+        self._lock = ConnectionLocks(runtime, _LOCKS_KEY)
 
     def _snapshot(self, connection: Connection) -> _Snapshot:
         token = (
@@ -68,7 +57,7 @@ class MeliTokenManager:
             if connection.access_token_enc
             else None
         )
-        return _Snapshot(token, _naive(connection.token_expires_at), connection.status)
+        return _Snapshot(token, naive_utc(connection.token_expires_at), connection.status)
 
     def _fresh(self, snap: _Snapshot, now: datetime) -> bool:
         return (
@@ -106,10 +95,7 @@ class MeliTokenManager:
     async def _refresh(self, connection_id: int, *, rejected: str | None) -> str:
         async with self._lock(connection_id):
             failure: AuthError | None = None
-            async with transaction(self.runtime.sessions) as session:
-                connection = await ConnectionStore(session).lock(connection_id)
-                if connection is None:
-                    raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
+            async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:
                 now = utcnow()
                 snap = self._snapshot(connection)
                 if connection.status == ConnectionStatus.NEEDS_REAUTH:
@@ -128,7 +114,7 @@ class MeliTokenManager:
                     failure = AuthError(
                         "no refresh token stored", vendor=VENDOR, vendor_code="no_refresh_token"
                     )
-                    self._mark_needs_reauth(connection, now, NEEDS_REAUTH_MESSAGE)
+                    mark_needs_reauth(connection, now, NEEDS_REAUTH_MESSAGE)
                 else:
                     refresh_token = self.runtime.secrets.decrypt(connection.refresh_token_enc)
                     try:
@@ -139,7 +125,7 @@ class MeliTokenManager:
                         )
                     except AuthError as exc:
                         failure = exc
-                        self._mark_needs_reauth(connection, now, REAUTH_MESSAGE)
+                        mark_needs_reauth(connection, now, REAUTH_MESSAGE)
                     else:
                         self._store(connection, tokens, now)
                         log.info(
@@ -152,11 +138,6 @@ class MeliTokenManager:
             log.warning("meli.token.revoked", connection_id=connection_id)
             raise failure
 
-    def _mark_needs_reauth(self, connection: Connection, now: datetime, message: str) -> None:
-        connection.status = ConnectionStatus.NEEDS_REAUTH.value
-        connection.last_error = message
-        connection.last_error_at = now
-
     def _store(self, connection: Connection, tokens: oauth.TokenSet, now: datetime) -> None:
         store_tokens(self.runtime, connection, tokens, now)
 
@@ -165,16 +146,10 @@ def store_tokens(
     runtime: Runtime, connection: Connection, tokens: oauth.TokenSet, now: datetime
 ) -> None:
     """Writes a fresh token pair (encrypted) and the health fields onto the connection row."""
-    connection.access_token_enc = runtime.secrets.encrypt(tokens.access_token)
+    record_access_token(connection, runtime.secrets, tokens.access_token, tokens.expires_in, now)
     if tokens.refresh_token is not None:
         connection.refresh_token_enc = runtime.secrets.encrypt(tokens.refresh_token)
-    connection.token_expires_at = now + timedelta(seconds=tokens.expires_in)
-    connection.token_version = (connection.token_version or 0) + 1
-    connection.last_refresh_at = now
-    connection.last_success_at = now
-    connection.status = ConnectionStatus.ACTIVE.value
-    connection.last_error = None
-    connection.last_error_at = None
+    mark_active(connection)
     meta = dict(connection.meta or {})
     meta["scope"] = tokens.scope
     connection.meta = meta
