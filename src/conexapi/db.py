@@ -138,3 +138,21 @@ async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[s
         stmt = mysql_insert(table).values(**values).prefix_with("IGNORE")
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def insert_many_ignore(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
+) -> None:
+    """Multi-row INSERT that skips rows conflicting with a unique key (one statement)."""
+    if not rows:
+        return
+    table: Any = model.__table__
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt: Any = sqlite_insert(table).values(rows).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(table).values(rows).prefix_with("IGNORE")
+    await session.execute(stmt)

@@ -65,6 +65,10 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
+        for extra in self.extras.values():
+            closer = getattr(extra, "aclose", None)
+            if closer is not None:
+                await closer()
         await self.meli_http.aclose()
         await self.siigo_http.aclose()
         await self.engine.dispose()

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from conexapi.inbox.models import Notification
 from conexapi.runtime import Runtime
+from conexapi.sync import queue
 from conexapi.sync.models import Sale, SaleState
 from tests.builders import create_integration, create_tenant
 
@@ -128,3 +129,23 @@ async def test_malformed_or_oversized_bodies_are_refused_and_nothing_is_stored(
     r = await client.post("/webhooks/mercadolibre", json=big)
     assert r.status_code == 413
     assert await _counts(runtime) == (0, 0)
+
+
+async def test_concurrent_notifications_are_stored_in_batches_each_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    import asyncio
+
+    await _connected(runtime)
+    bodies = [notification(order_id=2000000000 + n % 25, _id=f"evt-{n % 40}") for n in range(80)]
+    responses = await asyncio.gather(
+        *(client.post("/webhooks/mercadolibre", json=b) for b in bodies)
+    )
+    assert {r.status_code for r in responses} == {200}
+    statuses = [r.json()["status"] for r in responses]
+    assert statuses.count("accepted") == 40
+    assert statuses.count("duplicate") == 40
+    assert await _counts(runtime) == (40, 25)
+    async with runtime.sessions() as session:
+        due = await queue.pending_count(session)
+    assert due == 25

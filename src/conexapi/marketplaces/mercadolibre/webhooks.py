@@ -8,20 +8,29 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.api.deps import RuntimeDep
 from conexapi.core.errors import AppError
 from conexapi.core.metrics import NOTIFICATIONS
-from conexapi.inbox.service import MeliNotification, record_notification
+from conexapi.inbox.batcher import IntakeBatcher
+from conexapi.inbox.service import MeliNotification
+from conexapi.runtime import Runtime
 
 router = APIRouter(tags=["webhooks"])
+
+
+def intake_batcher(runtime: Runtime) -> IntakeBatcher:
+    batcher = runtime.extras.get("intake")
+    if not isinstance(batcher, IntakeBatcher):
+        batcher = IntakeBatcher(runtime.sessions)
+        runtime.extras["intake"] = batcher
+    return batcher
+
 
 MAX_NOTIFICATION_BYTES = 16_384
 
 
 @router.post("/webhooks/mercadolibre")
-async def mercadolibre_notification(
-    request: Request, session: SessionDep, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def mercadolibre_notification(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_NOTIFICATION_BYTES:
         NOTIFICATIONS.labels("rejected_too_large").inc()
@@ -43,6 +52,9 @@ async def mercadolibre_notification(
     expected_app = settings.application_id or (
         settings.client_id if settings.client_id and settings.client_id.isdigit() else None
     )
-    result = await record_notification(session, payload, raw, application_id=expected_app)
-    # SessionDep commits before this response leaves: a 200 means the notification is stored.
+    if expected_app is not None and str(payload.application_id) != expected_app:
+        NOTIFICATIONS.labels("ignored_foreign_application").inc()
+        return {"status": "ignored", "reason": "foreign_application"}
+    # Answered only after the batch holding this notification is committed: a 200 means stored.
+    result = await intake_batcher(runtime).submit(payload, raw)
     return {"status": result.status, **({"reason": result.reason} if result.reason else {})}
