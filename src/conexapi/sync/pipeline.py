@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import aliased
 
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import AuthError
@@ -92,29 +93,58 @@ class SaleProcessor:
     # -- loading and saving -------------------------------------------------------------------
 
     async def _load(self, sale_id: int) -> Context | None:
+        ml, siigo = aliased(Connection), aliased(Connection)
         async with self.runtime.sessions() as session:
-            sale = await session.get(Sale, sale_id)
-            if sale is None or sale.lease_owner != self.worker_id:
-                return None
-            integration = await session.get(Integration, sale.integration_id)
-            if integration is None:
-                return None
-            ml = await session.get(Connection, integration.ml_connection_id)
-            siigo = await session.get(Connection, integration.siigo_connection_id)
-            return Context(
-                sale_id=sale.id,
-                tenant_id=sale.tenant_id,
-                integration_id=sale.integration_id,
-                external_id=sale.external_id,
-                order_ids=[str(o) for o in sale.order_ids],
-                attempts=sale.attempts,
-                state=sale.state,
-                settings=InvoicingSettings.model_validate(integration.settings or {}),
-                ml_connection_id=integration.ml_connection_id,
-                siigo_connection_id=integration.siigo_connection_id,
-                ml_status=ml.status if ml else ConnectionStatus.NEEDS_REAUTH.value,
-                siigo_status=siigo.status if siigo else ConnectionStatus.NEEDS_REAUTH.value,
-            )
+            row = (
+                await session.execute(
+                    select(
+                        Sale.id,
+                        Sale.tenant_id,
+                        Sale.integration_id,
+                        Sale.external_id,
+                        Sale.order_ids,
+                        Sale.attempts,
+                        Sale.state,
+                        Integration.settings,
+                        Integration.ml_connection_id,
+                        Integration.siigo_connection_id,
+                        ml.status,
+                        siigo.status,
+                    )
+                    .join(Integration, Integration.id == Sale.integration_id)
+                    .outerjoin(ml, ml.id == Integration.ml_connection_id)
+                    .outerjoin(siigo, siigo.id == Integration.siigo_connection_id)
+                    .where(Sale.id == sale_id, Sale.lease_owner == self.worker_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        reauth = ConnectionStatus.NEEDS_REAUTH.value
+        return Context(
+            sale_id=row[0],
+            tenant_id=row[1],
+            integration_id=row[2],
+            external_id=row[3],
+            order_ids=[str(o) for o in row[4]],
+            attempts=row[5],
+            state=row[6],
+            settings=InvoicingSettings.model_validate(row[7] or {}),
+            ml_connection_id=row[8],
+            siigo_connection_id=row[9],
+            ml_status=row[10] or reauth,
+            siigo_status=row[11] or reauth,
+        )
+
+    async def _update_owned(self, session: Any, sale_id: int, **values: Any) -> None:
+        """One conditional UPDATE: applies only while this worker still holds the lease."""
+        result = await session.execute(
+            update(Sale)
+            .where(Sale.id == sale_id, Sale.lease_owner == self.worker_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:
+            raise LeaseLost
 
     async def _owned(self, session: Any, sale_id: int) -> Sale:
         sale = await session.get(Sale, sale_id, with_for_update=True)
@@ -123,31 +153,34 @@ class SaleProcessor:
         return sale  # type: ignore[no-any-return]
 
     async def _finish(self, ctx: Context, step: Step) -> None:
+        failing = step.error is not None or step.state in (
+            SaleState.NEEDS_ATTENTION,
+            SaleState.RETRYING,
+            SaleState.DEAD,
+        )
+        values: dict[str, Any] = {
+            "state": step.state.value,
+            "error_code": step.code if failing else None,
+            "error_message": (step.error or step.message) if failing else None,
+            "lease_owner": None,
+            "lease_until": None,
+            "next_attempt_at": step.next_at,
+        }
+        if step.reset_attempts:
+            values["attempts"] = 0
         async with self.runtime.sessions() as session:
             try:
-                sale = await self._owned(session, ctx.sale_id)
+                await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
-            previous = sale.state
-            sale.state = step.state.value
-            if step.reset_attempts:
-                sale.attempts = 0
-            if step.error is not None or step.state in (
-                SaleState.NEEDS_ATTENTION,
-                SaleState.RETRYING,
-                SaleState.DEAD,
-            ):
-                sale.error_code = step.code
-                sale.error_message = step.error or step.message
-            else:
-                sale.error_code = None
-                sale.error_message = None
-            await queue.release(
-                session, sale, worker_id=self.worker_id, next_attempt_at=step.next_at
-            )
-            if previous != sale.state or step.kind not in ("checked",):
+            if ctx.state != step.state.value or step.kind != "checked":
                 queue.add_event(
-                    session, sale, kind=step.kind, message=step.message, data=step.data or {}
+                    session,
+                    sale_id=ctx.sale_id,
+                    tenant_id=ctx.tenant_id,
+                    kind=step.kind,
+                    message=step.message,
+                    data=step.data or {},
                 )
             await session.commit()
 
@@ -350,12 +383,15 @@ class SaleProcessor:
 
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
         async with self.runtime.sessions() as session:
-            sale = await self._owned(session, ctx.sale_id)
-            sale.facts = facts_to_json(facts)
-            sale.total = facts.total_paid.quantize(Decimal("0.01"))
-            sale.buyer_name = buyer_name(facts)
-            sale.sale_date = facts.sale_date
-            sale.order_ids = list(facts.order_ids)
+            await self._update_owned(
+                session,
+                ctx.sale_id,
+                facts=facts_to_json(facts),
+                total=facts.total_paid.quantize(Decimal("0.01")),
+                buyer_name=buyer_name(facts),
+                sale_date=facts.sale_date,
+                order_ids=list(facts.order_ids),
+            )
             await session.commit()
 
 

@@ -19,6 +19,7 @@ from conexapi.connections.health import mark_needs_reauth, record_access_token
 from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.repository import ConnectionStore
+from conexapi.connections.token_memo import token_memo
 from conexapi.core.errors import AuthError, IntegrationError
 from conexapi.core.http import parse_siigo_error, send
 from conexapi.db import naive_utc, utcnow
@@ -93,12 +94,17 @@ class SiigoTokenCache:
         return None
 
     async def token(self, connection_id: int) -> str:
+        memo = token_memo(self.runtime)
+        remembered = memo.get(VENDOR, connection_id)
+        if isinstance(remembered, str):
+            return remembered
         async with self.runtime.sessions() as session:
             connection = await ConnectionStore(session).get(connection_id)
             if connection is None:
                 raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
             cached = self._cached(connection, utcnow())
         if cached is not None:
+            memo.put(VENDOR, connection_id, cached)
             return cached
         return await self._renew(connection_id, rejected=None)
 
@@ -107,6 +113,7 @@ class SiigoTokenCache:
         return await self._renew(connection_id, rejected=rejected)
 
     async def _renew(self, connection_id: int, *, rejected: str | None) -> str:
+        token_memo(self.runtime).forget(VENDOR, connection_id)
         async with self._lock(connection_id):
             failure: AuthError | None = None
             async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:

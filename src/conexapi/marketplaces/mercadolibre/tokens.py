@@ -19,6 +19,7 @@ from conexapi.connections.health import mark_active, mark_needs_reauth, record_a
 from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.repository import ConnectionStore
+from conexapi.connections.token_memo import token_memo
 from conexapi.core.errors import AuthError
 from conexapi.db import naive_utc, utcnow
 from conexapi.marketplaces.mercadolibre import oauth
@@ -81,7 +82,11 @@ class MeliTokenManager:
 
     async def access_token(self, connection_id: int) -> str:
         """A token with more than `margin` left, refreshing it first when needed."""
-        snap = await self._read(connection_id)
+        memo = token_memo(self.runtime)
+        snap = memo.get(VENDOR, connection_id)
+        if not isinstance(snap, _Snapshot) or not self._fresh(snap, utcnow()):
+            snap = await self._read(connection_id)
+            memo.put(VENDOR, connection_id, snap)
         if snap.status == ConnectionStatus.NEEDS_REAUTH:
             raise self._needs_reauth(connection_id)
         if self._fresh(snap, utcnow()) and snap.token is not None:
@@ -93,6 +98,7 @@ class MeliTokenManager:
         return await self._refresh(connection_id, rejected=rejected_token)
 
     async def _refresh(self, connection_id: int, *, rejected: str | None) -> str:
+        token_memo(self.runtime).forget(VENDOR, connection_id)
         async with self._lock(connection_id):
             failure: AuthError | None = None
             async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:
