@@ -47,6 +47,10 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
+        # Every table must be known to SQLAlchemy before the first flush (foreign keys), in
+        # every kind of process: API, worker, CLI.
+        import conexapi.models  # noqa: F401
+
         engine = create_engine(settings.database_url)
         return cls(
             settings=settings,

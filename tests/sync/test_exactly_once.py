@@ -164,3 +164,48 @@ async def test_a_permanent_siigo_error_waits_for_a_person_with_the_reason(stack:
     assert calls
     stats = (await stack.control.get("/_sandbox/siigo/stats")).json()
     assert "POST /v1/invoices" in str(stats)
+
+
+async def test_failed_rechecks_of_an_invoiced_sale_never_make_it_dead(stack: Stack) -> None:
+    [g] = await stack.generate(1, mix={"single": 1})
+    await stack.settle()
+    [sale] = await stack.sales()
+    assert sale["state"] == "invoiced"
+    r = await stack.control.put("/_sandbox/faults", json={"mercadolibre": {"error_rate": 1.0}})
+    assert r.status_code == 200
+    for n in range(stack.runtime.settings.worker.max_attempts + 2):
+        async with stack.runtime.sessions() as session:
+            await queue.make_sale_due(session, sale["id"])
+            await session.commit()
+        assert await stack.worker().run_once() == 1, n
+    [sale] = await stack.sales()
+    assert sale["state"] == "invoiced"
+    assert sale["attempts"] == 0
+    await stack.control.put("/_sandbox/faults", json={"mercadolibre": {}})
+    async with stack.runtime.sessions() as session:
+        await queue.make_sale_due(session, sale["id"])
+        await session.commit()
+    await stack.settle()
+    [sale] = await stack.sales()
+    assert sale["state"] == "invoiced"
+    assert sale["next_attempt_at"] is None
+    assert len(await stack.siigo("invoices")) == 1
+    assert g["external_id"]
+
+
+def test_a_worker_process_knows_every_table(tmp_path: Any) -> None:
+    """`conexapi worker` imports no router: building its Runtime must load every model."""
+    import subprocess
+    import sys
+
+    code = (
+        "from conexapi.runtime import Runtime\n"
+        "from conexapi.settings import Settings\n"
+        "Runtime.build(Settings(_env_file=None))\n"
+        "from conexapi.sync.models import Sale\n"
+        "print(sorted(fk.column.table.name for fk in Sale.__table__.foreign_keys))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "['integration', 'tenant']"

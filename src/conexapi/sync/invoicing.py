@@ -292,7 +292,7 @@ class Invoicer:
                     "Esperando la respuesta de la DIAN.",
                     "checked",
                 )
-            return Step(SaleState.INVOICED, None, "Factura al día.", "checked")
+            return Step(SaleState.INVOICED, None, "Factura al día.", "checked", reset_attempts=True)
         if not self.ctx.settings.credit_notes_auto:
             message = (
                 f"MercadoLibre devolvió {refunded} al comprador; las notas crédito automáticas "

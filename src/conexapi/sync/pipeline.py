@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.models import Connection, ConnectionStatus
@@ -168,6 +169,17 @@ class SaleProcessor:
         }
         if step.reset_attempts:
             values["attempts"] = 0
+        for attempt in range(3):
+            try:
+                await self._write_finish(ctx, step, values)
+                return
+            except DBAPIError as exc:
+                # MariaDB deadlock (1213) or lock wait timeout (1205): a short transaction
+                # that is safe to run again; anything else is a real error.
+                if attempt == 2 or not _is_lock_conflict(exc):
+                    raise
+
+    async def _write_finish(self, ctx: Context, step: Step, values: dict[str, Any]) -> None:
         async with self.runtime.sessions() as session:
             try:
                 await self._update_owned(session, ctx.sale_id, **values)
@@ -193,6 +205,18 @@ class SaleProcessor:
                 error=str(exc),
                 error_type=type(exc).__name__,
                 attempt=attempt,
+            )
+        if ctx.state == SaleState.INVOICED.value and outcome.verdict in (
+            Verdict.RETRY,
+            Verdict.DEFER,
+        ):
+            # Re-checking an invoiced sale (DIAN status, a possible refund) failed for a passing
+            # reason: its invoice exists, so it stays invoiced and is simply looked at again.
+            return Step(
+                SaleState.INVOICED,
+                utcnow() + outcome.delay,
+                f"No se pudo revisar la venta ahora ({outcome.message}); se revisará de nuevo.",
+                "recheck_deferred",
             )
         if outcome.burns_attempt and outcome.verdict is Verdict.RETRY:
             await self._bump_attempts(ctx)
@@ -363,11 +387,17 @@ class SaleProcessor:
                     await session.commit()
                     raise _Merged
                 sale.external_id = external_id
-                ctx.external_id = external_id
             await self._link_orders(session, ctx, sale.id, order_ids)
             sale.order_ids = order_ids
+            try:
+                await session.commit()
+            except IntegrityError:
+                # Another worker renamed another order of this pack to the pack id first: retry,
+                # which now finds that sale and merges into it.
+                await session.rollback()
+                return await self._rekey(ctx, external_id, order_ids)
+            ctx.external_id = external_id
             ctx.order_ids = order_ids
-            await session.commit()
 
     async def _link_orders(
         self, session: Any, ctx: Context, sale_id: int, order_ids: list[str]
@@ -401,6 +431,11 @@ class _Merged(Exception):
 
 class _KnownFailure(Exception):
     pass
+
+
+def _is_lock_conflict(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "args", [None])[0]
+    return code in (1205, 1213) or "database is locked" in str(exc)
 
 
 def _then_credit(step: Step, facts: SaleFacts) -> Step:
