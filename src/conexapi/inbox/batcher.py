@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.metrics import NOTIFICATIONS
@@ -36,6 +37,7 @@ from conexapi.sync.queue import NOT_REOPENED
 log = structlog.get_logger("conexapi.intake")
 
 MAX_BATCH = 200
+WRITERS = 3
 # How long a positive "this seller is connected" answer is reused. Only positives are cached: a
 # seller connected a second ago must never be ignored.
 TARGET_TTL_SECONDS = 30.0
@@ -52,22 +54,26 @@ class IntakeBatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._targets: dict[str, tuple[int, int, float]] = {}
 
     async def submit(self, payload: MeliNotification, raw: dict[str, Any]) -> IntakeResult:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._tasks = [t for t in self._tasks if not t.done()]
+        if not self._tasks:
+            loop = asyncio.get_running_loop()
+            # A few writers, so one batch's round trips overlap the next batch's.
+            self._tasks = [loop.create_task(self._run()) for _ in range(WRITERS)]
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Item(payload, raw, future))
         return await future
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
     async def _run(self) -> None:
         while True:
@@ -75,7 +81,7 @@ class IntakeBatcher:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._store(batch)
+                results = await self._store_retrying(batch)
             except Exception as exc:
                 log.exception("intake.batch_failed", size=len(batch))
                 for item in batch:
@@ -85,6 +91,17 @@ class IntakeBatcher:
             for item, result in zip(batch, results, strict=True):
                 if not item.future.done():
                     item.future.set_result(result)
+
+    async def _store_retrying(self, batch: list[_Item]) -> list[IntakeResult]:
+        for attempt in range(3):
+            try:
+                return await self._store(batch)
+            except DBAPIError as exc:
+                # Concurrent writers can deadlock on the same unique keys: run it again.
+                code = getattr(exc.orig, "args", [None])[0]
+                if attempt == 2 or code not in (1205, 1213):
+                    raise
+        raise AssertionError("unreachable")
 
     async def _store(self, batch: list[_Item]) -> list[IntakeResult]:
         now = utcnow()
