@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,9 @@ class _Item:
 class IntakeBatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        # One queue per writer; a notification always goes to the same writer (by its dedupe
+        # key), so two copies of it are never stored by two concurrent batches.
+        self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(WRITERS)]
         self._tasks: list[asyncio.Task[None]] = []
         self._targets: dict[str, tuple[int, int, float]] = {}
 
@@ -62,9 +65,10 @@ class IntakeBatcher:
         if not self._tasks:
             loop = asyncio.get_running_loop()
             # A few writers, so one batch's round trips overlap the next batch's.
-            self._tasks = [loop.create_task(self._run()) for _ in range(WRITERS)]
+            self._tasks = [loop.create_task(self._run(q)) for q in self._queues]
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Item(payload, raw, future))
+        queue = self._queues[zlib.crc32(dedupe_key(payload).encode()) % WRITERS]
+        await queue.put(_Item(payload, raw, future))
         return await future
 
     async def aclose(self) -> None:
@@ -75,11 +79,11 @@ class IntakeBatcher:
                 await task
         self._tasks = []
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[_Item]) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
                 results = await self._store_retrying(batch)
             except Exception as exc:
