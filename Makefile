@@ -46,5 +46,15 @@ worker: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/conexapi sandbox
 
+SALES ?= 2000
+
+bench: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m bench.run all
+
+# The report is rendered even when the run finds a violation; the exit code is the run's.
+chaos: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m bench.chaos --sales $(SALES); status=$$?; \
+	PYTHONPATH=. $(BIN)/python -m bench.report; exit $$status
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache conexapi.db*

@@ -1,0 +1,379 @@
+"""Renders docs/benchmarks.md from the JSON results under bench/results/.
+
+python -m bench.report
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.common import RESULTS, ROOT, machine_info, now_iso
+
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
+
+
+def table(rows: list[list[Any]], head: list[str]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def intake(d: dict[str, Any]) -> str:
+    c, b = d["conexapi"], d["bare"]
+    rate = d["params"]["rate"]
+    rows = [
+        [
+            "saturation throughput (req/s)",
+            f"{c['saturation']['requests_per_s']:.0f}",
+            f"{b['saturation']['requests_per_s']:.0f}",
+            f"{d['throughput_ratio']:.3f}",
+            "ratio ≥ 0.5",
+            verdict(d["goals"]["throughput_at_least_half_of_bare"]),
+        ],
+        [
+            f"p50 latency at {rate:.0f}/s offered (ms)",
+            c["fixed_load"]["p50_ms"],
+            b["fixed_load"]["p50_ms"],
+            "",
+            "",
+            "",
+        ],
+        [
+            f"p99 latency at {rate:.0f}/s offered (ms)",
+            c["fixed_load"]["p99_ms"],
+            b["fixed_load"]["p99_ms"],
+            "",
+            "< 50 ms, no error",
+            verdict(d["goals"]["p99_under_50ms_at_rate"]),
+        ],
+        [
+            f"answered/s at {rate:.0f}/s offered",
+            c["fixed_load"]["achieved_rate"],
+            b["fixed_load"]["achieved_rate"],
+            "",
+            "",
+            "",
+        ],
+        [
+            "errors / timeouts (> {:.0f} s)".format(c["fixed_load"].get("timeout_s") or 10),
+            f"{c['fixed_load']['errors']} / {c['fixed_load'].get('timeouts', 0)}",
+            f"{b['fixed_load']['errors']} / {b['fixed_load'].get('timeouts', 0)}",
+            "",
+            "",
+            "",
+        ],
+    ]
+    return (
+        "## Webhook intake\n\n"
+        f"`POST /webhooks/mercadolibre`, every notification new (stored, deduplicated, sale made "
+        f"due), vs a bare FastAPI endpoint returning 200; same uvicorn command (1 process). "
+        f"Saturation: {c['saturation']['tool']}. Fixed load: open-loop generator, "
+        f"{d['params']['duration']:.0f} s at {rate:.0f}/s, latency from the scheduled send "
+        f"time.\n\n"
+        + table(rows, ["", "ConexAPI", "bare FastAPI", "ratio", "goal", "result"])
+        + "\n"
+    )
+
+
+def pipeline(d: dict[str, Any]) -> str:
+    runs = d["runs"]
+    one = runs[0]["sales_per_s"]
+    rows = [
+        [
+            r["workers"],
+            r["concurrency_per_worker"],
+            r["sales"],
+            r["invoiced"],
+            r["sales_per_s"],
+            r.get("sales_per_s_full_drain", ""),
+            r["wall_s_including_startup"],
+            f"{r['sales_per_s'] / one:.2f}x" if one else "",
+        ]
+        for r in runs
+    ]
+    g = d["goals"]
+    return (
+        "## Pipeline\n\n"
+        "Notifications already taken in; simulators at zero latency, no rate limit; workers "
+        "start and drain the backlog (MariaDB). sales/s = the bulk of the drain (5th to 95th "
+        "percentile invoice); full drain includes the stragglers. Reference: one worker.\n\n"
+        + table(
+            rows,
+            [
+                "workers",
+                "concurrency",
+                "sales",
+                "invoiced",
+                "sales/s",
+                "sales/s full drain",
+                "wall s",
+                "vs 1 worker",
+            ],
+        )
+        + "\n\n"
+        + table(
+            [
+                [
+                    "≥ 100 sales/s with one worker",
+                    f"{one}",
+                    verdict(g["at_least_100_sales_per_s_one_worker"]),
+                ],
+                [
+                    "rises with more workers",
+                    ", ".join(f"{r['workers']}w {r['sales_per_s']}" for r in runs),
+                    verdict(g["rises_with_more_workers"]),
+                ],
+            ],
+            ["goal", "measured", "result"],
+        )
+        + "\n"
+    )
+
+
+def cost(d: dict[str, Any]) -> str:
+    rows = []
+    for b in d["batches"]:
+        rows.append(
+            [
+                b["batch"],
+                b["sales"],
+                b["invoices"],
+                f"{b['ml_total']} / {b['ml_minimum']} (x{b['ml_ratio']})",
+                f"{b['siigo_total']} / {b['siigo_minimum']} (x{b['siigo_ratio']})",
+                b["ml_per_invoiced_sale"],
+                b["siigo_per_invoice"],
+                b["catalog_calls"],
+                f"{b['customer_lookups']} / {b['customer_creations']}",
+            ]
+        )
+    g = d["goals"]
+    ret = d["batches"][1]
+    detail = "\n".join(
+        f"- {b['batch']}: Siigo {json.dumps(b['siigo_calls'])}; MercadoLibre "
+        f"{json.dumps(b['ml_calls'])}"
+        for b in d["batches"]
+    )
+    return (
+        "## Cost per sale\n\n"
+        "Default scenario mix (every kind, later payments/cancellations/refunds applied), calls "
+        "counted by the simulators. Batch 2 replays batch 1's generator seeds: same buyers, new "
+        "orders.\n\n"
+        "**Minimum the APIs allow**, per sale: MercadoLibre 3 per read of the sale (order, "
+        "billing info, shipment costs) + 1 for the pack and 1 per other order of a pack + 1 "
+        "discounts call per order with a coupon; a sale with a later event must be read again. "
+        "Siigo: 1 invoice per billable sale + 1 credit note per cancelled/refunded sale + 1 "
+        "customer creation per buyer new to Siigo (no lookup needed). Catalogs are read at "
+        "configuration time, not per sale.\n\n"
+        + table(
+            rows,
+            [
+                "batch",
+                "sales",
+                "invoices",
+                "ML calls / min",
+                "Siigo calls / min",
+                "ML per invoiced sale",
+                "Siigo per invoice",
+                "catalog calls",
+                "customer lookups / creations",
+            ],
+        )
+        + "\n\n"
+        + detail
+        + "\n\n"
+        + table(
+            [
+                [
+                    "no catalog call per sale (returning batch; unknown-SKU sales need one lookup)",
+                    f"{ret['catalog_calls']} catalog calls, "
+                    f"{ret['unknown_sku_sales']} unknown-SKU sales",
+                    verdict(g["no_catalog_call_per_sale"]),
+                ],
+                [
+                    "no customer lookup for a known buyer",
+                    f"{ret['customer_lookups']} lookups, {ret['customer_creations']} creations",
+                    verdict(g["no_customer_lookup_for_known_buyer"]),
+                ],
+                [
+                    "≤ 1.5 Siigo calls per invoice (returning buyers)",
+                    f"{ret['siigo_per_invoice']}",
+                    verdict(g["at_most_1_5_siigo_calls_per_invoice"]),
+                ],
+            ],
+            ["goal", "measured", "result"],
+        )
+        + "\n"
+    )
+
+
+def backlog(d: dict[str, Any]) -> str:
+    g = d["goals"]
+    return (
+        "## Backlog under the Siigo limit\n\n"
+        f"{d['sales']} sales of known buyers queued, then {d['params']['workers']} fresh workers "
+        f"with `CONEXAPI_SIIGO_REQUESTS_PER_MINUTE={d['limit_per_minute']}` against the "
+        f"simulator limited to {d['limit_per_minute']} requests/min. Floor = calls needed "
+        f"({d['calls_needed']}: one invoice each) / limit.\n\n"
+        + table(
+            [
+                [
+                    "drain time (s)",
+                    d["drain_s_including_worker_startup"],
+                    d["floor_s"],
+                    f"x{d['ratio']}",
+                    "≤ x1.10",
+                    verdict(g["within_10_percent_of_floor"]),
+                ],
+                [
+                    "Siigo calls made",
+                    d["siigo_calls_total"],
+                    d["calls_needed"],
+                    "",
+                    "",
+                    "",
+                ],
+                [
+                    "429 answered by Siigo / retries / dead",
+                    f"{d['simulator_429']} / {d['timeline_events'].get('retrying', 0)} / "
+                    f"{d['timeline_events'].get('dead', 0)}",
+                    "0",
+                    "",
+                    "no 429 in the error budget",
+                    verdict(g["no_429_reaches_the_error_budget"]),
+                ],
+            ],
+            ["", "measured", "floor / minimum", "ratio", "goal", "result"],
+        )
+        + f"\n\nSiigo calls: `{json.dumps(d['siigo_calls'])}`\n"
+    )
+
+
+def memory(d: dict[str, Any]) -> str:
+    return (
+        "## Worker memory\n\n"
+        f"One worker, {d['params']['sales']} sales; RSS sampled every 0.5 s.\n\n"
+        + table(
+            [
+                [
+                    d["invoiced"],
+                    d["rss_mib_after_warmup"],
+                    d["rss_mib_last"],
+                    d["rss_mib_max"],
+                    d["slope_mib_per_1000_sales"],
+                    "< 1 MiB / 1,000 sales",
+                    verdict(d["goals"]["rss_steady"]),
+                ]
+            ],
+            [
+                "invoiced",
+                "RSS after warm-up (MiB)",
+                "last (MiB)",
+                "max (MiB)",
+                "slope (MiB / 1,000 sales)",
+                "goal",
+                "result",
+            ],
+        )
+        + "\n"
+    )
+
+
+def chaos(d: dict[str, Any], title: str) -> str:
+    sc = d["score"]
+    rows = [[k, n, sc["failed"].get(k, 0)] for k, n in sc["checks"].items()]
+    rows.append(["dead sales (reported apart: visible, never duplicated)", "", sc["dead"]])
+    ok = sc["violations"] == 0 and (sc["dead"] == 0 or d.get("allow_dead"))
+    p = d["params"]
+    samples = "\n".join(f"  - `{json.dumps(v, default=str)}`" for v in sc["violation_samples"][:8])
+    dead = "\n".join(f"  - `{json.dumps(v, default=str)}`" for v in sc["dead_sales"][:5])
+    return (
+        f"## {title}\n\n"
+        f"{d['sales']} sales (default mix), {p['workers']} workers (concurrency "
+        f"{p['concurrency']}, `CONEXAPI_WORKER_MAX_ATTEMPTS={p['max_attempts']}`), "
+        f"{len(d['kills'])} SIGKILLs at {', '.join(str(k['at_s']) for k in d['kills'][:12])} s"
+        f"{' ...' if len(d['kills']) > 12 else ''}; sweep every {p['sweep_interval']} s. "
+        f"Faults: `{json.dumps(d['faults'])}`. Injected: `{json.dumps(d['faults_injected'])}`. "
+        f"Notifications: `{json.dumps(d['notifications'])}`. Phases (s): "
+        f"`{json.dumps(d['phases_s'])}`; total {d['seconds']} s.\n\n"
+        + table(rows, ["check", "checked", "failed"])
+        + f"\n\nOutcomes: `{json.dumps(sc['outcomes'], sort_keys=True)}`\n\n"
+        f"Verdict: {verdict(ok)} ({sc['violations']} violations, {sc['dead']} dead)\n"
+        + (f"\nViolation samples:\n{samples}\n" if samples else "")
+        + (f"\nDead sales (first ones):\n{dead}\n" if dead else "")
+    )
+
+
+def render() -> str:
+    m = machine_info()
+    parts = [
+        "# ConexAPI benchmarks and chaos run\n",
+        f"Generated by `bench/report.py` on {now_iso()} from the JSON results in "
+        "`bench/results/` (each result carries its own date and machine).\n",
+        "## Machine\n",
+        table(
+            [
+                ["CPU", f"{m['cpu_model']} ({m['nproc']} cores)"],
+                ["memory", m["memory_total"]],
+                ["OS / kernel", f"{m['os']} / {m['kernel']}"],
+                ["Python", m["python"]],
+                ["MariaDB", m["mariadb"]],
+            ],
+            ["", ""],
+        ),
+        "\nEverything runs on this machine over loopback: MariaDB, the simulators (one process), "
+        "the API (one uvicorn process), the workers (processes) and the load generators. The "
+        "figures are only comparable within one run: other jobs on a shared 2-core machine move "
+        "them (see notes).\n",
+        "## Reproduce\n",
+        "```\nmake bench            # all benchmarks (~15 min), then this page\n"
+        "make chaos            # 2,000 sales chaos run (exit 1 on any violation)\n"
+        "make chaos SALES=10000\n"
+        ".venv/bin/python -m bench.run intake|pipeline|cost|backlog|memory|chaos|report\n"
+        ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run\n```\n",
+        "Needs MariaDB on 127.0.0.1:3306 (root, no password; databases `conexapi_bench_*` and "
+        "`conexapi_chaos*` are dropped and recreated) and, optionally, `wrk` for the saturation "
+        "test (`apt-get install wrk`; without it a Python generator is used).\n",
+    ]
+    for name, fn in (
+        ("intake", intake),
+        ("pipeline", pipeline),
+        ("cost", cost),
+        ("backlog", backlog),
+        ("memory", memory),
+    ):
+        d = load(name)
+        if d is None:
+            parts.append(f"## {name}\n\nNot run yet (`python -m bench.{name}`).\n")
+            continue
+        parts.append(fn(d))
+        parts.append(f"_Measured {d['date']} in {d.get('seconds', '?')} s._\n")
+    for name, title in (("chaos", "Chaos run"), ("chaos-small", "Small chaos run (test)")):
+        d = load(name)
+        if d is not None:
+            parts.append(chaos(d, title))
+            parts.append(f"_Measured {d['date']}._\n")
+    notes = RESULTS.parent / "NOTES.md"
+    if notes.exists():
+        parts.append(notes.read_text())
+    return "\n".join(parts)
+
+
+def main() -> int:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(render())
+    print(f"[report] {DOC.relative_to(ROOT)} written")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

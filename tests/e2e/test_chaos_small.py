@@ -1,0 +1,70 @@
+"""The small chaos run: a few hundred sales, real worker processes killed with SIGKILL, MariaDB.
+
+Runs `python -m bench.chaos` (see bench/chaos.py) against its own database
+(`conexapi_chaos_small`, dropped and recreated; never the `test` database) and asserts that the
+scorecard has no violation: every billable sale exactly one invoice, credit notes exactly once,
+nothing invoiced that must not be, exact totals, ConexAPI's view agreeing with Siigo's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mariadb_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 3306), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.mariadb
+def test_small_chaos_run_has_no_violation(tmp_path: Path) -> None:
+    if not _mariadb_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("the chaos run needs MariaDB on 127.0.0.1:3306")
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
+    out = tmp_path / "chaos.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.chaos",
+            "--sales",
+            os.environ.get("CONEXAPI_CHAOS_SMALL_SALES", "200"),
+            "--workers",
+            "2",
+            "--kills",
+            "2",
+            "--database",
+            "conexapi_chaos_small",
+            "--name",
+            "chaos-small",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    score = result["score"]
+    assert len(result["kills"]) >= 2, result["kills"]
+    assert score["violations"] == 0, json.dumps(score["violation_samples"][:10], indent=1)
+    assert score["dead"] == 0, json.dumps(score["dead_sales"][:10], indent=1)
+    assert proc.returncode == 0, proc.stdout[-3000:]
