@@ -32,8 +32,8 @@ from conexapi.inbox.service import (
     dedupe_key,
     find_targets,
 )
-from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
-from conexapi.sync.queue import NOT_REOPENED
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder
+from conexapi.sync.queue import NOT_REOPENED, provisional_sale
 
 log = structlog.get_logger("conexapi.intake")
 
@@ -218,20 +218,7 @@ async def _make_orders_due(
         session,
         Sale,
         [
-            {
-                "tenant_id": tenant,
-                "integration_id": integration_id,
-                "external_id": order_id,
-                "order_ids": [order_id],
-                "state": SaleState.PENDING.value,
-                "next_attempt_at": now,
-                "attempts": 0,
-                "buyer_name": "",
-                "facts": {},
-                "profit": {},
-                "created_at": now,
-                "updated_at": now,
-            }
+            provisional_sale(tenant, integration_id, order_id, now)
             for (integration_id, order_id), tenant in new
         ],
     )

@@ -54,20 +54,7 @@ async def make_order_due(
         await insert_ignore(
             session,
             Sale,
-            {
-                "tenant_id": tenant_id,
-                "integration_id": integration_id,
-                "external_id": order_id,
-                "order_ids": [order_id],
-                "state": SaleState.PENDING.value,
-                "next_attempt_at": now,
-                "attempts": 0,
-                "buyer_name": "",
-                "facts": {},
-                "profit": {},
-                "created_at": now,
-                "updated_at": now,
-            },
+            provisional_sale(tenant_id, integration_id, order_id, now),
         )
         sale_id = (
             await session.execute(
@@ -92,6 +79,26 @@ async def make_order_due(
         return sale_id
     await make_sale_due(session, sale_id, at=now)
     return sale_id
+
+
+def provisional_sale(
+    tenant_id: int, integration_id: int, order_id: str, now: datetime
+) -> dict[str, Any]:
+    """The row of a sale known only by one of its orders, due now."""
+    return {
+        "tenant_id": tenant_id,
+        "integration_id": integration_id,
+        "external_id": order_id,
+        "order_ids": [order_id],
+        "state": SaleState.PENDING.value,
+        "next_attempt_at": now,
+        "attempts": 0,
+        "buyer_name": "",
+        "facts": {},
+        "profit": {},
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _source_label(source: str) -> str:
