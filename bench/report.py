@@ -335,11 +335,11 @@ def render() -> str:
         "figures are only comparable within one run: other jobs on a shared 2-core machine move "
         "them (see notes).\n",
         "## Reproduce\n",
-        "```\nmake bench            # all benchmarks (~15 min), then this page\n"
-        "make chaos            # 2,000 sales chaos run (exit 1 on any violation)\n"
+        "```\nmake bench            # all benchmarks (~16 min here), then this page\n"
+        "make chaos            # 2,000 sales chaos run, ~15 min (exit 1 on any violation)\n"
         "make chaos SALES=10000\n"
         ".venv/bin/python -m bench.run intake|pipeline|cost|backlog|memory|chaos|report\n"
-        ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run\n```\n",
+        ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run (~3 min)\n```\n",
         "Needs MariaDB on 127.0.0.1:3306 (root, no password; databases `conexapi_bench_*` and "
         "`conexapi_chaos*` are dropped and recreated) and, optionally, `wrk` for the saturation "
         "test (`apt-get install wrk`; without it a Python generator is used).\n",
