@@ -19,7 +19,7 @@ from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
 from conexapi.runtime import Runtime
 from conexapi.sync.clock import colombia_today
 from conexapi.sync.customers import ensure_customer
-from conexapi.sync.documents import FINAL_STAMP, apply_result, create_or_adopt, stamp_pending
+from conexapi.sync.documents import apply_result, create_or_adopt, stamp_pending
 from conexapi.sync.facts import SaleFacts
 from conexapi.sync.invoice_builder import (
     BuildError,
@@ -29,6 +29,7 @@ from conexapi.sync.invoice_builder import (
     line_key,
 )
 from conexapi.sync.models import Document, DocumentKind, DocumentStatus, Sale, SaleState
+from conexapi.sync.snapshot import to_json
 from conexapi.sync.step import Step
 
 PRODUCT_CACHE_SECONDS = 600.0
@@ -87,7 +88,7 @@ class Invoicer:
             try:
                 doc = await self._plan_invoice(facts, existing)
             except BuildError as exc:
-                return _build_failed(exc, data={"details": _jsonable(exc.details)})
+                return _build_failed(exc, data={"details": to_json(exc.details)})
             if isinstance(doc, Step):
                 return doc
         else:
@@ -440,14 +441,3 @@ def _profit(facts: SaleFacts, iva: Decimal) -> dict[str, str]:
         "devuelto": str(refunded),
         "neto": str(net),
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    return None if value is None else str(value)
-
-
-__all__ = ["FINAL_STAMP", "Invoicer"]

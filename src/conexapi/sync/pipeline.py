@@ -199,7 +199,7 @@ class SaleProcessor:
     async def _failure(self, ctx: Context, exc: Exception) -> Step:
         attempt = ctx.attempts + 1
         outcome = classify(exc, attempt=attempt, policy=self.policy)
-        if outcome.verdict is Verdict.RETRY and not isinstance(exc, _KnownFailure):
+        if outcome.verdict is Verdict.RETRY:
             log.warning(
                 "sale.attempt_failed",
                 error=str(exc),
@@ -426,10 +426,6 @@ class SaleProcessor:
 
 
 class _Merged(Exception):
-    pass
-
-
-class _KnownFailure(Exception):
     pass
 
 

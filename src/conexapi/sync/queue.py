@@ -170,16 +170,6 @@ async def claim_due(
     return claimed
 
 
-async def release(
-    session: AsyncSession, sale: Sale, *, worker_id: str, next_attempt_at: datetime | None
-) -> None:
-    """Ends this worker's lease and sets when the sale is due again (None: not due)."""
-    if sale.lease_owner == worker_id:
-        sale.lease_owner = None
-        sale.lease_until = None
-    sale.next_attempt_at = next_attempt_at
-
-
 async def pending_count(session: AsyncSession) -> int:
     from sqlalchemy import func
 

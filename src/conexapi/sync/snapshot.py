@@ -10,7 +10,8 @@ from typing import Any
 from conexapi.sync.facts import SaleFacts
 
 
-def _jsonable(value: Any) -> Any:
+def to_json(value: Any) -> Any:
+    """Decimals, dates, sets and dataclasses as JSON-safe values."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -18,16 +19,16 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted(value)
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [to_json(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: to_json(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
 
 
 def facts_to_json(facts: SaleFacts) -> dict[str, Any]:
-    data: dict[str, Any] = _jsonable(facts)
+    data: dict[str, Any] = to_json(facts)
     if facts.buyer is not None:
         # Keep what the seller needs to recognise the buyer; the full fiscal data stays in ML.
         data["buyer"] = {
