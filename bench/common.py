@@ -2,9 +2,9 @@
 
 Everything runs on this machine, on loopback: a fresh MariaDB database, the simulators
 (`bench.sandbox_proc`, a subprocess), the API (`uvicorn conexapi.app:create_app`, a subprocess,
-the same options as `conexapi serve`), and workers (`bench.worker_proc` subprocesses:
-`conexapi worker` plus a workaround for a missing model import, and a faster retry backoff for the
-chaos run). Setup goes through the public API with `conexapi.demo.connect_everything`.
+the same options as `conexapi serve`), and workers (`conexapi worker` subprocesses; the chaos run
+shortens their retry backoff with the `CONEXAPI_WORKER_RETRY_*` settings). Setup goes through the
+public API with `conexapi.demo.connect_everything`.
 """
 
 from __future__ import annotations
@@ -184,13 +184,15 @@ class Db:
         return {s: int(n) for s, n in self.rows("SELECT state, COUNT(*) FROM sale GROUP BY state")}
 
     def due_soon(self, seconds: float = 0) -> int:
+        """Sales due within `seconds`, plus order notifications no worker has applied yet (each
+        one makes a sale due)."""
         return int(
             self.scalar(
                 "SELECT COUNT(*) FROM sale WHERE next_attempt_at IS NOT NULL "
                 "AND next_attempt_at <= UTC_TIMESTAMP(6) + INTERVAL %s SECOND",
                 seconds,
             )
-        )
+        ) + int(self.scalar("SELECT COUNT(*) FROM notification WHERE status = 'pending'"))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -303,11 +305,7 @@ class BenchStack:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("CONEXAPI_") and not k.startswith("BENCH_RETRY")
-        }
+        base = {k: v for k, v in os.environ.items() if not k.startswith("CONEXAPI_")}
         base.update(
             {
                 "CONEXAPI_ENV": "development",
@@ -411,10 +409,16 @@ class BenchStack:
     # -- workers ---------------------------------------------------------------------------------
     def start_worker(self, *, fast_retry: bool = False, **env: str) -> Proc:
         self._worker_seq += 1
-        # `conexapi worker` itself cannot run yet (missing model import): see bench.worker_proc
-        cmd = [sys.executable, "-m", "bench.worker_proc"]
+        cmd = [sys.executable, "-m", "conexapi", "worker"]
         if fast_retry:
-            env = {"BENCH_RETRY_BASE_SECONDS": "0.5", "BENCH_RETRY_CAP_SECONDS": "4", **env}
+            # The production backoff (30 s base, 1 h cap) would make a run with thousands of
+            # injected failures last an hour; the number of attempts stays the product's.
+            env = {
+                "CONEXAPI_WORKER_RETRY_BASE_SECONDS": "0.5",
+                "CONEXAPI_WORKER_RETRY_CAP_SECONDS": "4",
+                "CONEXAPI_WORKER_RATE_LIMIT_DEFAULT_SECONDS": "1",
+                **env,
+            }
         proc = self._spawn(f"worker{self._worker_seq}", cmd, self.env(**env))
         self.workers.append(proc)
         return proc

@@ -13,6 +13,7 @@ from conexapi.accounts.router import router as accounts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
 from conexapi.connections.router import router as connections_router
+from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
 from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from conexapi.integrations.router import router as integrations_router
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()
         yield
         if owns_runtime:
             await rt.aclose()

@@ -101,6 +101,7 @@ def worker(
     """Run the sync worker (with the sweep, backfills and token upkeep)."""
     import signal
 
+    from conexapi.core.heap import freeze_startup_heap
     from conexapi.core.logging import configure_logging
     from conexapi.runtime import Runtime
     from conexapi.sync.worker import Worker
@@ -111,6 +112,7 @@ def worker(
     async def run() -> None:
         runtime = Runtime.build(settings)
         w = Worker(runtime, concurrency=concurrency, run_sweep=not no_sweep)
+        freeze_startup_heap()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, w.stop)

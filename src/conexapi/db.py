@@ -6,13 +6,14 @@ The same schema runs on both. MariaDB is the production database and also the wo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -143,16 +146,40 @@ async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[s
 async def insert_many_ignore(
     session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
 ) -> None:
-    """Multi-row INSERT that skips rows conflicting with a unique key (one statement)."""
+    """Multi-row INSERT that skips rows conflicting with a unique key.
+
+    Executed as an executemany of one cached statement (SQLAlchemy sends it as multi-row
+    INSERTs), so a batch of any size costs no new SQL compilation. Every row has the same keys.
+    """
     if not rows:
         return
+    await session.execute(_insert_ignore_stmt(session, model), rows)
+
+
+def _insert_ignore_stmt(session: AsyncSession, model: type[Base]) -> Any:
     table: Any = model.__table__
     if session.bind is not None and session.bind.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt: Any = sqlite_insert(table).values(rows).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
+        return sqlite_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-        stmt = mysql_insert(table).values(rows).prefix_with("IGNORE")
-    await session.execute(stmt)
+    return mysql_insert(table).prefix_with("IGNORE")
+
+
+def is_lock_conflict(exc: DBAPIError) -> bool:
+    """MariaDB deadlock (1213) or lock wait timeout (1205), SQLite's busy database: a short
+    transaction that hit one is safe to run again."""
+    code = getattr(exc.orig, "args", [None])[0]
+    return code in (1205, 1213) or "database is locked" in str(exc)
+
+
+async def retry_on_lock_conflict(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
+    """Runs a short transaction again when it loses a deadlock; other errors pass through."""
+    for attempt in range(attempts):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not is_lock_conflict(exc):
+                raise
+    raise AssertionError("unreachable")

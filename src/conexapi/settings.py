@@ -49,6 +49,9 @@ class WorkerSection(BaseModel):
     poll_interval_seconds: float
     lease_seconds: int
     max_attempts: int
+    retry_base_seconds: float
+    retry_cap_seconds: float
+    rate_limit_default_seconds: float
     sweep_interval_seconds: int
     stamp_poll_interval_seconds: int
 
@@ -85,6 +88,11 @@ class Settings(BaseSettings):
     worker_poll_interval_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: int = Field(default=300, ge=5)
     worker_max_attempts: int = Field(default=8, ge=1)
+    # Backoff between attempts: full jitter from base/2 up to base * 2**(attempt-1), capped.
+    worker_retry_base_seconds: float = Field(default=30.0, gt=0)
+    worker_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    # Wait after a 429 that carries no Retry-After.
+    worker_rate_limit_default_seconds: float = Field(default=30.0, gt=0)
     stamp_poll_interval_seconds: int = Field(default=60, ge=1)
 
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
@@ -165,6 +173,9 @@ class Settings(BaseSettings):
             poll_interval_seconds=self.worker_poll_interval_seconds,
             lease_seconds=self.worker_lease_seconds,
             max_attempts=self.worker_max_attempts,
+            retry_base_seconds=self.worker_retry_base_seconds,
+            retry_cap_seconds=self.worker_retry_cap_seconds,
+            rate_limit_default_seconds=self.worker_rate_limit_default_seconds,
             sweep_interval_seconds=self.sweep_interval_seconds,
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
         )

@@ -3,7 +3,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from conexapi.inbox.models import Notification
+from conexapi.inbox.apply import apply_pending
+from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.models import Sale, SaleState
@@ -36,6 +37,8 @@ async def _connected(runtime: Runtime) -> int:
 
 
 async def _counts(runtime: Runtime) -> tuple[int, int]:
+    """Notifications stored and sales made due, once the workers applied the inbox."""
+    await apply_pending(runtime.sessions)
     async with runtime.sessions() as session:
         n = (await session.execute(select(func.count(Notification.id)))).scalar_one()
         s = (await session.execute(select(func.count(Sale.id)))).scalar_one()
@@ -49,7 +52,19 @@ async def test_a_notification_is_stored_and_its_sale_made_due(
     r = await client.post("/webhooks/mercadolibre", json=notification())
     assert r.status_code == 200
     assert r.json() == {"status": "accepted"}
+    assert r.headers["x-request-id"]
+    # Intake only stores: the notification waits in the inbox, no sale yet.
     async with runtime.sessions() as session:
+        stored = (await session.execute(select(Notification))).scalar_one()
+        assert stored.status == NotificationStatus.PENDING.value
+        assert stored.integration_id == integration_id
+        assert (await session.execute(select(func.count(Sale.id)))).scalar_one() == 0
+    # The next worker applies it: the sale exists and is due.
+    assert await apply_pending(runtime.sessions) == 1
+    assert await apply_pending(runtime.sessions) == 0
+    async with runtime.sessions() as session:
+        stored = (await session.execute(select(Notification))).scalar_one()
+        assert stored.status == NotificationStatus.ACCEPTED.value
         sale = (await session.execute(select(Sale))).scalar_one()
         assert sale.integration_id == integration_id
         assert sale.external_id == "2000010733434062"

@@ -2,10 +2,11 @@
 
 MercadoLibre wants a 200 within 500 ms and the notification must be durable before it (so the
 answer waits for a commit). Committing each request alone costs several round trips per request;
-here concurrent requests join a batch that a single writer task stores with a handful of
-multi-row statements and one commit, then every request gets its own answer. A request is never
-answered before its batch is committed; if the batch fails, every request in it fails (500) and
-MercadoLibre retries it.
+here concurrent requests join a batch that a single writer task stores with one multi-row
+INSERT and one commit, then every request gets its own answer. A request is never answered
+before its batch is committed; if the batch fails, every request in it fails (500) and
+MercadoLibre retries it. Intake only stores: an order notification is kept `pending` and the
+next worker makes its sale due (`inbox.apply`), so the request path is two statements.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.metrics import NOTIFICATIONS
-from conexapi.db import insert_many_ignore, utcnow
-from conexapi.inbox.models import Notification
+from conexapi.db import insert_many_ignore, retry_on_lock_conflict, utcnow
+from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.inbox.service import (
     ORDER_RESOURCE,
     IntakeResult,
@@ -32,8 +32,6 @@ from conexapi.inbox.service import (
     dedupe_key,
     find_targets,
 )
-from conexapi.sync.models import Sale, SaleEvent, SaleOrder
-from conexapi.sync.queue import NOT_REOPENED, provisional_sale
 
 log = structlog.get_logger("conexapi.intake")
 
@@ -97,15 +95,8 @@ class IntakeBatcher:
                     item.future.set_result(result)
 
     async def _store_retrying(self, batch: list[_Item]) -> list[IntakeResult]:
-        for attempt in range(3):
-            try:
-                return await self._store(batch)
-            except DBAPIError as exc:
-                # Concurrent writers can deadlock on the same unique keys: run it again.
-                code = getattr(exc.orig, "args", [None])[0]
-                if attempt == 2 or code not in (1205, 1213):
-                    raise
-        raise AssertionError("unreachable")
+        # Concurrent writers can deadlock on the same unique keys: run it again.
+        return await retry_on_lock_conflict(lambda: self._store(batch))
 
     async def _store(self, batch: list[_Item]) -> list[IntakeResult]:
         now = utcnow()
@@ -121,16 +112,31 @@ class IntakeBatcher:
             )
             rows: list[dict[str, Any]] = []
             results: list[IntakeResult] = []
-            due: dict[tuple[int, str], int] = {}  # (integration, order) -> tenant
             seen: set[str] = set()
             for item, key in zip(batch, keys, strict=True):
                 payload = item.payload
-                target = targets.get(str(payload.user_id))
                 if key in existing or key in seen:
                     NOTIFICATIONS.labels("duplicate").inc()
                     results.append(IntakeResult("duplicate"))
                     continue
                 seen.add(key)
+                target = targets.get(str(payload.user_id))
+                if target is None:
+                    status, result = (
+                        NotificationStatus.IGNORED,
+                        IntakeResult("ignored", "unknown_account"),
+                    )
+                    NOTIFICATIONS.labels("ignored_unknown_account").inc()
+                elif payload.topic in ("orders_v2", "orders") and ORDER_RESOURCE.match(
+                    payload.resource
+                ):
+                    # Its sale is made due by the next worker (inbox.apply), not in the request.
+                    status, result = NotificationStatus.PENDING, IntakeResult("accepted")
+                    NOTIFICATIONS.labels("accepted").inc()
+                else:
+                    status = NotificationStatus.ACCEPTED
+                    result = IntakeResult("accepted", "topic_not_acted_on")
+                    NOTIFICATIONS.labels("stored_other_topic").inc()
                 rows.append(
                     {
                         "source": "mercadolibre",
@@ -140,27 +146,14 @@ class IntakeBatcher:
                         "account_id": str(payload.user_id),
                         "tenant_id": target[0] if target else None,
                         "integration_id": target[1] if target else None,
-                        "status": "accepted" if target else "ignored",
-                        "reason": None if target else "unknown_account",
+                        "status": status.value,
+                        "reason": result.reason if status is NotificationStatus.IGNORED else None,
                         "body": item.raw,
                         "received_at": now,
                     }
                 )
-                if target is None:
-                    NOTIFICATIONS.labels("ignored_unknown_account").inc()
-                    results.append(IntakeResult("ignored", "unknown_account"))
-                    continue
-                match = ORDER_RESOURCE.match(payload.resource)
-                if payload.topic in ("orders_v2", "orders") and match:
-                    due[(target[1], match.group(1))] = target[0]
-                    NOTIFICATIONS.labels("accepted").inc()
-                    results.append(IntakeResult("accepted"))
-                else:
-                    NOTIFICATIONS.labels("stored_other_topic").inc()
-                    results.append(IntakeResult("accepted", "topic_not_acted_on"))
+                results.append(result)
             await insert_many_ignore(session, Notification, rows)
-            if due:
-                await _make_orders_due(session, due, now)
             await session.commit()
             return results
 
@@ -181,73 +174,3 @@ class IntakeBatcher:
                 found[uid] = target
                 self._targets[uid] = (target[0], target[1], clock)
         return found
-
-
-async def _make_orders_due(
-    session: AsyncSession, due: dict[tuple[int, str], int], now: Any
-) -> None:
-    """Known orders: their sale becomes due. New orders: a provisional sale each (re-keyed to
-    its pack by the worker), as `sync.queue.make_order_due` does one at a time."""
-    order_ids = sorted({order for _, order in due})
-    known = {
-        (integration_id, order_id): sale_id
-        for integration_id, order_id, sale_id in (
-            await session.execute(
-                select(SaleOrder.integration_id, SaleOrder.order_id, SaleOrder.sale_id).where(
-                    SaleOrder.order_id.in_(order_ids)
-                )
-            )
-        ).all()
-    }
-    known_sales = [sale_id for ref, sale_id in known.items() if ref in due]
-    if known_sales:
-        await session.execute(
-            update(Sale)
-            .where(
-                Sale.id.in_(known_sales),
-                Sale.state.notin_(NOT_REOPENED),
-                or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > now),
-            )
-            .values(next_attempt_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    new = [(ref, tenant) for ref, tenant in due.items() if ref not in known]
-    if not new:
-        return
-    await insert_many_ignore(
-        session,
-        Sale,
-        [
-            provisional_sale(tenant, integration_id, order_id, now)
-            for (integration_id, order_id), tenant in new
-        ],
-    )
-    created = (
-        await session.execute(
-            select(Sale.id, Sale.integration_id, Sale.external_id, Sale.tenant_id).where(
-                Sale.external_id.in_([order for (_, order), _ in new])
-            )
-        )
-    ).all()
-    wanted = {ref for ref, _ in new}
-    links = [
-        (sale_id, integration_id, external_id, tenant_id)
-        for sale_id, integration_id, external_id, tenant_id in created
-        if (integration_id, external_id) in wanted
-    ]
-    await insert_many_ignore(
-        session,
-        SaleOrder,
-        [{"integration_id": i, "order_id": o, "sale_id": s} for s, i, o, _ in links],
-    )
-    session.add_all(
-        SaleEvent(
-            tenant_id=tenant_id,
-            sale_id=sale_id,
-            kind="received",
-            message=f"Orden {order_id} recibida (notificación de MercadoLibre).",
-            data={"order_id": order_id, "source": "notification"},
-            created_at=now,
-        )
-        for sale_id, _, order_id, tenant_id in links
-    )

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, UTCDateTime
 
 
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # an order notification stored, its sale not made due yet (inbox.apply)
+    ACCEPTED = "accepted"  # acted on (its sale made due), or kept for audit (other topics)
+    IGNORED = "ignored"  # a seller that is not connected
+
+
 class Notification(Base):
     __tablename__ = "notification"
+    # Workers look for pending notifications (inbox.apply) in id order.
+    __table_args__ = (Index("ix_notification_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
@@ -22,7 +31,7 @@ class Notification(Base):
     account_id: Mapped[str] = mapped_column(String(40))
     tenant_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     integration_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    status: Mapped[str] = mapped_column(String(20))  # accepted | ignored
+    status: Mapped[str] = mapped_column(String(20))  # NotificationStatus
     reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import AuthError
 from conexapi.core.metrics import SALE_TRANSITIONS
-from conexapi.db import utcnow
+from conexapi.db import retry_on_lock_conflict, utcnow
 from conexapi.integrations.models import Integration
 from conexapi.integrations.schemas import InvoicingSettings
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
@@ -69,7 +69,7 @@ class SaleProcessor:
     ) -> None:
         self.runtime = runtime
         self.worker_id = worker_id
-        self.policy = policy or RetryPolicy(max_attempts=runtime.settings.worker.max_attempts)
+        self.policy = policy or RetryPolicy.from_settings(runtime.settings.worker)
         self.rng = rng or random.Random()
 
     async def process(self, sale_id: int) -> str | None:
@@ -169,15 +169,7 @@ class SaleProcessor:
         }
         if step.reset_attempts:
             values["attempts"] = 0
-        for attempt in range(3):
-            try:
-                await self._write_finish(ctx, step, values)
-                return
-            except DBAPIError as exc:
-                # MariaDB deadlock (1213) or lock wait timeout (1205): a short transaction
-                # that is safe to run again; anything else is a real error.
-                if attempt == 2 or not _is_lock_conflict(exc):
-                    raise
+        await retry_on_lock_conflict(lambda: self._write_finish(ctx, step, values))
 
     async def _write_finish(self, ctx: Context, step: Step, values: dict[str, Any]) -> None:
         async with self.runtime.sessions() as session:
@@ -427,11 +419,6 @@ class SaleProcessor:
 
 class _Merged(Exception):
     pass
-
-
-def _is_lock_conflict(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "args", [None])[0]
-    return code in (1205, 1213) or "database is locked" in str(exc)
 
 
 def _then_credit(step: Step, facts: SaleFacts) -> Step:

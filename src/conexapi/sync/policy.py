@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from conexapi.core.errors import (
     AuthError,
@@ -23,6 +24,9 @@ from conexapi.core.errors import (
     RateLimitedError,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    from conexapi.settings import WorkerSection
 
 
 class Verdict(StrEnum):
@@ -47,6 +51,15 @@ class RetryPolicy:
     cap_seconds: float = 3600.0
     max_attempts: int = 8
     rate_limit_default_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, worker: WorkerSection) -> RetryPolicy:
+        return cls(
+            base_seconds=worker.retry_base_seconds,
+            cap_seconds=worker.retry_cap_seconds,
+            max_attempts=worker.max_attempts,
+            rate_limit_default_seconds=worker.rate_limit_default_seconds,
+        )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> timedelta:
         """Full jitter: uniform in [base/2, min(cap, base * 2**(attempt-1))]."""

@@ -13,12 +13,15 @@ from contextlib import suppress
 
 import structlog
 
+from conexapi.inbox.apply import APPLY_BATCH, apply_pending
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.pipeline import SaleProcessor
 from conexapi.sync.policy import RetryPolicy
 
 log = structlog.get_logger("conexapi.worker")
+
+APPLY_ROUNDS = 4
 
 
 def new_worker_id() -> str:
@@ -54,7 +57,11 @@ class Worker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claims one batch and processes it; returns how many sales were processed."""
+        """Applies the pending notifications, then claims one batch of due sales and processes
+        it; returns how many sales were processed."""
+        for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
+            if await apply_pending(self.runtime.sessions) < APPLY_BATCH:
+                break
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(
                 session,
