@@ -60,6 +60,7 @@ class Stack:
     api_app: Any = None
     integration_id: int = 0
     workers: list[Worker] = field(default_factory=list)
+    transport: httpx.AsyncBaseTransport | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -69,14 +70,24 @@ class Stack:
         schema = self.api_app.openapi()
         return [(path, sorted(ops)) for path, ops in schema["paths"].items()]
 
-    def worker(self, **kw: Any) -> Worker:
+    @asynccontextmanager
+    async def other_process(self) -> AsyncIterator[Runtime]:
+        """What another worker process has: its own runtime (engine, token memory, product
+        checks...) on the same database and simulators."""
+        runtime = await wired_runtime(self.runtime.settings, self.transport)
+        try:
+            yield runtime
+        finally:
+            await runtime.aclose()
+
+    def worker(self, runtime: Runtime | None = None, **kw: Any) -> Worker:
         policy = kw.pop(
             "policy",
             RetryPolicy(
                 base_seconds=0.05, cap_seconds=0.2, max_attempts=8, rate_limit_default_seconds=0.05
             ),
         )
-        w = Worker(self.runtime, policy=policy, run_sweep=False, **kw)
+        w = Worker(runtime or self.runtime, policy=policy, run_sweep=False, **kw)
         self.workers.append(w)
         return w
 
@@ -126,9 +137,12 @@ class Stack:
         assert r.status_code == 200, r.text
         await self.sandbox.notifier.drain()
 
-    async def settle(self, *, rounds: int = 60, workers: int = 1) -> None:
-        """Runs workers until no sale is due any more (retries included)."""
-        pool = [self.worker() for _ in range(workers)]
+    async def settle(
+        self, *, rounds: int = 60, workers: int = 1, runtime: Runtime | None = None
+    ) -> None:
+        """Runs workers (of `runtime`, by default the stack's) until no sale is due any more
+        (retries included)."""
+        pool = [self.worker(runtime) for _ in range(workers)]
         idle = 0
         for _ in range(rounds):
             done = sum(await asyncio.gather(*(w.run_once() for w in pool)))
@@ -173,6 +187,16 @@ class Stack:
         return list(r.json()["items"])
 
 
+async def wired_runtime(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Runtime:
+    """A runtime whose MercadoLibre and Siigo clients call the in-process simulators."""
+    runtime = Runtime.build(settings)
+    await runtime.meli_http.aclose()
+    await runtime.siigo_http.aclose()
+    runtime.meli_http = build_http_client(settings.mercadolibre.api_url, transport=transport)
+    runtime.siigo_http = build_http_client(settings.siigo.api_url, transport=transport)
+    return runtime
+
+
 @asynccontextmanager
 async def running_stack(
     settings: Settings, *, sandbox_config: SandboxConfig | None = None
@@ -187,11 +211,7 @@ async def running_stack(
     sandbox_app = create_sandbox_app(config)
     state: SandboxState = sandbox_app.state.sandbox
     transport = httpx.ASGITransport(app=sandbox_app)
-    runtime = Runtime.build(settings)
-    await runtime.meli_http.aclose()
-    await runtime.siigo_http.aclose()
-    runtime.meli_http = build_http_client(settings.mercadolibre.api_url, transport=transport)
-    runtime.siigo_http = build_http_client(settings.siigo.api_url, transport=transport)
+    runtime = await wired_runtime(settings, transport)
     app = create_app(runtime=runtime)
     state.notifier.transport = httpx.ASGITransport(app=app)
     async with (
@@ -202,7 +222,13 @@ async def running_stack(
     ):
         owner = await sign_up(runtime, api, email="vendedor@tienda.co", tenant="Tienda Stack")
         stack = Stack(
-            runtime=runtime, api=api, control=control, sandbox=state, owner=owner, api_app=app
+            runtime=runtime,
+            api=api,
+            control=control,
+            sandbox=state,
+            owner=owner,
+            api_app=app,
+            transport=transport,
         )
         try:
             yield stack

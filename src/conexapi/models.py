@@ -6,6 +6,7 @@ from conexapi.connections.models import (
     Connection,
     ErpCatalog,
     KnownCustomer,
+    KnownProduct,
     OAuthState,
     RateBucket,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Integration",
     "Job",
     "KnownCustomer",
+    "KnownProduct",
     "LoginThrottle",
     "Notification",
     "OAuthState",

@@ -241,16 +241,33 @@ async def load_products(
     max_age: timedelta = timedelta(hours=1),
 ) -> dict[str, Product]:
     """Every product of the company by code (cached like the other catalogs, shorter max age)."""
+    products, _ = await load_products_at(
+        session, client, connection_id, refresh=refresh, max_age=max_age
+    )
+    return products
+
+
+async def load_products_at(
+    session: AsyncSession,
+    client: SiigoClient,
+    connection_id: int,
+    *,
+    refresh: bool = False,
+    max_age: timedelta = timedelta(hours=1),
+) -> tuple[dict[str, Product], datetime]:
+    """`load_products`, and when Siigo was read (naive UTC)."""
     store = CatalogStore(session, connection_id)
     row = (await store.all()).get(PRODUCTS)
     now = utcnow()
-    if row is not None and not refresh and now - row.fetched_at.replace(tzinfo=None) <= max_age:
+    fetched = row.fetched_at.replace(tzinfo=None) if row is not None else None
+    if fetched is not None and row is not None and not refresh and now - fetched <= max_age:
         data = list(row.data)
     else:
         data = await _fetch(client, PRODUCTS)
         await store.save(PRODUCTS, data, now)
+        fetched = now
     products: list[Product] = _parse(Product, data)
-    return {p.code: p for p in products}
+    return {p.code: p for p in products}, fetched
 
 
 async def remember_product(

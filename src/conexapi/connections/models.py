@@ -92,6 +92,22 @@ class KnownCustomer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class KnownProduct(Base):
+    """A product code found active in a Siigo company, and when: shared by every worker, so a
+    fresh process does not look up again a code another one checked a moment ago. Only positives
+    are stored (a product created a second ago must be found); see `connections.known_products`.
+    """
+
+    __tablename__ = "known_product"
+    __table_args__ = (UniqueConstraint("connection_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    # Siigo codes have at most 30 characters; an unmapped SKU (up to 120) is looked up as is.
+    code: Mapped[str] = mapped_column(String(120))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class RateBucket(Base):
     """A token bucket shared by every worker (Siigo: requests per minute per company)."""
 

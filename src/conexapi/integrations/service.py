@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -23,12 +24,19 @@ from conexapi.connections.catalogs import (
     Catalogs,
     PaymentType,
     load_catalogs,
-    load_products,
+    load_products_at,
     remember_product,
+)
+from conexapi.connections.known_products import (
+    CHECK_SECONDS,
+    is_active,
+    product_checks,
+    record_checks,
 )
 from conexapi.connections.models import Connection, Provider
 from conexapi.connections.repository import TenantConnections
 from conexapi.core.errors import Conflict, NotFound, PermanentError, Unprocessable
+from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
 from conexapi.integrations.api_schemas import (
     ImportReport,
@@ -549,9 +557,16 @@ async def check_mappings(
         if sku and sku not in targets:
             targets[sku] = (sku, "identity")
     client = siigo_client(runtime, integration.siigo_connection_id)
-    products = await load_products(
+    products, fetched_at = await load_products_at(
         session, client, integration.siigo_connection_id, refresh=refresh
     )
+    # What Siigo said recently (the catalog, when read less than the workers' check lasts, or a
+    # lookup just now) is shared with the workers' check before invoicing: an active code costs
+    # them no lookup, a missing or inactive one is looked up again.
+    catalog_fresh = utcnow() - fetched_at < timedelta(seconds=CHECK_SECONDS)
+    in_catalog: set[str] = set()
+    looked_up: set[str] = set()
+    inactive: set[str] = set()
     lookups = 0
     items: list[MappingCheckItem] = []
     for sku, (code, source) in sorted(targets.items()):
@@ -568,10 +583,13 @@ async def check_mappings(
             continue
         product = products.get(code)
         found: dict[str, Any] | None = product.model_dump() if product is not None else None
+        if found is not None and catalog_fresh:
+            (in_catalog if is_active(found) else inactive).add(code)
         if found is None and lookups < MAX_CODE_LOOKUPS:
             lookups += 1
             try:
                 found = await client.get_product_by_code(code)
+                (looked_up if is_active(found) else inactive).add(code)
             except PermanentError:
                 found = None
         if found is None:
@@ -606,6 +624,12 @@ async def check_mappings(
                     message="ok",
                 )
             )
+    connection_id = integration.siigo_connection_id
+    await record_checks(session, connection_id, active=sorted(in_catalog), checked_at=fetched_at)
+    await record_checks(session, connection_id, active=sorted(looked_up), inactive=sorted(inactive))
+    checks = product_checks(runtime)
+    for code in inactive:
+        checks.forget(connection_id, code)
     ok = sum(1 for i in items if i.status == "ok")
     return MappingCheckReport(ok=ok, problems=len(items) - ok, items=items)
 
