@@ -53,6 +53,9 @@ class WorkerSection(BaseModel):
     retry_cap_seconds: float
     rate_limit_default_seconds: float
     sweep_interval_seconds: int
+    sweep_page_retries: int
+    sweep_retry_base_seconds: float
+    sweep_retry_max_wait_seconds: float
     stamp_poll_interval_seconds: int
 
 
@@ -84,6 +87,12 @@ class Settings(BaseSettings):
     siigo_requests_per_minute: int = Field(default=100, ge=0)
 
     sweep_interval_seconds: int = Field(default=600, ge=1)
+    # A sweep page that fails (5xx, timeout, 429) is retried this many times, waiting base, 2x base,
+    # 4x base... or the vendor's Retry-After; a longer wait than the maximum ends this sweep (it
+    # resumes at that page next time).
+    sweep_page_retries: int = Field(default=3, ge=0, le=10)
+    sweep_retry_base_seconds: float = Field(default=1.0, ge=0)
+    sweep_retry_max_wait_seconds: float = Field(default=30.0, ge=0)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_poll_interval_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: int = Field(default=300, ge=5)
@@ -177,6 +186,9 @@ class Settings(BaseSettings):
             retry_cap_seconds=self.worker_retry_cap_seconds,
             rate_limit_default_seconds=self.worker_rate_limit_default_seconds,
             sweep_interval_seconds=self.sweep_interval_seconds,
+            sweep_page_retries=self.sweep_page_retries,
+            sweep_retry_base_seconds=self.sweep_retry_base_seconds,
+            sweep_retry_max_wait_seconds=self.sweep_retry_max_wait_seconds,
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
         )
 

@@ -77,3 +77,6 @@ class SaleFacts:
     delivered: bool = False
     pack_complete: bool = True  # every order the pack lists was fetched
     extra: dict[str, str] = field(default_factory=dict)
+    # Which version of each order these facts describe: order id → MercadoLibre's `last_updated`
+    # as fetched. The sweep compares it with what `orders/search` reports to skip re-checks.
+    order_versions: dict[str, str] = field(default_factory=dict)

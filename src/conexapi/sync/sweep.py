@@ -1,44 +1,46 @@
-"""No sale left behind: the periodic sweep, `missed_feeds`, backfills, and token upkeep.
+"""No sale left behind: the periodic sweep, `missed_feeds`, and the worker's other upkeep
+(backfill jobs, `sync.backfill`; re-authorized connections; tokens).
 
 Webhooks are an accelerator; this is the guarantee. Every order found here goes through the same
-idempotent path as a notification (`queue.make_order_due`).
+idempotent path as a notification (`queue.make_order_due`). How a sweep pages, retries and
+resumes is in `sync.sweep_window`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy import or_, select, update
 
 from conexapi.alerts.service import deliver_pending_alerts, scan_for_alerts
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
+from conexapi.core.errors import IntegrationError
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
-from conexapi.marketplaces.mercadolibre.client import meli_client
+from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
 from conexapi.runtime import Runtime
-from conexapi.sync import queue
-from conexapi.sync.clock import COLOMBIA
-from conexapi.sync.models import Job
+from conexapi.sync.backfill import run_backfill as run_backfill
+from conexapi.sync.backfill import run_backfill_jobs
+from conexapi.sync.sweep_window import (
+    PAGE,
+    PageRetry,
+    Window,
+    close_window,
+    interrupt_window,
+    make_orders_due,
+    ml_datetime,
+    next_offset,
+    open_window,
+    save_progress,
+)
 
 log = structlog.get_logger("conexapi.sweep")
 
 OVERLAP = timedelta(minutes=10)
-
-
-def ml_datetime(moment: datetime) -> str:
-    """MercadoLibre's date filter format: ISO-8601, milliseconds, Colombian offset."""
-    local = moment.astimezone(COLOMBIA) if moment.tzinfo else moment.replace(tzinfo=COLOMBIA)
-    return local.isoformat(timespec="milliseconds")
-
-
-PAGE = 50
-# MercadoLibre pages poorly past a few thousand offsets (§3.3): backfills walk day windows.
-BACKFILL_WINDOW = timedelta(days=1)
-JOB_LEASE = timedelta(minutes=5)
 
 
 async def run_periodic_upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -61,7 +63,10 @@ async def run_periodic_upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def sweep_due_integrations(runtime: Runtime, *, force: bool = False) -> int:
-    """Sweeps every integration whose last sweep is older than the interval. Returns orders seen."""
+    """Sweeps every integration whose last sweep is older than the interval. Returns orders seen.
+
+    One seller's failed sweep (logged, resumed next time) does not hold the others back.
+    """
     interval = timedelta(seconds=runtime.settings.worker.sweep_interval_seconds)
     now = utcnow()
     async with runtime.sessions() as session:
@@ -86,19 +91,31 @@ async def sweep_due_integrations(runtime: Runtime, *, force: bool = False) -> in
         )
     seen = 0
     for integration_id in rows:
-        seen += await sweep_integration(
-            runtime, integration_id, claim_before=None if force else now - interval
-        )
+        try:
+            seen += await sweep_integration(
+                runtime, integration_id, claim_before=None if force else now - interval
+            )
+        except IntegrationError:
+            continue  # logged as sweep.interrupted; the next sweep resumes at the failed page
+        except Exception:
+            log.exception("sweep.failed", integration_id=integration_id)
     return seen
 
 
 async def sweep_integration(
-    runtime: Runtime, integration_id: int, *, claim_before: datetime | None = None
+    runtime: Runtime,
+    integration_id: int,
+    *,
+    claim_before: datetime | None = None,
+    retry: PageRetry | None = None,
 ) -> int:
-    """One sweep of one seller: orders updated since the watermark (with overlap) + missed feeds.
+    """One sweep of one seller: the orders updated in its window, then missed feeds.
 
     Claimed with a conditional UPDATE of `last_sweep_at`, so two workers never sweep the same
-    seller at once.
+    seller at once. The window is [watermark - overlap, now]; a failed page is retried
+    (`PageRetry`), and the position is committed after every page, so a sweep that still fails
+    raises and the next one resumes at that page, on the same window. The watermark moves to the
+    window's end only once all its pages were read. Returns the orders found.
     """
     started = utcnow()
     async with runtime.sessions() as session:
@@ -115,184 +132,110 @@ async def sweep_integration(
         assert integration is not None
         conn = await session.get(Connection, integration.ml_connection_id)
         assert conn is not None
-        since = (integration.sweep_watermark or integration.created_at) - OVERLAP
-        seller_id, tenant_id, ml_conn_id = conn.external_account_id, integration.tenant_id, conn.id
-    ml = meli_client(runtime, ml_conn_id)
-    seen = 0
-    offset = 0
-    while True:
-        page = await ml.search_orders(
-            seller_id,
-            last_updated_from=ml_datetime(since),
-            last_updated_to=ml_datetime(started + timedelta(minutes=1)),
-            offset=offset,
-            limit=PAGE,
-        )
-        seen += await _make_due(
-            runtime, tenant_id, integration_id, page.get("results") or [], "sweep"
-        )
-        total = int((page.get("paging") or {}).get("total") or 0)
-        offset += PAGE
-        if offset >= total or not page.get("results"):
-            break
-    seen += await _missed_feeds(runtime, ml, tenant_id, integration_id, seller_id)
-    async with runtime.sessions() as session:
-        await session.execute(
-            update(Integration)
-            .where(Integration.id == integration_id)
-            .values(sweep_watermark=started)
+        window = await open_window(
+            session,
+            integration,
+            since=(integration.sweep_watermark or integration.created_at) - OVERLAP,
+            # MercadoLibre's filter has milliseconds: the window ends at the one we started in.
+            until=started.replace(tzinfo=UTC, microsecond=started.microsecond // 1000 * 1000),
         )
         await session.commit()
+        seller_id, tenant_id, ml_conn_id = conn.external_account_id, integration.tenant_id, conn.id
+    retry = retry or PageRetry.from_settings(runtime.settings.worker)
+    ml = meli_client(runtime, ml_conn_id)
+    if window.resumed:
+        log.info("sweep.resumed", integration_id=integration_id, offset=window.offset)
+    try:
+        seen = await _walk(runtime, ml, retry, window, tenant_id, integration_id, seller_id)
+    except Exception as exc:
+        await interrupt_window(runtime.sessions, window, exc)
+        log.warning(
+            "sweep.interrupted", integration_id=integration_id, offset=window.offset, error=str(exc)
+        )
+        raise
+    await close_window(runtime.sessions, integration_id, window)
+    seen += await _missed_feeds(runtime, ml, retry, tenant_id, integration_id, seller_id)
     log.info("sweep.done", integration_id=integration_id, orders=seen)
     return seen
 
 
-async def _missed_feeds(
-    runtime: Runtime, ml: Any, tenant_id: int, integration_id: int, seller_id: str
+async def _walk(
+    runtime: Runtime,
+    ml: MercadoLibreClient,
+    retry: PageRetry,
+    window: Window,
+    tenant_id: int,
+    integration_id: int,
+    seller_id: str,
 ) -> int:
+    """Reads the window's pages from its saved position, saving it after each page."""
+    seen = due = 0
+    offset: int | None = window.offset
+    while offset is not None:
+        page = await retry.call(
+            partial(
+                ml.search_orders,
+                seller_id,
+                last_updated_from=ml_datetime(window.since),
+                last_updated_to=ml_datetime(window.until),
+                offset=offset,
+                limit=PAGE,
+            ),
+            integration_id=integration_id,
+            offset=offset,
+        )
+        results = page.get("results") or []
+        total = int((page.get("paging") or {}).get("total") or 0)
+        seen += len(results)
+        due += await make_orders_due(
+            runtime.sessions, tenant_id, integration_id, results, "sweep", skip_unchanged=True
+        )
+        following = next_offset(offset, got=len(results), total=total, previous_total=window.total)
+        window.offset, window.total = (offset if following is None else following), total
+        await save_progress(runtime.sessions, window, found=len(results))
+        offset = following
+    log.info("sweep.window_done", integration_id=integration_id, orders=seen, made_due=due)
+    return seen
+
+
+async def _missed_feeds(
+    runtime: Runtime,
+    ml: MercadoLibreClient,
+    retry: PageRetry,
+    tenant_id: int,
+    integration_id: int,
+    seller_id: str,
+) -> int:
+    """Orders of the notifications MercadoLibre could not deliver (kept 2 days, reading does not
+    consume them). Best effort: every change they report has a `last_updated` that some sweep
+    window covers, so a failure here is logged and does not hold the sweep back."""
     app_id = runtime.settings.mercadolibre.application_id or runtime.settings.mercadolibre.client_id
     if not app_id:
         return 0
     seen, offset = 0, 0
-    while offset < 1000:
-        feed = await ml.get_missed_feeds(app_id, topic="orders_v2", offset=offset, limit=50)
-        messages = feed.get("messages") or []
-        orders = [
-            {"id": str(m["resource"]).rsplit("/", 1)[-1]}
-            for m in messages
-            if str(m.get("user_id")) == seller_id
-            and str(m.get("resource", "")).startswith("/orders/")
-        ]
-        seen += await _make_due(runtime, tenant_id, integration_id, orders, "sweep")
-        if len(messages) < 50:
-            break
-        offset += 50
-    return seen
-
-
-async def _make_due(
-    runtime: Runtime, tenant_id: int, integration_id: int, orders: list[dict[str, Any]], source: str
-) -> int:
-    if not orders:
-        return 0
-    async with runtime.sessions() as session:
-        for order in orders:
-            await queue.make_order_due(
-                session,
-                tenant_id=tenant_id,
-                integration_id=integration_id,
-                order_id=str(order["id"]),
-                source=source,
-            )
-        await session.commit()
-    return len(orders)
-
-
-# -- backfill ---------------------------------------------------------------------------------
-
-
-async def run_backfill_jobs(runtime: Runtime) -> int:
-    """Advances every backfill job that nobody holds (resumable: the cursor is committed)."""
-    now = utcnow()
-    async with runtime.sessions() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(Job.id).where(
-                        Job.kind == "backfill",
-                        Job.state.in_(("pending", "running")),
-                        or_(Job.lease_until.is_(None), Job.lease_until < now),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-    done = 0
-    for job_id in ids:
-        done += await run_backfill(runtime, job_id)
-    return done
-
-
-async def run_backfill(runtime: Runtime, job_id: int, *, max_pages: int | None = None) -> int:
-    """Walks the job's date range window by window, page by page, from its saved cursor."""
-    now = utcnow()
-    async with runtime.sessions() as session:
-        claimed = await session.execute(
-            update(Job)
-            .where(Job.id == job_id, or_(Job.lease_until.is_(None), Job.lease_until < now))
-            .values(lease_until=now + JOB_LEASE, state="running")
-        )
-        await session.commit()
-        if not claimed.rowcount:  # type: ignore[attr-defined]
-            return 0
-        job = await session.get(Job, job_id)
-        assert job is not None
-        integration = await session.get(Integration, job.integration_id)
-        assert integration is not None
-        conn = await session.get(Connection, integration.ml_connection_id)
-        assert conn is not None
-        assert conn.provider == Provider.MERCADOLIBRE.value
-        params, cursor = dict(job.params), dict(job.cursor)
-        tenant_id, integration_id, seller_id = (
-            job.tenant_id,
-            integration.id,
-            conn.external_account_id,
-        )
-        ml_conn_id = conn.id
-    ml = meli_client(runtime, ml_conn_id)
-    start = datetime.fromisoformat(params["date_from"]).replace(tzinfo=COLOMBIA)
-    end = datetime.fromisoformat(params["date_to"]).replace(tzinfo=COLOMBIA) + timedelta(days=1)
-    window = datetime.fromisoformat(cursor["window"]) if "window" in cursor else start
-    offset = int(cursor.get("offset", 0))
-    pages = 0
-    processed = 0
     try:
-        while window < end and (max_pages is None or pages < max_pages):
-            window_end = min(window + BACKFILL_WINDOW, end)
-            page = await ml.search_orders(
-                seller_id,
-                created_from=ml_datetime(window),
-                created_to=ml_datetime(window_end - timedelta(milliseconds=1)),
-                offset=offset,
-                limit=PAGE,
+        while offset < 1000:
+            feed = await retry.call(
+                partial(ml.get_missed_feeds, app_id, topic="orders_v2", offset=offset, limit=50),
+                integration_id=integration_id,
+                missed_feeds_offset=offset,
             )
-            results = page.get("results") or []
-            await _make_due(runtime, tenant_id, integration_id, results, "backfill")
-            processed += len(results)
-            pages += 1
-            total = int((page.get("paging") or {}).get("total") or 0)
-            offset += PAGE
-            if offset >= total or not results:
-                window, offset = window_end, 0
-            await _save_progress(runtime, job_id, window, offset, len(results), window >= end)
-    except Exception as exc:
-        async with runtime.sessions() as session:
-            job = await session.get(Job, job_id)
-            if job is not None:
-                job.error = f"{type(exc).__name__}: {exc}"
-                job.lease_until = None
-                await session.commit()
-        raise
-    return processed
-
-
-async def _save_progress(
-    runtime: Runtime, job_id: int, window: datetime, offset: int, found: int, finished: bool
-) -> None:
-    async with runtime.sessions() as session:
-        job = await session.get(Job, job_id)
-        if job is None:
-            return
-        job.cursor = {"window": window.isoformat(), "offset": offset}
-        job.done = (job.done or 0) + found
-        job.error = None
-        if finished:
-            job.state = "done"
-            job.lease_until = None
-        else:
-            job.lease_until = utcnow() + JOB_LEASE
-        await session.commit()
+            messages = feed.get("messages") or []
+            orders = [
+                {"id": str(m["resource"]).rsplit("/", 1)[-1]}
+                for m in messages
+                if str(m.get("user_id")) == seller_id
+                and str(m.get("resource", "")).startswith("/orders/")
+            ]
+            seen += await make_orders_due(
+                runtime.sessions, tenant_id, integration_id, orders, "sweep"
+            )
+            if len(messages) < 50:
+                break
+            offset += 50
+    except IntegrationError as exc:
+        log.warning("sweep.missed_feeds_failed", integration_id=integration_id, error=str(exc))
+    return seen
 
 
 # -- connections --------------------------------------------------------------------------------

@@ -355,6 +355,11 @@ def build_sale_facts(
         delivered=_text(_dict(shipment).get("status")).lower() == "delivered",
         pack_complete=listed <= set(order_ids),
         extra=extra,
+        order_versions={
+            order_id: str(order["last_updated"])
+            for order, order_id in zip(orders, order_ids, strict=True)
+            if order_id and isinstance(order.get("last_updated"), str) and order["last_updated"]
+        },
     )
 
 

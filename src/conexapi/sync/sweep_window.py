@@ -1,0 +1,313 @@
+"""How the sweep walks MercadoLibre's `orders/search` pages without losing its place.
+
+- `PageRetry`: a failed page (5xx, timeout, 429) is asked again a few times after a short wait,
+  the vendor's `Retry-After` when it gave one.
+- `Window`: the span of `last_updated` one sweep covers and how far its pages have been read,
+  kept in the integration's `sweep` job row (the same `Job` table backfills keep their cursor
+  in), so a sweep that stops half-way resumes at that page, on the same window.
+- `next_offset`: where the next page starts, stepping back when orders left the window meanwhile.
+- `make_orders_due`: what the sweep and backfills do with the orders they find; with
+  `unchanged_orders`, orders whose invoiced sale was already processed at that version are
+  left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conexapi.core.errors import TransientError
+from conexapi.integrations.models import Integration
+from conexapi.sync import queue
+from conexapi.sync.clock import COLOMBIA
+from conexapi.sync.models import Job, Sale, SaleOrder, SaleState
+
+if TYPE_CHECKING:
+    from conexapi.settings import WorkerSection
+
+log = structlog.get_logger("conexapi.sweep")
+
+T = TypeVar("T")
+
+SWEEP_JOB = "sweep"
+PAGE = 50  # MercadoLibre documents `limit` ≤ 50 on orders/search (§3.3)
+
+
+def ml_datetime(moment: datetime) -> str:
+    """MercadoLibre's date filter format: ISO-8601, milliseconds, Colombian offset."""
+    local = moment.astimezone(COLOMBIA) if moment.tzinfo else moment.replace(tzinfo=COLOMBIA)
+    return local.isoformat(timespec="milliseconds")
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class PageRetry:
+    """Retries one page call on a transient failure, `retries` times at most.
+
+    Waits `base_seconds`, then twice that, four times... (capped at `max_wait_seconds`), or the
+    `Retry-After` the vendor sent. When the vendor asks for a longer wait than `max_wait_seconds`
+    the call gives up at once: the sweep keeps its place and the next sweep resumes there,
+    instead of holding the worker's upkeep loop. `sleep` is injectable for tests.
+    """
+
+    retries: int = 3
+    base_seconds: float = 1.0
+    max_wait_seconds: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=_sleep, compare=False)
+
+    @classmethod
+    def from_settings(cls, worker: WorkerSection) -> PageRetry:
+        return cls(
+            retries=worker.sweep_page_retries,
+            base_seconds=worker.sweep_retry_base_seconds,
+            max_wait_seconds=worker.sweep_retry_max_wait_seconds,
+        )
+
+    def wait_before(self, retry: int, exc: TransientError) -> float | None:
+        """Seconds to wait before retry number `retry` (1-based); None to give up now."""
+        if retry > self.retries:
+            return None
+        if exc.retry_after is not None:
+            wait = float(exc.retry_after)
+            return wait if wait <= self.max_wait_seconds else None
+        return min(self.base_seconds * 2.0 ** (retry - 1), self.max_wait_seconds)
+
+    async def call(self, fetch: Callable[[], Awaitable[T]], **context: Any) -> T:
+        retry = 0
+        while True:
+            try:
+                return await fetch()
+            except TransientError as exc:
+                retry += 1
+                wait = self.wait_before(retry, exc)
+                if wait is None:
+                    raise
+                log.info("sweep.page_retry", retry=retry, wait_s=wait, error=str(exc), **context)
+                await self.sleep(wait)
+
+
+def next_offset(offset: int, *, got: int, total: int, previous_total: int | None) -> int | None:
+    """Where the page after the one read at `offset` starts; None when the window is done.
+
+    MercadoLibre pages by item offset over a result set that changes while it is walked (the
+    more so when a sweep resumes minutes later): an order of the window updated again after the
+    window's end leaves it, and every order behind it moves one place up, so `offset + got` would
+    step over one of them. The window ends when the sweep started, so no order can enter it any
+    more and the set only shrinks: when `paging.total` fell by `d` since the previous page, at
+    most `d` orders not yet read moved in front of `offset`. Step back `d` then (the orders read
+    twice are harmless: making a sale due is idempotent). This assumes the results are sorted by
+    something updates do not change (`date_asc` sorts by creation date) and that MercadoLibre's
+    clock and search index are not behind by more than an instant (an order entering late could
+    hide one leaving).
+    """
+    shrunk = previous_total - total if previous_total is not None else 0
+    if shrunk > 0:
+        following = max(0, offset - shrunk)
+    elif got == 0:
+        return None
+    else:
+        following = offset + got
+    return following if following < total else None
+
+
+@dataclass
+class Window:
+    """One sweep's span of `last_updated` (aware UTC) and how far its pages were read."""
+
+    job_id: int
+    since: datetime
+    until: datetime
+    offset: int = 0
+    total: int | None = None  # `paging.total` of the last page read
+    resumed: bool = False
+
+
+async def open_window(
+    session: AsyncSession, integration: Integration, *, since: datetime, until: datetime
+) -> Window:
+    """The window a sweep that stopped half-way left (to resume), else a new one [since, until].
+
+    A new window always starts from the watermark, which only moves once a window is complete,
+    so starting afresh (an unreadable saved window) can never leave a gap.
+    """
+    job = (
+        await session.execute(
+            select(Job)
+            .where(Job.integration_id == integration.id, Job.kind == SWEEP_JOB)
+            .order_by(Job.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if job is not None and job.state == "running":
+        saved = _saved(job)
+        if saved is not None:
+            return saved
+    if job is None:
+        job = Job(tenant_id=integration.tenant_id, integration_id=integration.id, kind=SWEEP_JOB)
+        session.add(job)
+    job.state = "running"
+    job.params = {"since": since.isoformat(), "until": until.isoformat()}
+    job.cursor = {"offset": 0, "total": None}
+    job.done = 0
+    job.total = None
+    job.error = None
+    job.lease_until = None
+    await session.flush()
+    return Window(job.id, since, until)
+
+
+def _saved(job: Job) -> Window | None:
+    try:
+        since = datetime.fromisoformat(str(job.params["since"]))
+        until = datetime.fromisoformat(str(job.params["until"]))
+        offset = int((job.cursor or {}).get("offset") or 0)
+        raw_total = (job.cursor or {}).get("total")
+        total = int(raw_total) if raw_total is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if since.tzinfo is None or until.tzinfo is None or offset < 0:
+        return None
+    return Window(job.id, since, until, offset, total, resumed=True)
+
+
+async def save_progress(
+    sessions: async_sessionmaker[AsyncSession], window: Window, *, found: int
+) -> None:
+    """Commits the position reached (after every page): a later sweep resumes from here."""
+    async with sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == window.job_id)
+            .values(
+                cursor={"offset": window.offset, "total": window.total},
+                total=window.total,
+                done=Job.done + found,
+                error=None,
+            )
+        )
+        await session.commit()
+
+
+async def interrupt_window(
+    sessions: async_sessionmaker[AsyncSession], window: Window, exc: BaseException
+) -> None:
+    """Records why the sweep stopped; the window stays `running` with its saved position."""
+    async with sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == window.job_id)
+            .values(error=f"{type(exc).__name__}: {exc}"[:2000])
+        )
+        await session.commit()
+
+
+async def close_window(
+    sessions: async_sessionmaker[AsyncSession], integration_id: int, window: Window
+) -> None:
+    """Every page of the window was read: the watermark moves to its end (never backwards)."""
+    async with sessions() as session:
+        await session.execute(
+            update(Job).where(Job.id == window.job_id).values(state="done", cursor={}, error=None)
+        )
+        await session.execute(
+            update(Integration)
+            .where(
+                Integration.id == integration_id,
+                or_(
+                    Integration.sweep_watermark.is_(None),
+                    Integration.sweep_watermark < window.until,
+                ),
+            )
+            .values(sweep_watermark=window.until)
+        )
+        await session.commit()
+
+
+def ml_moment(value: Any) -> datetime | None:
+    """A MercadoLibre timestamp as an aware datetime; None when absent, naive or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+async def unchanged_orders(
+    session: AsyncSession, integration_id: int, orders: list[dict[str, Any]]
+) -> set[str]:
+    """Ids of the orders the sweep can leave alone: their sale is `invoiced` and its facts were
+    fetched from this version of the order (`last_updated`) or a newer one.
+
+    Safe because any change to an order moves its `last_updated` forward, so a newer change is
+    never taken for this one; and an invoiced sale holding those facts has either finished
+    processing them, or is still due (a re-check that fails or crashes keeps `next_attempt_at`),
+    or is followed by its own timers (DIAN status). Only `invoiced` sales are skipped: the others
+    may wait for data the order's `last_updated` does not reflect (billing info, the shipment).
+    Orders without a readable `last_updated`, or whose sale has no recorded version, are due.
+    """
+    versions = {
+        str(o["id"]): moment
+        for o in orders
+        if (moment := ml_moment(o.get("last_updated"))) is not None
+    }
+    if not versions:
+        return set()
+    rows = await session.execute(
+        select(SaleOrder.order_id, Sale.state, Sale.facts)
+        .join(Sale, Sale.id == SaleOrder.sale_id)
+        .where(SaleOrder.integration_id == integration_id, SaleOrder.order_id.in_(list(versions)))
+    )
+    unchanged: set[str] = set()
+    for order_id, state, facts in rows:
+        if state != SaleState.INVOICED.value or not isinstance(facts, dict):
+            continue
+        processed = facts.get("order_versions")
+        seen = ml_moment(processed.get(order_id)) if isinstance(processed, dict) else None
+        if seen is not None and versions[order_id] <= seen:
+            unchanged.add(order_id)
+    return unchanged
+
+
+async def make_orders_due(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    integration_id: int,
+    orders: list[dict[str, Any]],
+    source: str,
+    *,
+    skip_unchanged: bool = False,
+) -> int:
+    """Makes the orders' sales due (creating provisional ones); returns how many were.
+
+    With `skip_unchanged`, orders `unchanged_orders` names are left alone.
+    """
+    if not orders:
+        return 0
+    async with sessions() as session:
+        unchanged = (
+            await unchanged_orders(session, integration_id, orders) if skip_unchanged else set()
+        )
+        for order in orders:
+            if str(order["id"]) in unchanged:
+                continue
+            await queue.make_order_due(
+                session,
+                tenant_id=tenant_id,
+                integration_id=integration_id,
+                order_id=str(order["id"]),
+                source=source,
+            )
+        await session.commit()
+    return len(orders) - len(unchanged)
