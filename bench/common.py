@@ -253,6 +253,13 @@ class Proc:
             self._log.close()
             self._log = None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far (Linux /proc)."""
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None
+
     def rss_kib(self) -> int | None:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -55,6 +55,9 @@ def run_one(
             break  # stragglers wait out a lease or a backoff: reported, not waited for
         time.sleep(0.2)
     wall = time.monotonic() - started
+    # CPU the worker processes used for the round: less sensitive than sales/s to other jobs
+    # sharing the machine (it does not count time spent waiting for a core).
+    cpu = sum(w.cpu_seconds() or 0.0 for w in stack.workers)
     stack.stop_workers()
     times = sorted(
         t
@@ -87,13 +90,16 @@ def run_one(
         "invoiced_in_round": n,
         "wall_s_including_startup": round(wall, 2),
         "sales_per_s_wall": round(invoiced / wall, 1) if wall else 0.0,
+        "worker_cpu_s": round(cpu, 2),
+        "worker_cpu_ms_per_sale": round(cpu * 1000 / invoiced, 2) if invoiced else None,
         "ml_calls": sum(ml1.values()) - sum(ml0.values()),
         "siigo_calls": sum(siigo1.values()) - sum(siigo0.values()),
     }
     print(
         f"[pipeline] {workers} worker(s) x {concurrency}: {result['sales_per_s']} sales/s "
         f"(p5-p95; full drain {result['sales_per_s_full_drain']} sales/s over "
-        f"{result['drain_span_s']} s; {invoiced}/{sales} invoiced, wall {wall:.1f} s)"
+        f"{result['drain_span_s']} s; {invoiced}/{sales} invoiced, wall {wall:.1f} s; "
+        f"worker CPU {result['worker_cpu_ms_per_sale']} ms/sale)"
     )
     return result
 

@@ -103,6 +103,7 @@ def worker(
 
     from conexapi.core.heap import freeze_startup_heap
     from conexapi.core.logging import configure_logging
+    from conexapi.core.loop import run_event_loop
     from conexapi.runtime import Runtime
     from conexapi.sync.worker import Worker
 
@@ -121,7 +122,7 @@ def worker(
         finally:
             await runtime.aclose()
 
-    asyncio.run(run())
+    run_event_loop(run())
 
 
 @app.command()

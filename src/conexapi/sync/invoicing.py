@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.connections.known_products import forget_products, inactive_codes, refused_codes
 from conexapi.core.errors import PermanentError
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
@@ -32,10 +33,6 @@ from conexapi.sync.models import Document, DocumentKind, DocumentStatus, Sale, S
 from conexapi.sync.snapshot import to_json
 from conexapi.sync.step import Step
 
-PRODUCT_CACHE_SECONDS = 600.0
-# (siigo connection id, product code) -> (exists and active, checked at monotonic time)
-_products: dict[tuple[int, str], tuple[bool, float]] = {}
-
 
 class Invoicer:
     def __init__(
@@ -44,12 +41,14 @@ class Invoicer:
         ctx: Any,
         *,
         owned: Callable[[Any, int], Awaitable[Sale]],
+        update_owned: Callable[..., Awaitable[None]],
         ml: MercadoLibreClient | None = None,
     ) -> None:
         self.runtime = runtime
         self.ctx = ctx
         self.ml = ml
         self._owned = owned
+        self._update_owned = update_owned
         self._siigo: SiigoClient | None = None
 
     @property
@@ -60,14 +59,7 @@ class Invoicer:
 
     async def invoice_document(self) -> Document | None:
         async with self.runtime.sessions() as session:
-            return (
-                await session.execute(
-                    select(Document).where(
-                        Document.sale_id == self.ctx.sale_id,
-                        Document.kind == DocumentKind.INVOICE.value,
-                    )
-                )
-            ).scalar_one_or_none()
+            return await invoice_of(session, self.ctx.sale_id)
 
     async def _documents(self, kind: DocumentKind) -> list[Document]:
         async with self.runtime.sessions() as session:
@@ -151,12 +143,19 @@ class Invoicer:
             self.runtime, self.siigo, connection_id=self.ctx.siigo_connection_id, plan=plan
         )
         async with self.runtime.sessions() as session:
-            sale = await self._owned(session, self.ctx.sale_id)
+            # One conditional UPDATE checks the lease, locks the sale and writes its profit and
+            # the facts fetched for this attempt (see Context.pending).
+            await self._update_owned(
+                session,
+                self.ctx.sale_id,
+                profit=_profit(facts, invoice.tax_total),
+                **self.ctx.pending,
+            )
             doc = await session.get(Document, existing.id) if existing else None
             if doc is None:
                 doc = Document(
-                    tenant_id=sale.tenant_id,
-                    sale_id=sale.id,
+                    tenant_id=self.ctx.tenant_id,
+                    sale_id=self.ctx.sale_id,
                     kind=DocumentKind.INVOICE.value,
                     seq=1,
                     idempotency_key=key,
@@ -171,17 +170,23 @@ class Invoicer:
             }
             doc.total = invoice.total
             doc.deviation = invoice.deviation
-            sale.profit = _profit(facts, invoice.tax_total)
             # Committed before the ERP call: whatever happens next, the key is known.
             await session.commit()
+            self.ctx.pending = {}
             return doc
 
     async def _send(self, doc: Document, kind: DocumentKind) -> Step:
         try:
             result = await create_or_adopt(self.siigo, doc)
-        except PermanentError:
-            # Siigo refused it and has no such document: nothing was created.
+        except PermanentError as exc:
+            # Siigo refused it and has no such document: nothing was created. A product it
+            # refused (deleted or deactivated since it was checked) is checked again next time.
             await self._set_doc(doc.id, status=DocumentStatus.FAILED.value)
+            await forget_products(
+                self.runtime,
+                self.ctx.siigo_connection_id,
+                refused_codes(exc.body, doc.body.get("items") or []),
+            )
             raise
         doc = await self._record(doc.id, result)
         label = "Factura" if kind is DocumentKind.INVOICE else "Nota crédito"
@@ -242,24 +247,19 @@ class Invoicer:
     async def _unknown_products(
         self, codes: dict[str, str], used: list[str]
     ) -> list[tuple[str, str]]:
-        """Codes that do not exist or are inactive in Siigo, as (sku, code); cached positives."""
+        """Codes that do not exist or are inactive in Siigo, as (sku, code).
+
+        Positives are remembered by every process for a while (`connections.known_products`).
+        """
         by_code = {code: sku for sku, code in codes.items()}
-        missing: list[tuple[str, str]] = []
-        now = time.monotonic()
-        for code in dict.fromkeys(used):
-            if code not in by_code:
-                continue  # the shipping product, checked when the settings are saved
-            cache_key = (self.ctx.siigo_connection_id, code)
-            cached = _products.get(cache_key)
-            if cached and cached[0] and now - cached[1] < PRODUCT_CACHE_SECONDS:
-                continue
-            product = await self.siigo.get_product_by_code(code)
-            active = product is not None and product.get("active", True) is not False
-            if active:
-                _products[cache_key] = (True, now)
-            else:
-                missing.append((by_code[code], code))
-        return missing
+        # The shipping product is not in `codes`: it was checked when the settings were saved.
+        inactive = await inactive_codes(
+            self.runtime,
+            self.siigo,
+            self.ctx.siigo_connection_id,
+            [code for code in used if code in by_code],
+        )
+        return [(by_code[code], code) for code in inactive]
 
     # -- after the invoice: DIAN status, cancellations and refunds --------------------------------
 
@@ -441,3 +441,14 @@ def _profit(facts: SaleFacts, iva: Decimal) -> dict[str, str]:
         "devuelto": str(refunded),
         "neto": str(net),
     }
+
+
+async def invoice_of(session: AsyncSession, sale_id: int) -> Document | None:
+    """The sale's invoice row (there is at most one)."""
+    return (
+        await session.execute(
+            select(Document).where(
+                Document.sale_id == sale_id, Document.kind == DocumentKind.INVOICE.value
+            )
+        )
+    ).scalar_one_or_none()

@@ -7,20 +7,20 @@ the lease is still ours; external calls happen outside transactions.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import AuthError
 from conexapi.core.metrics import SALE_TRANSITIONS
-from conexapi.db import retry_on_lock_conflict, utcnow
+from conexapi.db import insert_many_ignore, is_lock_conflict, retry_on_lock_conflict, utcnow
 from conexapi.integrations.models import Integration
 from conexapi.integrations.schemas import InvoicingSettings
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
@@ -29,13 +29,16 @@ from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.decision import Action, decide
 from conexapi.sync.facts import SaleFacts
-from conexapi.sync.invoicing import Invoicer
-from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+from conexapi.sync.invoicing import Invoicer, invoice_of
+from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder, SaleState
 from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
 from conexapi.sync.snapshot import buyer_name, facts_to_json
 from conexapi.sync.step import Step
 
 log = structlog.get_logger("conexapi.pipeline")
+
+# A sale whose processing loses a deadlock is advanced again at once, this many times in all.
+LOCK_CONFLICT_RETRIES = 3
 
 
 class LeaseLost(Exception):
@@ -56,6 +59,13 @@ class Context:
     siigo_connection_id: int
     ml_status: str
     siigo_status: str
+    # Columns of the sale not written yet (the facts just fetched): they go with the next write
+    # of the sale (the invoice row's transaction, or the end of this attempt) to save a
+    # statement and a commit per sale.
+    pending: dict[str, Any] = field(default_factory=dict)
+    # The invoice row as `_load` read it; used once (a deadlock retry reads it again).
+    loaded_invoice: Document | None = None
+    invoice_loaded: bool = False
 
 
 class SaleProcessor:
@@ -79,7 +89,7 @@ class SaleProcessor:
             return None
         structlog.contextvars.bind_contextvars(sale_id=sale_id, tenant_id=ctx.tenant_id)
         try:
-            step = await self._advance(ctx)
+            step = await self._advance_retrying_deadlocks(ctx)
         except LeaseLost:
             log.warning("sale.lease_lost")
             return None
@@ -118,6 +128,8 @@ class SaleProcessor:
                     .where(Sale.id == sale_id, Sale.lease_owner == self.worker_id)
                 )
             ).first()
+            # Its invoice row, if any, in the same session (a checkout and a round trip less).
+            invoice = None if row is None else await invoice_of(session, sale_id)
         if row is None:
             return None
         reauth = ConnectionStatus.NEEDS_REAUTH.value
@@ -134,6 +146,8 @@ class SaleProcessor:
             siigo_connection_id=row[9],
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
+            loaded_invoice=invoice,
+            invoice_loaded=True,
         )
 
     async def _update_owned(self, session: Any, sale_id: int, **values: Any) -> None:
@@ -169,6 +183,7 @@ class SaleProcessor:
         }
         if step.reset_attempts:
             values["attempts"] = 0
+        values.update(ctx.pending)
         await retry_on_lock_conflict(lambda: self._write_finish(ctx, step, values))
 
     async def _write_finish(self, ctx: Context, step: Step, values: dict[str, Any]) -> None:
@@ -285,14 +300,33 @@ class SaleProcessor:
 
     # -- the sale itself -----------------------------------------------------------------------
 
+    async def _advance_retrying_deadlocks(self, ctx: Context) -> Step:
+        """Workers processing orders of one pack at once can deadlock each other on MariaDB.
+        Advancing a sale is safe to run again from the start (that is how every retry and every
+        crash recovery works), so a lost deadlock runs it again at once instead of costing the
+        sale an attempt and a backoff."""
+        for attempt in range(1, LOCK_CONFLICT_RETRIES + 1):
+            try:
+                return await self._advance(ctx)
+            except DBAPIError as exc:
+                if attempt == LOCK_CONFLICT_RETRIES or not is_lock_conflict(exc):
+                    raise
+                log.info("sale.lock_conflict_retried", attempt=attempt)
+        raise AssertionError("unreachable")
+
     async def _advance(self, ctx: Context) -> Step:
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id)
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
-        invoicer = Invoicer(self.runtime, ctx, owned=self._owned, ml=ml)
-        existing = await invoicer.invoice_document()
+        invoicer = Invoicer(
+            self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
+        )
+        if ctx.invoice_loaded:
+            existing, ctx.invoice_loaded = ctx.loaded_invoice, False
+        else:
+            existing = await invoicer.invoice_document()
         if existing is not None and existing.erp_id:
             return await invoicer.after_invoice(facts, existing)
         decision = decide(facts, ctx.settings)
@@ -320,12 +354,14 @@ class SaleProcessor:
         pack: dict[str, Any] | None = None
         orders = {str(first["id"]): first}
         if pack_id:
+            # First become the pack's sale, or merge into it if another order got there first
+            # (then this sale is gone and nothing more is fetched for it).
+            await self._rekey(ctx, str(pack_id), list(orders))
             pack = await ml.get_pack(str(pack_id))
             for ref in pack.get("orders") or []:
                 oid = str(ref.get("id"))
                 if oid not in orders:
                     orders[oid] = await ml.get_order(oid)
-            await self._rekey(ctx, str(pack_id), list(orders))
         ordered = list(orders.values())
         billing = await ml.get_billing_info(first)
         shipping_id = (first.get("shipping") or {}).get("id")
@@ -349,72 +385,89 @@ class SaleProcessor:
         )
 
     async def _rekey(self, ctx: Context, external_id: str, order_ids: list[str]) -> None:
-        """The sale was created from an order; it is really its pack. Merge or rename."""
+        """The sale was created from an order; it is really its pack. Merge or rename.
+
+        Several orders of one pack may be processed at once by several workers: one renames its
+        sale to the pack id, the others find that sale and merge into it (raising `_Merged`). A
+        rename that loses the race to the unique key runs again and merges; a deadlock between
+        the two short transactions runs again too.
+        """
+        for _ in range(3):
+            renamed = await retry_on_lock_conflict(
+                lambda: self._rename_or_merge(ctx, external_id, order_ids)
+            )
+            if renamed:
+                ctx.external_id = external_id
+                return
+        raise RuntimeError(f"could not give sale {ctx.sale_id} its pack id {external_id}")
+
+    async def _rename_or_merge(self, ctx: Context, external_id: str, order_ids: list[str]) -> bool:
         async with self.runtime.sessions() as session:
             sale = await self._owned(session, ctx.sale_id)
-            if sale.external_id != external_id:
-                other = (
-                    await session.execute(
-                        select(Sale).where(
-                            Sale.integration_id == ctx.integration_id,
-                            Sale.external_id == external_id,
-                        )
+            if sale.external_id == external_id:
+                return True
+            other = (
+                await session.execute(
+                    select(Sale.id).where(
+                        Sale.integration_id == ctx.integration_id,
+                        Sale.external_id == external_id,
                     )
-                ).scalar_one_or_none()
-                if other is not None:
-                    # The pack already has its sale: move our orders and timeline there.
-                    await session.execute(
-                        update(SaleOrder)
-                        .where(SaleOrder.sale_id == sale.id)
-                        .values(sale_id=other.id)
-                    )
-                    await session.execute(
-                        update(SaleEvent)
-                        .where(SaleEvent.sale_id == sale.id)
-                        .values(sale_id=other.id)
-                    )
-                    await session.execute(delete(Sale).where(Sale.id == sale.id))
-                    await self._link_orders(session, ctx, other.id, order_ids)
-                    await queue.make_sale_due(session, other.id)
-                    await session.commit()
-                    raise _Merged
-                sale.external_id = external_id
-            await self._link_orders(session, ctx, sale.id, order_ids)
-            sale.order_ids = order_ids
-            try:
+                )
+            ).scalar_one_or_none()
+            if other is not None:
+                # The pack already has its sale: move our orders and timeline there.
+                await session.execute(
+                    update(SaleOrder).where(SaleOrder.sale_id == sale.id).values(sale_id=other)
+                )
+                await session.execute(
+                    update(SaleEvent).where(SaleEvent.sale_id == sale.id).values(sale_id=other)
+                )
+                await session.execute(delete(Sale).where(Sale.id == sale.id))
+                await self._link_orders(session, ctx, other, order_ids)
+                await queue.make_sale_due(session, other)
                 await session.commit()
+                raise _Merged
+            sale.external_id = external_id
+            try:
+                await session.flush()
             except IntegrityError:
-                # Another worker renamed another order of this pack to the pack id first: retry,
-                # which now finds that sale and merges into it.
+                # Another order of this pack was renamed to the pack id first: merge next time.
                 await session.rollback()
-                return await self._rekey(ctx, external_id, order_ids)
-            ctx.external_id = external_id
-            ctx.order_ids = order_ids
+                return False
+            await self._link_orders(session, ctx, sale.id, order_ids)
+            await session.commit()
+            return True
 
     async def _link_orders(
         self, session: Any, ctx: Context, sale_id: int, order_ids: list[str]
     ) -> None:
-        from conexapi.db import insert_ignore
-
-        for oid in order_ids:
-            await insert_ignore(
-                session,
-                SaleOrder,
-                {"integration_id": ctx.integration_id, "order_id": oid, "sale_id": sale_id},
-            )
+        await insert_many_ignore(
+            session,
+            SaleOrder,
+            [
+                {"integration_id": ctx.integration_id, "order_id": oid, "sale_id": sale_id}
+                for oid in order_ids
+            ],
+        )
 
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
+        ctx.pending = {
+            "facts": facts_to_json(facts),
+            "total": facts.total_paid.quantize(Decimal("0.01")),
+            "buyer_name": buyer_name(facts),
+            "sale_date": facts.sale_date,
+            "order_ids": list(facts.order_ids),
+        }
+        if len(facts.order_ids) > 1:
+            # A pack: every order points at this sale at once, so their notifications find it.
+            await retry_on_lock_conflict(lambda: self._write_pack(ctx))
+
+    async def _write_pack(self, ctx: Context) -> None:
         async with self.runtime.sessions() as session:
-            await self._update_owned(
-                session,
-                ctx.sale_id,
-                facts=facts_to_json(facts),
-                total=facts.total_paid.quantize(Decimal("0.01")),
-                buyer_name=buyer_name(facts),
-                sale_date=facts.sale_date,
-                order_ids=list(facts.order_ids),
-            )
+            await self._link_orders(session, ctx, ctx.sale_id, ctx.pending["order_ids"])
+            await self._update_owned(session, ctx.sale_id, **ctx.pending)
             await session.commit()
+        ctx.pending = {}
 
 
 class _Merged(Exception):

@@ -157,6 +157,16 @@ async def claim_due(
     if not ids:
         return []
     lease = now + timedelta(seconds=lease_seconds)
+    if dialect != "sqlite":
+        # The rows are locked by this transaction (FOR UPDATE): one UPDATE claims them all.
+        await session.execute(
+            update(Sale)
+            .where(Sale.id.in_(ids))
+            .values(lease_owner=worker_id, lease_until=lease)
+            .execution_options(synchronize_session=False)
+        )
+        return ids
+    # SQLite has no row locks: each row is claimed only if it is still due.
     claimed: list[int] = []
     for sale_id in ids:
         result = await session.execute(

@@ -56,30 +56,32 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Applies the pending notifications, then claims one batch of due sales and processes
-        it; returns how many sales were processed."""
+    async def claim(self, limit: int) -> list[int]:
+        """Applies the pending notifications, then claims up to `limit` due sales."""
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
             if await apply_pending(self.runtime.sessions) < APPLY_BATCH:
                 break
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(
-                session,
-                worker_id=self.worker_id,
-                limit=self.concurrency * 2,
-                lease_seconds=self.lease_seconds,
+                session, worker_id=self.worker_id, limit=limit, lease_seconds=self.lease_seconds
             )
             await session.commit()
-        if not ids:
-            return 0
+        return ids
+
+    async def process_one(self, sale_id: int) -> None:
+        try:
+            await self.processor.process(sale_id)
+        except Exception:  # never let one sale stop the worker; the lease expires
+            log.exception("worker.sale_crashed", sale_id=sale_id)
+
+    async def run_once(self) -> int:
+        """Claims one batch of due sales and processes it; returns how many were processed."""
+        ids = await self.claim(self.concurrency * 2)
         semaphore = asyncio.Semaphore(self.concurrency)
 
         async def one(sale_id: int) -> None:
             async with semaphore:
-                try:
-                    await self.processor.process(sale_id)
-                except Exception:  # never let one sale stop the worker; the lease expires
-                    log.exception("worker.sale_crashed", sale_id=sale_id)
+                await self.process_one(sale_id)
 
         await asyncio.gather(*(one(i) for i in ids))
         return len(ids)
@@ -102,16 +104,7 @@ class Worker:
 
             background.append(asyncio.create_task(run_periodic_upkeep(self.runtime, self._stop)))
         try:
-            while not self._stop.is_set():
-                try:
-                    done = await self.run_once()
-                except Exception:
-                    log.exception("worker.claim_failed")
-                    done = 0
-                if done == 0:
-                    self._wake.clear()
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            await self._pipeline()
         finally:
             for task in background:
                 task.cancel()
@@ -119,3 +112,35 @@ class Worker:
                 with suppress(asyncio.CancelledError):
                     await task
             log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def _pipeline(self) -> None:
+        """Keeps `concurrency` sales in progress: claims more as soon as half the slots are free,
+        instead of waiting for a whole batch to finish (one slow sale never idles the rest)."""
+        semaphore = asyncio.Semaphore(self.concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        async def one(sale_id: int) -> None:
+            async with semaphore:
+                await self.process_one(sale_id)
+
+        while not self._stop.is_set():
+            claimed = 0
+            if len(running) <= self.concurrency // 2:
+                try:
+                    ids = await self.claim(self.concurrency * 2 - len(running))
+                except Exception:
+                    log.exception("worker.claim_failed")
+                    ids = []
+                claimed = len(ids)
+                running.update(asyncio.create_task(one(i)) for i in ids)
+            if running:
+                done, _ = await asyncio.wait(
+                    running, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                running.difference_update(done)
+            elif claimed == 0:
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        if running:  # stopping: let the sales in progress finish (their leases are ours)
+            await asyncio.wait(running)

@@ -112,8 +112,8 @@ class RateLimiter:
             tokens = self._memory_take(key, 1.0)
         else:
             async with transaction(self.sessions) as session:
-                now = utcnow()
                 bucket = await self._bucket_in(session, key)
+                now = _clock_after(bucket)
                 tokens = self._refill(bucket, now) - 1.0
                 bucket.tokens = tokens
                 bucket.updated_at = now
@@ -133,8 +133,8 @@ class RateLimiter:
             log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff)
             return
         async with transaction(self.sessions) as session:
-            now = utcnow()
             bucket = await self._bucket_in(session, key)
+            now = _clock_after(bucket)
             bucket.tokens = min(self._refill(bucket, now), 0.0) - backoff * self.rate
             bucket.updated_at = now
         log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff)
@@ -165,3 +165,10 @@ def build_limiter(
         capacity=capacity,
         memory_scope=url if is_sqlite(url) else None,
     )
+
+
+def _clock_after(bucket: RateBucket) -> datetime:
+    """Now, read once the row lock is held, and never before the bucket's last update: a
+    timestamp read before waiting for the lock would move `updated_at` back, and the next refill
+    would count the same seconds twice (a burst above the limit)."""
+    return max(utcnow(), bucket.updated_at.replace(tzinfo=None))
