@@ -37,6 +37,10 @@ from conexapi.sync.step import Step
 
 log = structlog.get_logger("conexapi.pipeline")
 
+# The integration's two connections, aliased once (building an alias per query is costly).
+_ML_CONNECTION = aliased(Connection)
+_SIIGO_CONNECTION = aliased(Connection)
+
 # A sale whose processing loses a deadlock is advanced again at once, this many times in all.
 LOCK_CONFLICT_RETRIES = 3
 
@@ -104,7 +108,7 @@ class SaleProcessor:
     # -- loading and saving -------------------------------------------------------------------
 
     async def _load(self, sale_id: int) -> Context | None:
-        ml, siigo = aliased(Connection), aliased(Connection)
+        ml, siigo = _ML_CONNECTION, _SIIGO_CONNECTION
         async with self.runtime.sessions() as session:
             row = (
                 await session.execute(
