@@ -17,6 +17,7 @@ from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
 from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from conexapi.integrations.router import router as integrations_router
+from conexapi.marketplaces.mercadolibre.webhooks import NotificationFastPath
 from conexapi.marketplaces.mercadolibre.webhooks import router as webhooks_router
 from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
@@ -60,4 +61,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: the webhook skips the framework (see NotificationFastPath).
+    app.add_middleware(NotificationFastPath, runtime=rt)
     return app

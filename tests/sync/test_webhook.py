@@ -164,3 +164,25 @@ async def test_concurrent_notifications_are_stored_in_batches_each_once(
     async with runtime.sessions() as session:
         due = await queue.pending_count(session)
     assert due == 25
+
+
+async def test_the_webhook_is_served_ahead_of_the_framework_and_documented(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from conexapi.app import create_app
+    from conexapi.marketplaces.mercadolibre.webhooks import NotificationFastPath
+
+    app = create_app(runtime=runtime)
+    # The outermost middleware: a notification never walks FastAPI's routing and dependencies.
+    assert app.user_middleware[0].cls is NotificationFastPath
+    # Still documented, and other routes pass through untouched.
+    schema = (await client.get("/openapi.json")).json()
+    assert "post" in schema["paths"]["/webhooks/mercadolibre"]
+    await _connected(runtime)
+    r = await client.post(
+        "/webhooks/mercadolibre", json=notification(), headers={"X-Request-ID": "abc123"}
+    )
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == "abc123"
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/webhooks/mercadolibre",status="200"' in metrics
