@@ -14,6 +14,7 @@ reported too. The one-worker run is the reference the others are compared to.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -124,10 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         for workers in [int(w) for w in args.workers.split(",")]:
             runs.append(run_one(stack, args.sales, workers, args.concurrency))
     one = runs[0]["sales_per_s"]
+    cores = os.cpu_count() or 1
     goals = {
         "at_least_100_sales_per_s_one_worker": one >= 100,
+        # Every process here (simulators, MariaDB, workers) shares the machine's cores: more
+        # workers than cores cannot add CPU, so the scaling goal is judged up to the core count
+        # and the runs beyond it are reported as they are.
         "rises_with_more_workers": all(
-            r["sales_per_s"] > one for r in runs[1:] if r["workers"] > 1
+            r["sales_per_s"] > one for r in runs[1:] if 1 < r["workers"] <= cores
+        ),
+        "rises_beyond_the_cores": all(
+            r["sales_per_s"] > one for r in runs[1:] if r["workers"] > cores
         ),
     }
     write_result(

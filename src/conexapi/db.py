@@ -15,6 +15,7 @@ from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -150,7 +151,7 @@ async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[s
 
 
 async def insert_many_ignore(
-    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
+    session: AsyncSession | AsyncConnection, model: type[Base], rows: list[dict[str, Any]]
 ) -> None:
     """Multi-row INSERT that skips rows conflicting with a unique key.
 
@@ -195,15 +196,32 @@ async def upsert_many(
     await session.execute(stmt)
 
 
-def _insert_ignore_stmt(session: AsyncSession, model: type[Base]) -> Any:
+_INSERT_IGNORE: dict[tuple[str, str], Any] = {}
+
+
+def _dialect_name(executor: AsyncSession | AsyncConnection) -> str:
+    if isinstance(executor, AsyncConnection):
+        return str(executor.dialect.name)
+    return str(executor.bind.dialect.name) if executor.bind is not None else ""
+
+
+def _insert_ignore_stmt(session: AsyncSession | AsyncConnection, model: type[Base]) -> Any:
+    """Built once per table and dialect (the same statement object also keeps its cache key)."""
     table: Any = model.__table__
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    sqlite = _dialect_name(session) == "sqlite"
+    key = (table.name, "sqlite" if sqlite else "mysql")
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        if sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.mysql import insert as mysql_insert
+            stmt = sqlite_insert(table).on_conflict_do_nothing()
+        else:
+            from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-    return mysql_insert(table).prefix_with("IGNORE")
+            stmt = mysql_insert(table).prefix_with("IGNORE")
+        _INSERT_IGNORE[key] = stmt
+    return stmt
 
 
 def is_lock_conflict(exc: DBAPIError) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conexapi.connections.models import Connection, Provider
 from conexapi.integrations.models import Integration
@@ -60,7 +60,9 @@ def dedupe_key(n: MeliNotification) -> str:
     return "ml:h:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-async def find_targets(session: AsyncSession, user_ids: list[str]) -> dict[str, tuple[int, int]]:
+async def find_targets(
+    session: AsyncSession | AsyncConnection, user_ids: list[str]
+) -> dict[str, tuple[int, int]]:
     """The (tenant, integration) of each connected MercadoLibre seller among `user_ids`."""
     rows = await session.execute(
         select(Connection.external_account_id, Integration.tenant_id, Integration.id)
