@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from conexapi.db import transaction
-from conexapi.integrations.service import resolve_product_codes
+from conexapi.integrations.mappings import resolve_product_codes
 from conexapi.runtime import Runtime
 from conexapi.sandbox.constants import (
     COST_CENTER_ID,

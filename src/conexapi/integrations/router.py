@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.core.errors import Unprocessable
-from conexapi.integrations import service
+from conexapi.integrations import mappings, service
 from conexapi.integrations.api_schemas import (
     ImportReport,
     IntegrationCreate,
@@ -111,7 +111,7 @@ async def list_product_mappings(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ProductMappingPage:
-    rows, total = await service.list_mappings(
+    rows, total = await mappings.list_mappings(
         session,
         tenant_id=claims.tenant_id,
         integration_id=integration_id,
@@ -143,7 +143,7 @@ async def import_product_mappings(
             content = await upload.read()
     else:
         content = await request.body()
-    return await service.import_mappings(
+    return await mappings.import_mappings(
         session, tenant_id=claims.tenant_id, integration_id=integration_id, content=content
     )
 
@@ -161,7 +161,7 @@ async def check_product_mappings(
     body: MappingCheckRequest | None = None,
 ) -> MappingCheckReport:
     body = body or MappingCheckRequest()
-    return await service.check_mappings(
+    return await mappings.check_mappings(
         session,
         runtime=runtime,
         tenant_id=claims.tenant_id,
@@ -183,7 +183,7 @@ async def put_product_mapping(
     claims: AdminDep,
     session: SessionDep,
 ) -> ProductMappingRead:
-    mapping = await service.put_mapping(
+    mapping = await mappings.put_mapping(
         session,
         tenant_id=claims.tenant_id,
         integration_id=integration_id,
@@ -197,7 +197,7 @@ async def put_product_mapping(
 async def delete_product_mapping(
     integration_id: int, sku: str, claims: AdminDep, session: SessionDep
 ) -> Response:
-    await service.delete_mapping(
+    await mappings.delete_mapping(
         session, tenant_id=claims.tenant_id, integration_id=integration_id, sku=sku
     )
     return Response(status_code=204)

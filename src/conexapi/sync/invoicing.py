@@ -15,7 +15,7 @@ from conexapi.core.errors import PermanentError
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
 from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
-from conexapi.integrations.service import resolve_product_codes
+from conexapi.integrations.mappings import resolve_product_codes
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
 from conexapi.runtime import Runtime
 from conexapi.sync.clock import colombia_today

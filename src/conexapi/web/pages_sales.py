@@ -15,6 +15,7 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections.catalogs import load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
+from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
 from conexapi.sync import service as sales
 from conexapi.sync.models import SaleState
@@ -223,7 +224,7 @@ async def map_products_and_retry(
     sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
     try:
         for sku, code in pairs:
-            await integrations.put_mapping(
+            await product_mappings.put_mapping(
                 session,
                 tenant_id=user.tenant_id,
                 integration_id=sale.integration_id,

@@ -17,6 +17,7 @@ from conexapi.connections.catalogs import Catalogs, load_catalogs, load_products
 from conexapi.connections.models import Connection
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
+from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
 from conexapi.integrations.schemas import InvoicingSettings
 from conexapi.sync.backfill import BackfillRequest, get_job, start_backfill
@@ -243,7 +244,7 @@ async def _integration_page(
             )[:2000]
         except IntegrationError as exc:
             catalog_error = _vendor_message(exc)
-        mappings, total = await integrations.list_mappings(
+        mappings, total = await product_mappings.list_mappings(
             session,
             tenant_id=user.tenant_id,
             integration_id=iid,
@@ -409,7 +410,7 @@ async def save_mapping(
     user.require(Role.ADMIN)
     target = f"/app/integration?id={integration_id}" + (f"&q={q}" if q else "") + "#productos"
     try:
-        await integrations.put_mapping(
+        await product_mappings.put_mapping(
             session,
             tenant_id=user.tenant_id,
             integration_id=integration_id,
@@ -433,7 +434,7 @@ async def delete_mapping(
     user.require(Role.ADMIN)
     target = f"/app/integration?id={integration_id}#productos"
     try:
-        await integrations.delete_mapping(
+        await product_mappings.delete_mapping(
             session, tenant_id=user.tenant_id, integration_id=integration_id, sku=sku
         )
     except AppError as exc:
@@ -458,7 +459,7 @@ async def import_mappings(
     content = await file.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
         raise Unprocessable("El archivo supera 2 MB.", code="file_too_large")
-    report = await integrations.import_mappings(
+    report = await product_mappings.import_mappings(
         session, tenant_id=user.tenant_id, integration_id=integration_id, content=content
     )
     await session.flush()
@@ -480,7 +481,7 @@ async def check_mappings(
     runtime: RuntimeDep,
 ) -> HTMLResponse:
     try:
-        report = await integrations.check_mappings(
+        report = await product_mappings.check_mappings(
             session,
             runtime=runtime,
             tenant_id=user.tenant_id,
