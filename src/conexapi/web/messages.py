@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conexapi.core.errors import AppError
+from conexapi.core.errors import AppError, IntegrationError
 
 MESSAGES: dict[str, str] = {
     "invalid_sku": "El SKU debe tener entre 1 y 120 caracteres.",
@@ -32,3 +32,12 @@ def spanish(exc: AppError) -> str:
     if base is None:
         return exc.message
     return base
+
+
+def vendor_message(exc: IntegrationError) -> str:
+    """A vendor that failed, in words a seller can act on (the details go to the logs)."""
+    vendor = "Siigo" if exc.vendor.lower().startswith("siigo") else "MercadoLibre"
+    return (
+        f"{vendor} no respondió como se esperaba ({exc.status_code or 'sin respuesta'}). "
+        "Intente de nuevo en unos minutos."
+    )

@@ -8,7 +8,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from conexapi.web import pages_main, pages_reports, pages_sales, pages_setup
+from conexapi.web import (
+    pages_connections,
+    pages_main,
+    pages_reports,
+    pages_sales,
+    pages_setup,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -22,5 +28,6 @@ async def root() -> RedirectResponse:
 
 web_router.include_router(pages_main.router)
 web_router.include_router(pages_sales.router)
+web_router.include_router(pages_connections.router)
 web_router.include_router(pages_setup.router)
 web_router.include_router(pages_reports.router)
