@@ -8,9 +8,9 @@ import json
 import httpx
 from sqlalchemy import select, update
 
+from conexapi.alerts.delivery import deliver_pending_alerts
 from conexapi.alerts.models import Alert
 from conexapi.alerts.service import (
-    deliver_pending_alerts,
     raise_alert,
     save_settings,
     scan_for_alerts,

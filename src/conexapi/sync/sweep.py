@@ -16,7 +16,8 @@ from functools import partial
 import structlog
 from sqlalchemy import or_, select, update
 
-from conexapi.alerts.service import deliver_pending_alerts, scan_for_alerts
+from conexapi.alerts.delivery import deliver_pending_alerts
+from conexapi.alerts.service import scan_for_alerts
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.core.errors import IntegrationError
 from conexapi.db import utcnow

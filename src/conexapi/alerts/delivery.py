@@ -1,0 +1,247 @@
+"""Delivering open alerts: outgoing webhook (POST JSON) and/or e-mail (SMTP from
+`CONEXAPI_SMTP_URL`), every attempt recorded, failures retried with backoff up to
+`MAX_DELIVERY_ATTEMPTS`. Several workers may deliver at once: each alert is claimed with a
+conditional UPDATE before it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.alerts.models import Alert, AlertSettings, DeliveryState
+from conexapi.alerts.service import get_settings
+from conexapi.db import transaction, utcnow
+from conexapi.runtime import USER_AGENT, Runtime
+
+log = structlog.get_logger("conexapi.alerts")
+
+MAX_DELIVERY_ATTEMPTS = 6
+CLAIM_SECONDS = 300
+SMTP_FROM_DEFAULT = "ConexAPI <alertas@conexapi.dev>"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    use_ssl: bool
+    starttls: bool
+    sender: str
+
+    @classmethod
+    def from_env(cls) -> SmtpConfig | None:
+        """`CONEXAPI_SMTP_URL`: smtp://user:pass@host:587?starttls=1, or smtps://host:465."""
+        raw = os.environ.get("CONEXAPI_SMTP_URL")
+        if not raw:
+            return None
+        parts = urlsplit(raw)
+        query = parse_qs(parts.query)
+        use_ssl = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if use_ssl else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_ssl=use_ssl,
+            starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+            sender=os.environ.get("CONEXAPI_SMTP_FROM", SMTP_FROM_DEFAULT),
+        )
+
+
+EmailSender = Callable[[str, str, str], Awaitable[None]]  # (to, subject, body)
+
+
+def smtp_sender(config: SmtpConfig) -> EmailSender:
+    def _send(to: str, subject: str, body: str) -> None:
+        msg = EmailMessage()
+        msg["From"] = config.sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg.set_content(body)
+        smtp: smtplib.SMTP
+        if config.use_ssl:
+            smtp = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=20, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=20)
+        with smtp:
+            if config.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if config.username and config.password:
+                smtp.login(config.username, config.password)
+            smtp.send_message(msg)
+
+    async def send(to: str, subject: str, body: str) -> None:
+        await asyncio.to_thread(_send, to, subject, body)
+
+    return send
+
+
+def _payload(alert: Alert, public_url: str) -> dict[str, Any]:
+    path = str(alert.data.get("path", "/app"))
+    return {
+        "id": alert.id,
+        "tenant_id": alert.tenant_id,
+        "kind": alert.kind,
+        "subject": alert.subject,
+        "status": alert.status,
+        "message": alert.message,
+        "data": alert.data,
+        "created_at": alert.created_at.isoformat(),
+        "url": public_url.rstrip("/") + path,
+    }
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    due = or_(Alert.next_delivery_at.is_(None), Alert.next_delivery_at <= now)
+    ids = list(
+        (
+            await session.execute(
+                select(Alert.id)
+                .where(Alert.delivery_state == DeliveryState.PENDING.value, due)
+                .order_by(Alert.id)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    claimed: list[int] = []
+    for alert_id in ids:
+        result = await session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.delivery_state == DeliveryState.PENDING.value, due)
+            .values(next_delivery_at=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.append(alert_id)
+    return claimed
+
+
+async def _send_one(
+    alert: Alert,
+    settings: AlertSettings | None,
+    *,
+    http: httpx.AsyncClient,
+    email: EmailSender | None,
+    public_url: str,
+) -> list[dict[str, Any]]:
+    """Tries every configured channel not yet delivered; returns the attempts made."""
+    done = {e["channel"] for e in alert.delivery_log if e.get("ok")}
+    attempts: list[dict[str, Any]] = []
+    at = utcnow().isoformat()
+    payload = _payload(alert, public_url)
+    if settings and settings.webhook_url and "webhook" not in done:
+        try:
+            response = await http.post(
+                settings.webhook_url,
+                json=payload,
+                headers={"User-Agent": USER_AGENT, "X-ConexAPI-Event": alert.kind},
+                timeout=10.0,
+            )
+            ok = 200 <= response.status_code < 300
+            attempts.append(
+                {"at": at, "channel": "webhook", "ok": ok, "status": response.status_code}
+                | ({} if ok else {"error": f"HTTP {response.status_code}"})
+            )
+        except httpx.HTTPError as exc:
+            attempts.append(
+                {"at": at, "channel": "webhook", "ok": False, "error": type(exc).__name__}
+            )
+    if settings and settings.email_to and "email" not in done:
+        if email is None:
+            attempts.append(
+                {
+                    "at": at,
+                    "channel": "email",
+                    "ok": False,
+                    "error": "CONEXAPI_SMTP_URL no está configurado",
+                }
+            )
+        else:
+            try:
+                body = f"{alert.message}\n\nÁbralo en ConexAPI: {payload['url']}\n"
+                await email(settings.email_to, f"[ConexAPI] {alert.message[:120]}", body)
+                attempts.append({"at": at, "channel": "email", "ok": True})
+            except (OSError, smtplib.SMTPException) as exc:
+                attempts.append(
+                    {"at": at, "channel": "email", "ok": False, "error": type(exc).__name__}
+                )
+    return attempts
+
+
+async def deliver_pending_alerts(
+    runtime: Runtime,
+    *,
+    http: httpx.AsyncClient | None = None,
+    email: EmailSender | None = None,
+    limit: int = 50,
+) -> int:
+    """Sends due alerts; returns how many were fully delivered in this round."""
+    now = utcnow()
+    async with transaction(runtime.sessions) as session:
+        ids = await _claim(session, now, limit)
+    if not ids:
+        return 0
+    if email is None:
+        smtp = SmtpConfig.from_env()
+        email = smtp_sender(smtp) if smtp else None
+    own_http = http is None
+    client = http or httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+    delivered = 0
+    try:
+        for alert_id in ids:
+            async with transaction(runtime.sessions) as session:
+                alert = await session.get(Alert, alert_id)
+                if alert is None:
+                    continue
+                settings = await get_settings(session, tenant_id=alert.tenant_id)
+                configured = bool(settings and (settings.webhook_url or settings.email_to))
+                if not configured:
+                    alert.delivery_state = DeliveryState.SKIPPED.value
+                    alert.next_delivery_at = None
+                    continue
+                attempts = await _send_one(
+                    alert,
+                    settings,
+                    http=client,
+                    email=email,
+                    public_url=runtime.settings.public_url,
+                )
+                alert.delivery_log = [*alert.delivery_log, *attempts][-30:]
+                alert.delivery_attempts += 1
+                if all(a["ok"] for a in attempts):
+                    alert.delivery_state = DeliveryState.DELIVERED.value
+                    alert.delivered_at = utcnow()
+                    alert.next_delivery_at = None
+                    delivered += 1
+                elif alert.delivery_attempts >= MAX_DELIVERY_ATTEMPTS:
+                    alert.delivery_state = DeliveryState.FAILED.value
+                    alert.next_delivery_at = None
+                    log.warning("alert.delivery_failed", alert_id=alert.id)
+                else:
+                    alert.next_delivery_at = utcnow() + _backoff(alert.delivery_attempts)
+    finally:
+        if own_http:
+            await client.aclose()
+    return delivered
