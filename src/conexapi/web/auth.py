@@ -33,6 +33,7 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError, Forbidden, Unauthorized
 from conexapi.runtime import Runtime
 from conexapi.security.tokens import TokenClaims
+from conexapi.web.jinja import templates
 
 log = structlog.get_logger("conexapi.web")
 
@@ -267,8 +268,6 @@ class WebRoute(APIRoute):
 
 
 def _error_page(request: Request, status: int, message: str, code: str) -> Response:
-    from conexapi.web.templating import templates
-
     if _wants_json(request):
         return JSONResponse({"code": code, "message": message}, status_code=status)
     return templates.TemplateResponse(

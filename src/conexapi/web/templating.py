@@ -1,15 +1,12 @@
-"""The Jinja2 environment (autoescaped) and `render`, which every page goes through."""
+"""`render`, which every page goes through: the signed-in context, CSRF, flash, headers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
-from conexapi import __version__
 from conexapi.runtime import Runtime
 from conexapi.web.auth import (
     FLASH_COOKIE,
@@ -18,9 +15,8 @@ from conexapi.web.auth import (
     pop_flash,
     set_csrf_cookie_if_new,
 )
-from conexapi.web.format import FILTERS, STATE_LABELS, STATE_ORDER
+from conexapi.web.jinja import templates
 
-HERE = Path(__file__).parent
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -29,11 +25,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters.update(FILTERS)
-templates.env.globals.update(
-    {"STATE_LABELS": STATE_LABELS, "STATE_ORDER": STATE_ORDER, "version": __version__}
-)
 
 
 def render(
