@@ -137,16 +137,7 @@ async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[s
 
     One statement on both databases (no savepoint, no exception on the hot path).
     """
-    table: Any = model.__table__
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt: Any = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-        stmt = mysql_insert(table).values(**values).prefix_with("IGNORE")
-    result = await session.execute(stmt)
+    result = await session.execute(_insert_ignore_stmt(session, model), values)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -181,7 +172,7 @@ async def upsert_many(
         return
     table: Any = model.__table__
     stmt: Any
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if _dialect_name(session) == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).values(rows)

@@ -68,7 +68,7 @@ class IntakeBatcher:
 
     async def submit(self, payload: MeliNotification, raw: dict[str, Any]) -> IntakeResult:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
+            self._task = asyncio.get_running_loop().create_task(self._run())
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(payload, raw, future))
         return await future
@@ -80,11 +80,11 @@ class IntakeBatcher:
                 await self._task
             self._task = None
 
-    async def _run(self, queue: asyncio.Queue[_Item]) -> None:
+    async def _run(self) -> None:
         while True:
-            batch = [await queue.get()]
-            while len(batch) < MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
                 results = await self._store_retrying(batch)
             except Exception as exc:

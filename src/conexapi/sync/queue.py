@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.db import insert_ignore, utcnow
+from conexapi.db import insert_many_ignore, utcnow
 from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
 
 NOT_REOPENED = (SaleState.DEAD.value, SaleState.SKIPPED.value, SaleState.CREDITED.value)
@@ -46,39 +46,79 @@ async def make_order_due(
     session: AsyncSession, *, tenant_id: int, integration_id: int, order_id: str, source: str
 ) -> int:
     """Finds (or creates) the sale an order belongs to and makes it due now. Returns its id."""
+    ref = (integration_id, order_id)
+    return (await make_orders_due(session, {ref: tenant_id}, source=source))[ref]
+
+
+async def make_orders_due(
+    session: AsyncSession, due: dict[tuple[int, str], int], *, source: str
+) -> dict[tuple[int, str], int]:
+    """For each (integration, order) → tenant: finds the sale the order belongs to and makes it
+    due now, or, for an order never seen, creates a provisional sale keyed by the order id (the
+    worker re-keys it to the pack id once it has fetched the order, merging with the pack's sale
+    if one exists). A handful of statements whatever the number of orders. Returns the sale ids.
+    """
     now = utcnow()
-    sale_id = await _sale_of_order(session, integration_id, order_id)
-    if sale_id is None:
-        # Unknown order: a provisional sale keyed by the order id. The worker re-keys it to the
-        # pack id once it has fetched the order (merging with the pack's sale if one exists).
-        await insert_ignore(
-            session,
-            Sale,
-            provisional_sale(tenant_id, integration_id, order_id, now),
-        )
-        sale_id = (
+    order_ids = sorted({order for _, order in due})
+    sales = {
+        (integration_id, order_id): sale_id
+        for integration_id, order_id, sale_id in (
             await session.execute(
-                select(Sale.id).where(
-                    Sale.integration_id == integration_id, Sale.external_id == order_id
+                select(SaleOrder.integration_id, SaleOrder.order_id, SaleOrder.sale_id).where(
+                    SaleOrder.order_id.in_(order_ids)
                 )
             )
-        ).scalar_one()
-        await insert_ignore(
-            session,
-            SaleOrder,
-            {"integration_id": integration_id, "order_id": order_id, "sale_id": sale_id},
-        )
-        add_event(
-            session,
-            sale_id=sale_id,
-            tenant_id=tenant_id,
-            kind="received",
-            message=f"Orden {order_id} recibida ({_source_label(source)}).",
-            data={"order_id": order_id, "source": source},
-        )
-        return sale_id
-    await make_sale_due(session, sale_id, at=now)
-    return sale_id
+        ).all()
+        if (integration_id, order_id) in due
+    }
+    await make_sales_due(session, list(sales.values()), at=now)
+    new = [(ref, tenant) for ref, tenant in due.items() if ref not in sales]
+    if not new:
+        return sales
+    await insert_many_ignore(
+        session,
+        Sale,
+        [
+            provisional_sale(tenant, integration_id, order_id, now)
+            for (integration_id, order_id), tenant in new
+        ],
+    )
+    wanted = {ref for ref, _ in new}
+    links = [
+        (sale_id, integration_id, external_id, tenant_id)
+        for sale_id, integration_id, external_id, tenant_id in (
+            await session.execute(
+                select(Sale.id, Sale.integration_id, Sale.external_id, Sale.tenant_id).where(
+                    Sale.external_id.in_([order for (_, order), _ in new])
+                )
+            )
+        ).all()
+        if (integration_id, external_id) in wanted
+    ]
+    if not links:
+        return sales
+    await insert_many_ignore(
+        session,
+        SaleOrder,
+        [{"integration_id": i, "order_id": o, "sale_id": s} for s, i, o, _ in links],
+    )
+    label = _source_label(source)
+    await session.execute(
+        insert(SaleEvent),
+        [
+            {
+                "tenant_id": tenant_id,
+                "sale_id": sale_id,
+                "kind": "received",
+                "message": f"Orden {order_id} recibida ({label}).",
+                "data": {"order_id": order_id, "source": source},
+                "created_at": now,
+            }
+            for sale_id, _, order_id, tenant_id in links
+        ],
+    )
+    sales.update({(i, o): s for s, i, o, _ in links})
+    return sales
 
 
 def provisional_sale(
@@ -109,28 +149,27 @@ def _source_label(source: str) -> str:
     }.get(source, source)
 
 
-async def _sale_of_order(session: AsyncSession, integration_id: int, order_id: str) -> int | None:
-    return (
-        await session.execute(
-            select(SaleOrder.sale_id).where(
-                SaleOrder.integration_id == integration_id, SaleOrder.order_id == order_id
-            )
-        )
-    ).scalar_one_or_none()
-
-
 async def make_sale_due(session: AsyncSession, sale_id: int, *, at: datetime | None = None) -> None:
-    """Makes a sale due (sooner only: never postpones an earlier due time).
+    """Makes a sale due (sooner only: never postpones an earlier due time)."""
+    await make_sales_due(session, [sale_id], at=at)
+
+
+async def make_sales_due(
+    session: AsyncSession, sale_ids: list[int], *, at: datetime | None = None
+) -> None:
+    """Makes sales due (sooner only: never postpones an earlier due time).
 
     Invoiced sales are re-checked too (the sale may have been cancelled or refunded since), but
     not `skipped` or `credited` ones, which MercadoLibre can no longer change, nor `dead` ones,
     which wait for a person.
     """
+    if not sale_ids:
+        return
     when = at or utcnow()
     await session.execute(
         update(Sale)
         .where(
-            Sale.id == sale_id,
+            Sale.id.in_(sale_ids),
             Sale.state.notin_(NOT_REOPENED),
             or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > when),
         )

@@ -299,15 +299,12 @@ async def make_orders_due(
         unchanged = (
             await unchanged_orders(session, integration_id, orders) if skip_unchanged else set()
         )
-        for order in orders:
-            if str(order["id"]) in unchanged:
-                continue
-            await queue.make_order_due(
-                session,
-                tenant_id=tenant_id,
-                integration_id=integration_id,
-                order_id=str(order["id"]),
-                source=source,
-            )
+        due = {
+            (integration_id, str(order["id"])): tenant_id
+            for order in orders
+            if str(order["id"]) not in unchanged
+        }
+        if due:
+            await queue.make_orders_due(session, due, source=source)
         await session.commit()
     return len(orders) - len(unchanged)
