@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BenchStack, StackConfig, write_result
-from conexapi.sync.keys import idempotency_key, marker
+from conexapi.sales.keys import idempotency_key, marker
 
 DEFAULT_FAULTS: dict[str, Any] = {
     "mercadolibre": {

@@ -17,10 +17,10 @@ import httpx
 
 from conexapi.app import create_app
 from conexapi.runtime import Runtime, build_http_client
+from conexapi.sales.states import SaleState
 from conexapi.sandbox import SandboxConfig, SandboxState, create_sandbox_app
 from conexapi.sandbox.constants import SIIGO_ACCESS_KEY, SIIGO_USERNAME
 from conexapi.settings import Settings
-from conexapi.sync.models import SaleState
 from conexapi.sync.policy import RetryPolicy
 from conexapi.sync.worker import Worker
 from tests.conftest import SignedIn, make_settings, sign_up
@@ -87,7 +87,7 @@ class Stack:
                 base_seconds=0.05, cap_seconds=0.2, max_attempts=8, rate_limit_default_seconds=0.05
             ),
         )
-        w = Worker(runtime or self.runtime, policy=policy, run_sweep=False, **kw)
+        w = Worker(runtime or self.runtime, policy=policy, **kw)
         self.workers.append(w)
         return w
 

@@ -19,11 +19,11 @@ from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMidd
 from conexapi.integrations.router import router as integrations_router
 from conexapi.marketplaces.mercadolibre.webhooks import NotificationFastPath
 from conexapi.marketplaces.mercadolibre.webhooks import router as webhooks_router
+from conexapi.operations.router import jobs_router
+from conexapi.operations.router import router as sales_router
 from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
 from conexapi.settings import Settings, load_settings
-from conexapi.sync.backfill import router as backfill_router
-from conexapi.sync.router import router as sales_router
 from conexapi.web.router import STATIC_DIR, web_router
 
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.include_router(sales_router)
-    app.include_router(backfill_router)
+    app.include_router(jobs_router)
     app.include_router(reports_router)
     app.include_router(web_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")

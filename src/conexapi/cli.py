@@ -95,7 +95,8 @@ def serve(
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Sales processed at once.")] = None,
     no_sweep: Annotated[
-        bool, typer.Option("--no-sweep", help="Do not run the sweep here.")
+        bool,
+        typer.Option("--no-sweep", help="Only process sales: no sweep, backfills or other upkeep."),
     ] = False,
 ) -> None:
     """Run the sync worker (with the sweep, backfills and token upkeep)."""
@@ -105,14 +106,14 @@ def worker(
     from conexapi.core.logging import configure_logging
     from conexapi.core.loop import run_event_loop
     from conexapi.runtime import Runtime
-    from conexapi.sync.worker import Worker
+    from conexapi.worker_process import build_worker
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
 
     async def run() -> None:
         runtime = Runtime.build(settings)
-        w = Worker(runtime, concurrency=concurrency, run_sweep=not no_sweep)
+        w = build_worker(runtime, concurrency=concurrency, upkeep=not no_sweep)
         freeze_startup_heap()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -166,10 +167,11 @@ def backfill(
     from sqlalchemy import select
 
     from conexapi.integrations.models import Integration
+    from conexapi.operations.schemas import BackfillRequest
+    from conexapi.operations.service import start_backfill
     from conexapi.runtime import Runtime
-    from conexapi.sync.backfill import BackfillRequest, start_backfill
+    from conexapi.sync.backfill import run_backfill
     from conexapi.sync.models import Job
-    from conexapi.sync.sweep import run_backfill
 
     settings = _settings()
     request = BackfillRequest(

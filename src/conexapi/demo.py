@@ -22,6 +22,7 @@ import uvicorn
 from conexapi.app import create_app
 from conexapi.migrations import upgrade_async
 from conexapi.runtime import Runtime
+from conexapi.sales.clock import colombia_today
 from conexapi.sandbox import SandboxConfig, start_sandbox_in_thread
 from conexapi.sandbox.constants import (
     ML_CLIENT_ID,
@@ -31,9 +32,8 @@ from conexapi.sandbox.constants import (
     SIIGO_USERNAME,
 )
 from conexapi.settings import Settings, load_settings
-from conexapi.sync.clock import colombia_today
-from conexapi.sync.sweep import run_backfill
-from conexapi.sync.worker import Worker
+from conexapi.sync.backfill import run_backfill
+from conexapi.worker_process import build_worker
 
 DEMO_EMAIL = "demo@conexapi.dev"
 DEMO_PASSWORD = "demo1234"
@@ -150,7 +150,7 @@ async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float =
         if serve.done():
             await serve  # re-raises why it could not start (port in use...)
         await asyncio.sleep(0.05)
-    worker = Worker(runtime)
+    worker = build_worker(runtime)
     work = asyncio.create_task(worker.run())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from conexapi.sync.clock import colombia_today
+from conexapi.sales.clock import colombia_today
 from conexapi.sync.models import Job
 from tests.conftest import sign_up
 from tests.stack import running_stack, stack_settings

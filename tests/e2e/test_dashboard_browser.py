@@ -130,7 +130,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         if serving.done():
             await serving
         await asyncio.sleep(0.02)
-    worker = Worker(runtime, run_sweep=False)
+    worker = Worker(runtime)
     working = asyncio.create_task(worker.run())
     try:
         yield Stack(base, sandbox.base_url, runtime, worker)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conexapi.sync.invoice_builder import idempotency_key
+from conexapi.erps.siigo.documents.invoice import idempotency_key
 from tests.stack import Stack, running_stack, stack_settings
 
 ALL_KINDS = [

@@ -11,11 +11,12 @@ from sqlalchemy import select, update
 
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import siigo_client
+from conexapi.erps.siigo.documents.invoice import idempotency_key, marker
 from conexapi.integrations.models import Integration
+from conexapi.sales.states import DocumentStatus
 from conexapi.sync import queue
-from conexapi.sync.documents import find_by_marker
-from conexapi.sync.invoice_builder import idempotency_key, marker
-from conexapi.sync.models import Document, DocumentStatus, Sale
+from conexapi.sync.issuing import find_by_marker
+from conexapi.sync.models import Document, Sale
 from tests.stack import Stack, running_stack, stack_settings
 
 

@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conexapi.sync.backfill import BackfillRequest, start_backfill
-from conexapi.sync.clock import colombia_today
+from conexapi.operations.schemas import BackfillRequest
+from conexapi.operations.service import start_backfill
+from conexapi.sales.clock import colombia_today
+from conexapi.sync.backfill import run_backfill
 from conexapi.sync.models import Job
-from conexapi.sync.sweep import resume_reauthorized, run_backfill, sweep_integration
+from conexapi.sync.sweep import sweep_integration
+from conexapi.sync.upkeep import resume_reauthorized
 from tests.stack import Stack, running_stack, stack_settings
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import func, select, update
 
 from conexapi.db import utcnow
 from conexapi.runtime import Runtime
+from conexapi.sales.states import SaleState
 from conexapi.sync import queue
-from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder
 from tests.builders import create_integration, create_tenant
 
 

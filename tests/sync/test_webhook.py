@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from conexapi.inbox.apply import apply_pending
 from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.runtime import Runtime
+from conexapi.sales.states import SaleState
 from conexapi.sync import queue
-from conexapi.sync.models import Sale, SaleState
+from conexapi.sync.models import Sale
 from tests.builders import create_integration, create_tenant
 
 APP_ID = 5503910054141466

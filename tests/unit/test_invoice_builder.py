@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.facts import SaleFacts, SaleLine
-from conexapi.sync.invoice_builder import (
+from conexapi.erps.siigo.documents.invoice import (
     BuildError,
     EmptySale,
     InvalidProductCode,
@@ -27,6 +25,8 @@ from conexapi.sync.invoice_builder import (
     net_unit_price,
     siigo_line_total,
 )
+from conexapi.sales.facts import SaleFacts, SaleLine
+from conexapi.sales.settings import InvoicingSettings
 
 D = Decimal
 RATE = D(19)

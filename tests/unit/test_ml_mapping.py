@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from conexapi.integrations.schemas import InvoiceTrigger, InvoicingSettings
 from conexapi.marketplaces.mercadolibre.mapping import (
     build_sale_facts,
     parse_billing,
     to_decimal,
 )
-from conexapi.sync.decision import Action, decide
-from conexapi.sync.facts import SaleFacts
+from conexapi.sales.decision import Action, decide
+from conexapi.sales.facts import SaleFacts
+from conexapi.sales.settings import InvoiceTrigger, InvoicingSettings
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "mercadolibre"
 

@@ -8,8 +8,8 @@ from conexapi.erps.siigo.mapping import (
     consumer_fallback_customer,
     sanitize_text,
 )
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.facts import Buyer
+from conexapi.sales.facts import Buyer
+from conexapi.sales.settings import InvoicingSettings
 
 SETTINGS = InvoicingSettings()
 

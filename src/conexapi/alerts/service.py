@@ -21,7 +21,8 @@ from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import Unprocessable
 from conexapi.db import insert_ignore, transaction, utcnow
 from conexapi.runtime import Runtime
-from conexapi.sync.models import Sale, SaleState
+from conexapi.sales.states import SaleState
+from conexapi.sync.models import Sale
 
 log = structlog.get_logger("conexapi.alerts")
 

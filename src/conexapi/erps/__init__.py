@@ -1,0 +1,1 @@
+"""ERP adapters (Siigo Nube): clients, auth, rate limits, mapping and fiscal documents."""

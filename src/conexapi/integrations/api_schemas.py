@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from conexapi.integrations.schemas import InvoicingSettings
+from conexapi.sales.settings import InvoicingSettings
 
 
 class IntegrationCreate(BaseModel):

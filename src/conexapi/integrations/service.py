@@ -31,8 +31,8 @@ from conexapi.integrations.api_schemas import (
 )
 from conexapi.integrations.models import Integration
 from conexapi.integrations.repository import TenantIntegrations
-from conexapi.integrations.schemas import InvoicingSettings
 from conexapi.runtime import Runtime
+from conexapi.sales.settings import InvoicingSettings
 
 log = structlog.get_logger("conexapi.integrations")
 

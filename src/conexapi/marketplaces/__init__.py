@@ -1,0 +1,2 @@
+"""Marketplace adapters (MercadoLibre): OAuth, tokens, client, webhook intake, mapping to
+the sales domain."""

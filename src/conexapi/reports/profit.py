@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from conexapi.reports.repository import SaleWithDocs
-from conexapi.sync.clock import COLOMBIA
-from conexapi.sync.models import SaleState
+from conexapi.sales.clock import COLOMBIA
+from conexapi.sales.states import SaleState
 
 ZERO = Decimal("0")
 COUNTED_STATES = {SaleState.INVOICED.value, SaleState.CREDITED.value}

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from conexapi.reports.profit import colombia_day, to_decimal
 from conexapi.reports.repository import SaleWithDocs
-from conexapi.sync.models import Document, DocumentKind, DocumentStatus, SaleState
+from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
+from conexapi.sync.models import Document
 
 TOTAL_TOLERANCE = Decimal("1")  # pesos: Siigo rounds to the peso, ML totals can carry cents
 IN_PROGRESS = {SaleState.PENDING.value, SaleState.WAITING.value, SaleState.RETRYING.value}

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.models import Connection
 from conexapi.integrations.models import Integration
+from conexapi.operations.repository import SaleRepository
+from conexapi.operations.schemas import SaleFilter
 from conexapi.sync.models import Document, Sale
-from conexapi.sync.repository import SaleRepository
-from conexapi.sync.schemas import SaleFilter
 
 MARKETPLACE_NAMES = {"mercadolibre": "MercadoLibre"}
 MAX_REPORT_SALES = 20_000

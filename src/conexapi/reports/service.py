@@ -11,7 +11,7 @@ from conexapi.core.errors import Unprocessable
 from conexapi.reports.profit import ProfitReport, profit_report
 from conexapi.reports.reconciliation import Reconciliation, reconcile
 from conexapi.reports.repository import SaleWithDocs, sales_in_range
-from conexapi.sync.clock import colombia_today
+from conexapi.sales.clock import colombia_today
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -14,24 +14,26 @@ from conexapi.connections.known_products import forget_products, inactive_codes,
 from conexapi.core.errors import PermanentError
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
-from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
-from conexapi.integrations.mappings import resolve_product_codes
-from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
-from conexapi.runtime import Runtime
-from conexapi.sync.clock import colombia_today
-from conexapi.sync.customers import ensure_customer
-from conexapi.sync.documents import apply_result, create_or_adopt, stamp_pending
-from conexapi.sync.facts import SaleFacts
-from conexapi.sync.invoice_builder import (
+from conexapi.erps.siigo.documents.invoice import (
     BuildError,
     build_credit_note,
     build_invoice,
     idempotency_key,
     line_key,
 )
-from conexapi.sync.models import Document, DocumentKind, DocumentStatus, Sale, SaleState
-from conexapi.sync.snapshot import to_json
-from conexapi.sync.step import Step
+from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
+from conexapi.integrations.mappings import resolve_product_codes
+from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
+from conexapi.messages import text
+from conexapi.runtime import Runtime
+from conexapi.sales.clock import colombia_today
+from conexapi.sales.facts import SaleFacts
+from conexapi.sales.snapshot import to_json
+from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
+from conexapi.sales.step import EventKind, Step
+from conexapi.sync.customers import ensure_customer
+from conexapi.sync.issuing import apply_result, create_or_adopt, stamp_pending
+from conexapi.sync.models import Document, Sale
 
 
 class Invoicer:
@@ -101,12 +103,12 @@ class Invoicer:
                 "en Siigo o activa el consumidor final."
             )
             return Step(
-                SaleState.NEEDS_ATTENTION,
-                None,
-                message,
-                "needs_attention",
-                "invalid_buyer_identification",
-                message,
+                state=SaleState.NEEDS_ATTENTION,
+                next_at=None,
+                message=message,
+                kind=EventKind.NEEDS_ATTENTION,
+                code="invalid_buyer_identification",
+                error=message,
             )
         if plan is None:
             message = (
@@ -114,12 +116,12 @@ class Invoicer:
                 "Configura el consumidor final en la integración y reintenta."
             )
             return Step(
-                SaleState.NEEDS_ATTENTION,
-                None,
-                message,
-                "needs_attention",
-                "missing_fiscal_data",
-                message,
+                state=SaleState.NEEDS_ATTENTION,
+                next_at=None,
+                message=message,
+                kind=EventKind.NEEDS_ATTENTION,
+                code="missing_fiscal_data",
+                error=message,
             )
         keys = [line_key(line) for line in facts.lines]
         async with self.runtime.sessions() as session:
@@ -204,18 +206,18 @@ class Invoicer:
             if next_at is None and self.ctx.settings.upload_invoice_to_marketplace:
                 next_at = utcnow()  # the PDF goes to MercadoLibre next
             return Step(
-                SaleState.INVOICED,
-                next_at,
-                f"{label} {doc.number} emitida en Siigo.",
-                "invoiced",
+                state=SaleState.INVOICED,
+                next_at=next_at,
+                message=f"{label} {doc.number} emitida en Siigo.",
+                kind=EventKind.INVOICED,
                 data=data,
                 reset_attempts=True,
             )
         return Step(
-            SaleState.INVOICED,
-            utcnow(),
-            f"{label} {doc.number} emitida en Siigo.",
-            "credit_note",
+            state=SaleState.INVOICED,
+            next_at=utcnow(),
+            message=f"{label} {doc.number} emitida en Siigo.",
+            kind=EventKind.CREDIT_NOTE,
             data=data,
             reset_attempts=True,
         )
@@ -284,35 +286,46 @@ class Invoicer:
         credited = sum((c.total or Decimal("0") for c in issued), Decimal("0"))
         invoice_total = doc.total or Decimal("0")
         if issued and credited >= invoice_total:
-            return Step(SaleState.CREDITED, None, "Venta anulada con nota crédito.", "checked")
+            return Step(
+                state=SaleState.CREDITED,
+                next_at=None,
+                message="Venta anulada con nota crédito.",
+                kind=EventKind.CHECKED,
+            )
         if refunded <= 0 or self._already_credited(issued, refunded):
             if stamp_pending(doc):
                 return Step(
-                    SaleState.INVOICED,
-                    self._poll_time(),
-                    "Esperando la respuesta de la DIAN.",
-                    "checked",
+                    state=SaleState.INVOICED,
+                    next_at=self._poll_time(),
+                    message="Esperando la respuesta de la DIAN.",
+                    kind=EventKind.CHECKED,
                 )
-            return Step(SaleState.INVOICED, None, "Factura al día.", "checked", reset_attempts=True)
+            return Step(
+                state=SaleState.INVOICED,
+                next_at=None,
+                message="Factura al día.",
+                kind=EventKind.CHECKED,
+                reset_attempts=True,
+            )
         if not self.ctx.settings.credit_notes_auto:
             message = (
                 f"MercadoLibre devolvió {refunded} al comprador; las notas crédito automáticas "
                 "están desactivadas: emítela en Siigo o actívalas y reintenta."
             )
             return Step(
-                SaleState.NEEDS_ATTENTION,
-                None,
-                message,
-                "needs_attention",
-                "credit_note_manual",
-                message,
+                state=SaleState.NEEDS_ATTENTION,
+                next_at=None,
+                message=message,
+                kind=EventKind.NEEDS_ATTENTION,
+                code="credit_note_manual",
+                error=message,
             )
         if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
             return Step(
-                SaleState.INVOICED,
-                self._poll_time(),
-                "Hay una devolución: la nota crédito espera a que la DIAN acepte la factura.",
-                "waiting_dian",
+                state=SaleState.INVOICED,
+                next_at=self._poll_time(),
+                message=text("sync.credit_note_waits_dian"),
+                kind=EventKind.WAITING_DIAN,
             )
         statuses = dict(zip(facts.order_ids, facts.statuses, strict=False))
         full = not issued and all(
@@ -389,12 +402,12 @@ class Invoicer:
             "reenvíala a la DIAN y pulsa Reintentar para actualizar el estado."
         )
         return Step(
-            SaleState.NEEDS_ATTENTION,
-            None,
-            message,
-            "dian_rejected",
-            "dian_rejected",
-            message,
+            state=SaleState.NEEDS_ATTENTION,
+            next_at=None,
+            message=message,
+            kind=EventKind.DIAN_REJECTED,
+            code="dian_rejected",
+            error=message,
             data={"errors": errors},
         )
 
@@ -402,12 +415,12 @@ class Invoicer:
 def _build_failed(exc: BuildError, data: dict[str, Any] | None = None) -> Step:
     """A document we cannot build from the sale as it stands: the user has to fix something."""
     return Step(
-        SaleState.NEEDS_ATTENTION,
-        None,
-        exc.message,
-        "needs_attention",
-        exc.code,
-        exc.message,
+        state=SaleState.NEEDS_ATTENTION,
+        next_at=None,
+        message=exc.message,
+        kind=EventKind.NEEDS_ATTENTION,
+        code=exc.code,
+        error=exc.message,
         data=data,
     )
 
@@ -419,12 +432,12 @@ def _products_step(missing: list[tuple[str, str]]) -> Step:
         "en Productos, o crea/activa el producto con ese código en Siigo, y reintenta."
     )
     return Step(
-        SaleState.NEEDS_ATTENTION,
-        None,
-        message,
-        "needs_attention",
-        "unmapped_products",
-        message,
+        state=SaleState.NEEDS_ATTENTION,
+        next_at=None,
+        message=message,
+        kind=EventKind.NEEDS_ATTENTION,
+        code="unmapped_products",
+        error=message,
         data={"skus": [sku for sku, _ in missing]},
     )
 

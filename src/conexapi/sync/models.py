@@ -4,29 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, TimestampMixin, UTCDateTime
+from conexapi.sales.states import DocumentStatus, SaleState
 
 Money = Numeric(16, 2)
-
-
-class SaleState(StrEnum):
-    PENDING = "pending"
-    WAITING = "waiting"
-    RETRYING = "retrying"
-    NEEDS_ATTENTION = "needs_attention"
-    INVOICED = "invoiced"
-    CREDITED = "credited"
-    SKIPPED = "skipped"
-    DEAD = "dead"
-
-
-RETRYABLE_BY_HAND = {SaleState.NEEDS_ATTENTION, SaleState.RETRYING, SaleState.DEAD}
 
 
 class Sale(TimestampMixin, Base):
@@ -61,17 +47,6 @@ class Sale(TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     profit: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class DocumentKind(StrEnum):
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
-
-
-class DocumentStatus(StrEnum):
-    IN_FLIGHT = "in_flight"  # sent (or about to be) with its idempotency key; outcome unknown
-    ISSUED = "issued"
-    FAILED = "failed"  # Siigo refused it; nothing was created
 
 
 class Document(TimestampMixin, Base):

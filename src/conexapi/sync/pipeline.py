@@ -22,18 +22,20 @@ from conexapi.core.errors import AuthError
 from conexapi.core.metrics import SALE_TRANSITIONS
 from conexapi.db import insert_many_ignore, is_lock_conflict, retry_on_lock_conflict, utcnow
 from conexapi.integrations.models import Integration
-from conexapi.integrations.schemas import InvoicingSettings
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
 from conexapi.marketplaces.mercadolibre.mapping import build_sale_facts
+from conexapi.messages import text
 from conexapi.runtime import Runtime
+from conexapi.sales.decision import Action, decide
+from conexapi.sales.facts import SaleFacts
+from conexapi.sales.settings import InvoicingSettings
+from conexapi.sales.snapshot import buyer_name, facts_to_json
+from conexapi.sales.states import SaleState
+from conexapi.sales.step import EventKind, Step
 from conexapi.sync import queue
-from conexapi.sync.decision import Action, decide
-from conexapi.sync.facts import SaleFacts
 from conexapi.sync.invoicing import Invoicer, invoice_of
-from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder, SaleState
+from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
-from conexapi.sync.snapshot import buyer_name, facts_to_json
-from conexapi.sync.step import Step
 
 log = structlog.get_logger("conexapi.pipeline")
 
@@ -196,7 +198,7 @@ class SaleProcessor:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
-            if ctx.state != step.state.value or step.kind != "checked":
+            if ctx.state != step.state.value or step.kind is not EventKind.CHECKED:
                 queue.add_event(
                     session,
                     sale_id=ctx.sale_id,
@@ -224,10 +226,10 @@ class SaleProcessor:
             # Re-checking an invoiced sale (DIAN status, a possible refund) failed for a passing
             # reason: its invoice exists, so it stays invoiced and is simply looked at again.
             return Step(
-                SaleState.INVOICED,
-                utcnow() + outcome.delay,
-                f"No se pudo revisar la venta ahora ({outcome.message}); se revisará de nuevo.",
-                "recheck_deferred",
+                state=SaleState.INVOICED,
+                next_at=utcnow() + outcome.delay,
+                message=text("sync.recheck_deferred", reason=outcome.message),
+                kind=EventKind.RECHECK_DEFERRED,
             )
         if outcome.burns_attempt and outcome.verdict is Verdict.RETRY:
             await self._bump_attempts(ctx)
@@ -247,50 +249,50 @@ class SaleProcessor:
         now = utcnow()
         if outcome.verdict is Verdict.DEFER:
             return Step(
-                _keep_state(ctx),
-                now + outcome.delay,
-                outcome.message,
-                "deferred",
-                outcome.code,
-                outcome.message,
+                state=_keep_state(ctx),
+                next_at=now + outcome.delay,
+                message=outcome.message,
+                kind=EventKind.DEFERRED,
+                code=outcome.code,
+                error=outcome.message,
             )
         if outcome.verdict is Verdict.RETRY:
             if attempt >= self.policy.max_attempts:
                 return Step(
-                    SaleState.DEAD,
-                    None,
-                    f"Se agotaron los {attempt} intentos: {outcome.message}",
-                    "dead",
-                    outcome.code,
-                    outcome.message,
+                    state=SaleState.DEAD,
+                    next_at=None,
+                    message=f"Se agotaron los {attempt} intentos: {outcome.message}",
+                    kind=EventKind.DEAD,
+                    code=outcome.code,
+                    error=outcome.message,
                 )
             return Step(
-                SaleState.RETRYING,
-                now + outcome.delay,
-                f"Intento {attempt} falló: {outcome.message}",
-                "retrying",
-                outcome.code,
-                outcome.message,
+                state=SaleState.RETRYING,
+                next_at=now + outcome.delay,
+                message=f"Intento {attempt} falló: {outcome.message}",
+                kind=EventKind.RETRYING,
+                code=outcome.code,
+                error=outcome.message,
             )
         if outcome.verdict is Verdict.REAUTH:
             if isinstance(exc, AuthError) and exc.vendor == "siigo":
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
             # The sale waits, not due; reconnecting the account makes it due again.
             return Step(
-                _keep_state(ctx),
-                None,
-                outcome.message,
-                "needs_reauth",
-                outcome.code,
-                outcome.message,
+                state=_keep_state(ctx),
+                next_at=None,
+                message=outcome.message,
+                kind=EventKind.NEEDS_REAUTH,
+                code=outcome.code,
+                error=outcome.message,
             )
         return Step(
-            SaleState.NEEDS_ATTENTION,
-            None,
-            outcome.message,
-            "needs_attention",
-            outcome.code,
-            outcome.message,
+            state=SaleState.NEEDS_ATTENTION,
+            next_at=None,
+            message=outcome.message,
+            kind=EventKind.NEEDS_ATTENTION,
+            code=outcome.code,
+            error=outcome.message,
         )
 
     async def _mark_connection(self, connection_id: int, message: str) -> None:
@@ -338,15 +340,21 @@ class SaleProcessor:
         if decision.action is Action.SKIP:
             if existing is not None:  # an invoice in flight: resolve it before anything else
                 return _then_credit(await invoicer.issue(facts, existing), facts)
-            return Step(SaleState.SKIPPED, None, decision.message, "skipped", decision.reason)
+            return Step(
+                state=SaleState.SKIPPED,
+                next_at=None,
+                message=decision.message,
+                kind=EventKind.SKIPPED,
+                code=decision.reason,
+            )
         if decision.action is Action.WAIT:
             # Re-checked on the next notification or sweep; a slow safety net besides those.
             return Step(
-                SaleState.WAITING,
-                now + timedelta(hours=6),
-                decision.message,
-                "waiting",
-                decision.reason,
+                state=SaleState.WAITING,
+                next_at=now + timedelta(hours=6),
+                message=decision.message,
+                kind=EventKind.WAITING,
+                code=decision.reason,
             )
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
@@ -496,5 +504,10 @@ def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
         "procesará al reconectar."
     )
     return Step(
-        _keep_state(ctx), None, message, "needs_reauth", f"{vendor.lower()}_needs_reauth", message
+        state=_keep_state(ctx),
+        next_at=None,
+        message=message,
+        kind=EventKind.NEEDS_REAUTH,
+        code=f"{vendor.lower()}_needs_reauth",
+        error=message,
     )

@@ -15,7 +15,9 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
-from conexapi.sync.models import Sale, SaleEvent, SaleOrder, SaleState
+from conexapi.sales.states import SaleState
+from conexapi.sales.step import EventKind
+from conexapi.sync.models import Sale, SaleEvent, SaleOrder
 
 NOT_REOPENED = (SaleState.DEAD.value, SaleState.SKIPPED.value, SaleState.CREDITED.value)
 
@@ -24,7 +26,7 @@ def add_event(
     session: AsyncSession,
     sale: Sale | None = None,
     *,
-    kind: str,
+    kind: EventKind,
     message: str,
     data: dict[str, Any] | None = None,
     sale_id: int | None = None,
@@ -34,7 +36,7 @@ def add_event(
         SaleEvent(
             tenant_id=sale.tenant_id if sale else tenant_id,
             sale_id=sale.id if sale else sale_id,
-            kind=kind,
+            kind=kind.value,
             message=message,
             data=data or {},
             created_at=utcnow(),
@@ -109,7 +111,7 @@ async def make_orders_due(
             {
                 "tenant_id": tenant_id,
                 "sale_id": sale_id,
-                "kind": "received",
+                "kind": EventKind.RECEIVED.value,
                 "message": f"Orden {order_id} recibida ({label}).",
                 "data": {"order_id": order_id, "source": source},
                 "created_at": now,

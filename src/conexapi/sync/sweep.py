@@ -1,5 +1,4 @@
-"""No sale left behind: the periodic sweep, `missed_feeds`, and the worker's other upkeep
-(backfill jobs, `sync.backfill`; re-authorized connections; tokens).
+"""No sale left behind: the periodic sweep of `/orders/search` and `missed_feeds`.
 
 Webhooks are an accelerator; this is the guarantee. Every order found here goes through the same
 idempotent path as a notification (`queue.make_order_due`). How a sweep pages, retries and
@@ -8,31 +7,25 @@ resumes is in `sync.sweep_window`.
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import structlog
 from sqlalchemy import or_, select, update
 
-from conexapi.alerts.delivery import deliver_pending_alerts
-from conexapi.alerts.service import scan_for_alerts
-from conexapi.connections.models import Connection, ConnectionStatus, Provider
+from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import IntegrationError
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
 from conexapi.runtime import Runtime
-from conexapi.sync.backfill import run_backfill as run_backfill
-from conexapi.sync.backfill import run_backfill_jobs
 from conexapi.sync.sweep_window import (
     PAGE,
     PageRetry,
     Window,
     close_window,
     interrupt_window,
-    make_orders_due,
+    make_found_orders_due,
     ml_datetime,
     next_offset,
     open_window,
@@ -42,25 +35,6 @@ from conexapi.sync.sweep_window import (
 log = structlog.get_logger("conexapi.sweep")
 
 OVERLAP = timedelta(minutes=10)
-
-
-async def run_periodic_upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
-    tick = min(30.0, float(runtime.settings.worker.sweep_interval_seconds))
-    while not stop.is_set():
-        for task in (
-            resume_reauthorized,
-            sweep_due_integrations,
-            run_backfill_jobs,
-            refresh_expiring_tokens,
-            scan_for_alerts,
-            deliver_pending_alerts,
-        ):
-            try:
-                await task(runtime)
-            except Exception:
-                log.exception("upkeep.failed", task=task.__name__)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), tick)
 
 
 async def sweep_due_integrations(runtime: Runtime, *, force: bool = False) -> int:
@@ -188,7 +162,7 @@ async def _walk(
         results = page.get("results") or []
         total = int((page.get("paging") or {}).get("total") or 0)
         seen += len(results)
-        due += await make_orders_due(
+        due += await make_found_orders_due(
             runtime.sessions, tenant_id, integration_id, results, "sweep", skip_unchanged=True
         )
         following = next_offset(offset, got=len(results), total=total, previous_total=window.total)
@@ -228,7 +202,7 @@ async def _missed_feeds(
                 if str(m.get("user_id")) == seller_id
                 and str(m.get("resource", "")).startswith("/orders/")
             ]
-            seen += await make_orders_due(
+            seen += await make_found_orders_due(
                 runtime.sessions, tenant_id, integration_id, orders, "sweep"
             )
             if len(messages) < 50:
@@ -237,71 +211,3 @@ async def _missed_feeds(
     except IntegrationError as exc:
         log.warning("sweep.missed_feeds_failed", integration_id=integration_id, error=str(exc))
     return seen
-
-
-# -- connections --------------------------------------------------------------------------------
-
-REAUTH_CODES = ("mercadolibre_needs_reauth", "siigo_needs_reauth")
-
-
-async def resume_reauthorized(runtime: Runtime) -> int:
-    """Sales that waited for a re-authorization become due once both connections are active."""
-    from sqlalchemy.orm import aliased
-
-    from conexapi.sync.models import Sale
-
-    ml, siigo = aliased(Connection), aliased(Connection)
-    async with runtime.sessions() as session:
-        ready = (
-            select(Integration.id)
-            .join(ml, ml.id == Integration.ml_connection_id)
-            .join(siigo, siigo.id == Integration.siigo_connection_id)
-            .where(
-                ml.status == ConnectionStatus.ACTIVE.value,
-                siigo.status == ConnectionStatus.ACTIVE.value,
-            )
-        )
-        result = await session.execute(
-            update(Sale)
-            .where(
-                Sale.error_code.in_(REAUTH_CODES),
-                Sale.next_attempt_at.is_(None),
-                Sale.integration_id.in_(ready),
-            )
-            .values(next_attempt_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        await session.commit()
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-# -- tokens -----------------------------------------------------------------------------------
-
-
-async def refresh_expiring_tokens(
-    runtime: Runtime, *, within: timedelta = timedelta(minutes=30)
-) -> int:
-    """Refreshes MercadoLibre tokens before they expire (a connection unused for months dies)."""
-    from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
-
-    soon = utcnow() + within
-    async with runtime.sessions() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(Connection.id).where(
-                        Connection.provider == Provider.MERCADOLIBRE.value,
-                        Connection.status == ConnectionStatus.ACTIVE.value,
-                        Connection.token_expires_at.is_not(None),
-                        Connection.token_expires_at <= soon,
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-    manager = MeliTokenManager(runtime)
-    for connection_id in ids:
-        with suppress(Exception):
-            await manager.access_token(connection_id)
-    return len(ids)

@@ -6,7 +6,7 @@
   kept in the integration's `sweep` job row (the same `Job` table backfills keep their cursor
   in), so a sweep that stops half-way resumes at that page, on the same window.
 - `next_offset`: where the next page starts, stepping back when orders left the window meanwhile.
-- `make_orders_due`: what the sweep and backfills do with the orders they find; with
+- `make_found_orders_due`: what the sweep and backfills do with the orders they find; with
   `unchanged_orders`, orders whose invoiced sale was already processed at that version are
   left alone.
 """
@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.errors import TransientError
 from conexapi.integrations.models import Integration
+from conexapi.sales.clock import COLOMBIA
+from conexapi.sales.states import SaleState
 from conexapi.sync import queue
-from conexapi.sync.clock import COLOMBIA
-from conexapi.sync.models import Job, Sale, SaleOrder, SaleState
+from conexapi.sync.models import Job, Sale, SaleOrder
 
 if TYPE_CHECKING:
     from conexapi.settings import WorkerSection
@@ -280,7 +281,7 @@ async def unchanged_orders(
     return unchanged
 
 
-async def make_orders_due(
+async def make_found_orders_due(
     sessions: async_sessionmaker[AsyncSession],
     tenant_id: int,
     integration_id: int,

@@ -1,4 +1,5 @@
-"""`conexapi worker`: claims due sales and processes them; also runs the sweep and token upkeep.
+"""The sync worker: claims due sales and processes them, and runs the periodic upkeep jobs it is
+given (`sync.upkeep`; a `conexapi worker` process gets them from `conexapi.worker_process`).
 
 Any number of workers, on any number of machines, share the database; there is no coordinator.
 """
@@ -9,6 +10,7 @@ import asyncio
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from contextlib import suppress
 
 import structlog
@@ -18,6 +20,7 @@ from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.pipeline import SaleProcessor
 from conexapi.sync.policy import RetryPolicy
+from conexapi.sync.upkeep import UpkeepJob, run_upkeep
 
 log = structlog.get_logger("conexapi.worker")
 
@@ -36,7 +39,7 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int | None = None,
         policy: RetryPolicy | None = None,
-        run_sweep: bool = True,
+        upkeep: Sequence[UpkeepJob] = (),
     ) -> None:
         self.runtime = runtime
         self.worker_id = worker_id or new_worker_id()
@@ -45,7 +48,7 @@ class Worker:
         self.poll_interval = settings.poll_interval_seconds
         self.lease_seconds = settings.lease_seconds
         self.processor = SaleProcessor(runtime, worker_id=self.worker_id, policy=policy)
-        self.run_sweep = run_sweep
+        self.upkeep = tuple(upkeep)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -99,10 +102,10 @@ class Worker:
     async def run(self) -> None:
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
         background: list[asyncio.Task[None]] = []
-        if self.run_sweep:
-            from conexapi.sync.sweep import run_periodic_upkeep
-
-            background.append(asyncio.create_task(run_periodic_upkeep(self.runtime, self._stop)))
+        if self.upkeep:
+            background.append(
+                asyncio.create_task(run_upkeep(self.runtime, self._stop, self.upkeep))
+            )
         try:
             await self._pipeline()
         finally:

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from conexapi.sync.schemas import EventRead
+from conexapi.operations.schemas import EventRead
 
 SETTING_LABELS: dict[str, str] = {
     "fv_document_id": "Tipo de documento de factura (FV)",

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from conexapi.sync.clock import COLOMBIA
+from conexapi.sales.clock import COLOMBIA
 
 STATE_LABELS: dict[str, str] = {
     "pending": "Pendiente",

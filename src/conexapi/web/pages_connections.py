@@ -14,9 +14,9 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.connections.models import Connection
 from conexapi.core.errors import AppError, IntegrationError
-from conexapi.sync.clock import COLOMBIA
+from conexapi.messages import error_text, vendor_text
+from conexapi.sales.clock import COLOMBIA
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
-from conexapi.web.messages import spanish, vendor_message
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -111,7 +111,7 @@ async def connect_siigo(
         )
     except (AppError, IntegrationError) as exc:
         await session.rollback()
-        message = spanish(exc) if isinstance(exc, AppError) else vendor_message(exc)
+        message = error_text(exc) if isinstance(exc, AppError) else vendor_text(exc)
         status = exc.status_code if isinstance(exc, AppError) else 502
         return await _connections_page(
             request,
@@ -135,5 +135,5 @@ async def refresh_catalogs(
             session, runtime=runtime, tenant_id=user.tenant_id, connection_id=connection_id
         )
     except IntegrationError as exc:
-        return redirect("/app/connections", runtime, error=vendor_message(exc))
+        return redirect("/app/connections", runtime, error=vendor_text(exc))
     return redirect("/app/connections", runtime, ok="Catálogos de Siigo actualizados.")

@@ -15,8 +15,9 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
 from conexapi.integrations import service as integrations
-from conexapi.sync import service as sales
-from conexapi.sync.schemas import SaleFilter
+from conexapi.messages import error_text
+from conexapi.operations import service as sales
+from conexapi.operations.schemas import SaleFilter
 from conexapi.web.auth import (
     SESSION_COOKIE,
     WebRoute,
@@ -26,7 +27,6 @@ from conexapi.web.auth import (
     set_session_cookie,
     verify_csrf,
 )
-from conexapi.web.messages import spanish
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -170,7 +170,7 @@ async def save_alert_settings(
             session, tenant_id=user.tenant_id, webhook_url=webhook_url, email_to=email_to
         )
     except AppError as exc:
-        return redirect("/app/alerts", runtime, error=spanish(exc))
+        return redirect("/app/alerts", runtime, error=error_text(exc))
     return redirect("/app/alerts", runtime, ok="Destinos de las alertas guardados.")
 
 
@@ -219,5 +219,5 @@ async def create_user(
         )
     except AppError as exc:
         await session.rollback()
-        return redirect("/app/users", runtime, error=spanish(exc))
+        return redirect("/app/users", runtime, error=error_text(exc))
     return redirect("/app/users", runtime, ok=f"Usuario {email.strip().lower()} creado.")

@@ -17,12 +17,12 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.sync import service as sales
-from conexapi.sync.models import SaleState
-from conexapi.sync.schemas import SaleFilter
+from conexapi.messages import error_text
+from conexapi.operations import service as sales
+from conexapi.operations.schemas import SaleFilter
+from conexapi.sales.states import SaleState
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
-from conexapi.web.messages import spanish
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -233,7 +233,7 @@ async def map_products_and_retry(
             )
     except AppError as exc:
         await session.rollback()
-        return redirect(_back(request, f"/app/sales/{sale_id}"), runtime, error=spanish(exc))
+        return redirect(_back(request, f"/app/sales/{sale_id}"), runtime, error=error_text(exc))
     await sales.retry_sale(session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor)
     names = ", ".join(f"{s} → {c}" for s, c in pairs)
     return redirect(

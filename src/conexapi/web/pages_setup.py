@@ -19,13 +19,14 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.backfill import BackfillRequest, get_job, start_backfill
-from conexapi.sync.clock import COLOMBIA, colombia_today
+from conexapi.messages import error_text, vendor_text
+from conexapi.operations.schemas import BackfillRequest
+from conexapi.operations.service import get_job, start_backfill
+from conexapi.sales.clock import COLOMBIA, colombia_today
+from conexapi.sales.settings import InvoicingSettings
 from conexapi.sync.models import Job
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
-from conexapi.web.messages import spanish, vendor_message
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -118,7 +119,7 @@ async def _integration_page(
                 if p.active
             )[:2000]
         except IntegrationError as exc:
-            catalog_error = vendor_message(exc)
+            catalog_error = vendor_text(exc)
         mappings, total = await product_mappings.list_mappings(
             session,
             tenant_id=user.tenant_id,
@@ -198,10 +199,10 @@ async def create_integration(
         )
     except IntegrationError as exc:
         await session.rollback()
-        return redirect("/app/integration", runtime, error=vendor_message(exc))
+        return redirect("/app/integration", runtime, error=vendor_text(exc))
     except AppError as exc:
         await session.rollback()
-        return redirect("/app/integration", runtime, error=spanish(exc))
+        return redirect("/app/integration", runtime, error=error_text(exc))
     message = "Integración creada con la configuración propuesta. Revise cada valor abajo."
     if view.missing:
         message += " Faltan algunos datos: están resaltados."
@@ -263,7 +264,7 @@ async def save_settings(
         )
     except IntegrationError as exc:
         await session.rollback()
-        return redirect(target, runtime, error=vendor_message(exc))
+        return redirect(target, runtime, error=vendor_text(exc))
     except (AppError, ValidationError) as exc:
         await session.rollback()
         detail = exc.message if isinstance(exc, AppError) else str(exc)
@@ -294,7 +295,7 @@ async def save_mapping(
         )
     except AppError as exc:
         await session.rollback()
-        return redirect(target, runtime, error=spanish(exc))
+        return redirect(target, runtime, error=error_text(exc))
     return redirect(target, runtime, ok=f"SKU {sku.strip()} → {erp_code.strip()} guardado.")
 
 
@@ -313,7 +314,7 @@ async def delete_mapping(
             session, tenant_id=user.tenant_id, integration_id=integration_id, sku=sku
         )
     except AppError as exc:
-        return redirect(target, runtime, error=spanish(exc))
+        return redirect(target, runtime, error=error_text(exc))
     return redirect(target, runtime, ok=f"Asociación del SKU {sku} eliminada.")
 
 
@@ -371,7 +372,7 @@ async def check_mappings(
             session,
             runtime,
             integration_id=integration_id,
-            check_report={"error": vendor_message(exc)},
+            check_report={"error": vendor_text(exc)},
         )
     return await _integration_page(
         request, user, session, runtime, integration_id=integration_id, check_report=report
@@ -431,7 +432,7 @@ async def backfill(
             session, tenant_id=user.tenant_id, integration_id=integration_id, request=request
         )
     except AppError as exc:
-        return redirect(target + "#backfill", runtime, error=spanish(exc))
+        return redirect(target + "#backfill", runtime, error=error_text(exc))
     return redirect(
         f"{target}&job={job.id}#backfill",
         runtime,

@@ -1,7 +1,7 @@
 """Canonical sale facts → Siigo request bodies (pure functions, no I/O).
 
 Only the customer (`POST /v1/customers`, siigo-api.md §6) lives here; the invoice and credit
-note bodies are built by `conexapi.sync.invoice_builder`, which reuses `sanitize_text`.
+note bodies are built by `conexapi.erps.siigo.documents.invoice`, which reuses `sanitize_text`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from conexapi.erps.siigo.identification import (
     split_nit,
 )
 from conexapi.geo.divipola import CityCode, capital_of, resolve_city
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.facts import Buyer
+from conexapi.sales.facts import Buyer
+from conexapi.sales.settings import InvoicingSettings
 
 __all__ = [
     "CUSTOMER_COMMENT",

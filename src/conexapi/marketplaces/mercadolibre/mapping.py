@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from conexapi.sync.decision import Action, Decision, decide
-from conexapi.sync.facts import Buyer, Refund, SaleFacts, SaleLine
+from conexapi.sales.decision import Action, Decision, decide
+from conexapi.sales.facts import Buyer, Refund, SaleFacts, SaleLine
 
 __all__ = [
     "Action",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from conexapi.integrations.schemas import InvoiceTrigger, InvoicingSettings
-from conexapi.sync.facts import SaleFacts
+from conexapi.sales.facts import SaleFacts
+from conexapi.sales.settings import InvoiceTrigger, InvoicingSettings
 
 __all__ = [
     "INVOICEABLE_STATUSES",

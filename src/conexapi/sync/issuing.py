@@ -15,8 +15,9 @@ import structlog
 
 from conexapi.core.errors import PermanentError
 from conexapi.erps.siigo.client import SiigoClient
-from conexapi.sync.invoice_builder import marker
-from conexapi.sync.models import Document, DocumentKind
+from conexapi.erps.siigo.documents.invoice import marker
+from conexapi.sales.states import DocumentKind
+from conexapi.sync.models import Document
 
 log = structlog.get_logger("conexapi.documents")
 

@@ -20,9 +20,23 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from conexapi.erps.siigo.documents.arithmetic import (
+    CENT,
+    HUNDRED,
+    MICRO,
+    ZERO,
+    LineTotals,
+    PricedItem,
+    json_safe,
+    money_text,
+    net_unit_price,
+    round2,
+    siigo_line_total,
+)
+from conexapi.erps.siigo.documents.credit_note import CreditNotePlan, build_credit_note
 from conexapi.erps.siigo.mapping import sanitize_text
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.build_errors import (
+from conexapi.messages import text
+from conexapi.sales.build_errors import (
     MAX_ITEMS,
     BuildError,
     EmptySale,
@@ -33,23 +47,10 @@ from conexapi.sync.build_errors import (
     TooManyItems,
     UnmappedProducts,
 )
-from conexapi.sync.credit_note_builder import CreditNotePlan, build_credit_note
-from conexapi.sync.decision import CANCELLED_STATUSES
-from conexapi.sync.facts import SaleFacts
-from conexapi.sync.keys import _OBSERVATIONS_UNSAFE, idempotency_key, line_key, marker
-from conexapi.sync.siigo_arithmetic import (
-    CENT,
-    HUNDRED,
-    MICRO,
-    ZERO,
-    LineTotals,
-    _Item,
-    _money,
-    _round2,
-    json_safe,
-    net_unit_price,
-    siigo_line_total,
-)
+from conexapi.sales.decision import CANCELLED_STATUSES
+from conexapi.sales.facts import SaleFacts
+from conexapi.sales.keys import OBSERVATIONS_UNSAFE, idempotency_key, line_key, marker
+from conexapi.sales.settings import InvoicingSettings
 
 __all__ = [
     "BuildError",
@@ -106,11 +107,11 @@ class InvoicePlan:
         """JSON-safe breakdown for the seller: lines, subtotal, IVA, total and the deviation."""
         return {
             "lineas": self.breakdown,
-            "subtotal": _money(self.subtotal),
-            "iva": _money(self.tax_total),
-            "total": _money(self.total),
-            "total_mercadolibre": _money(self.expected_gross),
-            "diferencia": _money(self.deviation),
+            "subtotal": money_text(self.subtotal),
+            "iva": money_text(self.tax_total),
+            "total": money_text(self.total),
+            "total_mercadolibre": money_text(self.expected_gross),
+            "diferencia": money_text(self.deviation),
         }
 
 
@@ -129,7 +130,7 @@ def _priced_item(
     quantity: Decimal,
     gross: Decimal,
     settings: InvoicingSettings,
-) -> _Item:
+) -> PricedItem:
     """An item whose Siigo line total matches `gross` (an amount in MercadoLibre's terms)."""
     rate = settings.iva_rate
     qty = _item_quantity(quantity)
@@ -142,9 +143,9 @@ def _priced_item(
         # Prices are pre-tax: Siigo adds IVA on top; the expected amount is that theoretical
         # gross, so `deviation` still only measures rounding.
         price = (gross / qty).quantize(MICRO, rounding=ROUND_HALF_UP)
-        expected = _round2(gross * (1 + rate / HUNDRED))
+        expected = round2(gross * (1 + rate / HUNDRED))
     totals = siigo_line_total(qty, price, ZERO, rate)
-    return _Item(code, description, qty, price, expected, totals)
+    return PricedItem(code, description, qty, price, expected, totals)
 
 
 def _observations(facts: SaleFacts, order_ids: Sequence[str], key: str) -> str:
@@ -158,7 +159,7 @@ def _observations(facts: SaleFacts, order_ids: Sequence[str], key: str) -> str:
     tail = f" - {marker(key)}"
     # Observations' charset is undocumented (§12): keep it plain; ≤4000 chars (§9.1), marker last
     # and never cut.
-    return _OBSERVATIONS_UNSAFE.sub("", text)[: 4000 - len(tail)] + tail
+    return OBSERVATIONS_UNSAFE.sub("", text)[: 4000 - len(tail)] + tail
 
 
 def build_invoice(
@@ -203,7 +204,7 @@ def build_invoice(
     if unmapped:
         raise UnmappedProducts(unmapped)
 
-    items: list[_Item] = []
+    items: list[PricedItem] = []
     for ln in lines:
         key = line_key(ln)
         code = product_codes[key].strip()
@@ -247,8 +248,11 @@ def build_invoice(
     deviation = total - expected
     if deviation:
         warnings.append(
-            f"El total en Siigo ({_money(total)}) difiere en {_money(deviation)} del valor de "
-            "MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA)."
+            text(
+                "invoice.rounding_deviation",
+                total=money_text(total),
+                deviation=money_text(deviation),
+            )
         )
     return InvoicePlan(
         body=body,

@@ -1,4 +1,5 @@
-"""API shapes of sales (the contract's `GET /api/v1/sales` items and the sale detail)."""
+"""API shapes of the operations API: sales (the contract's `GET /api/v1/sales` items and the
+sale detail) and jobs (backfills)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from conexapi.sync.models import SaleState
+from conexapi.sales.clock import colombia_today
+from conexapi.sales.states import SaleState
+from conexapi.sync.backfill import MAX_HISTORY
 
 
 class ErrorRead(BaseModel):
@@ -100,3 +103,33 @@ class RetryAll(SaleFilter):
 
 class RetryResult(BaseModel):
     retried: int
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date_from: date
+    date_to: date
+
+    @model_validator(mode="after")
+    def _range(self) -> BackfillRequest:
+        if self.date_to < self.date_from:
+            raise ValueError("date_to must not be before date_from")
+        if self.date_to > colombia_today():
+            raise ValueError("date_to cannot be in the future")
+        if colombia_today() - self.date_from > MAX_HISTORY:
+            raise ValueError("MercadoLibre keeps orders for 12 months: date_from is too old")
+        return self
+
+
+class JobRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    integration_id: int
+    kind: str
+    state: str
+    params: dict[str, Any]
+    done: int
+    error: str | None

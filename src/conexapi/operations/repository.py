@@ -10,9 +10,10 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import utcnow
-from conexapi.sync.clock import COLOMBIA
-from conexapi.sync.models import RETRYABLE_BY_HAND, Document, Sale, SaleEvent, SaleOrder
-from conexapi.sync.schemas import SaleFilter
+from conexapi.operations.schemas import SaleFilter
+from conexapi.sales.clock import COLOMBIA
+from conexapi.sales.states import RETRYABLE_BY_HAND
+from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 
 
 class SaleRepository:

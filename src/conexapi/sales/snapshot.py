@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from conexapi.sync.facts import SaleFacts
+from conexapi.sales.facts import SaleFacts
 
 
 def to_json(value: Any) -> Any:

@@ -1,14 +1,16 @@
-"""Operations on sales for the API and the dashboard: list, inspect, retry."""
+"""Operations for the API and the dashboard: list, inspect and retry sales; start and follow
+backfill jobs."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.core.errors import Conflict, NotFound
-from conexapi.sync import queue
-from conexapi.sync.models import RETRYABLE_BY_HAND, Document, DocumentKind, DocumentStatus, Sale
-from conexapi.sync.repository import SaleRepository
-from conexapi.sync.schemas import (
+from conexapi.core.errors import Conflict, NotFound, Unprocessable
+from conexapi.integrations.models import Integration
+from conexapi.operations.repository import SaleRepository
+from conexapi.operations.schemas import (
+    BackfillRequest,
     DocumentRead,
     DocumentSummary,
     ErrorRead,
@@ -18,6 +20,10 @@ from conexapi.sync.schemas import (
     SalePage,
     SaleRead,
 )
+from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus
+from conexapi.sales.step import EventKind
+from conexapi.sync import queue
+from conexapi.sync.models import Document, Job, Sale
 
 
 def _summary(doc: Document | None) -> DocumentSummary | None:
@@ -97,7 +103,9 @@ async def retry_sale(session: AsyncSession, *, tenant_id: int, sale_id: int, use
             code="sale_not_retryable",
         )
     await repo.make_due([sale.id])
-    queue.add_event(session, sale, kind="retry_requested", message=f"Reintento pedido por {user}.")
+    queue.add_event(
+        session, sale, kind=EventKind.RETRY_REQUESTED, message=f"Reintento pedido por {user}."
+    )
     await session.flush()
     await session.refresh(sale)
     docs = (await repo.documents([sale.id])).get(sale.id, [])
@@ -115,7 +123,48 @@ async def retry_matching(
             session,
             sale_id=sale_id,
             tenant_id=tenant_id,
-            kind="retry_requested",
+            kind=EventKind.RETRY_REQUESTED,
             message=f"Reintento masivo pedido por {user}.",
         )
     return count
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+
+async def start_backfill(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, request: BackfillRequest
+) -> Job:
+    """Creates a backfill job; the workers' upkeep walks it (`sync.backfill`)."""
+    integration = (
+        await session.execute(
+            select(Integration).where(
+                Integration.id == integration_id, Integration.tenant_id == tenant_id
+            )
+        )
+    ).scalar_one_or_none()
+    if integration is None:
+        raise NotFound("Integration not found.", code="integration_not_found")
+    if not integration.active:
+        raise Unprocessable("The integration is paused.", code="integration_inactive")
+    job = Job(
+        tenant_id=tenant_id,
+        integration_id=integration_id,
+        kind="backfill",
+        state="pending",
+        params={"date_from": request.date_from.isoformat(), "date_to": request.date_to.isoformat()},
+        cursor={},
+        done=0,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, *, tenant_id: int, job_id: int) -> Job:
+    job = (
+        await session.execute(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if job is None:
+        raise NotFound("Job not found.", code="job_not_found")
+    return job

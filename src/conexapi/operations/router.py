@@ -1,3 +1,5 @@
+"""The operations API: sales (list, detail, retry) and backfill jobs."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,11 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
-from conexapi.sync import service
-from conexapi.sync.models import SaleState
-from conexapi.sync.schemas import RetryAll, RetryResult, SaleDetail, SaleFilter, SalePage, SaleRead
+from conexapi.operations import service
+from conexapi.operations.schemas import (
+    BackfillRequest,
+    JobRead,
+    RetryAll,
+    RetryResult,
+    SaleDetail,
+    SaleFilter,
+    SalePage,
+    SaleRead,
+)
+from conexapi.sales.states import SaleState
 
 router = APIRouter(prefix="/api/v1/sales", tags=["sales"])
+jobs_router = APIRouter(prefix="/api/v1", tags=["backfill"])
 
 
 @router.get("", response_model=SalePage)
@@ -51,3 +63,21 @@ async def retry_matching(body: RetryAll, claims: AdminDep, session: SessionDep) 
         session, tenant_id=claims.tenant_id, filters=body, user=f"usuario {claims.user_id}"
     )
     return RetryResult(retried=count)
+
+
+@jobs_router.post(
+    "/integrations/{integration_id}/backfill", response_model=JobRead, status_code=202
+)
+async def backfill(
+    integration_id: int, body: BackfillRequest, claims: AdminDep, session: SessionDep
+) -> JobRead:
+    job = await service.start_backfill(
+        session, tenant_id=claims.tenant_id, integration_id=integration_id, request=body
+    )
+    return JobRead.model_validate(job)
+
+
+@jobs_router.get("/jobs/{job_id}", response_model=JobRead)
+async def job_status(job_id: int, claims: ClaimsDep, session: SessionDep) -> JobRead:
+    job = await service.get_job(session, tenant_id=claims.tenant_id, job_id=job_id)
+    return JobRead.model_validate(job)

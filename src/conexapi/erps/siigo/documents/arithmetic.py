@@ -18,8 +18,11 @@ __all__ = [
     "MICRO",
     "ZERO",
     "LineTotals",
+    "PricedItem",
     "json_safe",
+    "money_text",
     "net_unit_price",
+    "round2",
     "siigo_line_total",
 ]
 
@@ -38,7 +41,7 @@ class LineTotals:
     total: Decimal
 
 
-def _round2(value: Decimal) -> Decimal:
+def round2(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -46,9 +49,9 @@ def siigo_line_total(
     quantity: Decimal, price: Decimal, discount: Decimal, rate: Decimal
 ) -> LineTotals:
     """One item's totals exactly as Siigo computes them (siigo-api.md §9.4-1)."""
-    base = _round2(quantity * price - discount)
-    tax = _round2(base * rate / HUNDRED)
-    return LineTotals(base=base, tax=tax, total=_round2(base + tax))
+    base = round2(quantity * price - discount)
+    tax = round2(base * rate / HUNDRED)
+    return LineTotals(base=base, tax=tax, total=round2(base + tax))
 
 
 def net_unit_price(gross_line_total: Decimal, quantity: Decimal, rate: Decimal) -> Decimal:
@@ -63,7 +66,7 @@ def net_unit_price(gross_line_total: Decimal, quantity: Decimal, rate: Decimal) 
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     factor = 1 + rate / HUNDRED
-    center = _round2(gross_line_total / factor)
+    center = round2(gross_line_total / factor)
     candidates = [center + k * CENT for k in range(-2, 3) if center + k * CENT >= 0]
 
     def reach(base: Decimal) -> Decimal:
@@ -71,12 +74,12 @@ def net_unit_price(gross_line_total: Decimal, quantity: Decimal, rate: Decimal) 
 
     best = min(candidates, key=lambda b: (abs(reach(b) - gross_line_total), reach(b)))
     ideal = (gross_line_total / factor / quantity).quantize(MICRO, rounding=ROUND_HALF_UP)
-    if _round2(quantity * ideal) == best:
+    if round2(quantity * ideal) == best:
         return ideal
     guess = (best / quantity).quantize(MICRO, rounding=ROUND_HALF_UP)
     for step in (0, 1, -1, 2, -2, 3, -3):
         price = guess + step * MICRO
-        if price >= 0 and _round2(quantity * price) == best:
+        if price >= 0 and round2(quantity * price) == best:
             return price
     raise ValueError(f"no 6-decimal price reaches base {best} for quantity {quantity}")
 
@@ -101,7 +104,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _money(value: Decimal) -> str:
+def money_text(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
@@ -109,7 +112,7 @@ def _money(value: Decimal) -> str:
 
 
 @dataclass(frozen=True)
-class _Item:
+class PricedItem:
     code: str
     description: str
     quantity: Decimal
@@ -132,9 +135,9 @@ class _Item:
             "concepto": self.description,
             "codigo": self.code,
             "cantidad": format(self.quantity.normalize(), "f"),
-            "precio_unitario_con_iva": _money(self.expected_gross / self.quantity),
+            "precio_unitario_con_iva": money_text(self.expected_gross / self.quantity),
             "precio_unitario": str(self.price),
-            "base": _money(self.totals.base),
-            "iva": _money(self.totals.tax),
-            "total": _money(self.totals.total),
+            "base": money_text(self.totals.base),
+            "iva": money_text(self.totals.tax),
+            "total": money_text(self.totals.total),
         }

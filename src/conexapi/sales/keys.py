@@ -6,12 +6,12 @@ import base64
 import hashlib
 import re
 
-from conexapi.sync.facts import SaleLine
+from conexapi.sales.facts import SaleLine
 
 __all__ = ["MAX_KEY_LENGTH", "idempotency_key", "line_key", "marker"]
 
 _MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9 :\-]")
-_OBSERVATIONS_UNSAFE = re.compile(r"[^A-Za-z0-9 :\-().,/ÁÉÍÓÚáéíóúÑñ]")
+OBSERVATIONS_UNSAFE = re.compile(r"[^A-Za-z0-9 :\-().,/ÁÉÍÓÚáéíóúÑñ]")
 
 # --- keys and markers -----------------------------------------------------------------------
 

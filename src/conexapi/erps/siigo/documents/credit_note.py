@@ -12,18 +12,18 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from conexapi.integrations.schemas import InvoicingSettings
-from conexapi.sync.build_errors import EmptySale, InvalidRefund, MissingSettings
-from conexapi.sync.keys import _OBSERVATIONS_UNSAFE, marker
-from conexapi.sync.siigo_arithmetic import (
+from conexapi.erps.siigo.documents.arithmetic import (
     CENT,
     ZERO,
-    _Item,
-    _round2,
+    PricedItem,
     json_safe,
     net_unit_price,
+    round2,
     siigo_line_total,
 )
+from conexapi.sales.build_errors import EmptySale, InvalidRefund, MissingSettings
+from conexapi.sales.keys import OBSERVATIONS_UNSAFE, marker
+from conexapi.sales.settings import InvoicingSettings
 
 __all__ = ["CreditNotePlan", "build_credit_note"]
 
@@ -62,9 +62,9 @@ class _InvoiceLine:
     taxes: list[dict[str, Any]]
     total: Decimal
 
-    def credit(self, quantity: Decimal, price: Decimal, rate: Decimal) -> _Item:
+    def credit(self, quantity: Decimal, price: Decimal, rate: Decimal) -> PricedItem:
         totals = siigo_line_total(quantity, price, ZERO, rate)
-        return _Item(self.code, self.description, quantity, price, totals.total, totals)
+        return PricedItem(self.code, self.description, quantity, price, totals.total, totals)
 
 
 def _invoice_lines(
@@ -130,7 +130,7 @@ def _whole_units(
 
 def _proportional(
     lines: Sequence[_InvoiceLine], refund: Decimal, invoice_total: Decimal, rate: Decimal
-) -> list[_Item]:
+) -> list[PricedItem]:
     """Each line credited by the same share of its total, one item of quantity 1 per line.
 
     Shares are floored to centavos and the leftover centavos go to the largest remainders
@@ -150,7 +150,7 @@ def _proportional(
         if targets[i] + CENT <= lines[i].total:
             targets[i] += CENT
             leftover -= 1
-    items: list[_Item] = []
+    items: list[PricedItem] = []
     for ln, target in zip(lines, targets, strict=True):
         if target <= 0:
             continue
@@ -195,7 +195,7 @@ def build_credit_note(
     else:
         if refund_amount is None or refund_amount <= 0:
             raise InvalidRefund("El valor a devolver de la nota crédito parcial debe ser positivo.")
-        requested = _round2(refund_amount)
+        requested = round2(refund_amount)
         reason = 1
         units = None if requested >= invoice_total else _whole_units(lines, requested, rate)
         if requested >= invoice_total:
@@ -210,7 +210,7 @@ def build_credit_note(
     total = sum((it.totals.total for it in items), ZERO)
     kind = "total" if full else "parcial"
     tail = f" - {marker(idempotency_key)}"
-    head = _OBSERVATIONS_UNSAFE.sub("", f"Devolucion {kind} MercadoLibre {external_ref}".strip())
+    head = OBSERVATIONS_UNSAFE.sub("", f"Devolucion {kind} MercadoLibre {external_ref}".strip())
     body: dict[str, Any] = {
         "document": {"id": settings.nc_document_id},
         "date": today.isoformat(),

@@ -1,0 +1,39 @@
+"""Every text a seller reads, in Spanish (Colombia), addressing the seller as "usted".
+
+Keys: an API error's `code` as is; other texts are "area.what" (e.g. "sync.recheck_deferred").
+Placeholders are `str.format` fields, filled with values already formatted for es-CO.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, str] = {
+    # -- API errors shown in pages (keyed by AppError.code) -------------------------------------
+    "invalid_sku": "El SKU debe tener entre 1 y 120 caracteres.",
+    "invalid_erp_code": "Los códigos de producto de Siigo tienen máximo 30 caracteres, sin "
+    "espacios ni comillas.",
+    "sale_not_found": "No encontramos esa venta.",
+    "sale_not_retryable": "Solo se reintentan a mano las ventas que requieren atención, "
+    "están reintentando o fallaron.",
+    "integration_not_found": "No encontramos esa integración.",
+    "integration_exists": "Esta cuenta de MercadoLibre ya tiene una integración.",
+    "integration_inactive": "La integración está en pausa.",
+    "connection_not_found": "No encontramos esa conexión.",
+    "connection_taken": "Esta cuenta ya está conectada a otra cuenta de ConexAPI.",
+    "siigo_invalid_credentials": "Siigo no aceptó el usuario API y la clave de acceso. "
+    "Revíselos en Siigo Nube (Alianzas → Mi credencial API) e intente de nuevo.",
+    "mapping_not_found": "No existe una asociación para ese SKU.",
+    "job_not_found": "No encontramos esa tarea.",
+    "invalid_credentials": "Correo o contraseña incorrectos.",
+    "insufficient_role": "Su rol no permite esta acción.",
+    "user_exists": "Ya existe un usuario con ese correo.",
+    # -- vendors ----------------------------------------------------------------------------------
+    "vendor.failed": "{vendor} no respondió como se esperaba ({status}). "
+    "Intente de nuevo en unos minutos.",
+    # -- the sync engine (a sale's timeline and error) --------------------------------------------
+    "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
+    "sync.credit_note_waits_dian": "Hay una devolución: la nota crédito espera a que la DIAN "
+    "acepte la factura.",
+    # -- Siigo documents -------------------------------------------------------------------------
+    "invoice.rounding_deviation": "El total en Siigo ({total}) difiere en {deviation} del valor "
+    "de MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA).",
+}

@@ -1,0 +1,121 @@
+"""The periodic jobs a worker runs besides sales: sweeps, backfills, connections, tokens.
+
+`run_upkeep` calls each job in turn every tick; a job that fails is logged with its name and
+never stops the others (nor the worker). The engine's own jobs are `ENGINE_JOBS`; a worker
+process adds the jobs of the packages above the engine (alerts: see `conexapi.worker_process`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
+
+from conexapi.connections.models import Connection, ConnectionStatus, Provider
+from conexapi.db import utcnow
+from conexapi.integrations.models import Integration
+from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
+from conexapi.runtime import Runtime
+from conexapi.sync.backfill import run_backfill_jobs
+from conexapi.sync.models import Sale
+from conexapi.sync.sweep import sweep_due_integrations
+
+log = structlog.get_logger("conexapi.upkeep")
+
+UpkeepJob = Callable[[Runtime], Awaitable[object]]
+
+# Error codes of sales that wait for a connection to be re-authorized (`sync.pipeline`).
+REAUTH_CODES = ("mercadolibre_needs_reauth", "siigo_needs_reauth")
+
+
+async def run_upkeep(runtime: Runtime, stop: asyncio.Event, jobs: Sequence[UpkeepJob]) -> None:
+    """Runs `jobs` every tick (at most the sweep interval, at least every 30 s) until `stop`."""
+    tick = min(30.0, float(runtime.settings.worker.sweep_interval_seconds))
+    while not stop.is_set():
+        for job in jobs:
+            try:
+                await job(runtime)
+            except Exception:
+                log.exception("upkeep.failed", job=job.__name__)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), tick)
+
+
+async def resume_reauthorized(runtime: Runtime) -> int:
+    """Sales that waited for a re-authorization become due once both connections are active."""
+    ml, siigo = aliased(Connection), aliased(Connection)
+    async with runtime.sessions() as session:
+        ready = (
+            select(Integration.id)
+            .join(ml, ml.id == Integration.ml_connection_id)
+            .join(siigo, siigo.id == Integration.siigo_connection_id)
+            .where(
+                ml.status == ConnectionStatus.ACTIVE.value,
+                siigo.status == ConnectionStatus.ACTIVE.value,
+            )
+        )
+        result = await session.execute(
+            update(Sale)
+            .where(
+                Sale.error_code.in_(REAUTH_CODES),
+                Sale.next_attempt_at.is_(None),
+                Sale.integration_id.in_(ready),
+            )
+            .values(next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def refresh_expiring_tokens(
+    runtime: Runtime, *, within: timedelta = timedelta(minutes=30)
+) -> int:
+    """Refreshes MercadoLibre tokens before they expire (a connection unused for months dies).
+
+    One connection's failure is logged with its id and does not hold the others back; a revoked
+    grant has already marked its connection `needs_reauth` (`MeliTokenManager`)."""
+    soon = utcnow() + within
+    async with runtime.sessions() as session:
+        ids = (
+            (
+                await session.execute(
+                    select(Connection.id).where(
+                        Connection.provider == Provider.MERCADOLIBRE.value,
+                        Connection.status == ConnectionStatus.ACTIVE.value,
+                        Connection.token_expires_at.is_not(None),
+                        Connection.token_expires_at <= soon,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    manager = MeliTokenManager(runtime)
+    refreshed = 0
+    for connection_id in ids:
+        try:
+            await manager.access_token(connection_id)
+        except Exception as exc:
+            log.warning(
+                "upkeep.token_refresh_failed",
+                connection_id=connection_id,
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
+        else:
+            refreshed += 1
+    return refreshed
+
+
+ENGINE_JOBS: tuple[UpkeepJob, ...] = (
+    resume_reauthorized,
+    sweep_due_integrations,
+    run_backfill_jobs,
+    refresh_expiring_tokens,
+)
