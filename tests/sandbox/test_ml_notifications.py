@@ -1,4 +1,5 @@
-"""Notification delivery (reference §2): POST, retries, missed_feeds, drop/duplicate faults."""
+"""Notification delivery (docs/vendors/mercadolibre.md §2): POST, retries, missed_feeds,
+drop/duplicate faults."""
 
 from __future__ import annotations
 

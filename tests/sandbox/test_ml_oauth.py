@@ -1,4 +1,4 @@
-"""MercadoLibre OAuth as the reference §1 describes it."""
+"""MercadoLibre OAuth as docs/vendors/mercadolibre.md §1 describes it."""
 
 from __future__ import annotations
 

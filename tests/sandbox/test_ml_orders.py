@@ -1,4 +1,5 @@
-"""Orders, search, packs, billing info, shipments, claims, fiscal documents (reference §3-§8)."""
+"""Orders, search, packs, billing info, shipments, claims, fiscal documents
+(docs/vendors/mercadolibre.md §3-§8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Siigo Nube simulator: auth, headers, rate limit, catalogs, customers, products (§2-§8)."""
+"""Siigo Nube simulator: auth, headers, rate limit, catalogs, customers, products
+(docs/vendors/siigo.md §2-§8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Siigo invoices and credit notes: every §9.4 rule, the exact total, idempotency, stamping."""
+"""Siigo invoices and credit notes: every rule of docs/vendors/siigo.md §9.4, the exact total,
+idempotency, stamping."""
 
 from __future__ import annotations
 

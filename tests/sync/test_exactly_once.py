@@ -88,8 +88,8 @@ async def test_a_worker_killed_between_the_erp_call_and_its_commit(stack: Stack)
 async def test_the_marker_in_observations_finds_an_invoice_whose_outcome_was_lost(
     stack: Stack,
 ) -> None:
-    """Siigo may consume a key on a 500 and refuse its replay (siigo-api.md §12): the marker
-    written into `observations` is then the way to find, and adopt, the invoice."""
+    """Siigo may consume a key on a 500 and refuse its replay (docs/vendors/siigo.md §12): the
+    marker written into `observations` is then the way to find, and adopt, the invoice."""
     await stack.generate(1, mix={"single": 1})
     await _faults(stack, lost_response_rate=1.0)
     await stack.worker().run_once()

@@ -1,11 +1,11 @@
 """DANE DIVIPOLA codes for Colombian departments and municipalities.
 
 Siigo customer addresses need the 2-digit department code (`state_code`) and the 5-digit
-municipality code (`city_code`) (siigo-api.md §6.1); Siigo has no city catalog endpoint, so the
-table ships with the package (`divipola.csv`, DANE update of 2020-11-30). MercadoLibre gives free
-text city names and ISO-like state codes such as "CO-DC" (mercadolibre-api.md §5.1), so matching
-here is accent-, case-, punctuation- and whitespace-insensitive, with aliases for the names people
-actually type ("Bogotá D.C.", "Cartagena de Indias", "Cúcuta"...).
+municipality code (`city_code`) (docs/vendors/siigo.md §6.1); Siigo has no city catalog endpoint, so
+the table ships with the package (`divipola.csv`, DANE update of 2020-11-30). MercadoLibre gives
+free text city names and ISO-like state codes such as "CO-DC" (docs/vendors/mercadolibre.md §5.1),
+so matching here is accent-, case-, punctuation- and whitespace-insensitive, with aliases for the
+names people actually type ("Bogotá D.C.", "Cartagena de Indias", "Cúcuta"...).
 """
 
 from __future__ import annotations

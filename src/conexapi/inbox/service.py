@@ -22,7 +22,8 @@ RESOURCE = re.compile(r"^/[A-Za-z0-9_\-./]{1,200}$")
 
 
 class MeliNotification(BaseModel):
-    """MercadoLibre's payload (§2.2): `_id` or `id` may be absent, `user_id` may be a string."""
+    """MercadoLibre's payload (docs/vendors/mercadolibre.md §2.2): `_id` or `id` may be absent,
+    `user_id` may be a string."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 

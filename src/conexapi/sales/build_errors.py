@@ -22,7 +22,7 @@ __all__ = [
     "UnmappedProducts",
 ]
 
-MAX_ITEMS = 500  # Siigo: at most 500 items per FV/NC (§4.3 invalid_array)
+MAX_ITEMS = 500  # Siigo: at most 500 items per FV/NC (docs/vendors/siigo.md §4.3 invalid_array)
 
 # --- errors ---------------------------------------------------------------------------------
 

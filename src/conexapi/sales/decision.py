@@ -1,4 +1,4 @@
-"""Whether a sale is invoiced now, later or never (pure; MercadoLibre statuses, §3.2).
+"""Whether a sale is invoiced now, later or never (pure; docs/vendors/mercadolibre.md §3.2).
 
 Credit notes are not decided here: once a sale is invoiced, the sync engine compares its
 refunds with the credit notes already issued. `decide()` answers only for a sale that has no

@@ -16,7 +16,7 @@ OBSERVATIONS_UNSAFE = re.compile(r"[^A-Za-z0-9 :\-().,/ÁÉÍÓÚáéíóúÑñ]
 # --- keys and markers -----------------------------------------------------------------------
 
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MAX_KEY_LENGTH = 30  # Siigo Idempotency-Key: alphanumeric, ≤30 (§12; one page says 32)
+MAX_KEY_LENGTH = 30  # Siigo Idempotency-Key: alphanumeric, ≤30 (docs/vendors/siigo.md §12)
 
 
 def _base36(value: int) -> str:
@@ -35,10 +35,10 @@ def idempotency_key(integration_id: int, external_id: str, kind: str, seq: int =
     Readable form: "CX" + length of the integration id in base36 (one char, 1–9) + that base36
     id + the MercadoLibre id (digits) + kind ("FV"/"NC", letters) + seq (digits). The length
     prefix and the digits/letters/digits boundaries make it injective. Siigo rejects hyphens and
-    anything non-alphanumeric and caps at 30 chars (§12): a 16-digit ML id with an integration
-    id up to 10^9 takes ≤29 chars. Anything longer (or a non-numeric external id) uses the
-    hashed form "CXZ" + kind + seq + "H" + base32(sha256), cut to 30 — disjoint from the readable
-    form because the readable length char is never "Z".
+    anything non-alphanumeric and caps at 30 chars (docs/vendors/siigo.md §12): a 16-digit ML id
+    with an integration id up to 10^9 takes ≤29 chars. Anything longer (or a non-numeric external
+    id) uses the hashed form "CXZ" + kind + seq + "H" + base32(sha256), cut to 30 — disjoint from
+    the readable form because the readable length char is never "Z".
     """
     kind_code = kind.strip().upper()
     if not kind_code.isalpha() or not kind_code.isascii() or not 1 <= len(kind_code) <= 4:
@@ -62,7 +62,8 @@ def idempotency_key(integration_id: int, external_id: str, kind: str, seq: int =
 
 
 def marker(key: str) -> str:
-    """The text written in `observations` to find our document again (§12 step 3)."""
+    """The text written in `observations` to find our document again
+    (docs/vendors/siigo.md §12 step 3)."""
     return _MARKER_UNSAFE.sub("", f"Ref ConexAPI: {key}")
 
 

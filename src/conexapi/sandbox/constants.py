@@ -12,7 +12,7 @@ SITE_ID = "MCO"
 SIIGO_USERNAME = "sandbox@conexapi.dev"
 SIIGO_ACCESS_KEY = "sandbox"
 
-# Siigo default catalog ids (the real ids quoted in the Siigo reference examples).
+# Siigo default catalog ids (those of the examples in docs/vendors/siigo.md §9.2, §10.3).
 FV_ELECTRONIC_ID = 24446
 FV_INACTIVE_ID = 24447
 FV_NON_ELECTRONIC_ID = 24448

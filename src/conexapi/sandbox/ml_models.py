@@ -1,4 +1,4 @@
-"""MercadoLibre in-memory records and their JSON rendering (ML reference §3-§7)."""
+"""MercadoLibre in-memory records and their JSON rendering (docs/vendors/mercadolibre.md §3-§7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Default Siigo company catalogs (ids taken from the Siigo reference examples)."""
+"""Default Siigo company catalogs (ids of the examples in docs/vendors/siigo.md §9.2, §10.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Siigo validation rules and invoice arithmetic (Siigo reference §6, §7, §9.4, §10).
+"""Siigo validation rules and invoice arithmetic (docs/vendors/siigo.md §6, §7, §9.4, §10).
 
 The total is computed per line exactly as Siigo does: base = round(qty*price - discount, 2),
 tax = round(base*pct/100, 2), line = round(base + tax, 2); total = Σ lines (ROUND_HALF_UP).

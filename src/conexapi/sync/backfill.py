@@ -20,9 +20,10 @@ from conexapi.sales.clock import COLOMBIA
 from conexapi.sync.models import Job
 from conexapi.sync.sweep_window import PAGE, PageRetry, make_found_orders_due, ml_datetime
 
-# MercadoLibre keeps orders for 12 months (§3.3).
+# MercadoLibre keeps orders for 12 months (docs/vendors/mercadolibre.md §3.3).
 MAX_HISTORY = timedelta(days=366)
-# MercadoLibre pages poorly past a few thousand offsets (§3.3): backfills walk day windows.
+# MercadoLibre pages poorly past a few thousand offsets (docs/vendors/mercadolibre.md §3.3):
+# backfills walk day windows.
 BACKFILL_WINDOW = timedelta(days=1)
 JOB_LEASE = timedelta(minutes=5)
 

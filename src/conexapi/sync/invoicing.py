@@ -371,7 +371,8 @@ class Invoicer:
         return await self._send(note, DocumentKind.CREDIT_NOTE)
 
     async def _upload_to_marketplace(self, doc: Document) -> None:
-        """Optional: attach the accepted invoice PDF to the MercadoLibre sale (§8), once."""
+        """Optional: attach the accepted invoice PDF to the MercadoLibre sale, once
+        (docs/vendors/mercadolibre.md §8)."""
         if (
             self.ml is None
             or not self.ctx.settings.upload_invoice_to_marketplace

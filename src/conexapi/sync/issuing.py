@@ -52,7 +52,8 @@ async def create_or_adopt(client: SiigoClient, doc: Document) -> dict[str, Any]:
 
 
 async def find_by_marker(client: SiigoClient, doc: Document) -> dict[str, Any] | None:
-    """Looks for our document among those created since the row was written (§12 step 3)."""
+    """Looks for our document among those created since the row was written
+    (docs/vendors/siigo.md §12 step 3)."""
     wanted = marker(doc.idempotency_key)
     since: date = (doc.created_at - timedelta(days=1)).date()
     filters: dict[str, Any] = {"created_start": since.isoformat()}

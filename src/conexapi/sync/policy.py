@@ -68,7 +68,8 @@ class RetryPolicy:
         return timedelta(seconds=(rng or random).uniform(low, ceiling))
 
 
-# Siigo codes that describe a temporary service problem even though they come as a 400 (§4.4).
+# Siigo codes that describe a temporary service problem even though they come as a 400
+# (docs/vendors/siigo.md §4.4).
 SIIGO_TRANSIENT_CODES = frozenset(
     {
         "documents_service",

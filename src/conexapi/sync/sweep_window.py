@@ -38,7 +38,7 @@ log = structlog.get_logger("conexapi.sweep")
 T = TypeVar("T")
 
 SWEEP_JOB = "sweep"
-PAGE = 50  # MercadoLibre documents `limit` ≤ 50 on orders/search (§3.3)
+PAGE = 50  # the orders/search `limit` MercadoLibre documents (docs/vendors/mercadolibre.md §3.3)
 
 
 def ml_datetime(moment: datetime) -> str:
@@ -107,9 +107,9 @@ def next_offset(offset: int, *, got: int, total: int, previous_total: int | None
     more and the set only shrinks: when `paging.total` fell by `d` since the previous page, at
     most `d` orders not yet read moved in front of `offset`. Step back `d` then (the orders read
     twice are harmless: making a sale due is idempotent). This assumes the results are sorted by
-    something updates do not change (`date_asc` sorts by creation date) and that MercadoLibre's
-    clock and search index are not behind by more than an instant (an order entering late could
-    hide one leaving).
+    something updates do not change (`date_asc` sorts a seller's orders by `date_closed`, set once;
+    docs/vendors/mercadolibre.md §3.3) and that MercadoLibre's clock and search index are not
+    behind by more than an instant (an order entering late could hide one leaving).
     """
     shrunk = previous_total - total if previous_total is not None else 0
     if shrunk > 0:

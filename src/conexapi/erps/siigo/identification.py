@@ -1,7 +1,7 @@
-"""Colombian identification documents as Siigo wants them (siigo-api.md §6.1–6.2).
+"""Colombian identification documents as Siigo wants them (docs/vendors/siigo.md §6.1–6.2).
 
-MercadoLibre names the buyer's document type ("CC", "NIT"...; mercadolibre-api.md §5.1); Siigo
-wants its own DIAN-derived codes ("13", "31"...) and, for NITs, the number without the
+MercadoLibre names the buyer's document type ("CC", "NIT"...; docs/vendors/mercadolibre.md §5.1);
+Siigo wants its own DIAN-derived codes ("13", "31"...) and, for NITs, the number without the
 verification digit (DV) plus an optional `check_digit`.
 """
 
@@ -23,8 +23,8 @@ __all__ = [
 # DIAN mod-11 weights, applied from the rightmost digit of the NIT leftwards.
 _NIT_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
 
-# Siigo id types whose identification must be numeric, 3–13 digits (§6.2); the rest are
-# alphanumeric 1–20 ("R-00-PN" is 1–13).
+# Siigo id types whose identification must be numeric, 3–13 digits (docs/vendors/siigo.md §6.2); the
+# rest are alphanumeric 1–20 ("R-00-PN" is 1–13).
 NUMERIC_ID_TYPES = frozenset({"13", "31", "11"})
 
 _ML_TO_SIIGO: dict[str, str] = {
@@ -109,11 +109,11 @@ def split_nit(value: str) -> tuple[str, str | None]:
 
     Accepted: "900.123.456-7", "900123456-7", "900123456 7" (explicit separator: the last digit
     after it is the DV), "900123456" (no DV). MercadoLibre does not say whether billing info NITs
-    carry the DV (mercadolibre-api.md §5.1, UNCERTAIN), so for a bare 10-digit value we treat the
-    last digit as the DV only when it *is* the DV of the first nine digits: company NITs have nine
-    digits, and a 10-digit number whose last digit matches by chance (1 in 11) is far less likely
-    than a NIT pasted with its DV. The returned DV is the one given, not validated: compare with
-    `nit_check_digit` to detect typos.
+    carry the DV (docs/vendors/mercadolibre.md §5.1, UNCERTAIN), so for a bare 10-digit value we
+    treat the last digit as the DV only when it *is* the DV of the first nine digits: company NITs
+    have nine digits, and a 10-digit number whose last digit matches by chance (1 in 11) is far less
+    likely than a NIT pasted with its DV. The returned DV is the one given, not validated: compare
+    with `nit_check_digit` to detect typos.
     """
     text = value.strip()
     sep = re.fullmatch(r"([\d.\s]+?)\s*[-‐–/]\s*(\d)", text)
@@ -130,7 +130,7 @@ def normalize_identification(id_type: str, identification: str) -> str:
 
     Numeric types (13 CC, 31 NIT, 11 RC) keep digits only (dots, spaces, and for NITs the DV are
     dropped), 3–13 digits. Other types keep letters and digits, 1–20 (13 for "R-00-PN"); Siigo
-    rejects special characters in `identification` (§6.1).
+    rejects special characters in `identification` (docs/vendors/siigo.md §6.1).
     """
     if id_type == "31":
         number, _ = split_nit(identification)

@@ -1,7 +1,8 @@
 """Canonical sale facts → Siigo request bodies (pure functions, no I/O).
 
-Only the customer (`POST /v1/customers`, siigo-api.md §6) lives here; the invoice and credit
-note bodies are built by `conexapi.erps.siigo.documents.invoice`, which reuses `sanitize_text`.
+Only the customer (`POST /v1/customers`, docs/vendors/siigo.md §6) lives here; the invoice and
+credit note bodies are built by `conexapi.erps.siigo.documents.invoice`, which reuses
+`sanitize_text`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ __all__ = [
 CUSTOMER_COMMENT = "Creado por ConexAPI desde MercadoLibre"
 
 # Siigo rejects single quotes in names/descriptions (`invalid_name`, `invalid_description`,
-# §4.3, §9.4-7); double quotes and backticks are dropped too, they break the same validators.
+# docs/vendors/siigo.md §4.3, §9.4-7); double quotes and backticks are dropped too, they break the
+# same validators.
 _QUOTES = re.compile(r"[\"'`´‘’“”]")
 _SPACES = re.compile(r"\s+")
 _POSTAL = re.compile(r"[^A-Za-z0-9]")
@@ -64,7 +66,7 @@ def sanitize_text(value: str | None, max_len: int) -> str:
     Letters with accents and ñ are kept (Siigo's own examples use them). Emojis and pictographs
     (Unicode category "So"), private-use/unassigned code points, surrogates and control/format
     characters are removed: MercadoLibre titles often carry them and Siigo answers
-    `invalid_description` (§9.4-7).
+    `invalid_description` (docs/vendors/siigo.md §9.4-7).
     """
     if not value:
         return ""
@@ -81,7 +83,8 @@ def sanitize_text(value: str | None, max_len: int) -> str:
 
 
 def _person_name(buyer: Buyer) -> tuple[list[str], list[str]]:
-    """Siigo's Person `name` is exactly [first names, last names], both non-empty (§6.1)."""
+    """Siigo's Person `name` is exactly [first names, last names], both non-empty
+    (docs/vendors/siigo.md §6.1)."""
     first = sanitize_text(buyer.first_name, 100)
     last = sanitize_text(buyer.last_name, 100)
     warnings: list[str] = []
@@ -128,7 +131,8 @@ def _resolve_address_city(
 
 
 def _postal_code(zip_code: str) -> str | None:
-    # Siigo: alphanumeric, no spaces, ≤10 (§6.1). Anything else is omitted, not truncated.
+    # Siigo: alphanumeric, no spaces, ≤10 (docs/vendors/siigo.md §6.1). Anything else is omitted,
+    # not truncated.
     cleaned = _POSTAL.sub("", zip_code or "")
     return cleaned if 0 < len(cleaned) <= 10 else None
 
@@ -136,7 +140,7 @@ def _postal_code(zip_code: str) -> str | None:
 def build_customer(
     buyer: Buyer, settings: InvoicingSettings, *, fallback_city: CityCode | None = None
 ) -> CustomerPlan:
-    """The `POST /v1/customers` body for a MercadoLibre buyer (siigo-api.md §6.1, §6.3).
+    """The `POST /v1/customers` body for a MercadoLibre buyer (docs/vendors/siigo.md §6.1, §6.3).
 
     Raises `UnknownIdType` / `InvalidIdentification` (both `ValueError`) when the document
     cannot be sent to Siigo as is.
@@ -199,10 +203,12 @@ def build_customer(
             "branch_office": 0,
             "active": True,
             "vat_responsible": False,
-            # MercadoLibre gives no fiscal responsibilities (§5.1): "R-99-PN" = No aplica.
+            # MercadoLibre gives no fiscal responsibilities (docs/vendors/mercadolibre.md §5.1):
+            # "R-99-PN" = No aplica.
             "fiscal_responsibilities": [{"code": "R-99-PN"}],
             "address": address,
-            # At least one contact, or invoicing fails later with `customer_settings` (§9.4-8).
+            # At least one contact, or invoicing fails later with `customer_settings`
+            # (docs/vendors/siigo.md §9.4-8).
             "contacts": [contact],
             "comments": CUSTOMER_COMMENT,
         }
@@ -213,8 +219,8 @@ def build_customer(
 def consumer_fallback_customer(settings: InvoicingSettings) -> CustomerPlan | None:
     """The "consumidor final" tercero (DIAN's 222222222222), or None when disabled.
 
-    Used when the buyer gave no fiscal data (§6.2); it must exist in the Siigo company, so the
-    sync engine creates it with this body when the lookup misses.
+    Used when the buyer gave no fiscal data (docs/vendors/siigo.md §6.2); it must exist in the Siigo
+    company, so the sync engine creates it with this body when the lookup misses.
     """
     fallback = settings.consumer_fallback
     if fallback is None:

@@ -28,8 +28,9 @@ __all__ = [
 
 ZERO = Decimal("0")
 
-# Payment statuses meaning the buyer's money reached MercadoLibre at some point (§6.1). Refunded /
-# charged back / in mediation payments were paid first; their refund is tracked separately.
+# Payment statuses meaning the buyer's money reached MercadoLibre at some point
+# (docs/vendors/mercadolibre.md §6.1). Refunded / charged back / in mediation payments were paid
+# first; their refund is tracked separately.
 PAID_PAYMENT_STATUSES = frozenset({"approved", "refunded", "charged_back", "in_mediation"})
 
 
@@ -73,15 +74,16 @@ def _parse_datetime(value: Any) -> datetime | None:
         return None
 
 
-# --- billing info (mercadolibre-api.md §5) -------------------------------------------------
+# --- billing info (docs/vendors/mercadolibre.md §5) ----------------------------------------------
 
 
 def parse_billing(billing: Mapping[str, Any] | None) -> Buyer | None:
     """The buyer's fiscal identity from billing info, or None when there is no identification.
 
-    Accepts the current endpoint (`{"site_id", "buyer": {"billing_info": {...}}}`, §5.1), the
-    bare `billing_info` block, and the legacy V1 shape (`{"billing_info": {"doc_type",
-    "doc_number", "additional_info": [{"type", "value"}]}}`, §5.2).
+    Accepts the current endpoint (`{"site_id", "buyer": {"billing_info": {...}}}`,
+    docs/vendors/mercadolibre.md §5.1), the bare `billing_info` block, and the legacy V1 shape
+    (`{"billing_info": {"doc_type", "doc_number", "additional_info": [{"type", "value"}]}}`,
+    §5.2).
     """
     if not billing:
         return None
@@ -165,7 +167,8 @@ def _street(name: Any, number: Any, comment: Any, neighborhood: Any) -> str:
 
 
 def _seller_discounts(discounts: Mapping[str, Any] | None) -> dict[str, Decimal]:
-    """Seller-financed discount per item id from `GET /orders/{id}/discounts` (§3.1).
+    """Seller-financed discount per item id from `GET /orders/{id}/discounts`
+    (docs/vendors/mercadolibre.md §3.1).
 
     Only `amounts.seller` counts: the part MercadoLibre finances does not reduce what the seller
     sells for (ML pays it), so it must not reduce the invoice. An order has one item, so a
@@ -211,7 +214,7 @@ def _lines(order: Mapping[str, Any], discounts: Mapping[str, Any] | None) -> lis
                 variation_id=_str_id(item.get("variation_id")),
                 seller_discount=discount,
                 # `sale_fee` is per unit in ML's own example (qty 2 → fee 11.07, payment
-                # marketplace_fee 22.14; mercadolibre-api.md §3.1, [inf]).
+                # marketplace_fee 22.14; docs/vendors/mercadolibre.md §3.1, [inf]).
                 sale_fee=to_decimal(entry.get("sale_fee")) * quantity,
             )
         )
@@ -222,10 +225,11 @@ def _payment_paid(payment: Mapping[str, Any]) -> Decimal:
     """What the buyer paid on one payment, shipping included, installment interest excluded.
 
     Mercado Pago's `transaction_amount` excludes the payment's `shipping_cost` and
-    `total_paid_amount` = transaction + shipping + financing (§6.1); some payloads (our sandbox,
-    older orders) already fold shipping into `transaction_amount`. We add `shipping_cost` only
-    when `total_paid_amount` shows it is separate (the closer of the two readings wins); with no
-    `total_paid_amount` we follow Mercado Pago's documented semantics (separate).
+    `total_paid_amount` = transaction + shipping + financing (docs/vendors/mercadolibre.md §6.1);
+    some payloads (our sandbox, older orders) already fold shipping into `transaction_amount`. We
+    add `shipping_cost` only when `total_paid_amount` shows it is separate (the closer of the two
+    readings wins); with no `total_paid_amount` we follow Mercado Pago's documented semantics
+    (separate).
     """
     amount = to_decimal(payment.get("transaction_amount"))
     shipping = to_decimal(payment.get("shipping_cost"))
@@ -296,7 +300,8 @@ def build_sale_facts(
             payments_fee = (payments_fee or ZERO) + fee
         cancelled = status in {"cancelled", "pending_cancel"}
         # A paid order that is cancelled is refunded in full even if the payment does not show
-        # `transaction_amount_refunded` yet (ML cancels paid orders when it refunds them, §3.1).
+        # `transaction_amount_refunded` yet (ML cancels paid orders when it refunds them,
+        # docs/vendors/mercadolibre.md §3.1).
         if cancelled and paid > 0:
             refunds.append(Refund(order_id=order_id, amount=max(refunded, paid), full=True))
         elif refunded > 0:
@@ -312,7 +317,7 @@ def build_sale_facts(
         )
     else:
         # Without /shipments/{id}/costs, only a non-pack order's `shipping_cost` tells what the
-        # buyer paid (it is null on pack orders, §3.1).
+        # buyer paid (it is null on pack orders, docs/vendors/mercadolibre.md §3.1).
         shipping_buyer = sum((to_decimal(o.get("shipping_cost")) for o in orders), ZERO)
         shipping_seller = ZERO
 

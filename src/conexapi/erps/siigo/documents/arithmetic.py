@@ -1,8 +1,8 @@
 """Siigo's per-line arithmetic and the money helpers around it.
 
 Pure and exact: every amount is a `Decimal`, rounded only here with ROUND_HALF_UP, replicating
-Siigo's per-line arithmetic (siigo-api.md §9.4-1). Decimals become JSON numbers only at the edge
-(`json_safe`).
+Siigo's per-line arithmetic (docs/vendors/siigo.md §9.4-1). Decimals become JSON numbers only at
+the edge (`json_safe`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def round2(value: Decimal) -> Decimal:
 def siigo_line_total(
     quantity: Decimal, price: Decimal, discount: Decimal, rate: Decimal
 ) -> LineTotals:
-    """One item's totals exactly as Siigo computes them (siigo-api.md §9.4-1)."""
+    """One item's totals exactly as Siigo computes them (docs/vendors/siigo.md §9.4-1)."""
     base = round2(quantity * price - discount)
     tax = round2(base * rate / HUNDRED)
     return LineTotals(base=base, tax=tax, total=round2(base + tax))
@@ -61,7 +61,8 @@ def net_unit_price(gross_line_total: Decimal, quantity: Decimal, rate: Decimal) 
     a tie. Siigo's total depends only on the 2-decimal base `b` (T(b) = b + round(b·rate), strictly
     increasing by ≥0.01 per centavo of base), so the best base is one of a few centavos around
     gross/(1+rate); then the price is the ideal gross/(1+rate)/qty rounded to 6 decimals when it
-    rounds to that base (it does in the common case, matching the §9.2 example), else base/qty.
+    rounds to that base (it does in the common case, matching docs/vendors/siigo.md §9.2), else
+    base/qty.
     """
     if quantity <= 0:
         raise ValueError("quantity must be positive")
@@ -126,7 +127,8 @@ class PricedItem:
             "description": self.description,
             "quantity": self.quantity,
             "price": self.price,
-            # Siigo never implies taxes: a line without them is saved at 0 % (§9.4-3).
+            # Siigo never implies taxes: a line without them is saved at 0 %
+            # (docs/vendors/siigo.md §9.4-3).
             "taxes": [{"id": tax_id}],
         }
 

@@ -1,7 +1,7 @@
 """The credit-note builder: a Siigo invoice + a refund → a Siigo NC plan.
 
 Pure and exact, with the same per-line arithmetic as the invoice (see `siigo_arithmetic`): the
-NC's `payments.value` always equals the total Siigo computes (siigo-api.md §10).
+NC's `payments.value` always equals the total Siigo computes (docs/vendors/siigo.md §10).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["CreditNotePlan", "build_credit_note"]
 
 @dataclass(frozen=True)
 class CreditNotePlan:
-    """A Siigo `POST /v1/credit-notes` body (siigo-api.md §10) with its exact total.
+    """A Siigo `POST /v1/credit-notes` body (docs/vendors/siigo.md §10) with its exact total.
 
     `approach`: "mirror" (every invoice line), "whole_units" (returned units of some lines) or
     "proportional" (each line reduced by the same share). `deviation` = `total` − requested
@@ -224,12 +224,13 @@ def build_credit_note(
     body.update(
         {
             "observations": head[: 4000 - len(tail)] + tail,
-            # Same tax ids as the invoice lines, or the NC lacks IVA (§10.1).
+            # Same tax ids as the invoice lines, or the NC lacks IVA (docs/vendors/siigo.md §10.1).
             "items": [
                 {**it.body(settings.iva_tax_id), "taxes": taxes_by_code[it.code]} for it in items
             ],
             "payments": [{"id": settings.nc_payment_type_id, "value": total}],
-            # stamp.send true, or the DIAN still sees the invoice as valid (§10.1).
+            # stamp.send true, or the DIAN still sees the invoice as valid
+            # (docs/vendors/siigo.md §10.1).
             "stamp": {"send": settings.stamp},
             "mail": {"send": settings.send_email},
         }

@@ -1,11 +1,11 @@
 """The invoice builder: sale facts + settings + product mappings → Siigo FV / NC plans.
 
 Pure and exact: every amount is a `Decimal`, rounded only here with ROUND_HALF_UP, replicating
-Siigo's per-line arithmetic (siigo-api.md §9.4-1) so that `payments.value` always equals the
-total Siigo computes (otherwise `invalid_total_payments`, and every failure counts toward Siigo's
-80 %-errors account block, §3). MercadoLibre prices include IVA; Siigo wants the pre-tax unit
-price with up to 6 decimals, so each line's price is searched so that Siigo's line total lands on
-the MercadoLibre amount, or the nearest centavo when that amount is unreachable (§9.4-2).
+Siigo's per-line arithmetic (docs/vendors/siigo.md §9.4-1) so that `payments.value` always equals
+the total Siigo computes (otherwise `invalid_total_payments`, and every failure counts toward
+Siigo's 80 %-errors account block, §3). MercadoLibre prices include IVA; Siigo wants the pre-tax
+unit price with up to 6 decimals, so each line's price is searched so that Siigo's line total
+lands on the MercadoLibre amount, or the nearest centavo when that amount is unreachable (§9.4-2).
 
 Errors live in `build_errors`, the arithmetic in `siigo_arithmetic`, keys and markers in `keys`
 and credit notes in `credit_note_builder`; this module re-exports their public names.
@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 SHIPPING_DESCRIPTION = "Envío MercadoLibre"
-_PRODUCT_CODE = re.compile(r"^[^'\s]{1,30}$")  # Siigo `invalid_code` rule (§4.3, §7.1)
+_PRODUCT_CODE = re.compile(r"^[^'\s]{1,30}$")  # `invalid_code`: docs/vendors/siigo.md §4.3, §7.1
 
 # --- invoice --------------------------------------------------------------------------------
 
@@ -116,7 +116,8 @@ class InvoicePlan:
 
 
 def _item_quantity(quantity: Decimal) -> Decimal | None:
-    """Siigo quantities have ≤2 decimals (§9.1); None means "bill 1 at the line total"."""
+    """Siigo quantities have ≤2 decimals (docs/vendors/siigo.md §9.1); None means "bill 1 at
+    the line total"."""
     if quantity > 0 and quantity == quantity.quantize(CENT):
         return (
             quantity.quantize(Decimal(1)) if quantity == quantity.to_integral_value() else quantity
@@ -157,8 +158,8 @@ def _observations(facts: SaleFacts, order_ids: Sequence[str], key: str) -> str:
     if facts.sale_date is not None:
         text += f" - Venta del {facts.sale_date.date().isoformat()}"
     tail = f" - {marker(key)}"
-    # Observations' charset is undocumented (§12): keep it plain; ≤4000 chars (§9.1), marker last
-    # and never cut.
+    # Observations' charset is undocumented (docs/vendors/siigo.md §12): keep it plain; ≤4000
+    # chars (§9.1), marker last and never cut.
     return OBSERVATIONS_UNSAFE.sub("", text)[: 4000 - len(tail)] + tail
 
 
@@ -176,7 +177,8 @@ def build_invoice(
 
     Lines of orders cancelled before invoicing (in a pack with other paid orders) are left out.
     Seller-financed discounts reduce each line's amount; Siigo's `discount` field is not used
-    because its meaning (value or percentage) depends on the document type (§8 `discount_type`).
+    because its meaning (value or percentage) depends on the document type
+    (docs/vendors/siigo.md §8, `discount_type`).
     The shipping the buyer paid becomes its own line with `settings.shipping_product_code`.
     """
     missing = settings.missing()
