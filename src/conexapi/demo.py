@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +125,15 @@ async def create_demo_user(runtime: Runtime) -> None:
         )
 
 
-async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0) -> None:
+async def run_demo(
+    *, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0, seed: int | None = None
+) -> None:
+    """`seed` defaults to `CONEXAPI_DEMO_SEED` (the same sales every run)."""
     db_path = Path(DEMO_DB)
     _fresh_database(db_path)
     sandbox = start_sandbox_in_thread(
         SandboxConfig(
-            seed=int(os.environ.get("CONEXAPI_DEMO_SEED", "7")),
+            seed=load_settings().demo_seed if seed is None else seed,
             initial_sales=sales,
             notify_url=f"http://127.0.0.1:{port}/webhooks/mercadolibre",
             notification_retry_interval_seconds=2.0,
