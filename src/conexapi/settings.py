@@ -11,7 +11,6 @@ import base64
 import hashlib
 from enum import StrEnum
 from functools import cached_property
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -150,9 +149,6 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
-    # Where the API processes of one `conexapi serve` share their metrics (Prometheus'
-    # multi-process mode); a fresh temporary directory when unset.
-    metrics_dir: Path | None = None
     # The queue gauges (sales by state, backlog, connections) are counted in the database at
     # most this often, however often Prometheus scrapes.
     metrics_queue_cache_seconds: float = Field(default=10.0, ge=0)

@@ -3,15 +3,17 @@
 A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
 every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
-database. A crashed worker's lease simply expires.
+database. A crashed worker's lease simply expires; a worker that stops (SIGTERM) releases its
+leases so its sales are due again at once (`release_leases`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
@@ -219,6 +221,36 @@ async def claim_due(
         if result.rowcount:  # type: ignore[attr-defined]
             claimed.append(sale_id)
     return claimed
+
+
+async def release_leases(
+    session: AsyncSession, *, worker_id: str, sale_ids: Collection[int] | None = None
+) -> int:
+    """Gives back the sales `worker_id` still holds (all of them, or only `sale_ids`), due again
+    at once: another worker takes them now instead of when the lease would have expired. Their
+    place in the queue is kept (an earlier due time stays). Sales the worker finished hold no
+    lease and are untouched. The caller commits. Returns how many were released.
+    """
+    now = utcnow()
+    stmt = update(Sale).where(Sale.lease_owner == worker_id)
+    if sale_ids is not None:
+        if not sale_ids:
+            return 0
+        stmt = stmt.where(Sale.id.in_(list(sale_ids)))
+    result = await session.execute(
+        stmt.values(
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=case(
+                (
+                    or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > now),
+                    now,
+                ),
+                else_=Sale.next_attempt_at,
+            ),
+        ).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def pending_count(session: AsyncSession) -> int:

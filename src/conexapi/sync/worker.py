@@ -2,6 +2,11 @@
 given (`sync.upkeep`; a `conexapi worker` process gets them from `conexapi.worker_process`).
 
 Any number of workers, on any number of machines, share the database; there is no coordinator.
+
+Stopping (SIGTERM, or `stop()`): the worker claims nothing more, lets the sales in progress
+finish for up to `CONEXAPI_SHUTDOWN_TIMEOUT_SECONDS` (a second signal stops waiting), cancels
+what is left (as safe as a crash: every step is idempotent), and releases the leases it still
+holds so that those sales are due again at once for the other workers.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 
 import structlog
 
+from conexapi.core.metrics import LEASES_RELEASED, SALES_IN_PROGRESS
 from conexapi.inbox.apply import APPLY_BATCH, apply_pending
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
@@ -25,6 +32,10 @@ from conexapi.sync.upkeep import UpkeepJob, run_upkeep
 log = structlog.get_logger("conexapi.worker")
 
 APPLY_ROUNDS = 4
+# After the grace period, cancelled sales get this long to unwind, and the lease release this
+# long to reach the database, so that a stop is bounded even when the database does not answer.
+CANCEL_WAIT_SECONDS = 5.0
+RELEASE_WAIT_SECONDS = 10.0
 
 
 def new_worker_id() -> str:
@@ -40,6 +51,7 @@ class Worker:
         concurrency: int | None = None,
         policy: RetryPolicy | None = None,
         upkeep: Sequence[UpkeepJob] = (),
+        shutdown_timeout: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.worker_id = worker_id or new_worker_id()
@@ -49,12 +61,28 @@ class Worker:
         self.lease_seconds = settings.lease_seconds
         self.processor = SaleProcessor(runtime, worker_id=self.worker_id, policy=policy)
         self.upkeep = tuple(upkeep)
+        self.shutdown_timeout = (
+            settings.shutdown_timeout_seconds if shutdown_timeout is None else shutdown_timeout
+        )
         self._stop = asyncio.Event()
+        self._hurry = asyncio.Event()
         self._wake = asyncio.Event()
+        self._deadline = float("inf")
 
     def stop(self) -> None:
+        """Stops claiming; what is in progress gets the shutdown timeout to finish. A second
+        call (a second SIGTERM, Ctrl+C twice) stops waiting for it."""
+        if self._stop.is_set():
+            self._hurry.set()
+            return
+        self._deadline = time.monotonic() + self.shutdown_timeout
+        log.info("worker.stopping", worker_id=self.worker_id, timeout=self.shutdown_timeout)
         self._stop.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,10 +100,13 @@ class Worker:
         return ids
 
     async def process_one(self, sale_id: int) -> None:
+        SALES_IN_PROGRESS.inc()
         try:
             await self.processor.process(sale_id)
         except Exception:  # never let one sale stop the worker; the lease expires
             log.exception("worker.sale_crashed", sale_id=sale_id)
+        finally:
+            SALES_IN_PROGRESS.dec()
 
     async def run_once(self) -> int:
         """Claims one batch of due sales and processes it; returns how many were processed."""
@@ -109,12 +140,50 @@ class Worker:
         try:
             await self._pipeline()
         finally:
-            for task in background:
-                task.cancel()
-            for task in background:
-                with suppress(asyncio.CancelledError):
-                    await task
+            if not self._stop.is_set():  # the pipeline failed: stop the rest the same way
+                self.stop()
+            # The upkeep (sweep, tokens, alerts) also stops at its next step; past the deadline
+            # it is cancelled (a sweep resumes at its saved page).
+            await self._wind_down(set(background))
+            await self.release_leases()
             log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def release_leases(self) -> int:
+        """Gives back every sale this worker still holds, due again at once."""
+        try:
+            async with asyncio.timeout(RELEASE_WAIT_SECONDS):
+                async with self.runtime.sessions() as session:
+                    released = await queue.release_leases(session, worker_id=self.worker_id)
+                    await session.commit()
+        except Exception:  # the leases then expire, as after a crash
+            log.exception("worker.release_failed", worker_id=self.worker_id)
+            return 0
+        if released:
+            LEASES_RELEASED.inc(released)
+            log.info("worker.leases_released", worker_id=self.worker_id, sales=released)
+        return released
+
+    async def _wind_down(self, tasks: set[asyncio.Task[None]]) -> None:
+        """Waits for `tasks` until the shutdown deadline (or a second stop), then cancels the
+        rest and gives them a short, bounded time to unwind."""
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            while tasks and not self._hurry.is_set():
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                done, _ = await asyncio.wait(
+                    tasks | {hurry}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                tasks -= done
+        finally:
+            hurry.cancel()
+        if not tasks:
+            return
+        log.warning("worker.cancelling", worker_id=self.worker_id, tasks=len(tasks))
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=CANCEL_WAIT_SECONDS)
 
     async def _pipeline(self) -> None:
         """Keeps `concurrency` sales in progress: claims more as soon as half the slots are free,
@@ -124,7 +193,8 @@ class Worker:
 
         async def one(sale_id: int) -> None:
             async with semaphore:
-                await self.process_one(sale_id)
+                if not self._stop.is_set():  # claimed but not started: released at the end
+                    await self.process_one(sale_id)
 
         while not self._stop.is_set():
             claimed = 0
@@ -145,5 +215,6 @@ class Worker:
                 self._wake.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-        if running:  # stopping: let the sales in progress finish (their leases are ours)
-            await asyncio.wait(running)
+        # Stopping: the sales in progress finish within the shutdown timeout (their leases are
+        # ours); the ones still running then are cancelled and released by `run`.
+        await self._wind_down(running)
