@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.connections.models import Connection
-from conexapi.db import utcnow
+from conexapi.db import naive_utc, utcnow
 from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.sales.states import SaleState
 from conexapi.sync.models import Sale
@@ -50,6 +50,8 @@ class QueueStats:
 
 
 def _age(now: datetime, then: datetime | None) -> float:
+    """Seconds from `then` to the naive-UTC `now` (0 when there is nothing)."""
+    then = naive_utc(then)
     return max(0.0, (now - then).total_seconds()) if then is not None else 0.0
 
 
