@@ -14,6 +14,7 @@ it when first imported), so `/metrics` on any of them counts for all.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -69,7 +70,7 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
             "max_requests": o.max_requests,
             "max_requests_jitter": o.max_requests_jitter,
             "forwarded_allow_ips": o.forwarded_allow_ips,
-            "graceful_timeout": o.shutdown_timeout,
+            "graceful_timeout": math.ceil(o.shutdown_timeout),
             "proc_name": "conexapi-serve",
             "loglevel": "warning",
             "accesslog": None,
