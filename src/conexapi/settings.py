@@ -77,7 +77,12 @@ class WorkerSection(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CONEXAPI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CONEXAPI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # `CONEXAPI_SECRET_KEY=` (empty, as in .env.example) means unset, never an empty secret.
+        env_ignore_empty=True,
     )
 
     env: Environment = Environment.DEVELOPMENT
