@@ -204,3 +204,10 @@ def test_every_dependency_has_a_major_version_ceiling() -> None:
         assert ">=" in spec, requirement
         # types-* stub packages follow the library they describe; everything else is capped.
         assert "<" in spec or spec.startswith("types-"), requirement
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Configuration") : readme.index("### Command line")]
+    missing = sorted(name for name in SETTINGS if f"`{name}`" not in table)
+    assert missing == []
