@@ -152,7 +152,7 @@ async def run_demo(
         if serve.done():
             await serve  # re-raises why it could not start (port in use...)
         await asyncio.sleep(0.05)
-    worker = build_worker(runtime)
+    worker = build_worker(runtime, shutdown_timeout=5.0)  # Ctrl+C stops the demo promptly
     work = asyncio.create_task(worker.run())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:

@@ -5,6 +5,7 @@ re-authorization, notifications not applied), behind `CONEXAPI_METRICS_TOKEN` wh
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -32,15 +33,26 @@ def samples(text: str) -> Samples:
     }
 
 
+@asynccontextmanager
+async def serving(
+    db_url: str, **settings: object
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """The API on `db_url` with these settings, and a client for it."""
+    runtime = Runtime.build(make_settings(db_url, **settings))
+    app = create_app(runtime=runtime)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            yield runtime, client
+    finally:
+        await runtime.aclose()
+
+
 @pytest.fixture
 async def metrics_client(db_url: str) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    runtime = Runtime.build(make_settings(db_url, metrics_queue_cache_seconds=0))
-    app = create_app(runtime=runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        yield runtime, client
-    await runtime.aclose()
+    async with serving(db_url, metrics_queue_cache_seconds=0) as served:
+        yield served
 
 
 async def _seed(runtime: Runtime) -> int:
@@ -117,35 +129,21 @@ async def test_queue_gauges_answer_the_operators_questions(
 
 
 async def test_the_queue_is_counted_at_most_once_per_cache_period(db_url: str) -> None:
-    runtime = Runtime.build(make_settings(db_url, metrics_queue_cache_seconds=3600))
-    app = create_app(runtime=runtime)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client:
-            first = samples((await client.get("/metrics")).text)
-            await _seed(runtime)
-            cached = samples((await client.get("/metrics")).text)
-    finally:
-        await runtime.aclose()
+    async with serving(db_url, metrics_queue_cache_seconds=3600) as (runtime, client):
+        first = samples((await client.get("/metrics")).text)
+        await _seed(runtime)
+        cached = samples((await client.get("/metrics")).text)
     assert first[("conexapi_sales_due", ())] == 0
     assert cached[("conexapi_sales_due", ())] == 0  # the count of the first scrape, reused
 
 
 async def test_metrics_need_the_token_when_one_is_set(db_url: str) -> None:
-    runtime = Runtime.build(make_settings(db_url, metrics_token="s3cr3t-scrape-token"))
-    app = create_app(runtime=runtime)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client:
-            missing = await client.get("/metrics")
-            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
-            right = await client.get(
-                "/metrics", headers={"Authorization": "Bearer s3cr3t-scrape-token"}
-            )
-    finally:
-        await runtime.aclose()
+    async with serving(db_url, metrics_token="s3cr3t-scrape-token") as (_, client):
+        missing = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        right = await client.get(
+            "/metrics", headers={"Authorization": "Bearer s3cr3t-scrape-token"}
+        )
     for refused in (missing, wrong):
         assert refused.status_code == 401
         assert refused.json()["code"] == "unauthorized"
@@ -156,15 +154,8 @@ async def test_metrics_need_the_token_when_one_is_set(db_url: str) -> None:
 
 async def test_metrics_still_answer_when_the_database_does_not() -> None:
     # Nothing listens on port 1: every connection is refused at once.
-    runtime = Runtime.build(make_settings("mysql+aiomysql://root@127.0.0.1:1/conexapi"))
-    app = create_app(runtime=runtime)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client:
-            r = await client.get("/metrics")
-    finally:
-        await runtime.aclose()
+    async with serving("mysql+aiomysql://root@127.0.0.1:1/conexapi") as (_, client):
+        r = await client.get("/metrics")
     assert r.status_code == 200
     got = samples(r.text)
     assert got[("conexapi_queue_stats_up", ())] == 0

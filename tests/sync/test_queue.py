@@ -104,17 +104,22 @@ async def test_make_sale_due_never_postpones_and_leaves_finished_sales_alone(
         assert sales[1].next_attempt_at.replace(tzinfo=None) < utcnow()
 
 
+async def _claim(runtime: Runtime, worker_id: str) -> list[int]:
+    async with runtime.sessions() as session:
+        ids = await queue.claim_due(session, worker_id=worker_id, limit=5, lease_seconds=300)
+        await session.commit()
+    return ids
+
+
 async def test_released_leases_are_due_again_at_once_in_their_place(runtime: Runtime) -> None:
     await _setup(runtime, 3)
-    async with runtime.sessions() as session:
-        ids = await queue.claim_due(session, worker_id="stopping", limit=5, lease_seconds=300)
-        await session.commit()
+    ids = await _claim(runtime, "stopping")
     assert len(ids) == 3
     async with runtime.sessions() as session:
         before = dict(
             (await session.execute(select(Sale.id, Sale.next_attempt_at).order_by(Sale.id))).all()
         )
-        # Another worker's lease and a finished sale are not ours to give back.
+        # Another worker's lease is not ours to give back.
         await session.execute(update(Sale).where(Sale.id == ids[2]).values(lease_owner="other"))
         assert await queue.claim_due(session, worker_id="x", limit=5, lease_seconds=60) == []
         released = await queue.release_leases(session, worker_id="stopping")
@@ -122,22 +127,19 @@ async def test_released_leases_are_due_again_at_once_in_their_place(runtime: Run
     assert released == 2
     async with runtime.sessions() as session:
         rows = {s.id: s for s in (await session.execute(select(Sale))).scalars()}
-        assert rows[ids[2]].lease_owner == "other"
-        for sale_id in ids[:2]:
-            assert rows[sale_id].lease_owner is None
-            assert rows[sale_id].lease_until is None
-            # Still due, with the due time it had: its place in the queue is kept.
-            assert rows[sale_id].next_attempt_at == before[sale_id]
-        again = await queue.claim_due(session, worker_id="next", limit=5, lease_seconds=60)
-        await session.commit()
-    assert sorted(again) == sorted(ids[:2])
+    assert rows[ids[2]].lease_owner == "other"
+    for sale_id in ids[:2]:
+        assert rows[sale_id].lease_owner is None
+        assert rows[sale_id].lease_until is None
+        # Still due, with the due time it had: its place in the queue is kept.
+        assert rows[sale_id].next_attempt_at == before[sale_id]
+    assert sorted(await _claim(runtime, "next")) == sorted(ids[:2])
 
 
 async def test_release_leases_can_be_limited_to_some_sales(runtime: Runtime) -> None:
     await _setup(runtime, 2)
+    ids = await _claim(runtime, "w")
     async with runtime.sessions() as session:
-        ids = await queue.claim_due(session, worker_id="w", limit=5, lease_seconds=300)
-        await session.commit()
         assert await queue.release_leases(session, worker_id="w", sale_ids=[]) == 0
         assert await queue.release_leases(session, worker_id="w", sale_ids=ids[:1]) == 1
         await session.commit()
