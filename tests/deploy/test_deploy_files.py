@@ -184,7 +184,7 @@ def test_pre_commit_runs_the_makefile_checks() -> None:
         for hook in repo["hooks"]
     }
     makefile = (ROOT / "Makefile").read_text()
-    for hook in ("ruff-format", "ruff-check", "mypy"):
+    for hook in ("ruff-format", "ruff-check", "import-linter", "mypy"):
         tool_and_args = shlex.split(hooks[hook])
         tool = Path(tool_and_args[0]).name
         assert f"$(BIN)/{' '.join([tool, *tool_and_args[1:]])}" in makefile, hook
