@@ -12,7 +12,7 @@ from conexapi.connections.models import (
 )
 from conexapi.db import Base
 from conexapi.inbox.models import Notification
-from conexapi.integrations.models import Integration, ProductMapping
+from conexapi.integrations.models import Integration, ProductMapping, UnmappedSku
 from conexapi.sync.models import Document, Job, Sale, SaleEvent, SaleOrder
 
 __all__ = [
@@ -36,5 +36,6 @@ __all__ = [
     "SaleEvent",
     "SaleOrder",
     "Tenant",
+    "UnmappedSku",
     "User",
 ]

@@ -73,6 +73,7 @@ class WorkerSection(BaseModel):
     sweep_retry_max_wait_seconds: float
     stamp_poll_interval_seconds: int
     shutdown_timeout_seconds: float
+    permission_check_seconds: int
 
 
 class Settings(BaseSettings):
@@ -124,6 +125,9 @@ class Settings(BaseSettings):
     # Wait after a 429 that carries no Retry-After.
     worker_rate_limit_default_seconds: float = Field(default=30.0, gt=0)
     stamp_poll_interval_seconds: int = Field(default=60, ge=1)
+    # How often a MercadoLibre connection whose application lacks a functional permission
+    # ("Facturación") is asked again; its sales resume as soon as it works.
+    permission_check_seconds: int = Field(default=300, ge=1)
 
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
     jwt_issuer: str = "conexapi"
@@ -253,6 +257,7 @@ class Settings(BaseSettings):
             sweep_retry_max_wait_seconds=self.sweep_retry_max_wait_seconds,
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
             shutdown_timeout_seconds=self.shutdown_timeout_seconds,
+            permission_check_seconds=self.permission_check_seconds,
         )
 
     @property

@@ -286,6 +286,14 @@ async def test_product_mappings_crud_and_resolution(
     assert again.json()["erp_code"] == "CAM-ALG-M-NEG"
     bad = await client.put(f"{url}/X", json={"erp_code": "has space"}, headers=owner.headers)
     assert bad.status_code == 422
+    # Every mapping is checked against the Siigo catalog when saved: it exists and is active.
+    for code, reason in (
+        ("NOT-IN-SIIGO", "erp_code_not_found"),
+        ("PROD-DESCONT-01", "erp_code_inactive"),
+    ):
+        refused = await client.put(f"{url}/X", json={"erp_code": code}, headers=owner.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == reason
     await client.put(f"{url}/OTHER", json={"erp_code": "LAMP-LED-ESC"}, headers=owner.headers)
     page = await client.get(url, params={"q": "termo"}, headers=owner.headers)
     assert page.json()["total"] == 1
@@ -293,6 +301,10 @@ async def test_product_mappings_crud_and_resolution(
     async with transaction(runtime.sessions) as session:
         codes = await resolve_product_codes(session, iid, ["ML-TERMO", "SKU-AS-IS", "ML-TERMO"])
     assert codes == {"ML-TERMO": "CAM-ALG-M-NEG", "SKU-AS-IS": "SKU-AS-IS"}
+    # A SKU Siigo can't take as a code, and not mapped, resolves to nothing: it needs a mapping.
+    async with transaction(runtime.sessions) as session:
+        codes = await resolve_product_codes(session, iid, ["SOPORTE CEL 'MAX'", "X" * 31])
+    assert codes == {}
     deleted = await client.delete(f"{url}/ML-TERMO", headers=owner.headers)
     assert deleted.status_code == 204
     missing = await client.delete(f"{url}/ML-TERMO", headers=owner.headers)
@@ -315,6 +327,8 @@ async def test_csv_import_reports_line_by_line(
         "\n"  # blank: skipped
         "E-5,LAMP-LED-ESC\n"  # 9 ok
         f"F-6,{'X' * 31}\n"  # 10 too long
+        "H-8,NOT-IN-SIIGO\n"  # 11 not in the Siigo catalog
+        "I-9,PROD-DESCONT-01\n"  # 12 inactive in Siigo
     )
     response = await client.post(
         f"{BASE}/{iid}/product-mappings/import",
@@ -325,20 +339,22 @@ async def test_csv_import_reports_line_by_line(
     report = response.json()
     assert report["accepted"] == 2
     rejected = {r["line"]: r for r in report["rejected"]}
-    assert set(rejected) == {3, 4, 5, 6, 7, 10}
+    assert set(rejected) == {3, 4, 5, 6, 7, 10, 11, 12}
     assert rejected[3]["reason"] == "empty sku"
     assert rejected[4]["reason"].startswith("invalid code")
     assert rejected[5]["reason"].startswith("invalid code")
     assert rejected[6]["reason"].startswith("duplicate sku")
     assert rejected[7]["reason"] == "missing columns"
     assert rejected[10]["sku"] == "F-6"
+    assert rejected[11]["reason"] == "not found in Siigo"
+    assert rejected[12]["reason"] == "inactive in Siigo"
     # Multipart upload, semicolons (Excel in Colombia), and a bad header.
     multipart = await client.post(
         f"{BASE}/{iid}/product-mappings/import",
         files={"file": ("map.csv", b"sku;erp_code\nG-7;MOUSE-INAL-M1\n", "text/csv")},
         headers=owner.headers,
     )
-    assert multipart.json() == {"accepted": 1, "rejected": []}
+    assert multipart.json() == {"accepted": 1, "rejected": [], "sales_retried": 0}
     header = await client.post(
         f"{BASE}/{iid}/product-mappings/import",
         content=b"code,name\nA,B\n",
@@ -355,11 +371,16 @@ async def test_check_reports_missing_and_inactive_products(
 ) -> None:
     iid = (await _create(client, owner, sandbox))["id"]
     url = f"{BASE}/{iid}/product-mappings"
-    for sku, code in (("A", "TERMO-INOX-750"), ("B", "PROD-DESCONT-01"), ("C", "NOT-IN-SIIGO")):
-        await client.put(f"{url}/{sku}", json={"erp_code": code}, headers=owner.headers)
+    for sku, code in (("A", "TERMO-INOX-750"), ("B", "LAMP-LED-ESC"), ("C", "MOUSE-INAL-M1")):
+        saved = await client.put(f"{url}/{sku}", json={"erp_code": code}, headers=owner.headers)
+        assert saved.status_code == 200, saved.text
+    # Since saved: one product deactivated in Siigo, one deleted from it.
+    company = sandbox.state.sandbox.siigo.default
+    company.product_by_code("LAMP-LED-ESC")["active"] = False  # type: ignore[index]
+    assert company.delete_product(company.product_by_code("MOUSE-INAL-M1")["id"])  # type: ignore[index]
     response = await client.post(
         f"{url}/check",
-        json={"skus": ["LAMP-LED-ESC", "SKU-NO-SIIGO-99", "A"]},
+        json={"skus": ["CAM-ALG-M-NEG", "SKU-NO-SIIGO-99", "A"], "refresh": True},
         headers=owner.headers,
     )
     assert response.status_code == 200, response.text
@@ -369,7 +390,7 @@ async def test_check_reports_missing_and_inactive_products(
         "A": ("ok", "mapping"),
         "B": ("inactive", "mapping"),
         "C": ("not_found", "mapping"),
-        "LAMP-LED-ESC": ("ok", "identity"),
+        "CAM-ALG-M-NEG": ("ok", "identity"),
         "SKU-NO-SIIGO-99": ("not_found", "identity"),
     }
     assert report["ok"] == 2

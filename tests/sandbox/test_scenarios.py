@@ -46,9 +46,16 @@ def test_each_kind_lands_in_its_state() -> None:
     assert orders[sales["unknown_sku"].order_ids[0]].sku == "SKU-NO-SIIGO-99"
     assert state.siigo.default.product_by_code("SKU-NO-SIIGO-99") is None
     for kind, sale in sales.items():
-        if kind != "unknown_sku":
+        sku = orders[sale.order_ids[0]].sku
+        if sale.expectation != "attention_unknown_sku":
             for oid in sale.order_ids:
                 assert state.siigo.default.product_by_code(orders[oid].sku) is not None, kind
+        else:  # Siigo has the product, under another code (the SKU is no code for Siigo)
+            assert state.siigo.default.product_by_code(sku) is None, kind
+    assert " " in orders[sales["sku_with_spaces"].order_ids[0]].sku
+    assert len(orders[sales["long_sku"].order_ids[0]].sku) > 30
+    id_only = orders[sales["buyer_id_only"].order_ids[0]].render()["buyer"]
+    assert set(id_only) == {"id", "billing_info"}  # 2024+ shape: no nickname, no names
     unreachable = orders[sales["unreachable_price"].order_ids[0]]
     assert int(unreachable.unit_price) in (1025, 1026, 1054)
     state.scenarios.advance()

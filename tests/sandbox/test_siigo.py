@@ -88,13 +88,15 @@ async def test_catalogs(client: httpx.AsyncClient, siigo_headers: dict[str, str]
     assert missing.json()["Errors"][0]["Code"] == "parameter_required"
     fv = (await client.get("/siigo/v1/document-types?type=FV", headers=siigo_headers)).json()
     electronic = next(d for d in fv if d["id"] == 24446)
-    assert electronic["code"] == 1
+    assert electronic["code"] == "1"  # a string, as in the portal and the blueprint
     assert electronic["electronic_type"] == "ElectronicInvoice"
     assert electronic["automatic_number"] is True
     assert any(not d["active"] for d in fv)
     assert any(d["electronic_type"] == "NoElectronic" for d in fv)
     nc = (await client.get("/siigo/v1/document-types?type=NC", headers=siigo_headers)).json()
     assert [d["id"] for d in nc] == [77775]
+    # Siigo's NC types say nothing about being electronic (blueprint `DocumentTypeNC`).
+    assert "electronic_type" not in nc[0]
     taxes = (await client.get("/siigo/v1/taxes", headers=siigo_headers)).json()
     assert {
         "id": 13156,

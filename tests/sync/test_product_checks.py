@@ -174,26 +174,44 @@ async def test_a_missing_or_inactive_product_is_never_remembered(stack: Stack) -
     assert sale["error"]["code"] == "unmapped_products"
     assert lookups(stack) == before + 2
 
-    # Mapped to a product that exists but is inactive: not remembered either.
-    r = await stack.api.put(
-        f"/api/v1/integrations/{stack.integration_id}/product-mappings/SKU-NO-SIIGO-99",
-        json={"erp_code": "PROD-DESCONT-01"},
-        headers=stack.headers,
-    )
-    assert r.status_code in (200, 201), r.text
-    sale = await _retry(stack, sale["id"])
-    assert sale["state"] == "needs_attention"
-    assert sale["error"]["code"] == "unmapped_products"
-    assert lookups(stack) == before + 3
+    # A mapping to a product that exists but is inactive is refused when saved.
+    url = f"/api/v1/integrations/{stack.integration_id}/product-mappings/SKU-NO-SIIGO-99"
+    r = await stack.api.put(url, json={"erp_code": "PROD-DESCONT-01"}, headers=stack.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "erp_code_inactive"
     assert await known(stack) == {}
 
-    # Activated in Siigo a second ago: the next try finds it, and from then on it is known.
+    # Active when mapped, deactivated in Siigo since: the retry waits, and it is not remembered.
     product = stack.sandbox.siigo.default.product_by_code("PROD-DESCONT-01")
     assert product is not None
     product["active"] = True
+    r = await stack.api.put(url, json={"erp_code": "PROD-DESCONT-01"}, headers=stack.headers)
+    assert r.status_code == 200, r.text
+    assert set(await known(stack)) == {"PROD-DESCONT-01"}  # the save's check is shared
+    await stack.settle()  # the mapping made the waiting sale due at once
+    [sale] = await stack.sales()
+    assert sale["state"] == "invoiced"
+    # Deactivated later: another sale of that SKU waits, and the code is forgotten.
+    product["active"] = False
+    async with stack.runtime.sessions() as session:
+        await session.execute(update(KnownProduct).values(checked_at=datetime(2000, 1, 1)))
+        await session.commit()
+    stack.runtime.extras.pop("product_checks", None)
+    before = lookups(stack)
+    await stack.generate(1, kinds=["unknown_sku"])
+    await stack.settle()
+    waiting = [s for s in await stack.sales() if s["state"] != "invoiced"]
+    [sale] = waiting
+    assert sale["error"]["code"] == "unmapped_products"
+    assert lookups(stack) == before + 1
+    # Siigo said inactive: the old positive is not refreshed (it stays expired).
+    assert await known(stack) == {"PROD-DESCONT-01": datetime(2000, 1, 1)}
+
+    # Activated in Siigo a second ago: the next try finds it, and from then on it is known.
+    product["active"] = True
     sale = await _retry(stack, sale["id"])
     assert sale["state"] == "invoiced"
-    assert lookups(stack) == before + 4
+    assert lookups(stack) == before + 2
     assert set(await known(stack)) == {"PROD-DESCONT-01"}
 
 

@@ -198,20 +198,6 @@ async def _map_unmapped_sku(
     return ids, page
 
 
-async def test_map_sku_saves_the_mapping_and_retries(
-    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
-) -> None:
-    ids, page = await _map_unmapped_sku(client, runtime, owner, "SKU-001")
-    assert "ZZ-404 → SKU-001" in page.text
-    api = await client.get(
-        f"/api/v1/integrations/{ids['integration']}/product-mappings",
-        headers=owner.headers,
-    )
-    assert [(m["sku"], m["erp_code"]) for m in api.json()["items"]] == [("ZZ-404", "SKU-001")]
-    detail = await client.get(f"/app/sales/{ids['attention']}")
-    assert "Reintento pedido por" in detail.text
-
-
 async def test_csv_exports(client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn) -> None:
     await seed_sales(runtime, owner.tenant_id)
     await web_login(client, owner.email)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.repository import CatalogStore
@@ -29,7 +29,8 @@ class _Row(BaseModel):
 
 class DocumentType(_Row):
     id: int
-    code: int | str | None = None
+    # A string ("1") in the portal and blueprint, a number in some answers: kept as text.
+    code: str | None = None
     name: str = ""
     type: str = ""
     active: bool = True
@@ -41,9 +42,36 @@ class DocumentType(_Row):
     decimals: bool = True
     discount_type: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _portal_shape(cls, data: Any) -> Any:
+        """The developer portal shows NC types with a GUID `id` and the numeric document id in
+        `number` (siigo-api.md §16); `document.id` on a credit note is that number."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if not _is_int(data.get("id")) and _is_int(data.get("number")):
+                data["id"] = data["number"]
+            if isinstance(data.get("code"), int | float) and not isinstance(data["code"], bool):
+                data["code"] = str(int(data["code"]))
+        return data
+
     @property
     def electronic(self) -> bool:
         return bool(self.electronic_type) and self.electronic_type != NON_ELECTRONIC
+
+    @property
+    def electronic_unknown(self) -> bool:
+        """Siigo's NC types carry no `electronic_type` at all (siigo-api.md §16): whether
+        they are electronic follows from the company's invoices, not from the row."""
+        return not self.electronic_type
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.strip().isdigit()
 
 
 class Tax(_Row):
@@ -95,6 +123,13 @@ class Product(_Row):
     type: str = "Product"
     active: bool = True
     taxes: list[dict[str, Any]] = []
+    reference: str | None = None
+    additional_fields: dict[str, Any] | None = None
+
+    @property
+    def barcode(self) -> str | None:
+        value = (self.additional_fields or {}).get("barcode")
+        return str(value) if value not in (None, "") else None
 
 
 KINDS = (
@@ -192,6 +227,19 @@ class Catalogs:
 
     def cost_center(self, cost_center_id: int) -> CostCenter | None:
         return next((c for c in self.cost_centers if c.id == cost_center_id), None)
+
+    @property
+    def invoices_electronically(self) -> bool:
+        """The company has an active electronic sales invoice type (its NC types are then
+        electronic too, whether or not their rows say so)."""
+        return any(d.active and d.electronic for d in self.document_types_fv)
+
+    def credit_note_is_electronic(self, doc: DocumentType) -> bool:
+        """An NC type is electronic when it says so, or, saying nothing (the usual case,
+        siigo-api.md §16), when the company invoices electronically."""
+        if doc.electronic_unknown:
+            return self.invoices_electronically
+        return doc.electronic
 
     def active_account_groups(self) -> list[AccountGroup]:
         return [g for g in self.account_groups if g.active]

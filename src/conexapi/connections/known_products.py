@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.models import KnownProduct
+from conexapi.core.http import siigo_errors
 from conexapi.db import naive_utc, retry_on_lock_conflict, upsert_many, utcnow
 from conexapi.erps.siigo.client import SiigoClient
 from conexapi.runtime import Runtime
@@ -194,24 +195,18 @@ async def forget_products(runtime: Runtime, connection_id: int, codes: Sequence[
 
 
 def refused_codes(body: Any, items: Sequence[dict[str, Any]]) -> list[str]:
-    """The product codes of `items` that a Siigo error answer (`{"Errors": [...]}`) points at:
-    by parameter (`items[2].code`) or by name in the message."""
-    errors = (body.get("Errors") or body.get("errors")) if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return []
+    """The product codes of `items` that a Siigo error answer points at (either casing,
+    `core.http.siigo_errors`): by parameter (`items[2].code`) or by name in the message."""
     codes = [str(item.get("code") or "") for item in items]
     refused: list[str] = []
-    for error in errors:
-        if not isinstance(error, dict):
-            continue
-        for param in error.get("Params") or error.get("params") or []:
-            match = _ITEM_CODE.fullmatch(str(param))
+    for error in siigo_errors(body):
+        for param in error.params:
+            match = _ITEM_CODE.fullmatch(param)
             if match and int(match.group(1)) < len(codes):
                 refused.append(codes[int(match.group(1))])
-        message = str(error.get("Message") or error.get("message") or "")
         refused += [
             code
             for code in codes
-            if code and re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", message)
+            if code and re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", error.message)
         ]
     return [c for c in dict.fromkeys(refused) if c]

@@ -128,5 +128,28 @@ class NotFoundError(PermanentError):
     """The vendor answered 404 for the resource."""
 
 
+class PermissionMissingError(PermanentError):
+    """The vendor refused because our application lacks a functional permission.
+
+    MercadoLibre answers `403 PA_UNAUTHORIZED_RESULT_FROM_POLICIES` (`blocked_by: PolicyAgent`)
+    when the application is not allowed a family of resources, e.g. billing info without the
+    "Facturación" permission (mercadolibre-api.md §1.1, §5.3). It is a problem of the
+    connection, not of the sale: `permission` names the missing one when the caller knows it,
+    and `probe` is what to ask again to learn that it was granted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permission: str | None = None,
+        probe: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.permission = permission
+        self.probe = probe or {}
+
+
 class AuthError(IntegrationError):
     pass

@@ -7,6 +7,8 @@ recorded) and either returns a 2xx/3xx response or raises:
 - `RateLimitedError`: 429, with `retry_after` from `Retry-After` (or the vendor's message);
 - `AuthError`: 401 (the auth flows already tried one renewal before this surfaces);
 - `NotFoundError`: 404;
+- `PermissionMissingError`: a 403 from MercadoLibre's PolicyAgent (the application lacks a
+  functional permission);
 - `PermanentError`: any other 4xx, with the vendor's error code and message.
 
 Each call is logged (method, path, status, duration; never headers or bodies) and counted in
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,6 +32,7 @@ from conexapi.core.errors import (
     IntegrationError,
     NotFoundError,
     PermanentError,
+    PermissionMissingError,
     RateLimitedError,
     TransientError,
 )
@@ -86,24 +90,65 @@ def parse_meli_error(response: httpx.Response) -> tuple[str | None, str]:
     return (str(code) if code else None), str(message or f"HTTP {response.status_code}")
 
 
+@dataclass(frozen=True)
+class SiigoErrorItem:
+    code: str | None
+    message: str
+    params: tuple[str, ...] = ()
+
+
+def siigo_errors(body: Any) -> list[SiigoErrorItem]:
+    """Every error of a Siigo error body, whichever casing it came in.
+
+    The documented shape is PascalCase (`{"Status", "Errors": [{"Code", "Message", "Params",
+    "Detail"}]}`, siigo-api.md §4.1); production and the batch webhook also answer lowercase
+    (`{"status", "errors": [{"code", "message", "params", "detail"}]}`, §16), and one body may
+    mix both. Anything that reads a Siigo error goes through here.
+    """
+    if not isinstance(body, dict):
+        return []
+    errors = body.get("Errors")
+    if not isinstance(errors, list):
+        errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    items: list[SiigoErrorItem] = []
+    for error in errors:
+        if not isinstance(error, dict):
+            continue
+        code = error.get("Code", error.get("code"))
+        message = error.get("Message", error.get("message"))
+        params = error.get("Params", error.get("params"))
+        items.append(
+            SiigoErrorItem(
+                code=str(code) if code not in (None, "") else None,
+                message=str(message or ""),
+                params=tuple(str(p) for p in params) if isinstance(params, list) else (),
+            )
+        )
+    return items
+
+
 def parse_siigo_error(response: httpx.Response) -> tuple[str | None, str]:
-    """Siigo: `Errors[0].Code/Message` (PascalCase) or `errors[0].code/message` (snake_case)."""
+    """Siigo: the first error's code, and every error's message (both casings, `siigo_errors`)."""
     data = _json_object(response)
-    errors = data.get("Errors") or data.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        code = first.get("Code") or first.get("code")
-        message = first.get("Message") or first.get("message") or ""
-        if len(errors) > 1:
-            others = [
-                str(e.get("Message") or e.get("message") or "")
-                for e in errors[1:]
-                if isinstance(e, dict)
-            ]
-            message = "; ".join([str(message), *[m for m in others if m]])
-        return (str(code) if code else None), str(message or f"HTTP {response.status_code}")
+    errors = siigo_errors(data)
+    if errors:
+        message = "; ".join(e.message for e in errors if e.message)
+        return errors[0].code, message or f"HTTP {response.status_code}"
     message = data.get("Message") or data.get("message") or response.reason_phrase
     return None, str(message or f"HTTP {response.status_code}")
+
+
+POLICY_AGENT_CODE = "PA_UNAUTHORIZED_RESULT_FROM_POLICIES"
+
+
+def is_policy_block(status: int, body: Any) -> bool:
+    """MercadoLibre's PolicyAgent refusing a resource the application has no permission for:
+    `403 {"code": "PA_UNAUTHORIZED_RESULT_FROM_POLICIES", "blocked_by": "PolicyAgent"}`."""
+    if status != 403 or not isinstance(body, dict):
+        return False
+    return body.get("code") == POLICY_AGENT_CODE or body.get("blocked_by") == "PolicyAgent"
 
 
 def _outcome(exc: IntegrationError | None) -> str:
@@ -140,6 +185,8 @@ def classify(response: httpx.Response, *, vendor: str, parse_error: ErrorParser)
         raise AuthError(message, **kw)
     if status == 404:
         raise NotFoundError(message, **kw)
+    if is_policy_block(status, kw["body"]):
+        raise PermissionMissingError(message, **kw)
     raise PermanentError(message, **kw)
 
 

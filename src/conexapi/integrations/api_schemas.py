@@ -71,6 +71,32 @@ class ProductMappingPut(BaseModel):
     erp_code: str = Field(min_length=1, max_length=30)
 
 
+class RejectedMapping(BaseModel):
+    sku: str
+    erp_code: str
+    code: str  # invalid_sku, invalid_erp_code, erp_code_not_found, erp_code_inactive
+    message: str
+
+
+class MappingItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=120)
+    erp_code: str = Field(min_length=1, max_length=60)
+
+
+class BulkMappingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mappings: list[MappingItem] = Field(min_length=1, max_length=1000)
+
+
+class BulkMappingReport(BaseModel):
+    saved: dict[str, str] = Field(description="SKU → Siigo code saved")
+    rejected: list[RejectedMapping]
+    sales_retried: int = Field(description="Sales that waited for these SKUs, due again now")
+
+
 class RejectedLine(BaseModel):
     line: int
     sku: str | None
@@ -80,6 +106,7 @@ class RejectedLine(BaseModel):
 class ImportReport(BaseModel):
     accepted: int
     rejected: list[RejectedLine]
+    sales_retried: int = 0
 
 
 class MappingCheckRequest(BaseModel):
@@ -102,3 +129,44 @@ class MappingCheckReport(BaseModel):
     ok: int
     problems: int
     items: list[MappingCheckItem]
+
+
+class ProductProposalRead(BaseModel):
+    code: str
+    name: str
+    match: str = Field(description="exact_code, clean_code, reference, barcode or similar_name")
+    score: float = Field(description="0..1, how sure the match is")
+
+
+class UnmappedSkuRead(BaseModel):
+    sku: str
+    title: str
+    sales: int = Field(description="Sales waiting for this SKU")
+    since: datetime
+    current_code: str | None = Field(description="Its mapping, when the mapped code fails")
+    usable_as_code: bool = Field(description="Siigo would take the SKU itself as a code")
+    suggested_code: str = Field(description="A code Siigo accepts, for creating the product")
+    proposals: list[ProductProposalRead]
+
+
+class UnmappedSkuPage(BaseModel):
+    items: list[UnmappedSkuRead]
+    create_products: bool = Field(
+        description="The integration lets ConexAPI create missing products in Siigo"
+    )
+
+
+class CreateProductRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=120)
+    tax_id: int = Field(description="The Siigo tax of the product (from /v1/taxes)")
+    code: str | None = Field(default=None, max_length=30, description="Default: a safe code")
+    name: str | None = Field(default=None, max_length=100, description="Default: the item title")
+
+
+class CreateProductReport(BaseModel):
+    sku: str
+    erp_code: str
+    product_name: str
+    sales_retried: int

@@ -1,7 +1,8 @@
 """Product mappings: MercadoLibre SKU (or item + variation) → Siigo product code.
 
-Listed, set one by one or imported from a CSV with a line-by-line report, checked against Siigo
-(positives shared with the workers through `known_product`), and resolved for each sale.
+Listed, set one by one, many at once or imported from a CSV with a line-by-line report; every
+code is checked against Siigo when saved (it exists and is active: `code_checks`, positives
+shared with the workers through `known_product`), and resolved for each sale.
 """
 
 from __future__ import annotations
@@ -9,40 +10,34 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.connections.catalogs import (
-    load_products_at,
-)
-from conexapi.connections.known_products import (
-    CHECK_SECONDS,
-    is_active,
-    product_checks,
-    record_checks,
-)
-from conexapi.core.errors import NotFound, PermanentError, Unprocessable
-from conexapi.db import utcnow
-from conexapi.erps.siigo.client import siigo_client
+from conexapi.core.errors import NotFound, Unprocessable
 from conexapi.integrations.api_schemas import (
     ImportReport,
     MappingCheckItem,
     MappingCheckReport,
     RejectedLine,
+    RejectedMapping,
+)
+from conexapi.integrations.code_checks import (
+    INACTIVE,
+    INVALID_CODE,
+    OK,
+    CodeCheck,
+    check_codes,
 )
 from conexapi.integrations.models import ProductMapping
 from conexapi.integrations.repository import TenantIntegrations, mapped_codes
-from conexapi.integrations.service import (
-    MAX_CODE_LOOKUPS,
-    get_integration,
-    is_valid_code,
-)
+from conexapi.integrations.service import get_integration, is_valid_code
 from conexapi.runtime import Runtime
 
 log = structlog.get_logger("conexapi.integrations")
+
+_SKU_LENGTH = "The SKU must have 1 to 120 characters."
 
 
 async def list_mappings(
@@ -64,23 +59,92 @@ def _clean_sku(sku: str) -> str:
     return sku.strip()
 
 
-async def put_mapping(
-    session: AsyncSession, *, tenant_id: int, integration_id: int, sku: str, erp_code: str
-) -> ProductMapping:
-    await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
-    sku = _clean_sku(sku)
-    if not sku or len(sku) > 120:
-        raise Unprocessable("The SKU must have 1 to 120 characters.", code="invalid_sku")
-    if not is_valid_code(erp_code):
-        raise Unprocessable(
-            "Siigo product codes have at most 30 characters and no spaces or quotes.",
-            code="invalid_erp_code",
-            details={"erp_code": erp_code},
-        )
-    mapping = await TenantIntegrations(session, tenant_id).upsert_mapping(
-        integration_id, sku, erp_code
+@dataclass
+class MappingResult:
+    """What a save of several mappings did: saved SKU → code, and the refused ones."""
+
+    saved: dict[str, str] = field(default_factory=dict)
+    rejected: list[RejectedMapping] = field(default_factory=list)
+
+
+def _refusal(check: CodeCheck) -> tuple[str, str]:
+    """(stable code, English message) for a code Siigo cannot take on an invoice."""
+    if check.status == INVALID_CODE:
+        return "invalid_erp_code", "Not a valid Siigo code (1-30 characters, no spaces or quotes)."
+    if check.status == INACTIVE:
+        return "erp_code_inactive", f"The product {check.code} is inactive in Siigo."
+    return "erp_code_not_found", f"No product with code {check.code} in Siigo."
+
+
+async def put_mappings(
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    integration_id: int,
+    pairs: Sequence[tuple[str, str]],
+) -> MappingResult:
+    """Saves SKU → code mappings whose code exists and is active in Siigo; the others are
+    refused with the reason. Nothing is saved for a SKU twice in `pairs` (the last one wins)."""
+    integration = await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    result = MappingResult()
+    wanted: dict[str, str] = {}
+    for raw_sku, raw_code in pairs:
+        sku, code = _clean_sku(raw_sku), raw_code.strip()
+        if not sku or len(sku) > 120:
+            result.rejected.append(
+                RejectedMapping(
+                    sku=sku[:120], erp_code=code, code="invalid_sku", message=_SKU_LENGTH
+                )
+            )
+            continue
+        wanted[sku] = code
+    checks = await check_codes(
+        session,
+        runtime=runtime,
+        connection_id=integration.siigo_connection_id,
+        codes=wanted.values(),
     )
+    repo = TenantIntegrations(session, tenant_id)
+    for sku, code in wanted.items():
+        check = checks[code]
+        if not check.ok:
+            reason, message = _refusal(check)
+            result.rejected.append(
+                RejectedMapping(sku=sku, erp_code=code, code=reason, message=message)
+            )
+            continue
+        await repo.upsert_mapping(integration_id, sku, code)
+        result.saved[sku] = code
     await session.flush()
+    return result
+
+
+async def put_mapping(
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    integration_id: int,
+    sku: str,
+    erp_code: str,
+) -> ProductMapping:
+    """One mapping, checked against Siigo: 422 with a stable code when Siigo cannot take it."""
+    result = await put_mappings(
+        session,
+        runtime=runtime,
+        tenant_id=tenant_id,
+        integration_id=integration_id,
+        pairs=[(sku, erp_code)],
+    )
+    if result.rejected:
+        refused = result.rejected[0]
+        raise Unprocessable(
+            refused.message, code=refused.code, details={"sku": refused.sku, "erp_code": erp_code}
+        )
+    mapping = (
+        await TenantIntegrations(session, tenant_id).mappings_for(integration_id, [_clean_sku(sku)])
+    )[_clean_sku(sku)]
     return mapping
 
 
@@ -95,9 +159,15 @@ async def delete_mapping(
 
 
 async def import_mappings(
-    session: AsyncSession, *, tenant_id: int, integration_id: int, content: bytes
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    tenant_id: int,
+    integration_id: int,
+    content: bytes,
 ) -> ImportReport:
-    """CSV `sku,erp_code` (comma or semicolon); a report line by line. Valid lines are saved."""
+    """CSV `sku,erp_code` (comma or semicolon); a report line by line. Lines whose code exists
+    and is active in Siigo are saved."""
     await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
     try:
         text = content.decode("utf-8-sig")
@@ -116,9 +186,8 @@ async def import_mappings(
             details={"header": header},
         )
     sku_at, code_at = header.index("sku"), header.index("erp_code")
-    repo = TenantIntegrations(session, tenant_id)
     seen: dict[str, int] = {}
-    accepted: dict[str, str] = {}
+    accepted: dict[str, tuple[str, int]] = {}
     rejected: list[RejectedLine] = []
     for row in reader:
         line = reader.line_num
@@ -149,11 +218,22 @@ async def import_mappings(
             )
         else:
             seen[sku] = line
-            accepted[sku] = code
-    for sku, code in accepted.items():
-        await repo.upsert_mapping(integration_id, sku, code)
-    await session.flush()
-    return ImportReport(accepted=len(accepted), rejected=rejected)
+            accepted[sku] = (code, line)
+    result = await put_mappings(
+        session,
+        runtime=runtime,
+        tenant_id=tenant_id,
+        integration_id=integration_id,
+        pairs=[(sku, code) for sku, (code, _) in accepted.items()],
+    )
+    for refused in result.rejected:
+        line = accepted[refused.sku][1]
+        reason = (
+            "not found in Siigo" if refused.code == "erp_code_not_found" else "inactive in Siigo"
+        )
+        rejected.append(RejectedLine(line=line, sku=refused.sku, reason=reason))
+    rejected.sort(key=lambda r: r.line)
+    return ImportReport(accepted=len(result.saved), rejected=rejected)
 
 
 async def check_mappings(
@@ -174,88 +254,35 @@ async def check_mappings(
     for sku in (_clean_sku(s) for s in skus):
         if sku and sku not in targets:
             targets[sku] = (sku, "identity")
-    client = siigo_client(runtime, integration.siigo_connection_id)
-    products, fetched_at = await load_products_at(
-        session, client, integration.siigo_connection_id, refresh=refresh
+    checks = await check_codes(
+        session,
+        runtime=runtime,
+        connection_id=integration.siigo_connection_id,
+        codes=[code for code, _ in targets.values()],
+        refresh=refresh,
     )
-    # What Siigo said recently (the catalog, when read less than the workers' check lasts, or a
-    # lookup just now) is shared with the workers' check before invoicing: an active code costs
-    # them no lookup, a missing or inactive one is looked up again.
-    catalog_fresh = utcnow() - fetched_at < timedelta(seconds=CHECK_SECONDS)
-    in_catalog: set[str] = set()
-    looked_up: set[str] = set()
-    inactive: set[str] = set()
-    lookups = 0
-    items: list[MappingCheckItem] = []
-    for sku, (code, source) in sorted(targets.items()):
-        if not is_valid_code(code):
-            items.append(
-                MappingCheckItem(
-                    sku=sku,
-                    erp_code=code,
-                    source=source,
-                    status="invalid_code",
-                    message="Not a valid Siigo code (1-30 characters, no spaces or quotes).",
-                )
-            )
-            continue
-        product = products.get(code)
-        found: dict[str, Any] | None = product.model_dump() if product is not None else None
-        if found is not None and catalog_fresh:
-            (in_catalog if is_active(found) else inactive).add(code)
-        if found is None and lookups < MAX_CODE_LOOKUPS:
-            lookups += 1
-            try:
-                found = await client.get_product_by_code(code)
-                (looked_up if is_active(found) else inactive).add(code)
-            except PermanentError:
-                found = None
-        if found is None:
-            items.append(
-                MappingCheckItem(
-                    sku=sku,
-                    erp_code=code,
-                    source=source,
-                    status="not_found",
-                    message=f"No product with code {code} in Siigo.",
-                )
-            )
-        elif not found.get("active", True):
-            items.append(
-                MappingCheckItem(
-                    sku=sku,
-                    erp_code=code,
-                    source=source,
-                    status="inactive",
-                    product_name=found.get("name"),
-                    message=f"The product {code} is inactive in Siigo.",
-                )
-            )
-        else:
-            items.append(
-                MappingCheckItem(
-                    sku=sku,
-                    erp_code=code,
-                    source=source,
-                    status="ok",
-                    product_name=found.get("name"),
-                    message="ok",
-                )
-            )
-    connection_id = integration.siigo_connection_id
-    await record_checks(session, connection_id, active=sorted(in_catalog), checked_at=fetched_at)
-    await record_checks(session, connection_id, active=sorted(looked_up), inactive=sorted(inactive))
-    checks = product_checks(runtime)
-    for code in inactive:
-        checks.forget(connection_id, code)
-    ok = sum(1 for i in items if i.status == "ok")
+    items = [
+        MappingCheckItem(
+            sku=sku,
+            erp_code=code,
+            source=source,
+            status=checks[code].status,
+            product_name=checks[code].name,
+            message="ok" if checks[code].ok else _refusal(checks[code])[1],
+        )
+        for sku, (code, source) in sorted(targets.items())
+    ]
+    ok = sum(1 for i in items if i.status == OK)
     return MappingCheckReport(ok=ok, problems=len(items) - ok, items=items)
 
 
 async def resolve_product_codes(
     session: AsyncSession, integration_id: int, line_keys: list[str]
 ) -> dict[str, str]:
-    """The Siigo code for each line key (SKU or item:variation): its mapping, else itself."""
+    """The Siigo code for each line key (SKU or item:variation): its mapping, else itself when
+    Siigo could take it as a code. A key that Siigo can't take as a code (spaces, quotes, more
+    than 30 characters: the norm for real SKUs, mercadolibre-api.md §15) and has no mapping is
+    left out, so the sale waits for a mapping instead of being refused by Siigo."""
     keys = list(dict.fromkeys(k for k in line_keys if k))
     explicit = await mapped_codes(session, integration_id, keys)
-    return {key: explicit.get(key, key) for key in keys}
+    return {key: explicit.get(key, key) for key in keys if key in explicit or is_valid_code(key)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, TimestampMixin, UTCDateTime
@@ -41,3 +41,25 @@ class ProductMapping(TimestampMixin, Base):
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
     sku: Mapped[str] = mapped_column(String(120))
     erp_code: Mapped[str] = mapped_column(String(30))
+
+
+class UnmappedSku(Base):
+    """A sale waiting for a SKU (or item:variation) that has no usable Siigo product: written
+    by the engine when the sale blocks, it is the list the seller maps from (with the item's
+    title, for proposals) and what makes the sale due again once every SKU it waits for is
+    mapped (`sync.unblock`). A sale's rows are replaced each time it blocks and dropped when it
+    moves on."""
+
+    __tablename__ = "unmapped_sku"
+    __table_args__ = (
+        UniqueConstraint("sale_id", "sku"),
+        Index("ix_unmapped_sku_integration_sku", "integration_id", "sku"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.db import utcnow
 from conexapi.integrations.models import Integration, ProductMapping
 
 
@@ -96,6 +97,9 @@ class TenantIntegrations:
         existing = (await self.mappings_for(integration_id, [sku])).get(sku)
         if existing is not None:
             existing.erp_code = erp_code
+            # Saved again (maybe the same code, its product re-activated): a change all the
+            # same for the sales waiting for this SKU (`sync.unblock`).
+            existing.updated_at = utcnow()
             return existing
         mapping = ProductMapping(
             tenant_id=self.tenant_id, integration_id=integration_id, sku=sku, erp_code=erp_code

@@ -1,4 +1,6 @@
-"""Integrations API: create (with proposed settings), read, change, product mappings."""
+"""Integrations API: create (with proposed settings), read, change, product mappings, the SKUs
+sales wait for (with proposals) and creating their products. Saving a mapping retries the sales
+waiting for it (`sync.unblock`: this API layer sits above the engine)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.core.errors import Unprocessable
-from conexapi.integrations import mappings, service
+from conexapi.integrations import mappings, service, unmapped
 from conexapi.integrations.api_schemas import (
+    BulkMappingReport,
+    BulkMappingRequest,
+    CreateProductReport,
+    CreateProductRequest,
     ImportReport,
     IntegrationCreate,
     IntegrationPatch,
@@ -20,8 +26,10 @@ from conexapi.integrations.api_schemas import (
     ProductMappingPage,
     ProductMappingPut,
     ProductMappingRead,
+    UnmappedSkuPage,
 )
 from conexapi.integrations.service import IntegrationView
+from conexapi.sync.unblock import resume_mapped_sales
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
@@ -131,9 +139,14 @@ async def list_product_mappings(
     "/{integration_id}/product-mappings/import", response_model=ImportReport, responses=_ERRORS
 )
 async def import_product_mappings(
-    integration_id: int, request: Request, claims: AdminDep, session: SessionDep
+    integration_id: int,
+    request: Request,
+    claims: AdminDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> ImportReport:
-    """CSV with header `sku,erp_code`: a multipart `file` field or a `text/csv` body."""
+    """CSV with header `sku,erp_code`: a multipart `file` field or a `text/csv` body. Each code
+    must exist and be active in Siigo; sales waiting for the SKUs saved are retried."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         async with request.form() as form:  # closes the spooled upload files
@@ -143,9 +156,88 @@ async def import_product_mappings(
             content = await upload.read()
     else:
         content = await request.body()
-    return await mappings.import_mappings(
-        session, tenant_id=claims.tenant_id, integration_id=integration_id, content=content
+    report = await mappings.import_mappings(
+        session,
+        runtime=runtime,
+        tenant_id=claims.tenant_id,
+        integration_id=integration_id,
+        content=content,
     )
+    report.sales_retried = await _retry_waiting(session, claims.tenant_id, integration_id)
+    return report
+
+
+@router.post(
+    "/{integration_id}/product-mappings/bulk", response_model=BulkMappingReport, responses=_ERRORS
+)
+async def bulk_product_mappings(
+    integration_id: int,
+    body: BulkMappingRequest,
+    claims: AdminDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> BulkMappingReport:
+    """Maps many SKUs at once. Each code is checked against Siigo (it exists and is active);
+    the refused ones are listed with the reason, the others saved. Every sale waiting for the
+    SKUs saved is retried."""
+    result = await mappings.put_mappings(
+        session,
+        runtime=runtime,
+        tenant_id=claims.tenant_id,
+        integration_id=integration_id,
+        pairs=[(m.sku, m.erp_code) for m in body.mappings],
+    )
+    retried = await _retry_waiting(session, claims.tenant_id, integration_id)
+    return BulkMappingReport(saved=result.saved, rejected=result.rejected, sales_retried=retried)
+
+
+@router.get("/{integration_id}/unmapped-skus", response_model=UnmappedSkuPage, responses=_ERRORS)
+async def list_unmapped_skus(
+    integration_id: int, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
+) -> UnmappedSkuPage:
+    """The SKUs sales wait for (no usable Siigo product), most waited for first, each with the
+    Siigo products proposed for it: exact code, code without spaces/quotes, reference or
+    barcode, similar name."""
+    return await unmapped.list_unmapped(
+        session, runtime=runtime, tenant_id=claims.tenant_id, integration_id=integration_id
+    )
+
+
+@router.post(
+    "/{integration_id}/unmapped-skus/create-product",
+    response_model=CreateProductReport,
+    status_code=201,
+    responses=_ERRORS,
+)
+async def create_product_for_sku(
+    integration_id: int,
+    body: CreateProductRequest,
+    claims: AdminDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> CreateProductReport:
+    """Creates the Siigo product for a SKU (a code Siigo accepts, the item's title, the tax
+    given) and maps the SKU to it; only when the integration's `create_missing_products` is on
+    (409 `product_creation_disabled` otherwise). Sales waiting for the SKU are retried."""
+    code, name = await unmapped.create_product(
+        session,
+        runtime=runtime,
+        tenant_id=claims.tenant_id,
+        integration_id=integration_id,
+        sku=body.sku,
+        tax_id=body.tax_id,
+        code=body.code,
+        name=body.name,
+    )
+    retried = await _retry_waiting(session, claims.tenant_id, integration_id)
+    return CreateProductReport(
+        sku=body.sku.strip(), erp_code=code, product_name=name, sales_retried=retried
+    )
+
+
+async def _retry_waiting(session: SessionDep, tenant_id: int, integration_id: int) -> int:
+    """The sales waiting for SKUs now all mapped are due again, in this request's commit."""
+    return await resume_mapped_sales(session, tenant_id=tenant_id, integration_id=integration_id)
 
 
 @router.post(
@@ -182,14 +274,19 @@ async def put_product_mapping(
     body: ProductMappingPut,
     claims: AdminDep,
     session: SessionDep,
+    runtime: RuntimeDep,
 ) -> ProductMappingRead:
+    """Maps one SKU; the code must exist and be active in Siigo (422 `erp_code_not_found`,
+    `erp_code_inactive`). Sales waiting for the SKU are retried."""
     mapping = await mappings.put_mapping(
         session,
+        runtime=runtime,
         tenant_id=claims.tenant_id,
         integration_id=integration_id,
         sku=sku,
         erp_code=body.erp_code,
     )
+    await _retry_waiting(session, claims.tenant_id, integration_id)
     return ProductMappingRead.model_validate(mapping)
 
 

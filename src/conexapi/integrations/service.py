@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.catalogs import (
     Catalogs,
+    DocumentType,
     PaymentType,
     load_catalogs,
     remember_product,
@@ -94,6 +95,31 @@ def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str]:
     )
 
 
+def _pick_credit_note_type(catalogs: Catalogs) -> tuple[DocumentType, str] | None:
+    """The NC type for credit notes: active, and electronic when the company invoices
+    electronically. Siigo's NC rows carry no `electronic_type` (siigo-api.md §16), so a row that
+    says nothing counts as electronic in such a company; one that says `NoElectronic` does not.
+    Among several, one named "electrónica" wins, then the first."""
+    active = [d for d in catalogs.document_types_nc if d.active]
+    electronic = catalogs.invoices_electronically
+    fit = [d for d in active if catalogs.credit_note_is_electronic(d) == electronic]
+    if not fit:
+        return None
+    named = [d for d in fit if "electr" in d.name.lower()]
+    doc = (named or fit)[0]
+    extra = "" if len(fit) == 1 else f" (first of {len(fit)}; check it is the right one)"
+    if not electronic:
+        return doc, f'"{doc.name}": active credit note type, for non-electronic invoices{extra}'
+    if doc.electronic_unknown:
+        why = (
+            "active credit note type; Siigo does not say whether NC types are electronic, and "
+            "this company invoices electronically, so its credit notes are electronic"
+        )
+    else:
+        why = f"active electronic credit note type ({doc.electronic_type})"
+    return doc, f'"{doc.name}": {why}{extra}'
+
+
 def propose(catalogs: Catalogs) -> tuple[dict[str, Any], dict[str, Proposal]]:
     """Values and reasons for every setting that the catalogs can justify."""
     values: dict[str, Any] = {}
@@ -120,14 +146,9 @@ def propose(catalogs: Catalogs) -> tuple[dict[str, Any], dict[str, Proposal]]:
                     centers[0].id,
                     f'"{centers[0].name}": the invoice type requires a cost center; first active',
                 )
-    nc = [d for d in catalogs.document_types_nc if d.active and d.electronic]
-    if nc:
-        put(
-            "nc_document_id",
-            nc[0].id,
-            f'"{nc[0].name}": active electronic credit note type ({nc[0].electronic_type}), '
-            "matching the electronic invoice",
-        )
+    nc = _pick_credit_note_type(catalogs)
+    if nc is not None:
+        put("nc_document_id", nc[0].id, nc[1])
     users = [u for u in catalogs.users if u.active]
     if users:
         extra = "" if len(users) == 1 else f" (first of {len(users)} active users)"

@@ -52,6 +52,9 @@ class InvoicingSettings(BaseModel):
     fallback_email: str = "facturacion@conexapi.dev"
     credit_notes_auto: bool = True
     upload_invoice_to_marketplace: bool = False
+    # Let a person create, from a SKU Siigo has no product for, that product in Siigo (a safe
+    # code, the item's title, the tax they pick). Off: products are created in Siigo by hand.
+    create_missing_products: bool = False
 
     def missing(self) -> list[str]:
         """Names of the settings without which no invoice can be built."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from conexapi.messages import text
 from conexapi.sales.facts import SaleFacts
 
 
@@ -44,7 +45,13 @@ def facts_to_json(facts: SaleFacts) -> dict[str, Any]:
 
 
 def buyer_name(facts: SaleFacts) -> str:
+    """What the seller sees as the buyer: the fiscal name, else the name billing info or the
+    order gives, else the nickname, else "Comprador <id>" (orders since 2024 carry only the
+    buyer's id, mercadolibre-api.md §15)."""
+    name = ""
     if facts.buyer is not None:
         name = facts.buyer.company_name or f"{facts.buyer.first_name} {facts.buyer.last_name}"
-        return name.strip()[:200]
-    return (facts.buyer_display_name or facts.buyer_nickname)[:200]
+    name = name.strip() or facts.buyer_display_name.strip() or facts.buyer_nickname.strip()
+    if not name and facts.extra.get("buyer_id"):
+        name = text("sale.buyer_unnamed", id=facts.extra["buyer_id"])
+    return name[:200]

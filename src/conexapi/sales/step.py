@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     DEAD = "dead"  # transient failures exhausted; waits for a person
     NEEDS_ATTENTION = "needs_attention"  # a person must fix something
     NEEDS_REAUTH = "needs_reauth"  # a connection must be re-authorized
+    NEEDS_PERMISSION = "needs_permission"  # the marketplace application lacks a permission
 
 
 @dataclass(kw_only=True)

@@ -44,15 +44,15 @@ def create_sandbox_app(
 
     @app.exception_handler(SiigoHTTPError)
     async def siigo_error_handler(request: Request, exc: SiigoHTTPError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(sandbox.siigo_lowercase_error()), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         path = request.url.path
         if path.startswith("/siigo"):
             params = [".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()]
-            body = {"Status": 400, "Errors": [siigo_error("invalid_type", "Invalid value", params)]}
-            return JSONResponse(body, status_code=400)
+            error = SiigoHTTPError(400, [siigo_error("invalid_type", "Invalid value", params)])
+            return JSONResponse(error.body(sandbox.siigo_lowercase_error()), status_code=400)
         if path.startswith("/mercadolibre"):
             err = MLHTTPError(400, "bad_request", "Invalid request parameters")
             return JSONResponse(err.body(), status_code=400)

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from conexapi.sandbox.config import FaultsState
+from conexapi.sandbox.config import FaultsState, QuirksState
+from conexapi.sandbox.ml_models import PERMISSIONS
 from conexapi.sandbox.scenarios import KINDS
 from conexapi.sandbox.siigo_state import Document
 from conexapi.sandbox.state import SandboxState, seed_products
@@ -40,6 +41,25 @@ class SellerBody(BaseModel):
     id: int
     nickname: str
     consent_next: bool = False
+
+
+class PermissionsBody(BaseModel):
+    """Functional permissions of the application for this seller (missing keys unchanged)."""
+
+    orders: bool | None = None
+    billing: bool | None = None
+
+
+class ApplicationBody(BaseModel):
+    redirect_uri: str | None = None
+    notify_url: str | None = None
+    notification_topics: list[str] | None = None
+
+
+class NotificationBody(BaseModel):
+    topic: str = Field(min_length=1, max_length=60)
+    resource: str = Field(min_length=1, max_length=300)
+    user_id: int | None = None
 
 
 class RefundBody(BaseModel):
@@ -100,6 +120,17 @@ async def get_faults(state: StateDep) -> FaultsState:
 @router.put("/faults")
 async def put_faults(body: FaultsState, state: StateDep) -> FaultsState:
     state.set_faults(body)
+    return body
+
+
+@router.get("/quirks")
+async def get_quirks(state: StateDep) -> QuirksState:
+    return state.config.quirks
+
+
+@router.put("/quirks")
+async def put_quirks(body: QuirksState, state: StateDep) -> QuirksState:
+    state.config.quirks = body
     return body
 
 
@@ -165,6 +196,42 @@ async def order_action(
     else:
         raise HTTPException(404, {"error": "unknown_action", "action": action})
     return order.render()
+
+
+@router.put("/mercadolibre/sellers/{seller_id}/permissions")
+async def seller_permissions(
+    seller_id: int, body: PermissionsBody, state: StateDep
+) -> dict[str, Any]:
+    seller = state.ml.sellers.get(seller_id)
+    if seller is None:
+        raise HTTPException(404, {"error": "unknown_seller"})
+    for name in PERMISSIONS:
+        value = getattr(body, name)
+        if value is True:
+            seller.permissions.add(name)
+        elif value is False:
+            seller.permissions.discard(name)
+    return {"seller_id": seller_id, "permissions": sorted(seller.permissions)}
+
+
+@router.put("/mercadolibre/application")
+async def application(body: ApplicationBody, state: StateDep) -> dict[str, Any]:
+    """The application's DevCenter settings: redirect URI, notifications URL, topics."""
+    for name in body.model_fields_set:
+        setattr(state.config, name, getattr(body, name))
+    return {
+        "redirect_uri": state.config.redirect_uri,
+        "notify_url": state.config.notify_url,
+        "notification_topics": state.config.notification_topics,
+    }
+
+
+@router.post("/mercadolibre/notifications", status_code=202)
+async def notify(body: NotificationBody, state: StateDep) -> dict[str, Any]:
+    """Delivers one notification of any topic (e.g. `messages`, whose resource has no "/")."""
+    user = body.user_id or min(state.ml.sellers)
+    state.notifier.emit_other(body.topic, body.resource, user)
+    return {"topic": body.topic, "resource": body.resource, "user_id": user}
 
 
 @router.post("/mercadolibre/sellers/{seller_id}/revoke")

@@ -58,6 +58,23 @@ class FaultInjector:
             await asyncio.sleep(cfg.timeout_seconds)
         return True
 
+    def billing_forbidden(self) -> bool:
+        """A MercadoLibre billing-info call refused by the PolicyAgent (injected)."""
+        hit = self._hit(self.faults.mercadolibre.billing_forbidden_rate)
+        if hit:
+            self._count("mercadolibre.billing_forbidden")
+        return hit
+
+    def other_topic_notification(self) -> bool:
+        hit = self._hit(self.faults.notifications.other_topic_rate)
+        if hit:
+            self._count("notifications.other_topic")
+        return hit
+
+    def coin(self, rate: float) -> bool:
+        """A seeded draw for the quirks (which shape this answer takes)."""
+        return self._hit(rate)
+
     def drop_notification(self) -> bool:
         hit = self._hit(self.faults.notifications.drop_rate)
         if hit:

@@ -18,7 +18,7 @@ from conexapi.sandbox.constants import (
     SITE_ID,
 )
 from conexapi.sandbox.faults import FaultAction
-from conexapi.sandbox.ml_errors import MLHTTPError, forbidden_order, not_found
+from conexapi.sandbox.ml_errors import MLHTTPError, PolicyBlocked, forbidden_order, not_found
 from conexapi.sandbox.ml_models import Order
 from conexapi.sandbox.ml_state import MercadoLibreState, OAuthError
 from conexapi.sandbox.ml_views import render_claim, render_return, render_shipment
@@ -90,7 +90,10 @@ async def authorization(request: Request, state: StateDep) -> Response:
     redirect_uri = params.get("redirect_uri", "")
     if params.get("client_id") != ML_CLIENT_ID:
         return _error_page("invalid client_id")
-    if not redirect_uri or not is_loopback(redirect_uri):
+    registered = state.config.redirect_uri
+    if not redirect_uri or (
+        redirect_uri != registered if registered else not is_loopback(redirect_uri)
+    ):
         return _error_page("redirect_uri does not match the application configuration")
     if params.get("response_type") != "code":
         return _error_page("response_type must be code")
@@ -162,25 +165,36 @@ async def users_get(user_id: int, state: StateDep, user: UserDep) -> dict[str, A
 
 
 @api_router.get("/applications/{client_id}")
-async def applications_get(client_id: str, user: UserDep) -> dict[str, Any]:
+async def applications_get(client_id: str, state: StateDep, user: UserDep) -> dict[str, Any]:
+    """The application's settings as its owner configured them in DevCenter (§1.6; fields as in
+    the "Application and permissions" page): `callback_url` is the redirect URI."""
     if client_id not in (ML_CLIENT_ID, str(SANDBOX_APPLICATION_ID)):
         raise not_found("Application not found")
+    config = state.config
     return {
         "id": SANDBOX_APPLICATION_ID,
-        "client_id": ML_CLIENT_ID,
         "site_id": SITE_ID,
         "name": "ConexAPI Sandbox",
+        "description": "Simulated MercadoLibre application",
         "short_name": "conexapi-sandbox",
-        "callback_url": "http://localhost:8000/api/v1/connections/mercadolibre/callback",
-        "scopes": ["offline_access", "read", "write"],
+        "callback_url": state.ml.redirect_uri(config.redirect_uri) or "",
+        "sandbox_mode": False,
         "active": True,
         "max_requests_per_hour": 18000,
+        "scopes": ["offline_access", "read", "write"],
+        "notifications_callback_url": config.notify_url or "",
+        "notifications_topics": list(config.notification_topics),
+        "domains": [],
         "certification_status": "not_certified",
+        "use_pkce": False,
+        "blocked": False,
+        "disabled": False,
     }
 
 
 # ---------------------------------------------------------------------------- orders
 def own_order(ml: MercadoLibreState, order_id: int, user: int) -> Order:
+    _check_orders_permission(ml, user)
     order = ml.orders.get(order_id)
     if order is None:
         raise not_found(f"Order not found: {order_id}")
@@ -209,6 +223,7 @@ async def orders_search(request: Request, state: StateDep, user: UserDep) -> dic
         raise MLHTTPError(400, "bad_request", "Missing seller or buyer param")
     if not seller_raw.isdigit() or int(seller_raw) != user:
         raise MLHTTPError(403, "forbidden", "Invalid caller.id")
+    _check_orders_permission(state.ml, user)
     try:
         offset = int(q.get("offset", "0"))
         limit = int(q.get("limit", "50"))
@@ -247,6 +262,7 @@ async def orders_search(request: Request, state: StateDep, user: UserDep) -> dic
 async def billing_info(
     site_id: str, billing_info_id: str, state: StateDep, user: UserDep
 ) -> dict[str, Any]:
+    _check_billing_permission(state, user)
     entry = state.ml.billing.get(billing_info_id)
     if site_id != SITE_ID or entry is None:
         raise not_found("Billing info not found")
@@ -275,6 +291,7 @@ async def order_billing_legacy(
     x_version: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Deprecated endpoint: V1 shape, or the current shape with `x-version: 2`."""
+    _check_billing_permission(state, user)
     order = own_order(state.ml, order_id, user)
     info = order.buyer.billing
     if info is None:
@@ -284,9 +301,28 @@ async def order_billing_legacy(
     return info.render_legacy()
 
 
+def _check_orders_permission(ml: MercadoLibreState, user: int) -> None:
+    """Orders, packs and shipments need "Ventas y envíos" (§1.1)."""
+    seller = ml.sellers.get(user)
+    if seller is not None and "orders" not in seller.permissions:
+        raise PolicyBlocked()
+
+
+def _check_billing_permission(state: SandboxState, user: int) -> None:
+    """Billing info needs the application's "Facturación" permission; without it the
+    PolicyAgent answers 403 before looking at the resource (§1.1, §5.3). Injected as a fault,
+    or per seller (`PUT /_sandbox/mercadolibre/sellers/{id}/permissions`)."""
+    seller = state.ml.sellers.get(user)
+    if seller is not None and "billing" not in seller.permissions:
+        raise PolicyBlocked()
+    if state.faults.billing_forbidden():
+        raise PolicyBlocked()
+
+
 # ---------------------------------------------------------------------------- packs
 @api_router.get("/packs/{pack_id}")
 async def pack_get(pack_id: int, state: StateDep, user: UserDep) -> dict[str, Any]:
+    _check_orders_permission(state.ml, user)
     pack = state.ml.packs.get(pack_id)
     if pack is None:
         raise not_found(f"Pack not found: {pack_id}")

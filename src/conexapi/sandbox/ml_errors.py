@@ -25,3 +25,23 @@ def not_found(message: str) -> MLHTTPError:
 
 def forbidden_order() -> MLHTTPError:
     return MLHTTPError(403, "forbidden", "The user has not access to the order")
+
+
+class PolicyBlocked(MLHTTPError):
+    """The PolicyAgent refusing a resource the application has no functional permission for
+    (mercadolibre-api.md §0, §1.1): no `error` key, `code` and `blocked_by` instead."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "PA_UNAUTHORIZED_RESULT_FROM_POLICIES",
+            "At least one policy returned UNAUTHORIZED.",
+        )
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "code": self.error,
+            "status": self.status,
+            "blocked_by": "PolicyAgent",
+        }

@@ -10,6 +10,10 @@ from typing import Any
 from conexapi.sandbox.clock import ml_time, money
 from conexapi.sandbox.constants import SITE_ID
 
+# Functional permissions of the application as this seller's grant sees them (§1.1). Really
+# they belong to the application; per seller, one sandbox can show both cases at once.
+PERMISSIONS = ("orders", "billing")
+
 
 @dataclass
 class Seller:
@@ -18,6 +22,7 @@ class Seller:
     first_name: str = "Tienda"
     last_name: str = "Sandbox"
     email: str = "ventas@tienda-sandbox.co"
+    permissions: set[str] = field(default_factory=lambda: set(PERMISSIONS))
 
     def render(self, private: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -112,6 +117,20 @@ class Buyer:
     billing: BillingInfo | None
     # ML always hands out a billing_info id; for buyers without fiscal data it answers 404.
     billing_info_id: str = ""
+    # Orders since 2024 carry only `buyer.id` (no nickname, no names; mercadolibre-api.md §15).
+    id_only: bool = False
+
+    def render(self) -> dict[str, Any]:
+        ref = {"billing_info": {"id": self.billing_info_id or None}}
+        if self.id_only:
+            return {"id": self.id, **ref}
+        return {
+            "id": self.id,
+            "nickname": self.nickname,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            **ref,
+        }
 
 
 @dataclass
@@ -172,6 +191,12 @@ class Payment:
     payment_type: str = "credit_card"
     payment_method_id: str = "visa"
 
+    @property
+    def total_paid(self) -> Decimal:
+        """Mercado Pago's `total_paid_amount`: the transaction plus the shipping the buyer paid
+        on this payment (mercadolibre-api.md §6.1, §15), not equal to `transaction_amount`."""
+        return self.transaction_amount + self.shipping_cost
+
 
 @dataclass
 class Order:
@@ -215,7 +240,7 @@ class Order:
 
     def render(self) -> dict[str, Any]:
         pay = self.payment
-        paid_amount = pay.transaction_amount if pay.status != "pending" else Decimal(0)
+        paid_amount = pay.total_paid if pay.status != "pending" else Decimal(0)
         line_item: dict[str, Any] = {
             "id": self.item.id,
             "title": self.item.title,
@@ -273,13 +298,7 @@ class Order:
             "feedback": {"seller": None, "buyer": None},
             "context": {"channel": "marketplace", "site": SITE_ID, "flows": []},
             "seller": {"id": self.seller_id},
-            "buyer": {
-                "id": self.buyer.id,
-                "nickname": self.buyer.nickname,
-                "first_name": self.buyer.first_name,
-                "last_name": self.buyer.last_name,
-                "billing_info": {"id": self.buyer.billing_info_id or None},
-            },
+            "buyer": self.buyer.render(),
             "taxes": {"amount": None, "currency_id": None, "id": None},
             "cancel_detail": self.cancel_detail,
             "manufacturing_ending_date": None,
@@ -313,7 +332,7 @@ class Order:
             "shipping_cost": money(pay.shipping_cost),
             "coupon_amount": money(pay.coupon_amount),
             "overpaid_amount": 0,
-            "total_paid_amount": money(pay.transaction_amount),
+            "total_paid_amount": money(pay.total_paid),
             "installment_amount": None,
             "deferred_period": None,
             "date_approved": ml_time(pay.date_approved),

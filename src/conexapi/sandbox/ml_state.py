@@ -83,6 +83,7 @@ class MercadoLibreState:
         self.refresh_index: dict[str, int] = {}  # every refresh token ever issued -> seller
         self.access_tokens: dict[str, AccessToken] = {}
         self.next_consent_seller: int | None = None
+        self.first_redirect_uri: str | None = None
         self.orders: dict[int, Order] = {}
         self.orders_by_seller: dict[int, list[int]] = defaultdict(list)
         self.packs: dict[int, Pack] = {}
@@ -106,14 +107,19 @@ class MercadoLibreState:
         return base + self._seq * 7 + self.rng.randrange(7)
 
     # ------------------------------------------------------------------ sellers / oauth
-    def add_seller(self, seller_id: int, nickname: str, **extra: str) -> Seller:
-        seller = Seller(id=seller_id, nickname=nickname, **extra)
+    def add_seller(self, seller_id: int, nickname: str) -> Seller:
+        seller = Seller(id=seller_id, nickname=nickname)
         self.sellers[seller_id] = seller
         return seller
+
+    def redirect_uri(self, registered: str | None) -> str | None:
+        """The application's redirect URI: the registered one, else the first one used."""
+        return registered or self.first_redirect_uri
 
     def issue_code(
         self, seller_id: int, redirect_uri: str, challenge: str | None, method: str | None
     ) -> str:
+        self.first_redirect_uri = self.first_redirect_uri or redirect_uri
         code = f"TG-{secrets.token_hex(12)}-{seller_id}"
         self.codes[code] = AuthCode(seller_id, redirect_uri, challenge, method)
         return code

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from conexapi.sandbox.state import SandboxState
 
 
+# Topics ConexAPI does not use, with the shape of their resource.
+OTHER_TOPICS: tuple[tuple[str, str], ...] = (
+    ("messages", "{hex}"),
+    ("questions", "/questions/{num}"),
+    ("items", "/items/MCO{num}"),
+)
+
+
 class Notifier:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -55,6 +63,20 @@ class Notifier:
 
     # ------------------------------------------------------------------ producing
     def emit(self, topic: str, resource: str, user_id: int) -> None:
+        self._emit(topic, resource, user_id)
+        if self.url and self.state.faults.other_topic_notification():
+            # MercadoLibre also notifies topics the application subscribed to for other uses;
+            # a `messages` resource is a bare id without a leading "/" (§2.3, §15).
+            other, other_resource = OTHER_TOPICS[self.emitted % len(OTHER_TOPICS)]
+            ref = uuid.uuid4()
+            resource = other_resource.format(hex=ref.hex, num=ref.int % 10**10)
+            self._emit(other, resource, user_id)
+
+    def emit_other(self, topic: str, resource: str, user_id: int) -> None:
+        """Any notification on demand (`POST /_sandbox/mercadolibre/notifications`)."""
+        self._emit(topic, resource, user_id)
+
+    def _emit(self, topic: str, resource: str, user_id: int) -> None:
         if not self.url:
             return
         self.emitted += 1

@@ -47,15 +47,48 @@ UNKNOWN_SKU_PRODUCT = CatalogProduct(
     "SKU-NO-SIIGO-99", "Soporte celular para carro", "MCO1747", 39900
 )
 INACTIVE_PRODUCT = CatalogProduct("PROD-DESCONT-01", "Producto descontinuado", "MCO1000", 19900)
+# Real SKUs Siigo can't take as product codes (spaces, quotes, more than 30 characters;
+# siigo-api.md §7.1, mercadolibre-api.md §15): the seller's Siigo product has another code.
+SPACES_SKU_PRODUCT = CatalogProduct(
+    "BOTELLA 1L 'ECO'", "Botella térmica ecológica 1 litro", "MCO1577", 42900
+)
+LONG_SKU_PRODUCT = CatalogProduct(
+    "KIT-DESTORNILLADORES-PRECISION-32-PIEZAS",
+    "Kit destornilladores de precisión 32 piezas",
+    "MCO1578",
+    64900,
+)
 
 
-def siigo_seed_products() -> list[tuple[CatalogProduct, str, bool]]:
-    """(product, code, active) rows the default Siigo company starts with."""
-    rows = [(p, p.sku, True) for p in PRODUCTS + UNREACHABLE_PRODUCTS]
+@dataclass(frozen=True)
+class SeedProduct:
+    """A product of the default Siigo company."""
+
+    product: CatalogProduct
+    code: str
+    active: bool = True
+    name: str | None = None  # default: the listing title
+    reference: str | None = None  # default: the code
+
+
+def siigo_seed_products() -> list[SeedProduct]:
+    """The products the default Siigo company starts with: one per generated SKU Siigo can take
+    (variations named with their size), an inactive one, and for each SKU it can't take the
+    seller's product under another code, findable by proposals: the SKU without spaces and
+    quotes, the SKU as `reference`, or a name like the listing's title."""
+    rows = [SeedProduct(p, p.sku) for p in PRODUCTS + UNREACHABLE_PRODUCTS]
     rows += [
-        (VARIATION_PRODUCT, f"{VARIATION_PRODUCT.sku}-{s}", True) for s in VARIATION_PRODUCT.sizes
+        SeedProduct(
+            VARIATION_PRODUCT, f"{VARIATION_PRODUCT.sku}-{s}", name=f"{VARIATION_PRODUCT.title} {s}"
+        )
+        for s in VARIATION_PRODUCT.sizes
     ]
-    rows.append((INACTIVE_PRODUCT, INACTIVE_PRODUCT.sku, False))
+    rows.append(SeedProduct(INACTIVE_PRODUCT, INACTIVE_PRODUCT.sku, active=False))
+    rows.append(SeedProduct(SPACES_SKU_PRODUCT, "BOTELLA1LECO"))
+    rows.append(SeedProduct(LONG_SKU_PRODUCT, "KITDEST32", reference=LONG_SKU_PRODUCT.sku))
+    rows.append(
+        SeedProduct(UNKNOWN_SKU_PRODUCT, "SOPCEL-CARRO", name="Soporte de celular para carro")
+    )
     return rows
 
 

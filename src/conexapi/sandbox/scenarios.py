@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from conexapi.sandbox import scenario_data as data
+from conexapi.sandbox.config import MercadoLibreQuirks
 from conexapi.sandbox.ml_models import BillingInfo, Buyer, Item, Order, Pack, Shipment
 from conexapi.sandbox.ml_state import MercadoLibreState, new_payment
 from conexapi.sandbox.siigo_rules import nit_check_digit
@@ -29,8 +31,11 @@ KINDS: dict[str, str] = {
     "foreign_buyer": "invoice",
     "unreachable_price": "invoice",
     "pending_then_paid": "invoice",
+    "buyer_id_only": "invoice",
     "missing_billing": "attention_missing_billing",
     "unknown_sku": "attention_unknown_sku",
+    "sku_with_spaces": "attention_unknown_sku",
+    "long_sku": "attention_unknown_sku",
     "cancelled_unpaid": "skip",
     "fraud": "skip",
     "paid_then_cancelled": "credit_full",
@@ -46,8 +51,11 @@ DEFAULT_MIX: dict[str, float] = {
     "foreign_buyer": 3,
     "unreachable_price": 4,
     "pending_then_paid": 4,
+    "buyer_id_only": 4,
     "missing_billing": 3,
     "unknown_sku": 3,
+    "sku_with_spaces": 1,
+    "long_sku": 1,
     "cancelled_unpaid": 2,
     "fraud": 2,
     "paid_then_cancelled": 3,
@@ -85,9 +93,12 @@ class GeneratedSale:
 
 
 class ScenarioEngine:
-    def __init__(self, ml: MercadoLibreState) -> None:
+    def __init__(
+        self, ml: MercadoLibreState, quirks: Callable[[], MercadoLibreQuirks] | None = None
+    ) -> None:
         self.ml = ml
         self.sales: list[GeneratedSale] = []
+        self._quirks = quirks or MercadoLibreQuirks
 
     def generate(
         self,
@@ -138,8 +149,12 @@ class ScenarioEngine:
         nickname = (first.split()[0][:4] + last.split()[0][:4]).upper() + str(rng.randrange(999))
         nickname = nickname.translate(str.maketrans("ÁÉÍÓÚÑ", "AEIOUN"))
         billing_id = str(rng.randrange(10**17, 10**18))
+        # Orders since 2024 carry only the buyer's id (mercadolibre-api.md §15): on demand, or
+        # for a share of buyers (quirk `buyer_id_only_rate`).
+        rate = self._quirks().buyer_id_only_rate
+        id_only = kind == "buyer_id_only" or (rate > 0 and rng.random() < rate)
         if kind == "missing_billing":
-            return Buyer(buyer_id, nickname, first, last, None, billing_id)
+            return Buyer(buyer_id, nickname, first, last, None, billing_id, id_only)
         city, state_name, state_code, zip_code = rng.choice(data.CITIES)
         id_type = "NIT" if kind == "company_buyer" else "CE" if kind == "foreign_buyer" else "CC"
         if id_type == "NIT":
@@ -175,7 +190,7 @@ class ScenarioEngine:
             neighborhood=rng.choice(data.NEIGHBORHOODS),
             comment=rng.choice(data.COMMENTS),
         )
-        return Buyer(buyer_id, nickname, first, last, billing, billing_id)
+        return Buyer(buyer_id, nickname, first, last, billing, billing_id, id_only)
 
     def _item(self, seller_id: int, product: data.CatalogProduct) -> Item:
         digest = zlib.crc32(f"{seller_id}:{product.sku}".encode())
@@ -215,6 +230,10 @@ class ScenarioEngine:
             return rng.choice(data.UNREACHABLE_PRODUCTS)
         if kind == "unknown_sku":
             return data.UNKNOWN_SKU_PRODUCT
+        if kind == "sku_with_spaces":
+            return data.SPACES_SKU_PRODUCT
+        if kind == "long_sku":
+            return data.LONG_SKU_PRODUCT
         return rng.choice(data.PRODUCTS)
 
     def _build(self, rng: random.Random, seller_id: int, kind: str) -> GeneratedSale:
@@ -242,14 +261,15 @@ class ScenarioEngine:
             coupon = min(Decimal(coupon), total - 1) if coupon else Decimal(0)
             fee = (unit * Decimal("0.13")).quantize(Decimal(1))
             # In a pack the order-level shipping_cost is null; the buyer's shipping rides on the
-            # first order's payment.
+            # first order's payment, beside its transaction amount (`total_paid_amount` adds
+            # them, mercadolibre-api.md §15).
             order_ship = ship_cost if idx == 0 else Decimal(0)
             order_id = ml.new_id(2_000_010_000_000_000)
             payment = new_payment(
                 ml.new_id(91_000_000_000),
                 buyer,
                 product.title,
-                total - coupon + order_ship,
+                total - coupon,
                 order_ship,
                 coupon,
                 fee * quantity,
@@ -342,7 +362,7 @@ class ScenarioEngine:
                 },
                 "shipping_paid_by": "buyer" if buyer_pays_shipping else "seller",
                 "receiver_shipping_cost": int(ship_cost),
-                "ml_total": int(sum((o.payment.transaction_amount for o in orders), Decimal(0))),
+                "ml_total": int(sum((o.payment.total_paid for o in orders), Decimal(0))),
             },
         )
         self._lifecycle(rng, sale, orders)

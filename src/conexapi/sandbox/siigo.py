@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -124,11 +125,24 @@ async def auth(request: Request, state: StateDep) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- catalogs
 @router.get("/v1/document-types")
-async def document_types(request: Request, company: CompanyDep) -> list[dict[str, Any]]:
+async def document_types(request: Request, state: StateDep, company: CompanyDep) -> Any:
     doc_type = request.query_params.get("type")
     if not doc_type:
         raise SiigoHTTPError.one(400, "parameter_required", "The field type is required", ["type"])
-    return [d for d in company.document_types.values() if d["type"] == doc_type]
+    quirks = state.config.quirks.siigo
+    rows = [dict(d) for d in company.document_types.values() if d["type"] == doc_type]
+    if quirks.document_type_code == "number":
+        for row in rows:
+            row["code"] = int(row["code"]) if str(row["code"]).isdigit() else row["code"]
+    if doc_type == "NC" and quirks.credit_note_types_shape == "object" and rows:
+        # The portal's example: one object, a GUID `id`, the numeric id in `number`.
+        first = rows[0]
+        return {
+            **first,
+            "id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{company.username}/{first['id']}")),
+            "number": first["id"],
+        }
+    return rows
 
 
 @router.get("/v1/taxes")
@@ -153,8 +167,11 @@ async def payment_types(request: Request, company: CompanyDep) -> list[dict[str,
 
 
 @router.get("/v1/users")
-async def users(request: Request, company: CompanyDep) -> dict[str, Any]:
-    return paginate(request, list(company.users.values()))
+async def users(request: Request, state: StateDep, company: CompanyDep) -> Any:
+    rows = list(company.users.values())
+    if state.config.quirks.siigo.users_shape == "array":
+        return rows  # the older blueprint: `array[User]`, no pagination
+    return paginate(request, rows)
 
 
 @router.get("/v1/cost-centers")
@@ -253,6 +270,14 @@ async def product_get(product_id: str, company: CompanyDep) -> dict[str, Any]:
     return product
 
 
+@router.delete("/v1/products/{product_id}")
+async def product_delete(product_id: str, company: CompanyDep) -> dict[str, Any]:
+    """`{id, deleted: true}` (siigo-api.md §7); no invoice movements are simulated."""
+    if not company.delete_product(product_id):
+        raise SiigoHTTPError.one(404, "not_found", "The product doesn't exist")
+    return {"id": product_id, "deleted": True}
+
+
 # ---------------------------------------------------------------------------- documents
 async def _create_document(
     request: Request, state: StateDep, company: Company, kind: str
@@ -302,7 +327,7 @@ def _check_credit_note(
         errors.append(siigo_error("invalid_reference", "The invoice doesn't exist", ["invoice"]))
     elif (
         doc_type is not None
-        and doc_type["electronic_type"] != "NoElectronic"
+        and company.is_electronic(doc_type)
         and (invoice.stamp_status != "Accepted")
     ):
         errors.append(

@@ -8,11 +8,11 @@ from conexapi.sandbox import constants as c
 
 
 def _doc_type(
-    id_: int, code: int, name: str, type_: str, active: bool, electronic: str
+    id_: int, code: int, name: str, type_: str, active: bool, electronic: str | None
 ) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "id": id_,
-        "code": code,
+        "code": str(code),  # a string in the portal and the blueprint (siigo-api.md §16)
         "name": name,
         "description": name,
         "type": type_,
@@ -38,6 +38,17 @@ def _doc_type(
         "global_discounts": [],
         "global_charges": [],
     }
+    if electronic is None:
+        # NC types carry no `electronic_type` (blueprint `DocumentTypeNC`, portal example): they
+        # are electronic when the company invoices electronically (`Company.is_electronic`).
+        for key in ("electronic_type", "seller_by_item", "discount_type", "decimals"):
+            doc.pop(key)
+        for key in ("advance_payment", "reteiva", "reteica", "self_withholding"):
+            doc.pop(key)
+        doc.pop("self_withholding_limit")
+        doc.pop("cargo_transportation")
+        doc.pop("healthcare_company")
+    return doc
 
 
 def default_document_types() -> dict[int, dict[str, Any]]:
@@ -49,9 +60,7 @@ def default_document_types() -> dict[int, dict[str, Any]]:
             c.FV_INACTIVE_ID, 2, "Factura electrónica anterior", "FV", False, "ElectronicInvoice"
         ),
         _doc_type(c.FV_NON_ELECTRONIC_ID, 3, "Factura de venta POS", "FV", True, "NoElectronic"),
-        _doc_type(
-            c.NC_ELECTRONIC_ID, 2, "Nota crédito electrónica", "NC", True, "ElectronicCreditNote"
-        ),
+        _doc_type(c.NC_ELECTRONIC_ID, 2, "Nota crédito electrónica", "NC", True, None),
     ]
     return {d["id"]: d for d in docs}
 

@@ -1,4 +1,6 @@
-"""Siigo's PascalCase error shape: {"Status": 400, "Errors": [{Code, Message, Params, Detail}]}."""
+"""Siigo's error shapes: the documented PascalCase `{"Status": 400, "Errors": [{Code, Message,
+Params, Detail}]}` (siigo-api.md §4.1), and the lowercase one production also answers
+(`{"status", "errors": [{code, message, params, detail}]}`, §16; the quirk `error_case`)."""
 
 from __future__ import annotations
 
@@ -30,5 +32,10 @@ class SiigoHTTPError(Exception):
     ) -> SiigoHTTPError:
         return cls(status, [siigo_error(code, message, params)])
 
-    def body(self) -> dict[str, Any]:
+    def body(self, lowercase: bool = False) -> dict[str, Any]:
+        if lowercase:
+            return {
+                "status": self.status,
+                "errors": [{k.lower(): v for k, v in e.items()} for e in self.errors],
+            }
         return {"Status": self.status, "Errors": self.errors}

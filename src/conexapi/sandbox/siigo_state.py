@@ -145,6 +145,19 @@ class Company:
         self.auth_calls = 0
         self.rate_limited = 0
 
+    def is_electronic(self, doc_type: dict[str, Any]) -> bool:
+        """A document type is electronic when it says so; an NC type says nothing, and is
+        electronic when the company has an active electronic invoice type (DIAN resolution)."""
+        kind = doc_type.get("electronic_type")
+        if kind is not None:
+            return bool(kind != "NoElectronic")
+        return any(
+            d["type"] == "FV"
+            and d["active"]
+            and d.get("electronic_type") not in (None, "NoElectronic")
+            for d in self.document_types.values()
+        )
+
     # ------------------------------------------------------------------ rate limit
     def allow_request(self) -> bool:
         """Sliding 60 s window per company; a refused request does not count."""
@@ -254,6 +267,13 @@ class Company:
         self._product_index[product["code"]] = product["id"]
         return product
 
+    def delete_product(self, product_id: str) -> bool:
+        product = self.products.pop(product_id, None)
+        if product is None:
+            return False
+        self._product_index.pop(product["code"], None)
+        return True
+
     # ------------------------------------------------------------------ documents
     def create_document(
         self,
@@ -300,7 +320,7 @@ class Company:
             invoice_name=invoice.name if invoice else None,
             reason=body.get("reason"),
         )
-        electronic = result.doc_type["electronic_type"] != "NoElectronic"
+        electronic = self.is_electronic(result.doc_type)
         if doc.stamp_send and electronic:
             self._stamp(doc, stamp_mode, delay_polls)
         elif electronic:

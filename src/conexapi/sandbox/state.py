@@ -19,14 +19,15 @@ from conexapi.sandbox.siigo_state import Company, SiigoState
 
 
 def seed_products(company: Company, clock: Clock) -> None:
-    for product, code, active in siigo_seed_products():
+    for seed in siigo_seed_products():
+        product = seed.product
         company.create_product(
             {
-                "code": code,
-                "name": product.title if code == product.sku else f"{product.title} {code[-2:]}",
+                "code": seed.code,
+                "name": seed.name or product.title,
                 "account_group": 1253,
                 "type": "Product",
-                "active": active,
+                "active": seed.active,
                 "tax_classification": "Taxed",
                 "tax_included": True,
                 "taxes": [{"id": product.tax_id or TAX_IVA19_ID}],
@@ -36,7 +37,7 @@ def seed_products(company: Company, clock: Clock) -> None:
                         "price_list": [{"position": 1, "value": product.price}],
                     }
                 ],
-                "reference": code,
+                "reference": seed.reference or seed.code,
             },
             clock.now(),
         )
@@ -62,7 +63,7 @@ class SandboxState:
         self.siigo.stamp_mode = cfg.stamp_mode
         self.siigo.stamp_delay_polls = cfg.stamp_delay_polls
         seed_products(self.siigo.default, self.clock)
-        self.scenarios = ScenarioEngine(self.ml)
+        self.scenarios = ScenarioEngine(self.ml, lambda: self.config.quirks.mercadolibre)
         if sales:
             self.generate(DEFAULT_SELLER_ID, sales, mix=cfg.mix)
         # Wire notifications after the initial world exists: seeded sales predate the callback.
@@ -89,6 +90,11 @@ class SandboxState:
     def set_faults(self, faults: FaultsState) -> None:
         self.config.faults = faults
         self.faults.faults = faults
+
+    def siigo_lowercase_error(self) -> bool:
+        """Whether this Siigo error answer comes lowercase (quirk `error_case`)."""
+        case = self.config.quirks.siigo.error_case
+        return case == "lowercase" or (case == "mixed" and self.faults.coin(0.5))
 
     def set_clock_offset(self, days: int) -> None:
         self.config.clock_offset_days = days

@@ -16,6 +16,7 @@ from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
 from conexapi.erps.siigo.documents.invoice import (
     BuildError,
+    UnmappedProducts,
     build_credit_note,
     build_invoice,
     idempotency_key,
@@ -81,6 +82,8 @@ class Invoicer:
         if existing is None or existing.status != DocumentStatus.IN_FLIGHT.value:
             try:
                 doc = await self._plan_invoice(facts, existing)
+            except UnmappedProducts as exc:
+                return _products_step([(sku, sku) for sku in exc.skus], facts)
             except BuildError as exc:
                 return _build_failed(exc, data={"details": to_json(exc.details)})
             if isinstance(doc, Step):
@@ -140,7 +143,7 @@ class Invoicer:
             codes, [str(i["code"]) for i in invoice.body["items"]]
         )
         if missing:
-            return _products_step(missing)
+            return _products_step(missing, facts)
         await ensure_customer(
             self.runtime, self.siigo, connection_id=self.ctx.siigo_connection_id, plan=plan
         )
@@ -426,12 +429,13 @@ def _build_failed(exc: BuildError, data: dict[str, Any] | None = None) -> Step:
     )
 
 
-def _products_step(missing: list[tuple[str, str]]) -> Step:
+def _products_step(missing: list[tuple[str, str]], facts: SaleFacts) -> Step:
+    """Waiting for products: each (SKU or item:variation, the code tried) Siigo has no active
+    product for. The data names them with the item's title, for the proposals."""
     names = ", ".join(f"{sku} (código {code})" if sku != code else sku for sku, code in missing)
-    message = (
-        f"Producto sin equivalente activo en Siigo: {names}. Asocia el SKU a un producto de Siigo "
-        "en Productos, o crea/activa el producto con ese código en Siigo, y reintenta."
-    )
+    message = text("sync.unmapped_products", names=names)
+    titles = {line_key(ln): ln.title for ln in facts.lines}
+    skus = [sku for sku, _ in missing]
     return Step(
         state=SaleState.NEEDS_ATTENTION,
         next_at=None,
@@ -439,7 +443,7 @@ def _products_step(missing: list[tuple[str, str]]) -> Step:
         kind=EventKind.NEEDS_ATTENTION,
         code="unmapped_products",
         error=message,
-        data={"skus": [sku for sku, _ in missing]},
+        data={"skus": skus, "titles": {sku: titles.get(sku, "") for sku in skus}},
     )
 
 

@@ -17,8 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
+from conexapi.connections.health import mark_needs_permission
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.core.errors import AuthError
+from conexapi.core.errors import AuthError, PermissionMissingError
 from conexapi.core.metrics import SALE_TRANSITIONS
 from conexapi.db import insert_many_ignore, is_lock_conflict, retry_on_lock_conflict, utcnow
 from conexapi.integrations.models import Integration
@@ -36,6 +37,7 @@ from conexapi.sync import queue
 from conexapi.sync.invoicing import Invoicer, invoice_of
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
+from conexapi.sync.unblock import record_waiting
 
 log = structlog.get_logger("conexapi.pipeline")
 
@@ -65,6 +67,8 @@ class Context:
     siigo_connection_id: int
     ml_status: str
     siigo_status: str
+    # The error the sale had when claimed (`unmapped_products`: it had SKUs waiting).
+    error_code: str | None = None
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
     # of the sale (the invoice row's transaction, or the end of this attempt) to save a
     # statement and a commit per sale.
@@ -127,6 +131,7 @@ class SaleProcessor:
                         Integration.siigo_connection_id,
                         ml.status,
                         siigo.status,
+                        Sale.error_code,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -152,6 +157,7 @@ class SaleProcessor:
             siigo_connection_id=row[9],
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
+            error_code=row[12],
             loaded_invoice=invoice,
             invoice_loaded=True,
         )
@@ -198,6 +204,15 @@ class SaleProcessor:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
+            await record_waiting(
+                session,
+                tenant_id=ctx.tenant_id,
+                integration_id=ctx.integration_id,
+                sale_id=ctx.sale_id,
+                previous_code=ctx.error_code,
+                code=values["error_code"],
+                data=step.data,
+            )
             if ctx.state != step.state.value or step.kind is not EventKind.CHECKED:
                 queue.add_event(
                     session,
@@ -274,6 +289,19 @@ class SaleProcessor:
                 code=outcome.code,
                 error=outcome.message,
             )
+        if outcome.verdict is Verdict.PERMISSION:
+            assert isinstance(exc, PermissionMissingError)
+            await self._mark_permission(ctx.ml_connection_id, exc)
+            # Like a re-authorization: the sale waits, not due; `upkeep` asks MercadoLibre again
+            # now and then and makes it due once the permission works.
+            return Step(
+                state=_keep_state(ctx),
+                next_at=None,
+                message=outcome.message,
+                kind=EventKind.NEEDS_PERMISSION,
+                code=outcome.code,
+                error=outcome.message,
+            )
         if outcome.verdict is Verdict.REAUTH:
             if isinstance(exc, AuthError) and exc.vendor == "siigo":
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
@@ -304,6 +332,26 @@ class SaleProcessor:
                 conn.last_error_at = utcnow()
                 await session.commit()
 
+    async def _mark_permission(self, connection_id: int, exc: PermissionMissingError) -> None:
+        permission = exc.permission or "unknown"
+        async with self.runtime.sessions() as session:
+            conn = await session.get(Connection, connection_id, with_for_update=True)
+            if conn is not None:
+                mark_needs_permission(
+                    conn,
+                    utcnow(),
+                    permission=permission,
+                    probe=exc.probe,
+                    message=text(
+                        "connection.needs_permission",
+                        permission=text(f"permission.{permission}"),
+                    ),
+                )
+                await session.commit()
+        log.warning(
+            "connection.needs_permission", connection_id=connection_id, permission=permission
+        )
+
     # -- the sale itself -----------------------------------------------------------------------
 
     async def _advance_retrying_deadlocks(self, ctx: Context) -> Step:
@@ -321,6 +369,8 @@ class SaleProcessor:
         raise AssertionError("unreachable")
 
     async def _advance(self, ctx: Context) -> Step:
+        if ctx.ml_status == ConnectionStatus.NEEDS_PERMISSION.value:
+            return _waiting_for_permission(ctx)
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id)
@@ -499,15 +549,25 @@ def _keep_state(ctx: Context) -> SaleState:
 
 
 def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
-    message = (
-        f"La conexión con {vendor} necesita volver a autorizarse; la venta sigue en cola y se "
-        "procesará al reconectar."
-    )
+    message = text("sync.waiting_reauth", vendor=vendor)
     return Step(
         state=_keep_state(ctx),
         next_at=None,
         message=message,
         kind=EventKind.NEEDS_REAUTH,
         code=f"{vendor.lower()}_needs_reauth",
+        error=message,
+    )
+
+
+def _waiting_for_permission(ctx: Context) -> Step:
+    """The MercadoLibre connection lacks a functional permission (found by another sale)."""
+    message = text("sync.waiting_permission", permission=text("permission.billing"))
+    return Step(
+        state=_keep_state(ctx),
+        next_at=None,
+        message=message,
+        kind=EventKind.NEEDS_PERMISSION,
+        code="mercadolibre_needs_permission",
         error=message,
     )

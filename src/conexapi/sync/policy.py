@@ -5,7 +5,11 @@
 - rate limited (429) → deferred by the vendor's hint, no attempt burnt;
 - permanent (validation, configuration) → `needs_attention` with the vendor's code and message in
   plain words; never retried blindly (Siigo blocks API users whose requests fail > 80 %);
-- auth → the connection needs re-authorization; the sale waits for it.
+- auth → the connection needs re-authorization; the sale waits for it;
+- a missing functional permission (MercadoLibre's PolicyAgent) → the connection lacks it; the
+  sale waits for it without burning an attempt, and resumes once it is granted.
+
+Siigo error bodies come in two casings (siigo-api.md §4.1, §16); every code of either counts.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from conexapi.core.errors import (
     IntegrationError,
     NotFoundError,
     PermanentError,
+    PermissionMissingError,
     RateLimitedError,
     TransientError,
 )
+from conexapi.core.http import siigo_errors
+from conexapi.messages import text
 
 if TYPE_CHECKING:
     from conexapi.settings import WorkerSection
@@ -34,6 +41,7 @@ class Verdict(StrEnum):
     DEFER = "defer"
     ATTENTION = "attention"
     REAUTH = "reauth"
+    PERMISSION = "permission"
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
             burns_attempt=False,
         )
     if isinstance(exc, TransientError) or (
-        isinstance(exc, PermanentError) and exc.vendor_code in SIIGO_TRANSIENT_CODES
+        isinstance(exc, PermanentError) and _transient_codes(exc)
     ):
         return Outcome(
             Verdict.RETRY,
@@ -111,6 +119,14 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
             Verdict.REAUTH,
             f"{exc.vendor}_needs_reauth",
             f"La conexión con {_vendor(exc)} necesita volver a autorizarse: {exc.message}",
+        )
+    if isinstance(exc, PermissionMissingError):
+        permission = text(f"permission.{exc.permission or 'unknown'}")
+        return Outcome(
+            Verdict.PERMISSION,
+            f"{exc.vendor}_needs_permission",
+            text("sync.waiting_permission", permission=permission),
+            burns_attempt=False,
         )
     if isinstance(exc, NotFoundError):
         return Outcome(
@@ -134,6 +150,15 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
         f"Error interno inesperado ({type(exc).__name__}); se reintenta y quedó registrado.",
         policy.backoff(attempt),
     )
+
+
+def _transient_codes(exc: PermanentError) -> bool:
+    """A 400 that only says Siigo had a passing problem (§4.4), in either casing: every error
+    it lists is one of those (a validation error among them needs a person)."""
+    codes = {e.code for e in siigo_errors(exc.body) if e.code}
+    if not codes and exc.vendor_code:
+        codes = {exc.vendor_code}
+    return bool(codes) and codes <= SIIGO_TRANSIENT_CODES
 
 
 def _vendor(exc: IntegrationError) -> str:

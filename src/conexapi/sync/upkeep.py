@@ -10,27 +10,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
+from conexapi.connections.health import (
+    PERMISSION_CHECKED_AT,
+    PERMISSION_PROBE,
+    mark_permission_granted,
+)
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
-from conexapi.db import utcnow
+from conexapi.core.errors import PermissionMissingError
+from conexapi.db import naive_utc, utcnow
 from conexapi.integrations.models import Integration
+from conexapi.marketplaces.mercadolibre.client import meli_client
 from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
 from conexapi.runtime import Runtime
 from conexapi.sync.backfill import run_backfill_jobs
 from conexapi.sync.models import Sale
 from conexapi.sync.sweep import sweep_due_integrations
+from conexapi.sync.unblock import resume_all_mapped
 
 log = structlog.get_logger("conexapi.upkeep")
 
 UpkeepJob = Callable[[Runtime], Awaitable[object]]
 
-# Error codes of sales that wait for a connection to be re-authorized (`sync.pipeline`).
-REAUTH_CODES = ("mercadolibre_needs_reauth", "siigo_needs_reauth")
+# Error codes of sales that wait for a connection to work again (`sync.pipeline`): to be
+# re-authorized, or for its MercadoLibre application to be granted a permission.
+REAUTH_CODES = (
+    "mercadolibre_needs_reauth",
+    "siigo_needs_reauth",
+    "mercadolibre_needs_permission",
+)
 
 
 async def run_upkeep(runtime: Runtime, stop: asyncio.Event, jobs: Sequence[UpkeepJob]) -> None:
@@ -47,7 +60,8 @@ async def run_upkeep(runtime: Runtime, stop: asyncio.Event, jobs: Sequence[Upkee
 
 
 async def resume_reauthorized(runtime: Runtime) -> int:
-    """Sales that waited for a re-authorization become due once both connections are active."""
+    """Sales that waited for a connection (re-authorization, a permission) become due once
+    both connections are active."""
     ml, siigo = aliased(Connection), aliased(Connection)
     async with runtime.sessions() as session:
         ready = (
@@ -73,6 +87,74 @@ async def resume_reauthorized(runtime: Runtime) -> int:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def recheck_missing_permissions(runtime: Runtime) -> int:
+    """MercadoLibre connections whose application lacked a permission: asks MercadoLibre again
+    (at most every `permission_check_seconds`), and marks the connection active once it answers.
+    Granting a functional permission in DevCenter works for sellers already connected, without
+    re-authorizing (mercadolibre-api.md §1.1), so nobody has to tell ConexAPI. Returns how many
+    connections work again; their sales resume with `resume_reauthorized`."""
+    every = timedelta(seconds=runtime.settings.worker.permission_check_seconds)
+    now = utcnow()
+    async with runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Connection.id, Connection.meta).where(
+                    Connection.provider == Provider.MERCADOLIBRE.value,
+                    Connection.status == ConnectionStatus.NEEDS_PERMISSION.value,
+                )
+            )
+        ).all()
+    granted = 0
+    for connection_id, meta in rows:
+        meta = meta or {}
+        checked = _parse_time(meta.get(PERMISSION_CHECKED_AT))
+        if checked is not None and now - checked < every:
+            continue
+        probe = meta.get(PERMISSION_PROBE)
+        try:
+            if isinstance(probe, dict) and probe.get("order_id"):
+                await meli_client(runtime, connection_id).check_billing_permission(probe)
+        except PermissionMissingError:
+            await _touch_permission_check(runtime, connection_id, now)
+            continue
+        except Exception as exc:
+            log.warning(
+                "upkeep.permission_check_failed",
+                connection_id=connection_id,
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
+            await _touch_permission_check(runtime, connection_id, now)
+            continue
+        async with runtime.sessions() as session:
+            conn = await session.get(Connection, connection_id, with_for_update=True)
+            if conn is not None:
+                mark_permission_granted(conn)
+                await session.commit()
+        log.info("connection.permission_granted", connection_id=connection_id)
+        granted += 1
+    if granted:
+        await resume_reauthorized(runtime)
+    return granted
+
+
+async def _touch_permission_check(runtime: Runtime, connection_id: int, now: datetime) -> None:
+    async with runtime.sessions() as session:
+        conn = await session.get(Connection, connection_id, with_for_update=True)
+        if conn is not None:
+            conn.meta = {**(conn.meta or {}), PERMISSION_CHECKED_AT: now.isoformat()}
+            await session.commit()
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return naive_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
 async def refresh_expiring_tokens(
     runtime: Runtime, *, within: timedelta = timedelta(minutes=30)
 ) -> int:
@@ -87,7 +169,10 @@ async def refresh_expiring_tokens(
                 await session.execute(
                     select(Connection.id).where(
                         Connection.provider == Provider.MERCADOLIBRE.value,
-                        Connection.status == ConnectionStatus.ACTIVE.value,
+                        # A connection waiting for a permission still needs live tokens.
+                        Connection.status.in_(
+                            (ConnectionStatus.ACTIVE.value, ConnectionStatus.NEEDS_PERMISSION.value)
+                        ),
                         Connection.token_expires_at.is_not(None),
                         Connection.token_expires_at <= soon,
                     )
@@ -114,7 +199,9 @@ async def refresh_expiring_tokens(
 
 
 ENGINE_JOBS: tuple[UpkeepJob, ...] = (
+    recheck_missing_permissions,
     resume_reauthorized,
+    resume_all_mapped,
     sweep_due_integrations,
     run_backfill_jobs,
     refresh_expiring_tokens,

@@ -24,6 +24,7 @@ SETTING_LABELS: dict[str, str] = {
     "prices_include_iva": "Los precios de MercadoLibre incluyen IVA",
     "credit_notes_auto": "Notas crédito automáticas",
     "upload_invoice_to_marketplace": "Subir la factura a MercadoLibre",
+    "create_missing_products": "Permitir crear en Siigo los productos que falten",
 }
 
 

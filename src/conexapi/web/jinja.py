@@ -7,11 +7,13 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from conexapi import __version__
+from conexapi.messages import text
 from conexapi.web.format import FILTERS, STATE_LABELS, STATE_ORDER
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(FILTERS)
 templates.env.globals.update(
-    {"STATE_LABELS": STATE_LABELS, "STATE_ORDER": STATE_ORDER, "version": __version__}
+    # `t("key", **params)`: a seller-facing sentence from the message catalogue.
+    {"STATE_LABELS": STATE_LABELS, "STATE_ORDER": STATE_ORDER, "version": __version__, "t": text}
 )

@@ -17,10 +17,11 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.messages import error_text
+from conexapi.messages import text, vendor_text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.states import SaleState
+from conexapi.sync.unblock import resume_mapped_sales
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
 from conexapi.web.params import optional_date
@@ -222,22 +223,35 @@ async def map_products_and_retry(
             error="Escriba el código del producto de Siigo para el SKU.",
         )
     sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
+    back = _back(request, f"/app/sales/{sale_id}")
     try:
-        for sku, code in pairs:
-            await product_mappings.put_mapping(
-                session,
-                tenant_id=user.tenant_id,
-                integration_id=sale.integration_id,
-                sku=sku,
-                erp_code=code,
-            )
-    except AppError as exc:
+        result = await product_mappings.put_mappings(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            integration_id=sale.integration_id,
+            pairs=pairs,
+        )
+    except IntegrationError as exc:
         await session.rollback()
-        return redirect(_back(request, f"/app/sales/{sale_id}"), runtime, error=error_text(exc))
-    await sales.retry_sale(session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor)
-    names = ", ".join(f"{s} → {c}" for s, c in pairs)
+        return redirect(back, runtime, error=vendor_text(exc))
+    if result.rejected:
+        await session.rollback()
+        refused = result.rejected[0]
+        return redirect(
+            back,
+            runtime,
+            error=text("products.refused", sku=refused.sku, code=refused.erp_code)
+            + " "
+            + text(refused.code),
+        )
+    # Every sale waiting for these SKUs (this one too) is due again.
+    retried = await resume_mapped_sales(
+        session, tenant_id=user.tenant_id, integration_id=sale.integration_id
+    )
+    if sale.state == SaleState.NEEDS_ATTENTION and not retried:
+        await sales.retry_sale(session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor)
+    names = ", ".join(f"{s} → {c}" for s, c in result.saved.items())
     return redirect(
-        _back(request, f"/app/sales/{sale_id}"),
-        runtime,
-        ok=f"Asociado {names}. La venta {sale.external_id} se reintenta ahora.",
+        back, runtime, ok=text("products.mapped_sale", names=names, sale=sale.external_id)
     )

@@ -19,12 +19,13 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.messages import error_text, vendor_text
+from conexapi.messages import error_text, text, vendor_text
 from conexapi.operations.schemas import BackfillRequest
 from conexapi.operations.service import get_job, start_backfill
 from conexapi.sales.clock import COLOMBIA, colombia_today
 from conexapi.sales.settings import InvoicingSettings
 from conexapi.sync.models import Job
+from conexapi.sync.unblock import resume_mapped_sales
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
 from conexapi.web.templating import render
@@ -33,7 +34,13 @@ router = APIRouter(prefix="/app", route_class=WebRoute)
 
 MAX_CSV_BYTES = 2_000_000
 MAPPINGS_PAGE = 50
-BOOL_SETTINGS = ("stamp", "send_email", "prices_include_iva", "credit_notes_auto")
+BOOL_SETTINGS = (
+    "stamp",
+    "send_email",
+    "prices_include_iva",
+    "credit_notes_auto",
+    "create_missing_products",
+)
 INT_SETTINGS = (
     "fv_document_id",
     "nc_document_id",
@@ -288,15 +295,26 @@ async def save_mapping(
     try:
         await product_mappings.put_mapping(
             session,
+            runtime=runtime,
             tenant_id=user.tenant_id,
             integration_id=integration_id,
             sku=sku,
             erp_code=erp_code.strip(),
         )
+    except IntegrationError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=vendor_text(exc))
     except AppError as exc:
         await session.rollback()
         return redirect(target, runtime, error=error_text(exc))
-    return redirect(target, runtime, ok=f"SKU {sku.strip()} → {erp_code.strip()} guardado.")
+    retried = await resume_mapped_sales(
+        session, tenant_id=user.tenant_id, integration_id=integration_id
+    )
+    return redirect(
+        target,
+        runtime,
+        ok=text("products.mapped", sku=sku.strip(), code=erp_code.strip(), sales=retried),
+    )
 
 
 @router.post("/integration/{integration_id}/mappings/delete", dependencies=[Depends(verify_csrf)])
@@ -335,8 +353,26 @@ async def import_mappings(
     content = await file.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
         raise Unprocessable("El archivo supera 2 MB.", code="file_too_large")
-    report = await product_mappings.import_mappings(
-        session, tenant_id=user.tenant_id, integration_id=integration_id, content=content
+    try:
+        report = await product_mappings.import_mappings(
+            session,
+            runtime=runtime,
+            tenant_id=user.tenant_id,
+            integration_id=integration_id,
+            content=content,
+        )
+    except IntegrationError as exc:
+        await session.rollback()
+        return await _integration_page(
+            request,
+            user,
+            session,
+            runtime,
+            integration_id=integration_id,
+            check_report={"error": vendor_text(exc)},
+        )
+    report.sales_retried = await resume_mapped_sales(
+        session, tenant_id=user.tenant_id, integration_id=integration_id
     )
     await session.flush()
     return await _integration_page(

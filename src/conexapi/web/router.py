@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from conexapi.web import (
     pages_connections,
     pages_main,
+    pages_products,
     pages_reports,
     pages_sales,
     pages_setup,
@@ -30,4 +31,5 @@ web_router.include_router(pages_main.router)
 web_router.include_router(pages_sales.router)
 web_router.include_router(pages_connections.router)
 web_router.include_router(pages_setup.router)
+web_router.include_router(pages_products.router)
 web_router.include_router(pages_reports.router)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from conexapi.core.errors import PermanentError, RateLimitedError
-from conexapi.core.http import parse_siigo_error, send
+from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
 from conexapi.erps.siigo.rate_limit import RateLimiter, build_limiter, siigo_bucket_key
 from conexapi.runtime import Runtime
@@ -69,20 +69,24 @@ class SiigoClient:
         return data
 
     async def _list(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Catalog endpoints answer plain arrays; tolerate a paginated envelope too."""
-        data = await self._json("GET", path, params=params)
-        if isinstance(data, dict):
-            data = data.get("results", [])
-        return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+        """Catalog endpoints answer plain arrays; tolerate the other shapes Siigo publishes."""
+        return _rows(await self._json("GET", path, params=params))
 
     async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Every result of a paginated endpoint, page by page until `total_results` is covered."""
+        """Every result of a paginated endpoint, page by page until `total_results` is covered.
+
+        An endpoint that answers a bare array instead (`/v1/users` in the older blueprint,
+        siigo-api.md §8, §16) has everything in that one answer."""
         page = 1
         while True:
-            data = await self._dict(
+            data = await self._json(
                 "GET", path, params={**params, "page": page, "page_size": PAGE_SIZE}
             )
-            results = data.get("results") or []
+            if not isinstance(data, dict) or "results" not in data:
+                for row in _rows(data):
+                    yield row
+                return
+            results = [row for row in data.get("results") or [] if isinstance(row, dict)]
             for row in results:
                 yield row
             pagination = data.get("pagination") or {}
@@ -106,7 +110,7 @@ class SiigoClient:
         return await self._list("/v1/payment-types", {"document_type": document_type})
 
     async def list_users(self) -> list[dict[str, Any]]:
-        """`GET /v1/users` (paginated): every page."""
+        """`GET /v1/users`: every page (paginated in the portal, a bare array in the blueprint)."""
         return [row async for row in self._pages("/v1/users", {})]
 
     async def list_cost_centers(self) -> list[dict[str, Any]]:
@@ -190,15 +194,14 @@ class SiigoClient:
         return self._pages("/v1/invoices", filters)
 
     async def get_invoice_stamp_errors(self, invoice_id: str) -> list[str]:
-        """`GET /v1/invoices/{id}/stamp/errors` → the DIAN rejection messages."""
+        """`GET /v1/invoices/{id}/stamp/errors` → the DIAN rejection messages (either casing)."""
         data = await self._dict("GET", f"/v1/invoices/{invoice_id}/stamp/errors")
         messages: list[str] = []
-        for err in data.get("errors") or []:
-            if isinstance(err, dict):
-                code, message = err.get("code"), err.get("message") or ""
-                messages.append(f"{code}: {message}" if code else str(message))
-            else:
-                messages.append(str(err))
+        for err in siigo_errors(data):
+            messages.append(f"{err.code}: {err.message}" if err.code else err.message)
+        raw = data.get("errors", data.get("Errors"))
+        if isinstance(raw, list):
+            messages += [str(e) for e in raw if not isinstance(e, dict)]
         return messages
 
     async def get_invoice_pdf(self, invoice_id: str) -> bytes:
@@ -231,6 +234,18 @@ class SiigoClient:
         filters.pop("page", None)
         filters.pop("page_size", None)
         return self._pages("/v1/credit-notes", filters)
+
+
+def _rows(data: Any) -> list[dict[str, Any]]:
+    """The rows of a catalog answer: a bare array (the blueprint), a paginated envelope
+    (`results`), or one object standing for a one-row catalog (the developer portal shows
+    `GET /v1/document-types?type=NC` answering a single object, siigo-api.md §16)."""
+    if isinstance(data, dict):
+        if "results" in data:
+            data = data.get("results")
+        elif "id" in data:
+            data = [data]
+    return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
 
 
 def siigo_limiter(runtime: Runtime) -> RateLimiter:

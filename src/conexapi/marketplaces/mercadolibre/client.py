@@ -12,13 +12,15 @@ from typing import Any
 
 import httpx
 
-from conexapi.core.errors import NotFoundError, PermanentError
+from conexapi.core.errors import NotFoundError, PermanentError, PermissionMissingError
 from conexapi.core.http import parse_meli_error, send
 from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
 from conexapi.runtime import Runtime
 
 VENDOR = "mercadolibre"
 SITE_ID = "MCO"
+# The functional permission of the application that billing info needs (§1.1, §5.3).
+BILLING_PERMISSION = "billing"
 
 
 class MeliAuth(httpx.Auth):
@@ -143,20 +145,56 @@ class MercadoLibreClient:
         """The buyer's fiscal data; None when ML has none (yet).
 
         Current endpoint `GET /orders/billing-info/MCO/{buyer.billing_info.id}` first; when the
-        order has no billing-info id or that answers 404, the deprecated
+        order has no billing-info id, that answers 404, or MercadoLibre's PolicyAgent refuses it
+        (403, the application lacks the "Facturación" permission), the deprecated
         `GET /orders/{id}/billing_info` with `x-version: 2` (same shape as the current one).
+        When both refuse by policy, `PermissionMissingError(permission="billing")`: a connection
+        problem, never "no billing data" (§5.2, §5.3).
         """
         buyer = order.get("buyer") or {}
         info_ref = buyer.get("billing_info") if isinstance(buyer, dict) else None
         info_id = info_ref.get("id") if isinstance(info_ref, dict) else None
+        blocked: PermissionMissingError | None = None
         if info_id:
-            current = await self._get_optional(f"/orders/billing-info/{SITE_ID}/{info_id}")
+            try:
+                current = await self._get_optional(f"/orders/billing-info/{SITE_ID}/{info_id}")
+            except PermissionMissingError as exc:
+                blocked, current = exc, None
             if current:
                 return current
-        legacy = await self._get_optional(
-            f"/orders/{order['id']}/billing_info", headers={"x-version": "2"}
-        )
-        return legacy or None
+        try:
+            legacy = await self._get_optional(
+                f"/orders/{order['id']}/billing_info", headers={"x-version": "2"}
+            )
+        except PermissionMissingError as exc:
+            blocked, legacy = blocked or exc, None
+        if legacy:
+            return legacy
+        if blocked is not None:
+            raise PermissionMissingError(
+                blocked.message,
+                permission=BILLING_PERMISSION,
+                probe={"order_id": str(order["id"]), "billing_info_id": str(info_id or "")},
+                vendor=VENDOR,
+                status_code=blocked.status_code,
+                vendor_code=blocked.vendor_code,
+                body=blocked.body,
+            )
+        return None
+
+    async def check_billing_permission(self, probe: dict[str, str]) -> None:
+        """Asks billing info for the order in `probe` again: returns when MercadoLibre lets the
+        application read it (whatever the answer), raises `PermissionMissingError` while not."""
+        order = {
+            "id": probe["order_id"],
+            "buyer": {"billing_info": {"id": probe.get("billing_info_id") or None}},
+        }
+        await self.get_billing_info(order)
+
+    async def get_application(self, app_id: int | str) -> dict[str, Any]:
+        """`GET /applications/{app_id}`: the application's settings (`callback_url` is the
+        redirect URI, `notifications_callback_url`, `notifications_topics`, `scopes`...)."""
+        return await self._get(f"/applications/{app_id}")
 
     async def get_shipment(self, shipment_id: int | str) -> dict[str, Any]:
         """`GET /shipments/{id}` with `x-format-new: true`."""

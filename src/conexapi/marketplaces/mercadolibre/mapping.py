@@ -19,6 +19,7 @@ from conexapi.sales.facts import Buyer, Refund, SaleFacts, SaleLine
 __all__ = [
     "Action",
     "Decision",
+    "billing_name",
     "build_sale_facts",
     "decide",
     "order_ids_of_pack",
@@ -122,6 +123,24 @@ def parse_billing(billing: Mapping[str, Any] | None) -> Buyer | None:
         zip_code=_text(_str_id(address.get("zip_code"))),
         email=_text(block.get("email")) or None,
     )
+
+
+def billing_name(billing: Mapping[str, Any] | None) -> str:
+    """The buyer's name as billing info gives it (company name, or name and last name), also
+    when the identification is missing or still processing (§5.3)."""
+    if not billing:
+        return ""
+    root = dict(billing)
+    legacy = _dict(root.get("billing_info"))
+    if "doc_number" in legacy or "additional_info" in legacy:
+        info = {
+            _text(_dict(e).get("type")).upper(): _text(_str_id(_dict(e).get("value")))
+            for e in _list(legacy.get("additional_info"))
+        }
+        first = info.get("BUSINESS_NAME") or info.get("FIRST_NAME", "")
+        return " ".join(p for p in (first, info.get("LAST_NAME", "")) if p)
+    block = _dict(_dict(root.get("buyer")).get("billing_info")) or legacy or root
+    return " ".join(p for p in (_text(block.get("name")), _text(block.get("last_name"))) if p)
 
 
 def _parse_legacy_billing(legacy: Mapping[str, Any]) -> Buyer | None:
@@ -344,7 +363,9 @@ def build_sale_facts(
         lines=tuple(lines),
         buyer=parse_billing(billing),
         buyer_nickname=_text(buyer_json.get("nickname")),
-        buyer_display_name=" ".join(
+        # Orders since 2024 carry only the buyer's id (§15): billing info names the buyer.
+        buyer_display_name=billing_name(billing)
+        or " ".join(
             p
             for p in (_text(buyer_json.get("first_name")), _text(buyer_json.get("last_name")))
             if p

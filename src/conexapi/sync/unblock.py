@@ -1,0 +1,130 @@
+"""Sales waiting for SKUs: what each waits for, and retrying them once they are mapped.
+
+When a sale blocks on products Siigo has no (active) product for, it waits in `needs_attention`
+and `integrations.unmapped_sku` lists the SKUs it waits for (`record_waiting`, written with the
+sale's finish). Once every one of them has a mapping saved since — one by one, many at once, by
+CSV, or by creating the product — the sale is due again (`resume_mapped_sales`): right after the
+mapping is saved (the API and the dashboard call it) and, as a safety net for mappings saved any
+other way, from the worker's upkeep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.db import utcnow
+from conexapi.integrations.models import ProductMapping, UnmappedSku
+from conexapi.integrations.unmapped import record_unmapped
+from conexapi.messages import text
+from conexapi.runtime import Runtime
+from conexapi.sales.states import SaleState
+from conexapi.sales.step import EventKind
+from conexapi.sync.models import Sale, SaleEvent
+
+log = structlog.get_logger("conexapi.unblock")
+
+UNMAPPED = "unmapped_products"
+
+
+async def record_waiting(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    integration_id: int,
+    sale_id: int,
+    previous_code: str | None,
+    code: str | None,
+    data: Mapping[str, Any] | None,
+) -> None:
+    """With a sale's finish: the SKUs it waits for now (from its step's data), or none when it
+    no longer waits for products. Costs nothing for sales that never waited for one."""
+    if code == UNMAPPED:
+        titles = (data or {}).get("titles") or {}
+        skus = (data or {}).get("skus") or list(titles)
+        waiting = {str(sku): str(titles.get(sku) or "") for sku in skus}
+        await record_unmapped(
+            session,
+            tenant_id=tenant_id,
+            integration_id=integration_id,
+            sale_id=sale_id,
+            titles=waiting,
+        )
+    elif previous_code == UNMAPPED:
+        await record_unmapped(
+            session, tenant_id=tenant_id, integration_id=integration_id, sale_id=sale_id, titles={}
+        )
+
+
+async def resume_mapped_sales(
+    session: AsyncSession, *, tenant_id: int | None = None, integration_id: int | None = None
+) -> int:
+    """Makes due every sale waiting for SKUs that all have a mapping saved since it blocked
+    (all of them: a sale waiting for two SKUs waits until both are mapped), with a timeline
+    entry; their rows go. In the caller's transaction; returns how many sales."""
+    mapped_since = exists().where(
+        ProductMapping.integration_id == UnmappedSku.integration_id,
+        ProductMapping.sku == UnmappedSku.sku,
+        ProductMapping.updated_at >= UnmappedSku.created_at,
+    )
+    scope = []
+    if tenant_id is not None:
+        scope.append(UnmappedSku.tenant_id == tenant_id)
+    if integration_id is not None:
+        scope.append(UnmappedSku.integration_id == integration_id)
+    still_waiting = select(UnmappedSku.sale_id).where(*scope, ~mapped_since)
+    ready = list(
+        (
+            await session.execute(
+                select(UnmappedSku.sale_id)
+                .where(*scope, UnmappedSku.sale_id.notin_(still_waiting))
+                .distinct()
+            )
+        ).scalars()
+    )
+    if not ready:
+        return 0
+    waiting = and_(
+        Sale.id.in_(ready),
+        Sale.state == SaleState.NEEDS_ATTENTION.value,
+        Sale.error_code == UNMAPPED,
+    )
+    sales = (await session.execute(select(Sale.id, Sale.tenant_id).where(waiting))).all()
+    now = utcnow()
+    if sales:
+        await session.execute(
+            update(Sale)
+            .where(waiting)
+            .values(next_attempt_at=now, attempts=0)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            insert(SaleEvent),
+            [
+                {
+                    "tenant_id": tid,
+                    "sale_id": sid,
+                    "kind": EventKind.RETRY_REQUESTED.value,
+                    "message": text("sync.retry_after_mapping"),
+                    "data": {},
+                    "created_at": now,
+                }
+                for sid, tid in sales
+            ],
+        )
+    # Rows of sales that moved on meanwhile are stale either way.
+    await session.execute(delete(UnmappedSku).where(UnmappedSku.sale_id.in_(ready)))
+    log.info("sales.unblocked_by_mapping", sales=len(sales), integration_id=integration_id)
+    return len(sales)
+
+
+async def resume_all_mapped(runtime: Runtime) -> int:
+    """The upkeep's safety net: every integration, in its own transaction."""
+    async with runtime.sessions() as session:
+        count = await resume_mapped_sales(session)
+        await session.commit()
+    return count
