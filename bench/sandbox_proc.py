@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = SandboxConfig.model_validate_json(args.config)
     uvicorn.run(
-        build_app(config), host=args.host, port=args.port, log_level="warning", access_log=False
+        build_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        date_header=False,  # the sandbox sends the simulated vendors' own Date
     )
 
 

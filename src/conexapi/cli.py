@@ -1,8 +1,9 @@
-"""The `conexapi` command: migrate, users, serve, worker, sandbox, demo, backfill, keys."""
+"""The `conexapi` command: migrate, users, serve, worker, sandbox, demo, backfill, keys, doctor."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -308,6 +309,52 @@ def demo(
         asyncio.run(run_demo(port=port, sales=sales))
     except KeyboardInterrupt:
         typer.echo("Demo stopped.")
+
+
+@app.command()
+def doctor(
+    lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
+    env_file: Annotated[
+        Path | None, typer.Option(help="Read the settings from this file instead of .env.")
+    ] = None,
+) -> None:
+    """Check the configuration, the connections and the Siigo catalogs; print each problem with
+    its fix. Exit code 1 on any problem."""
+    from conexapi.doctor import LANGUAGES, Finding, problems, run_checks
+    from conexapi.runtime import Runtime
+
+    if lang not in LANGUAGES:
+        typer.secho(f"--lang must be one of {', '.join(LANGUAGES)}.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(_env_file=env_file) if env_file else load_settings()
+    except ConfigurationError as exc:
+        typer.secho(f"[FAIL] Settings: {exc}", fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+
+    async def run() -> list[Finding]:
+        runtime = Runtime.build(settings)
+        try:
+            return await run_checks(runtime)
+        finally:
+            await runtime.aclose()
+
+    findings = asyncio.run(run())
+    for finding in findings:
+        mark, color = ("[ ok ]", typer.colors.GREEN) if finding.ok else ("[FAIL]", typer.colors.RED)
+        typer.secho(f"{mark} {finding.title(lang)}: {finding.message(lang)}", fg=color)
+        if not finding.ok:
+            label = "fix" if lang == "en" else "cómo corregirlo"
+            typer.echo(f"       {label}: {finding.fix(lang)}")
+    failed = problems(findings)
+    summary = (
+        f"{len(findings) - len(failed)} ok, {len(failed)} problem(s)."
+        if lang == "en"
+        else f"{len(findings) - len(failed)} correctas, {len(failed)} con problema."
+    )
+    typer.echo(summary)
+    if failed:
+        raise typer.Exit(1)
 
 
 @keys_app.command("generate")

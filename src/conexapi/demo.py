@@ -3,7 +3,10 @@
 Starts the MercadoLibre and Siigo simulators, the API and a worker on a fresh SQLite database,
 signs up the demo seller, connects both accounts through the real flows (OAuth consent, Siigo
 credentials), accepts the proposed integration settings, backfills today's sales and keeps new
-sales coming. Invoices appear within seconds; a few sales wait for attention on purpose.
+sales coming. Invoices appear within seconds; a few sales wait for attention on purpose: among
+them 8 whose SKU Siigo has under another code, mapped with one action in "Productos por asociar".
+The settings are written to `conexapi-demo.env` so that `conexapi doctor --env-file
+conexapi-demo.env` checks the running demo.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ DEMO_EMAIL = "demo@conexapi.dev"
 DEMO_PASSWORD = "demo1234"
 DEMO_TENANT = "Tienda Demo"
 DEMO_DB = "conexapi-demo.db"
+DEMO_ENV = "conexapi-demo.env"
+# Sales whose SKU Siigo has under another code: mapped with one action in Productos por asociar.
+DEMO_UNMAPPED_SALES = 8
 
 
 @dataclass
@@ -131,15 +137,19 @@ async def run_demo(
     """`seed` defaults to `CONEXAPI_DEMO_SEED` (the same sales every run)."""
     db_path = Path(DEMO_DB)
     _fresh_database(db_path)
+    public = f"http://127.0.0.1:{port}"
     sandbox = start_sandbox_in_thread(
         SandboxConfig(
             seed=load_settings().demo_seed if seed is None else seed,
             initial_sales=sales,
-            notify_url=f"http://127.0.0.1:{port}/webhooks/mercadolibre",
+            notify_url=f"{public}/webhooks/mercadolibre",
+            # The MercadoLibre application as DevCenter would have it for this ConexAPI.
+            redirect_uri=f"{public}/api/v1/connections/mercadolibre/callback",
             notification_retry_interval_seconds=2.0,
         )
     )
     settings = demo_settings(port, sandbox.base_url, f"sqlite+aiosqlite:///./{db_path}")
+    write_env_file(Path(DEMO_ENV), settings)
     await upgrade_async(settings.database_url)
     runtime = Runtime.build(settings)
     await create_demo_user(runtime)
@@ -157,6 +167,12 @@ async def run_demo(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
             accounts = await connect_everything(api)
+            async with httpx.AsyncClient(base_url=sandbox.base_url) as control:
+                # A SKU Siigo has under another code, on several sales: one action maps them all.
+                await control.post(
+                    "/_sandbox/scenarios/generate",
+                    json={"kinds": ["unknown_sku"] * DEMO_UNMAPPED_SALES},
+                )
             today = colombia_today().isoformat()
             job = await api.post(
                 f"/api/v1/integrations/{accounts.integration_id}/backfill",
@@ -180,6 +196,23 @@ async def run_demo(
         sandbox.stop()
 
 
+def write_env_file(path: Path, settings: Settings) -> None:
+    """The demo's settings as `CONEXAPI_*` lines, for `conexapi doctor --env-file` (sandbox
+    credentials only: the simulators' test keys, no real secret)."""
+    values = {
+        "CONEXAPI_DATABASE_URL": settings.database_url,
+        "CONEXAPI_PUBLIC_URL": settings.public_url,
+        "CONEXAPI_MELI_CLIENT_ID": settings.meli_client_id,
+        "CONEXAPI_MELI_CLIENT_SECRET": ML_CLIENT_SECRET,
+        "CONEXAPI_MELI_APPLICATION_ID": settings.meli_application_id,
+        "CONEXAPI_MELI_AUTH_URL": settings.meli_auth_url,
+        "CONEXAPI_MELI_API_URL": settings.meli_api_url,
+        "CONEXAPI_SIIGO_API_URL": settings.siigo_api_url,
+        "CONEXAPI_LOG_LEVEL": "WARNING",
+    }
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items() if v is not None))
+
+
 def _fresh_database(path: Path) -> None:
     """The demo starts clean each time: the simulators keep nothing between runs either."""
     for suffix in ("", "-wal", "-shm"):
@@ -194,5 +227,6 @@ def _banner(port: int, sandbox_base: str) -> None:
     print(f"  Sign in with {DEMO_EMAIL} / {DEMO_PASSWORD}")  # noqa: T201
     print(f"  API docs: http://localhost:{port}/docs")  # noqa: T201
     print(f"  Simulators: {sandbox_base}/_sandbox/docs")  # noqa: T201
+    print(f"  Check the setup: conexapi doctor --env-file {DEMO_ENV}")  # noqa: T201
     print("  New MercadoLibre sales arrive every few seconds; Ctrl+C stops.")  # noqa: T201
     print(line, flush=True)  # noqa: T201

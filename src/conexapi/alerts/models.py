@@ -14,6 +14,7 @@ from conexapi.db import Base, TimestampMixin, UTCDateTime
 
 class AlertKind(StrEnum):
     CONNECTION_NEEDS_REAUTH = "connection_needs_reauth"
+    CONNECTION_NEEDS_PERMISSION = "connection_needs_permission"
     SALES_NEED_ATTENTION = "sales_need_attention"
     SALES_DEAD = "sales_dead"
 

@@ -20,6 +20,7 @@ from conexapi.alerts.models import Alert, AlertKind, AlertSettings, AlertStatus,
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import Unprocessable
 from conexapi.db import insert_ignore, transaction, utcnow
+from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
 from conexapi.sync.models import Sale
@@ -167,8 +168,17 @@ async def save_settings(
 async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = None) -> int:
     """Raises and resolves alerts from the current state; returns how many are open after."""
     conn_stmt = select(
-        Connection.id, Connection.tenant_id, Connection.provider, Connection.account_name
-    ).where(Connection.status == ConnectionStatus.NEEDS_REAUTH.value)
+        Connection.id,
+        Connection.tenant_id,
+        Connection.provider,
+        Connection.account_name,
+        Connection.status,
+        Connection.meta,
+    ).where(
+        Connection.status.in_(
+            (ConnectionStatus.NEEDS_REAUTH.value, ConnectionStatus.NEEDS_PERMISSION.value)
+        )
+    )
     sales_stmt = select(Sale.tenant_id, Sale.state, func.count(Sale.id)).where(
         Sale.state.in_([SaleState.NEEDS_ATTENTION.value, SaleState.DEAD.value])
     )
@@ -180,9 +190,30 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
         sales_stmt = sales_stmt.where(Sale.tenant_id == tenant_id)
         open_stmt = open_stmt.where(Alert.tenant_id == tenant_id)
     wanted: set[tuple[int, str, str]] = set()
-    for cid, tid, provider, name in (await session.execute(conn_stmt)).all():
+    for cid, tid, provider, name, status, meta in (await session.execute(conn_stmt)).all():
         label = PROVIDER_NAMES.get(provider, provider)
         subject = f"connection:{cid}"
+        if status == ConnectionStatus.NEEDS_PERMISSION.value:
+            kind = AlertKind.CONNECTION_NEEDS_PERMISSION.value
+            wanted.add((tid, kind, subject))
+            missing = (meta or {}).get("missing_permissions") or ["unknown"]
+            permission = ", ".join(text(f"permission.{p}") for p in missing)
+            await raise_alert(
+                session,
+                tenant_id=tid,
+                kind=kind,
+                subject=subject,
+                message=text(
+                    "alert.needs_permission", permission=permission, account=name or str(cid)
+                ),
+                data={
+                    "connection_id": cid,
+                    "provider": provider,
+                    "permissions": missing,
+                    "path": "/app/connections",
+                },
+            )
+            continue
         wanted.add((tid, AlertKind.CONNECTION_NEEDS_REAUTH.value, subject))
         await raise_alert(
             session,

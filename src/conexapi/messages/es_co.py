@@ -104,6 +104,172 @@ CATALOGUE: dict[str, str] = {
     "alert.needs_permission": "A la aplicación de MercadoLibre le falta el permiso «{permission}» "
     "para la cuenta {account}: las ventas esperan sin perderse. Quien administra la aplicación "
     "debe activarlo en DevCenter → la aplicación → Permisos funcionales → {permission}.",
+    # -- Verificar configuración (conexapi doctor; English in doctor/english.py) ----------------
+    "doctor.title": "Verificar configuración",
+    "doctor.intro": "ConexAPI hace las mismas llamadas reales que un primer día de ventas y le "
+    "dice, para cada punto, si está bien o qué corregir y dónde.",
+    "doctor.all_ok": "Todo en orden: {count} comprobaciones correctas.",
+    "doctor.some_problems": "{problems} de {count} comprobaciones tienen un problema.",
+    "doctor.status_ok": "Correcto",
+    "doctor.status_problem": "Problema",
+    "doctor.how_to_fix": "Cómo corregirlo",
+    "doctor.run_again": "Verificar de nuevo",
+    "doctor.database": "Base de datos",
+    "doctor.database.ok": "Accesible y con el esquema en la última versión ({revision}).",
+    "doctor.database.unreachable": "No se pudo conectar a la base de datos: {error}",
+    "doctor.database.unreachable.fix": "Revise CONEXAPI_DATABASE_URL y que la base de datos esté "
+    "encendida.",
+    "doctor.database.outdated": "El esquema está en {current} y la última versión es {head}.",
+    "doctor.database.outdated.fix": "Ejecute conexapi migrate.",
+    "doctor.settings": "Configuración",
+    "doctor.settings.ok": "Aplicación de MercadoLibre configurada; URL pública {url}.",
+    "doctor.settings.no_meli_app": "Faltan CONEXAPI_MELI_CLIENT_ID o CONEXAPI_MELI_CLIENT_SECRET.",
+    "doctor.settings.no_meli_app.fix": "Cópielos de su aplicación en DevCenter de MercadoLibre "
+    "(Mis aplicaciones).",
+    "doctor.settings.public_url_http": "CONEXAPI_PUBLIC_URL es {url}: MercadoLibre exige "
+    "direcciones HTTPS para la redirección y las notificaciones.",
+    "doctor.settings.public_url_http.fix": "Publique ConexAPI con HTTPS y ponga esa dirección "
+    "https:// en CONEXAPI_PUBLIC_URL.",
+    "doctor.keys": "Claves",
+    "doctor.keys.ok": "Claves de firma y de cifrado configuradas; los secretos guardados se "
+    "descifran.",
+    "doctor.keys.development": "Se usan claves de desarrollo; los secretos guardados se "
+    "descifran. En producción configure CONEXAPI_SECRET_KEY y CONEXAPI_ENCRYPTION_KEY.",
+    "doctor.keys.undecryptable": "{count} secretos guardados no se descifran con las claves "
+    "configuradas.",
+    "doctor.keys.undecryptable.fix": "Ponga en CONEXAPI_ENCRYPTION_KEY la clave con la que se "
+    "cifraron, o agréguela a CONEXAPI_OLD_ENCRYPTION_KEYS.",
+    "doctor.meli_app": "Aplicación de MercadoLibre",
+    "doctor.meli_app.no_connection": "No hay una cuenta de MercadoLibre conectada para leer la "
+    "configuración de la aplicación.",
+    "doctor.meli_app.no_connection.fix": "Conecte una cuenta de MercadoLibre en Conexiones y "
+    "verifique de nuevo.",
+    "doctor.meli_app.unreadable": "MercadoLibre no entregó la configuración de la aplicación: "
+    "{error}",
+    "doctor.meli_app.unreadable.fix": "Revise CONEXAPI_MELI_APPLICATION_ID (o el client id) e "
+    "intente de nuevo.",
+    "doctor.meli_redirect": "URI de redirección",
+    "doctor.meli_redirect.ok": "La URI de redirección de la aplicación es {expected}.",
+    "doctor.meli_redirect.mismatch": "La URI de redirección de la aplicación es {found}; ConexAPI "
+    "usa {expected}.",
+    "doctor.meli_redirect.mismatch.fix": "En DevCenter → la aplicación → URIs de redirect, ponga "
+    "{expected} (o corrija CONEXAPI_PUBLIC_URL).",
+    "doctor.meli_notifications": "URL de notificaciones",
+    "doctor.meli_notifications.ok": "Las notificaciones llegan a {expected}.",
+    "doctor.meli_notifications.mismatch": "Las notificaciones van a {found}; ConexAPI las recibe "
+    "en {expected}.",
+    "doctor.meli_notifications.mismatch.fix": "En DevCenter → la aplicación → Notificaciones "
+    "callbacks URL, ponga {expected}.",
+    "doctor.meli_topics": "Tópicos de notificación",
+    "doctor.meli_topics.ok": "Suscrita a orders_v2 (tópicos: {topics}).",
+    "doctor.meli_topics.missing": "No está suscrita a orders_v2 (tópicos: {topics}).",
+    "doctor.meli_topics.missing.fix": "En DevCenter → la aplicación → Tópicos, marque Orders "
+    "(orders_v2).",
+    "doctor.meli_token": "Cuenta de MercadoLibre",
+    "doctor.meli_token.ok": "El token de {account} funciona.",
+    "doctor.meli_token.reauth": "La cuenta {account} necesita volver a autorizarse.",
+    "doctor.meli_token.reauth.fix": "Reconéctela en Conexiones (con la cuenta principal, no con "
+    "un colaborador).",
+    "doctor.meli_token.error": "MercadoLibre no respondió para {account}: {error}",
+    "doctor.meli_token.error.fix": "Intente de nuevo en unos minutos.",
+    "doctor.meli_orders": "Permiso: Ventas y envíos",
+    "doctor.meli_orders.ok": "La aplicación puede leer las ventas de {account}.",
+    "doctor.meli_orders.missing_permission": "A la aplicación de MercadoLibre le falta el permiso "
+    "funcional «{permission}» para {account}.",
+    "doctor.meli_orders.missing_permission.fix": "En DevCenter → la aplicación → Permisos "
+    "funcionales, active «{permission}». Los vendedores ya conectados no tienen que volver a "
+    "autorizar.",
+    "doctor.meli_orders.error": "No se pudieron leer las ventas de {account}: {error}",
+    "doctor.meli_orders.error.fix": "Intente de nuevo en unos minutos.",
+    "doctor.meli_billing": "Permiso: Facturación",
+    "doctor.meli_billing.ok": "La aplicación puede leer los datos de facturación de los "
+    "compradores de {account}.",
+    "doctor.meli_billing.missing_permission": "A la aplicación de MercadoLibre le falta el "
+    "permiso funcional «{permission}» para {account}: los datos de facturación responden 403 "
+    "(PA_UNAUTHORIZED_RESULT_FROM_POLICIES) y las ventas esperan.",
+    "doctor.meli_billing.missing_permission.fix": "En DevCenter → la aplicación → Permisos "
+    "funcionales, active «{permission}». Los vendedores ya conectados no tienen que volver a "
+    "autorizar: las ventas se reanudan solas.",
+    "doctor.meli_billing.error": "No se pudieron leer los datos de facturación de {account}: "
+    "{error}",
+    "doctor.meli_billing.error.fix": "Intente de nuevo en unos minutos.",
+    "doctor.siigo": "Credenciales de Siigo",
+    "doctor.siigo.ok": "Siigo acepta el usuario API {account}.",
+    "doctor.siigo.rejected": "Siigo rechaza el usuario API {account} y su clave de acceso.",
+    "doctor.siigo.rejected.fix": "Escríbalos de nuevo en Conexiones (Siigo Nube: Alianzas → Mi "
+    "credencial API).",
+    "doctor.siigo.error": "Siigo no respondió para {account}: {error}",
+    "doctor.siigo.error.fix": "Intente de nuevo en unos minutos.",
+    "doctor.catalog": "Catálogos de Siigo",
+    "doctor.catalog.unreadable": "No se pudieron leer los catálogos de Siigo: {error}",
+    "doctor.catalog.unreadable.fix": "Revise las credenciales de Siigo e intente de nuevo.",
+    "doctor.catalog_fv": "Tipo de factura (FV)",
+    "doctor.catalog_fv.ok": "{name} ({id}): activo y electrónico.",
+    "doctor.catalog_fv.not_set": "No hay un tipo de factura de venta configurado.",
+    "doctor.catalog_fv.not_set.fix": "Elíjalo en Integración.",
+    "doctor.catalog_fv.not_found": "El tipo de factura {id} no existe en Siigo.",
+    "doctor.catalog_fv.not_found.fix": "Elija uno existente en Integración.",
+    "doctor.catalog_fv.inactive": "El tipo de factura {name} ({id}) está inactivo en Siigo.",
+    "doctor.catalog_fv.inactive.fix": "Actívelo en Siigo Nube o elija otro en Integración.",
+    "doctor.catalog_fv.not_electronic": "El tipo de factura {name} ({id}) no es electrónico: sus "
+    "facturas nunca llegan a la DIAN.",
+    "doctor.catalog_fv.not_electronic.fix": "Elija un tipo de factura electrónica (con resolución "
+    "de numeración de la DIAN) en Integración.",
+    "doctor.catalog_nc": "Tipo de nota crédito (NC)",
+    "doctor.catalog_nc.ok": "{name} ({id}): activo y electrónico.",
+    "doctor.catalog_nc.not_set": "No hay un tipo de nota crédito configurado.",
+    "doctor.catalog_nc.not_set.fix": "Elíjalo en Integración.",
+    "doctor.catalog_nc.not_found": "El tipo de nota crédito {id} no existe en Siigo.",
+    "doctor.catalog_nc.not_found.fix": "Elija uno existente en Integración.",
+    "doctor.catalog_nc.inactive": "El tipo de nota crédito {name} ({id}) está inactivo en Siigo.",
+    "doctor.catalog_nc.inactive.fix": "Actívelo en Siigo Nube o elija otro en Integración.",
+    "doctor.catalog_nc.not_electronic": "El tipo de nota crédito {name} ({id}) no es electrónico "
+    "y las facturas sí.",
+    "doctor.catalog_nc.not_electronic.fix": "Elija un tipo de nota crédito electrónica en "
+    "Integración.",
+    "doctor.catalog_tax": "Impuesto IVA",
+    "doctor.catalog_tax.ok": "{name} ({id}): IVA activo.",
+    "doctor.catalog_tax.not_set": "No hay un impuesto IVA configurado.",
+    "doctor.catalog_tax.not_set.fix": "Elíjalo en Integración.",
+    "doctor.catalog_tax.unusable": "El impuesto {name} ({id}) no existe, está inactivo o no es "
+    "IVA.",
+    "doctor.catalog_tax.unusable.fix": "Elija un IVA activo en Integración.",
+    "doctor.catalog_payment_fv": "Forma de pago de las facturas",
+    "doctor.catalog_payment_fv.ok": "{name} ({id}): activa y sin fecha de vencimiento.",
+    "doctor.catalog_payment_fv.not_set": "No hay una forma de pago de facturas configurada.",
+    "doctor.catalog_payment_fv.not_set.fix": "Elíjala en Integración.",
+    "doctor.catalog_payment_fv.unusable": "La forma de pago {name} ({id}) no existe o está "
+    "inactiva.",
+    "doctor.catalog_payment_fv.unusable.fix": "Elija una activa en Integración.",
+    "doctor.catalog_payment_fv.due_date": "La forma de pago {name} ({id}) pide fecha de "
+    "vencimiento y las ventas de MercadoLibre ya están pagadas.",
+    "doctor.catalog_payment_fv.due_date.fix": "Elija una sin vencimiento (p. ej. MercadoPago) en "
+    "Integración.",
+    "doctor.catalog_payment_nc": "Forma de pago de las notas crédito",
+    "doctor.catalog_payment_nc.ok": "{name} ({id}): activa.",
+    "doctor.catalog_payment_nc.not_set": "No hay una forma de pago de notas crédito configurada.",
+    "doctor.catalog_payment_nc.not_set.fix": "Elíjala en Integración.",
+    "doctor.catalog_payment_nc.unusable": "La forma de pago {name} ({id}) no existe o está "
+    "inactiva.",
+    "doctor.catalog_payment_nc.unusable.fix": "Elija una activa en Integración.",
+    "doctor.catalog_seller": "Vendedor",
+    "doctor.catalog_seller.ok": "{name} ({id}): usuario activo de Siigo.",
+    "doctor.catalog_seller.not_set": "No hay un vendedor configurado.",
+    "doctor.catalog_seller.not_set.fix": "Elíjalo en Integración.",
+    "doctor.catalog_seller.unusable": "El vendedor {id} no existe o está inactivo en Siigo.",
+    "doctor.catalog_seller.unusable.fix": "Elija un usuario activo de Siigo en Integración.",
+    "doctor.catalog_shipping": "Producto de envío",
+    "doctor.catalog_shipping.ok": "{code}: activo en Siigo.",
+    "doctor.catalog_shipping.missing": "El producto de envío {code} no está configurado, no "
+    "existe o está inactivo: las ventas con envío pagado por el comprador esperan.",
+    "doctor.catalog_shipping.missing.fix": "Cree un producto de servicio (p. ej. ENVIOML) en "
+    "Siigo y configúrelo en Integración.",
+    "doctor.clock": "Reloj",
+    "doctor.clock.ok": "El reloj de este servidor está a {seconds} s del de {vendor}.",
+    "doctor.clock.unknown": "No se pudo leer la hora de MercadoLibre ni de Siigo; no se comparó.",
+    "doctor.clock.skewed": "El reloj de este servidor difiere {seconds} s del de {vendor}: los "
+    "tokens y las fechas de las facturas fallan.",
+    "doctor.clock.skewed.fix": "Sincronice la hora del servidor (NTP).",
     # -- Siigo documents -------------------------------------------------------------------------
     "invoice.rounding_deviation": "El total en Siigo ({total}) difiere en {deviation} del valor "
     "de MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA).",

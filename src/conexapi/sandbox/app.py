@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from email.utils import format_datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conexapi.sandbox import control, mercadolibre, siigo
 from conexapi.sandbox.config import SandboxConfig
 from conexapi.sandbox.ml_errors import MLHTTPError
 from conexapi.sandbox.siigo_errors import SiigoHTTPError, siigo_error
 from conexapi.sandbox.state import SandboxState
+
+
+class VendorDate:
+    """Both vendors send `Date` with their clock (here the sandbox's, which `PUT /_sandbox/clock`
+    shifts): what a client compares its own clock with. Pure ASGI: the benchmarks go through it."""
+
+    def __init__(self, app: ASGIApp, now: Callable[[], datetime]) -> None:
+        self.app = app
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = format_datetime(self.now(), usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, with_date)
 
 
 def create_sandbox_app(
@@ -58,6 +84,8 @@ def create_sandbox_app(
             return JSONResponse(err.body(), status_code=400)
         return JSONResponse({"detail": exc.errors()}, status_code=422)
 
+    # The state's clock is rebuilt on reset: read it at each answer.
+    app.add_middleware(VendorDate, now=lambda: sandbox.clock.now())
     app.include_router(mercadolibre.auth_router)
     app.include_router(mercadolibre.api_router)
     app.include_router(siigo.router)

@@ -19,7 +19,8 @@ def run_sandbox(
     host: str = "127.0.0.1", port: int = 8001, config: SandboxConfig | None = None
 ) -> None:
     app = create_sandbox_app(config)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # The app sends its own `Date` (the simulated vendors' clock).
+    uvicorn.run(app, host=host, port=port, log_level="info", date_header=False)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def start_sandbox_in_thread(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual_port = sock.getsockname()[1]
-    uv_config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    uv_config = uvicorn.Config(app, log_level="warning", lifespan="on", date_header=False)
     server = uvicorn.Server(uv_config)
 
     def _run() -> None:

@@ -34,7 +34,11 @@ DIAN_LABELS: dict[str, str] = {
     "Rejected": "Rechazada por la DIAN",
     "Draft": "En trámite DIAN",
 }
-CONNECTION_LABELS = {"active": "Activa", "needs_reauth": "Requiere reconexión"}
+CONNECTION_LABELS = {
+    "active": "Activa",
+    "needs_reauth": "Requiere reconexión",
+    "needs_permission": "Falta un permiso",
+}
 PROVIDER_LABELS = {"mercadolibre": "MercadoLibre", "siigo": "Siigo Nube"}
 DOC_KIND_LABELS = {"invoice": "Factura de venta", "credit_note": "Nota crédito"}
 DOC_STATUS_LABELS = {

@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
+from conexapi.connections.health import missing_permissions
 from conexapi.connections.models import Connection
 from conexapi.core.errors import AppError, IntegrationError
 from conexapi.messages import error_text, vendor_text
+from conexapi.messages import text as message
 from conexapi.sales.clock import COLOMBIA
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.templating import render
@@ -63,12 +65,29 @@ def _health(c: Connection) -> dict[str, Any]:
     tone, text = "ok", "Funcionando"
     if c.status == "needs_reauth":
         tone, text = "danger", "Necesita reconectarse"
+    elif c.status == "needs_permission":
+        tone, text = "danger", _permission_text(c)
     elif c.last_error_at and (c.last_success_at is None or c.last_error_at > c.last_success_at):
         tone, text = "warn", "Con errores recientes"
     elif c.provider == "mercadolibre" and expires is not None and expires < now:
         # ML access tokens last 6 h and are refreshed automatically by the worker.
         tone, text = "warn", "Token vencido: se renovará en la próxima sincronización"
-    return {"tone": tone, "text": text}
+    return {"tone": tone, "text": text, "permission_how": _permission_how(c)}
+
+
+def _permission_names(c: Connection) -> str:
+    return ", ".join(message(f"permission.{p}") for p in missing_permissions(c) or ["unknown"])
+
+
+def _permission_text(c: Connection) -> str:
+    return message("connection.needs_permission", permission=_permission_names(c))
+
+
+def _permission_how(c: Connection) -> str | None:
+    """Where the application's owner enables the missing permission (mercadolibre-api.md §1.1)."""
+    if c.status != "needs_permission":
+        return None
+    return message("connection.permission_how", permission=_permission_names(c))
 
 
 @router.get("/connections", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from conexapi.web import (
     pages_connections,
+    pages_doctor,
     pages_main,
     pages_products,
     pages_reports,
@@ -30,6 +31,7 @@ async def root() -> RedirectResponse:
 web_router.include_router(pages_main.router)
 web_router.include_router(pages_sales.router)
 web_router.include_router(pages_connections.router)
+web_router.include_router(pages_doctor.router)
 web_router.include_router(pages_setup.router)
 web_router.include_router(pages_products.router)
 web_router.include_router(pages_reports.router)
