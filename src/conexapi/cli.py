@@ -320,6 +320,7 @@ def doctor(
 ) -> None:
     """Check the configuration, the connections and the Siigo catalogs; print each problem with
     its fix. Exit code 1 on any problem."""
+    from conexapi.core.logging import configure_logging
     from conexapi.doctor import LANGUAGES, Finding, problems, run_checks
     from conexapi.runtime import Runtime
 
@@ -331,6 +332,9 @@ def doctor(
     except ConfigurationError as exc:
         typer.secho(f"[FAIL] Settings: {exc}", fg=typer.colors.RED)
         raise typer.Exit(1) from exc
+
+    # The report is the output; each vendor call's log line would drown it (errors still show).
+    configure_logging("ERROR", json=settings.log_json)
 
     async def run() -> list[Finding]:
         runtime = Runtime.build(settings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,13 +46,15 @@ async def record_unmapped(
     integration_id: int,
     sale_id: int,
     titles: Mapping[str, str],
+    since: datetime | None = None,
 ) -> None:
-    """What one sale waits for now (SKU → item title), replacing what it waited for before;
-    an empty `titles` means it waits for nothing any more. The caller commits."""
+    """What one sale waits for now (SKU → item title), as known at `since` (default now),
+    replacing what it waited for before; an empty `titles` means it waits for nothing any more.
+    The caller commits."""
     await session.execute(delete(UnmappedSku).where(UnmappedSku.sale_id == sale_id))
     if not titles:
         return
-    now = utcnow()
+    now = since or utcnow()
     await session.execute(
         insert(UnmappedSku),
         [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +69,8 @@ class Context:
     siigo_status: str
     # The error the sale had when claimed (`unmapped_products`: it had SKUs waiting).
     error_code: str | None = None
+    # When this attempt began: what it knows (mappings...) is as of then.
+    loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
     # of the sale (the invoice row's transaction, or the end of this attempt) to save a
     # statement and a commit per sale.
@@ -200,11 +202,7 @@ class SaleProcessor:
 
     async def _write_finish(self, ctx: Context, step: Step, values: dict[str, Any]) -> None:
         async with self.runtime.sessions() as session:
-            try:
-                await self._update_owned(session, ctx.sale_id, **values)
-            except LeaseLost:
-                return
-            await record_waiting(
+            mapped_meanwhile = await record_waiting(
                 session,
                 tenant_id=ctx.tenant_id,
                 integration_id=ctx.integration_id,
@@ -212,7 +210,15 @@ class SaleProcessor:
                 previous_code=ctx.error_code,
                 code=values["error_code"],
                 data=step.data,
+                since=ctx.loaded_at,
             )
+            if mapped_meanwhile:
+                # A SKU it waits for was mapped while this attempt ran: again at once.
+                values = {**values, "next_attempt_at": utcnow()}
+            try:
+                await self._update_owned(session, ctx.sale_id, **values)
+            except LeaseLost:
+                return
             if ctx.state != step.state.value or step.kind is not EventKind.CHECKED:
                 queue.add_event(
                     session,

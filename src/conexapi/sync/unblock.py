@@ -11,6 +11,7 @@ other way, from the worker's upkeep.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -40,24 +41,41 @@ async def record_waiting(
     previous_code: str | None,
     code: str | None,
     data: Mapping[str, Any] | None,
-) -> None:
-    """With a sale's finish: the SKUs it waits for now (from its step's data), or none when it
-    no longer waits for products. Costs nothing for sales that never waited for one."""
+    since: datetime,
+) -> bool:
+    """With a sale's finish: the SKUs it waits for now (from its step's data), as known when
+    its attempt began (`since`), or none when it no longer waits for products. Costs nothing for
+    sales that never waited for one.
+
+    Returns True when one of those SKUs was mapped after `since`: the attempt could not see it,
+    so the sale must go again now (a mapping saved while a worker held the sale would otherwise
+    be lost: its finish overwrites the due time the mapping set)."""
     if code == UNMAPPED:
         titles = (data or {}).get("titles") or {}
-        skus = (data or {}).get("skus") or list(titles)
-        waiting = {str(sku): str(titles.get(sku) or "") for sku in skus}
+        skus = [str(sku) for sku in (data or {}).get("skus") or list(titles)]
         await record_unmapped(
             session,
             tenant_id=tenant_id,
             integration_id=integration_id,
             sale_id=sale_id,
-            titles=waiting,
+            titles={sku: str(titles.get(sku) or "") for sku in skus},
+            since=since,
         )
-    elif previous_code == UNMAPPED:
+        remapped = await session.execute(
+            select(ProductMapping.id)
+            .where(
+                ProductMapping.integration_id == integration_id,
+                ProductMapping.sku.in_(skus),
+                ProductMapping.updated_at >= since,
+            )
+            .limit(1)
+        )
+        return remapped.first() is not None
+    if previous_code == UNMAPPED:
         await record_unmapped(
             session, tenant_id=tenant_id, integration_id=integration_id, sale_id=sale_id, titles={}
         )
+    return False
 
 
 async def resume_mapped_sales(

@@ -32,7 +32,7 @@ async def products_page(
     request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
     views = await integrations.list_integrations(session, tenant_id=user.tenant_id)
-    context: dict[str, Any] = {"title": text("products.title"), "view": None, "items": []}
+    context: dict[str, Any] = {"title": text("products.title"), "view": None, "skus": []}
     if views:
         view = views[0]
         context["view"] = view
@@ -43,7 +43,8 @@ async def products_page(
                 tenant_id=user.tenant_id,
                 integration_id=view.integration.id,
             )
-            context["items"] = page.items
+            context["skus"] = page.items
+            context["waiting_sales"] = sum(item.sales for item in page.items)
             context["create_products"] = page.create_products
             if page.create_products and page.items:
                 cid = view.integration.siigo_connection_id
