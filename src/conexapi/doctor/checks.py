@@ -13,7 +13,7 @@ with the vendors' (`Date` header: tokens and electronic invoice dates depend on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -58,15 +58,32 @@ async def run_checks(runtime: Runtime) -> list[Finding]:
     findings += await check_keys(runtime, connections)
     ml = [c for c in connections if c.provider == Provider.MERCADOLIBRE.value]
     siigo = [c for c in connections if c.provider == Provider.SIIGO.value]
-    findings += await check_meli_application(runtime, ml)
+    findings += await _guarded("meli_app", check_meli_application(runtime, ml))
     for connection in ml:
-        findings += await check_meli_connection(runtime, connection)
+        subject = connection.account_name or connection.external_account_id
+        findings += await _guarded(
+            "meli_token", check_meli_connection(runtime, connection), subject
+        )
     for connection in siigo:
-        findings.append(await check_siigo(runtime, connection))
+        subject = connection.account_name
+        findings += await _guarded("siigo", _one(check_siigo(runtime, connection)), subject)
     for integration in await _integrations(runtime):
-        findings += await check_catalog(runtime, integration, siigo)
+        findings += await _guarded("catalog", check_catalog(runtime, integration, siigo))
     findings.append(await check_clock(runtime))
     return findings
+
+
+async def _one(check: Awaitable[Finding]) -> list[Finding]:
+    return [await check]
+
+
+async def _guarded(name: str, check: Awaitable[list[Finding]], subject: str = "") -> list[Finding]:
+    """A check that breaks (a secret that does not decrypt, a bug) is a finding, not the end."""
+    try:
+        return await check
+    except Exception as exc:
+        log.warning("doctor.check_failed", check=name, error_type=type(exc).__name__)
+        return [Finding(name, False, "failed", {"error": _short(exc)}, subject)]
 
 
 # --- database and settings ------------------------------------------------------------------
@@ -234,6 +251,7 @@ async def check_siigo(runtime: Runtime, connection: Connection) -> Finding:
     account = connection.account_name or connection.external_account_id
     params = {"account": account}
     try:
+        # A secret that does not decrypt is the keys' problem (`check_keys`), not Siigo's.
         credentials = runtime.secrets.decrypt_json(connection.credentials_enc or "")
         await authenticate(
             runtime.siigo_http,
@@ -241,7 +259,7 @@ async def check_siigo(runtime: Runtime, connection: Connection) -> Finding:
             str(credentials.get("username") or ""),
             str(credentials.get("access_key") or ""),
         )
-    except (AuthError, DecryptionError, ValueError):
+    except AuthError:
         return Finding("siigo", False, "rejected", params, account)
     except IntegrationError as exc:
         return Finding("siigo", False, "error", {**params, "error": _short(exc)}, account)

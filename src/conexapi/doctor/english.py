@@ -4,6 +4,8 @@ dashboard use the Spanish of the message catalogue, same keys)."""
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "doctor.failed": "The check could not run: {error}",
+    "doctor.failed.fix": "Fix what it says, then run the doctor again.",
     "doctor.database": "Database",
     "doctor.database.ok": "Reachable, schema at the latest revision ({revision}).",
     "doctor.database.unreachable": "Cannot connect to the database: {error}",

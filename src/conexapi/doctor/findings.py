@@ -35,11 +35,17 @@ class Finding:
         return f"{name} · {self.subject}" if self.subject else name
 
     def message(self, lang: str = "es") -> str:
-        return self._text(f"doctor.{self.check}.{self.reason}", lang)
+        return self._text(f"doctor.{self.check}.{self.reason}", lang) or self._text(
+            f"doctor.{self.reason}", lang
+        )
 
     def fix(self, lang: str = "es") -> str:
         """How to fix it (empty when ok)."""
-        return "" if self.ok else self._text(f"doctor.{self.check}.{self.reason}.fix", lang)
+        if self.ok:
+            return ""
+        return self._text(f"doctor.{self.check}.{self.reason}.fix", lang) or self._text(
+            f"doctor.{self.reason}.fix", lang
+        )
 
 
 def problems(findings: list[Finding]) -> list[Finding]:

@@ -114,6 +114,8 @@ CATALOGUE: dict[str, str] = {
     "doctor.status_problem": "Problema",
     "doctor.how_to_fix": "Cómo corregirlo",
     "doctor.run_again": "Verificar de nuevo",
+    "doctor.failed": "No se pudo hacer la comprobación: {error}",
+    "doctor.failed.fix": "Corrija lo que indica y verifique de nuevo.",
     "doctor.database": "Base de datos",
     "doctor.database.ok": "Accesible y con el esquema en la última versión ({revision}).",
     "doctor.database.unreachable": "No se pudo conectar a la base de datos: {error}",
