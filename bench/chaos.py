@@ -1,7 +1,11 @@
 """The chaos run: thousands of sales through API + workers + MariaDB while everything fails.
 
 The simulators inject 5xx, 429, slow answers ("timeouts"), lost responses on document creation,
-and duplicated and dropped notifications; meanwhile workers are killed with SIGKILL at random
+billing info refused by MercadoLibre's PolicyAgent (as if the application lacked the
+"Facturación" permission: the seller's sales wait and resume), and duplicated, dropped and
+other-topic notifications, and answer as real accounts do (Siigo errors lowercase or PascalCase
+at random, orders carrying only the buyer's id, SKUs Siigo can't take among the sales); meanwhile
+workers are killed with SIGKILL at random
 moments and restarted. Then the faults stop, the sweep recovers what the dropped notifications
 hid, and once nothing is due any more the Siigo simulator is read back and every sale is scored:
 
@@ -41,6 +45,7 @@ DEFAULT_FAULTS: dict[str, Any] = {
         "rate_limit_rate": 0.05,
         "timeout_rate": 0.02,
         "timeout_seconds": 1.0,
+        "billing_forbidden_rate": 0.01,
     },
     "siigo": {
         "error_rate": 0.05,
@@ -50,7 +55,12 @@ DEFAULT_FAULTS: dict[str, Any] = {
         "lost_response_rate": 0.05,
         "lost_response_mode": "error",
     },
-    "notifications": {"drop_rate": 0.10, "duplicate_rate": 0.10},
+    "notifications": {"drop_rate": 0.10, "duplicate_rate": 0.10, "other_topic_rate": 0.02},
+}
+# Real accounts' shapes, on for the whole run (docs/sandbox.md, "Quirks").
+QUIRKS: dict[str, Any] = {
+    "siigo": {"error_case": "mixed"},
+    "mercadolibre": {"buyer_id_only_rate": 0.2},
 }
 NO_FAULTS: dict[str, Any] = {"mercadolibre": {}, "siigo": {}, "notifications": {}}
 CENT = Decimal("0.01")
@@ -89,12 +99,14 @@ class Killer(threading.Thread):
 
 
 def settle(stack: BenchStack, timeout: float, *, quiet_for: float = 3.0) -> bool:
-    """Waits until no notification is pending and no sale is due within 5 s, for `quiet_for` s."""
+    """Waits until no notification is pending, no sale is due within 5 s and no connection waits
+    (for a permission the PolicyAgent fault refused: its sales wait, not due), for `quiet_for` s."""
     assert stack.db is not None
     deadline = time.monotonic() + timeout
     quiet_since: float | None = None
     while time.monotonic() < deadline:
-        busy = stack.notifications_pending() > 0 or stack.db.due_soon(5) > 0
+        waiting = stack.db.scalar("SELECT COUNT(*) FROM connection WHERE status <> 'active'")
+        busy = stack.notifications_pending() > 0 or stack.db.due_soon(5) > 0 or bool(waiting)
         if busy:
             quiet_since = None
         elif quiet_since is None:
@@ -320,9 +332,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     config = StackConfig(
         "chaos",
         args.database,
-        sandbox={"seed": args.seed, "notification_retry_interval_seconds": 1.0},
+        sandbox={
+            "seed": args.seed,
+            "notification_retry_interval_seconds": 1.0,
+            "quirks": QUIRKS,
+        },
         env={
             "CONEXAPI_SWEEP_INTERVAL_SECONDS": str(args.sweep_interval),
+            # A seller whose billing info was refused waits for this check (faults are random).
+            "CONEXAPI_PERMISSION_CHECK_SECONDS": "5",
             "CONEXAPI_WORKER_LEASE_SECONDS": "20",
             "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",
         },

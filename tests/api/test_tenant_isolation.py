@@ -25,6 +25,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("put", "/api/v1/integrations/{integration_id}/product-mappings/{sku}"): {
         "json": {"erp_code": "CAM-ALG-M-NEG"}
     },
+    ("post", "/api/v1/integrations/{integration_id}/product-mappings/bulk"): {
+        "json": {"mappings": [{"sku": "MINE", "erp_code": "CAM-ALG-M-NEG"}]}
+    },
+    ("post", "/api/v1/integrations/{integration_id}/unmapped-skus/create-product"): {
+        "json": {"sku": "MINE", "tax_id": 13156}
+    },
     ("post", "/api/v1/integrations/{integration_id}/backfill"): {
         "json": {"date_from": colombia_today().isoformat(), "date_to": colombia_today().isoformat()}
     },
