@@ -24,7 +24,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
-from conexapi.connections.catalogs import Catalogs, load_catalogs, load_products
+from conexapi.connections.catalogs import (
+    Catalogs,
+    PaymentType,
+    SiigoUser,
+    Tax,
+    load_catalogs,
+    load_products,
+)
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.core.errors import AuthError, IntegrationError, PermissionMissingError
 from conexapi.doctor.findings import Finding
@@ -321,37 +328,40 @@ def _document_type(
 
 
 def _tax(catalogs: Catalogs, settings: InvoicingSettings, subject: str) -> Finding:
-    if settings.iva_tax_id is None:
-        return Finding("catalog_tax", False, "not_set", {}, subject)
-    tax = catalogs.tax(settings.iva_tax_id)
-    params = {"id": str(settings.iva_tax_id), "name": tax.name if tax is not None else "—"}
-    if tax is None or not tax.active or tax.type.upper() != "IVA":
-        return Finding("catalog_tax", False, "unusable", params, subject)
-    return Finding("catalog_tax", True, "ok", params, subject)
+    tax = catalogs.tax(settings.iva_tax_id) if settings.iva_tax_id is not None else None
+    usable = tax is not None and tax.active and tax.type.upper() == "IVA"
+    return _setting("catalog_tax", settings.iva_tax_id, tax, usable, subject)
 
 
 def _payment(catalogs: Catalogs, settings: InvoicingSettings, kind: str, subject: str) -> Finding:
     check = f"catalog_payment_{kind.lower()}"
     payment_id = settings.payment_type_id if kind == "FV" else settings.nc_payment_type_id
-    if payment_id is None:
-        return Finding(check, False, "not_set", {}, subject)
-    payment = catalogs.payment_type(kind, payment_id)
-    params = {"id": str(payment_id), "name": payment.name if payment is not None else "—"}
-    if payment is None or not payment.active:
-        return Finding(check, False, "unusable", params, subject)
-    if kind == "FV" and payment.due_date:
-        return Finding(check, False, "due_date", params, subject)
-    return Finding(check, True, "ok", params, subject)
+    payment = catalogs.payment_type(kind, payment_id) if payment_id is not None else None
+    finding = _setting(check, payment_id, payment, payment is not None and payment.active, subject)
+    if finding.ok and kind == "FV" and payment is not None and payment.due_date:
+        return Finding(check, False, "due_date", finding.params, subject)
+    return finding
 
 
 def _seller(catalogs: Catalogs, settings: InvoicingSettings, subject: str) -> Finding:
-    if settings.seller_id is None:
-        return Finding("catalog_seller", False, "not_set", {}, subject)
-    user = catalogs.user(settings.seller_id)
-    params = {"id": str(settings.seller_id), "name": user.full_name if user is not None else "—"}
-    if user is None or not user.active:
-        return Finding("catalog_seller", False, "unusable", params, subject)
-    return Finding("catalog_seller", True, "ok", params, subject)
+    user = catalogs.user(settings.seller_id) if settings.seller_id is not None else None
+    usable = user is not None and user.active
+    return _setting("catalog_seller", settings.seller_id, user, usable, subject)
+
+
+def _setting(
+    check: str,
+    value: int | None,
+    row: Tax | PaymentType | SiigoUser | None,
+    usable: bool,
+    subject: str,
+) -> Finding:
+    """A catalog setting: not set, unusable (missing, inactive, wrong kind) or ok."""
+    if value is None:
+        return Finding(check, False, "not_set", {}, subject)
+    name = row.full_name if isinstance(row, SiigoUser) else row.name if row is not None else "—"
+    params = {"id": str(value), "name": name}
+    return Finding(check, usable, "ok" if usable else "unusable", params, subject)
 
 
 # --- clock ----------------------------------------------------------------------------------

@@ -298,28 +298,14 @@ class SaleProcessor:
         if outcome.verdict is Verdict.PERMISSION:
             assert isinstance(exc, PermissionMissingError)
             await self._mark_permission(ctx.ml_connection_id, exc)
-            # Like a re-authorization: the sale waits, not due; `upkeep` asks MercadoLibre again
-            # now and then and makes it due once the permission works.
-            return Step(
-                state=_keep_state(ctx),
-                next_at=None,
-                message=outcome.message,
-                kind=EventKind.NEEDS_PERMISSION,
-                code=outcome.code,
-                error=outcome.message,
-            )
+            # Like a re-authorization: `upkeep` asks MercadoLibre again now and then and makes
+            # the sale due once the permission works.
+            return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_PERMISSION)
         if outcome.verdict is Verdict.REAUTH:
             if isinstance(exc, AuthError) and exc.vendor == "siigo":
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
-            # The sale waits, not due; reconnecting the account makes it due again.
-            return Step(
-                state=_keep_state(ctx),
-                next_at=None,
-                message=outcome.message,
-                kind=EventKind.NEEDS_REAUTH,
-                code=outcome.code,
-                error=outcome.message,
-            )
+            # Reconnecting the account makes the sale due again.
+            return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_REAUTH)
         return Step(
             state=SaleState.NEEDS_ATTENTION,
             next_at=None,
@@ -556,24 +542,22 @@ def _keep_state(ctx: Context) -> SaleState:
 
 def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
     message = text("sync.waiting_reauth", vendor=vendor)
-    return Step(
-        state=_keep_state(ctx),
-        next_at=None,
-        message=message,
-        kind=EventKind.NEEDS_REAUTH,
-        code=f"{vendor.lower()}_needs_reauth",
-        error=message,
-    )
+    return _waiting(ctx, message, f"{vendor.lower()}_needs_reauth", EventKind.NEEDS_REAUTH)
 
 
 def _waiting_for_permission(ctx: Context) -> Step:
     """The MercadoLibre connection lacks a functional permission (found by another sale)."""
     message = text("sync.waiting_permission", permission=text("permission.billing"))
+    return _waiting(ctx, message, "mercadolibre_needs_permission", EventKind.NEEDS_PERMISSION)
+
+
+def _waiting(ctx: Context, message: str, code: str, kind: EventKind) -> Step:
+    """The sale keeps its state, not due: what it waits for makes it due again (`upkeep`)."""
     return Step(
         state=_keep_state(ctx),
         next_at=None,
         message=message,
-        kind=EventKind.NEEDS_PERMISSION,
-        code="mercadolibre_needs_permission",
+        kind=kind,
+        code=code,
         error=message,
     )

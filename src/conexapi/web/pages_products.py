@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections.catalogs import load_catalogs
-from conexapi.core.errors import AppError, IntegrationError
+from conexapi.core.errors import IntegrationError
 from conexapi.erps.siigo.client import siigo_client
-from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
 from conexapi.integrations import unmapped
-from conexapi.messages import error_text, text, vendor_text
+from conexapi.messages import text, vendor_text
 from conexapi.sync.unblock import resume_mapped_sales
+from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.templating import render
 
@@ -74,30 +74,14 @@ async def map_chosen(
             pairs.append((str(value), code.strip()))
     if not pairs:
         return redirect(PAGE, runtime, error=text("products.none_chosen"))
-    try:
-        result = await product_mappings.put_mappings(
-            session,
-            runtime=runtime,
-            tenant_id=user.tenant_id,
-            integration_id=integration_id,
-            pairs=pairs,
-        )
-    except IntegrationError as exc:
-        await session.rollback()
-        return redirect(PAGE, runtime, error=vendor_text(exc))
-    except AppError as exc:
-        await session.rollback()
-        return redirect(PAGE, runtime, error=error_text(exc))
-    retried = await resume_mapped_sales(
-        session, tenant_id=user.tenant_id, integration_id=integration_id
+    mapped = await map_and_retry(
+        session, runtime, tenant_id=user.tenant_id, integration_id=integration_id, pairs=pairs
     )
-    message = text("products.mapped_many", skus=len(result.saved), sales=retried)
-    if result.rejected:
-        refused = "; ".join(
-            text("products.refused", sku=r.sku, code=r.erp_code) + " " + text(r.code)
-            for r in result.rejected
-        )
-        return redirect(PAGE, runtime, error=f"{message} {refused}")
+    if mapped.error:
+        return redirect(PAGE, runtime, error=mapped.error)
+    message = text("products.mapped_many", skus=len(mapped.saved), sales=mapped.retried)
+    if mapped.refused:
+        return redirect(PAGE, runtime, error=f"{message} {'; '.join(mapped.refused)}")
     return redirect(PAGE, runtime, ok=message)
 
 
@@ -111,21 +95,20 @@ async def create_in_siigo(
     tax_id: Annotated[int, Form()],
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
-    try:
-        code, name = await unmapped.create_product(
+    created, error = await attempt(
+        session,
+        unmapped.create_product(
             session,
             runtime=runtime,
             tenant_id=user.tenant_id,
             integration_id=integration_id,
             sku=sku,
             tax_id=tax_id,
-        )
-    except IntegrationError as exc:
-        await session.rollback()
-        return redirect(PAGE, runtime, error=vendor_text(exc))
-    except AppError as exc:
-        await session.rollback()
-        return redirect(PAGE, runtime, error=error_text(exc))
+        ),
+    )
+    if created is None:
+        return redirect(PAGE, runtime, error=error)
+    code, name = created
     retried = await resume_mapped_sales(
         session, tenant_id=user.tenant_id, integration_id=integration_id
     )

@@ -15,13 +15,12 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections.catalogs import load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
-from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.messages import text, vendor_text
+from conexapi.messages import text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.states import SaleState
-from conexapi.sync.unblock import resume_mapped_sales
+from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
 from conexapi.web.params import optional_date
@@ -224,34 +223,21 @@ async def map_products_and_retry(
         )
     sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
     back = _back(request, f"/app/sales/{sale_id}")
-    try:
-        result = await product_mappings.put_mappings(
-            session,
-            runtime=runtime,
-            tenant_id=user.tenant_id,
-            integration_id=sale.integration_id,
-            pairs=pairs,
-        )
-    except IntegrationError as exc:
-        await session.rollback()
-        return redirect(back, runtime, error=vendor_text(exc))
-    if result.rejected:
-        await session.rollback()
-        refused = result.rejected[0]
-        return redirect(
-            back,
-            runtime,
-            error=text("products.refused", sku=refused.sku, code=refused.erp_code)
-            + " "
-            + text(refused.code),
-        )
     # Every sale waiting for these SKUs (this one too) is due again.
-    retried = await resume_mapped_sales(
-        session, tenant_id=user.tenant_id, integration_id=sale.integration_id
+    mapped = await map_and_retry(
+        session,
+        runtime,
+        tenant_id=user.tenant_id,
+        integration_id=sale.integration_id,
+        pairs=pairs,
+        all_or_nothing=True,
     )
+    if mapped.error:
+        return redirect(back, runtime, error=mapped.error)
+    retried = mapped.retried
     if sale.state == SaleState.NEEDS_ATTENTION and not retried:
         await sales.retry_sale(session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor)
-    names = ", ".join(f"{s} → {c}" for s, c in result.saved.items())
+    names = ", ".join(f"{s} → {c}" for s, c in mapped.saved.items())
     return redirect(
         back, runtime, ok=text("products.mapped_sale", names=names, sale=sale.external_id)
     )

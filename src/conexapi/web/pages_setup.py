@@ -26,6 +26,7 @@ from conexapi.sales.clock import COLOMBIA, colombia_today
 from conexapi.sales.settings import InvoicingSettings
 from conexapi.sync.models import Job
 from conexapi.sync.unblock import resume_mapped_sales
+from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
 from conexapi.web.templating import render
@@ -292,28 +293,20 @@ async def save_mapping(
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     target = f"/app/integration?id={integration_id}" + (f"&q={q}" if q else "") + "#productos"
-    try:
-        await product_mappings.put_mapping(
-            session,
-            runtime=runtime,
-            tenant_id=user.tenant_id,
-            integration_id=integration_id,
-            sku=sku,
-            erp_code=erp_code.strip(),
-        )
-    except IntegrationError as exc:
-        await session.rollback()
-        return redirect(target, runtime, error=vendor_text(exc))
-    except AppError as exc:
-        await session.rollback()
-        return redirect(target, runtime, error=error_text(exc))
-    retried = await resume_mapped_sales(
-        session, tenant_id=user.tenant_id, integration_id=integration_id
+    mapped = await map_and_retry(
+        session,
+        runtime,
+        tenant_id=user.tenant_id,
+        integration_id=integration_id,
+        pairs=[(sku, erp_code)],
+        all_or_nothing=True,
     )
+    if mapped.error:
+        return redirect(target, runtime, error=mapped.error)
     return redirect(
         target,
         runtime,
-        ok=text("products.mapped", sku=sku.strip(), code=erp_code.strip(), sales=retried),
+        ok=text("products.mapped", sku=sku.strip(), code=erp_code.strip(), sales=mapped.retried),
     )
 
 
@@ -353,23 +346,24 @@ async def import_mappings(
     content = await file.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
         raise Unprocessable("El archivo supera 2 MB.", code="file_too_large")
-    try:
-        report = await product_mappings.import_mappings(
+    report, error = await attempt(
+        session,
+        product_mappings.import_mappings(
             session,
             runtime=runtime,
             tenant_id=user.tenant_id,
             integration_id=integration_id,
             content=content,
-        )
-    except IntegrationError as exc:
-        await session.rollback()
+        ),
+    )
+    if report is None:
         return await _integration_page(
             request,
             user,
             session,
             runtime,
             integration_id=integration_id,
-            check_report={"error": vendor_text(exc)},
+            check_report={"error": error},
         )
     report.sales_retried = await resume_mapped_sales(
         session, tenant_id=user.tenant_id, integration_id=integration_id
