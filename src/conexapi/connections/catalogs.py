@@ -46,7 +46,7 @@ class DocumentType(_Row):
     @classmethod
     def _portal_shape(cls, data: Any) -> Any:
         """The developer portal shows NC types with a GUID `id` and the numeric document id in
-        `number` (siigo-api.md §16); `document.id` on a credit note is that number."""
+        `number` (docs/vendors/siigo.md §16); `document.id` on a credit note is that number."""
         if isinstance(data, dict):
             data = dict(data)
             if not _is_int(data.get("id")) and _is_int(data.get("number")):
@@ -61,7 +61,7 @@ class DocumentType(_Row):
 
     @property
     def electronic_unknown(self) -> bool:
-        """Siigo's NC types carry no `electronic_type` at all (siigo-api.md §16): whether
+        """Siigo's NC types carry no `electronic_type` at all (docs/vendors/siigo.md §16): whether
         they are electronic follows from the company's invoices, not from the row."""
         return not self.electronic_type
 
@@ -236,7 +236,7 @@ class Catalogs:
 
     def credit_note_is_electronic(self, doc: DocumentType) -> bool:
         """An NC type is electronic when it says so, or, saying nothing (the usual case,
-        siigo-api.md §16), when the company invoices electronically."""
+        docs/vendors/siigo.md §16), when the company invoices electronically."""
         if doc.electronic_unknown:
             return self.invoices_electronically
         return doc.electronic

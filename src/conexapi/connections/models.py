@@ -21,7 +21,7 @@ class ConnectionStatus(StrEnum):
     ACTIVE = "active"
     NEEDS_REAUTH = "needs_reauth"
     # The MercadoLibre application lacks a functional permission (e.g. "Facturación"): only its
-    # owner can grant it, in DevCenter; the sellers need not re-authorize (mercadolibre-api.md
+    # owner can grant it, in DevCenter; the sellers need not re-authorize (docs/vendors/mercadolibre.md
     # §1.1). Which ones, and what to ask again to notice the grant, are in `meta`.
     NEEDS_PERMISSION = "needs_permission"
 

@@ -133,7 +133,7 @@ class PermissionMissingError(PermanentError):
 
     MercadoLibre answers `403 PA_UNAUTHORIZED_RESULT_FROM_POLICIES` (`blocked_by: PolicyAgent`)
     when the application is not allowed a family of resources, e.g. billing info without the
-    "Facturación" permission (mercadolibre-api.md §1.1, §5.3). It is a problem of the
+    "Facturación" permission (docs/vendors/mercadolibre.md §1.1, §5.3). It is a problem of the
     connection, not of the sale: `permission` names the missing one when the caller knows it,
     and `probe` is what to ask again to learn that it was granted.
     """

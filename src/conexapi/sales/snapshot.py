@@ -47,7 +47,7 @@ def facts_to_json(facts: SaleFacts) -> dict[str, Any]:
 def buyer_name(facts: SaleFacts) -> str:
     """What the seller sees as the buyer: the fiscal name, else the name billing info or the
     order gives, else the nickname, else "Comprador <id>" (orders since 2024 carry only the
-    buyer's id, mercadolibre-api.md §15)."""
+    buyer's id, docs/vendors/mercadolibre.md §15)."""
     name = ""
     if facts.buyer is not None:
         name = facts.buyer.company_name or f"{facts.buyer.first_name} {facts.buyer.last_name}"

@@ -38,7 +38,7 @@ class FaultsState(BaseModel):
 
 
 class SiigoQuirks(BaseModel):
-    """Shapes real Siigo answers take besides the documented one (siigo-api.md §4.1, §8, §16)."""
+    """Shapes real Siigo answers take besides the documented one (docs/vendors/siigo.md §4.1, §8, §16)."""
 
     # "pascal": {"Status", "Errors": [{"Code", ...}]} (documented); "lowercase": {"status",
     # "errors": [{"code", ...}]} (seen in production); "mixed": either, at random (seeded).
@@ -53,7 +53,7 @@ class SiigoQuirks(BaseModel):
 
 
 class MercadoLibreQuirks(BaseModel):
-    """Shapes real MercadoLibre answers take (mercadolibre-api.md §15)."""
+    """Shapes real MercadoLibre answers take (docs/vendors/mercadolibre.md §15)."""
 
     # Share of newly generated buyers whose orders carry only `buyer.id` (2024+ shape: no
     # nickname, no names); the `buyer_id_only` scenario kind makes one on demand.

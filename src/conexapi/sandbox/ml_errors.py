@@ -29,7 +29,7 @@ def forbidden_order() -> MLHTTPError:
 
 class PolicyBlocked(MLHTTPError):
     """The PolicyAgent refusing a resource the application has no functional permission for
-    (mercadolibre-api.md §0, §1.1): no `error` key, `code` and `blocked_by` instead."""
+    (docs/vendors/mercadolibre.md §0, §1.1): no `error` key, `code` and `blocked_by` instead."""
 
     def __init__(self) -> None:
         super().__init__(

@@ -149,7 +149,7 @@ class ScenarioEngine:
         nickname = (first.split()[0][:4] + last.split()[0][:4]).upper() + str(rng.randrange(999))
         nickname = nickname.translate(str.maketrans("ÁÉÍÓÚÑ", "AEIOUN"))
         billing_id = str(rng.randrange(10**17, 10**18))
-        # Orders since 2024 carry only the buyer's id (mercadolibre-api.md §15): on demand, or
+        # Orders since 2024 carry only the buyer's id (docs/vendors/mercadolibre.md §15): on demand, or
         # for a share of buyers (quirk `buyer_id_only_rate`).
         rate = self._quirks().buyer_id_only_rate
         id_only = kind == "buyer_id_only" or (rate > 0 and rng.random() < rate)
@@ -262,7 +262,7 @@ class ScenarioEngine:
             fee = (unit * Decimal("0.13")).quantize(Decimal(1))
             # In a pack the order-level shipping_cost is null; the buyer's shipping rides on the
             # first order's payment, beside its transaction amount (`total_paid_amount` adds
-            # them, mercadolibre-api.md §15).
+            # them, docs/vendors/mercadolibre.md §15).
             order_ship = ship_cost if idx == 0 else Decimal(0)
             order_id = ml.new_id(2_000_010_000_000_000)
             payment = new_payment(

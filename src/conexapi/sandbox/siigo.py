@@ -272,7 +272,7 @@ async def product_get(product_id: str, company: CompanyDep) -> dict[str, Any]:
 
 @router.delete("/v1/products/{product_id}")
 async def product_delete(product_id: str, company: CompanyDep) -> dict[str, Any]:
-    """`{id, deleted: true}` (siigo-api.md §7); no invoice movements are simulated."""
+    """`{id, deleted: true}` (docs/vendors/siigo.md §7); no invoice movements are simulated."""
     if not company.delete_product(product_id):
         raise SiigoHTTPError.one(404, "not_found", "The product doesn't exist")
     return {"id": product_id, "deleted": True}

@@ -12,7 +12,7 @@ def _doc_type(
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": id_,
-        "code": str(code),  # a string in the portal and the blueprint (siigo-api.md §16)
+        "code": str(code),  # a string in the portal and the blueprint (docs/vendors/siigo.md §16)
         "name": name,
         "description": name,
         "type": type_,

@@ -1,5 +1,5 @@
 """Siigo's error shapes: the documented PascalCase `{"Status": 400, "Errors": [{Code, Message,
-Params, Detail}]}` (siigo-api.md §4.1), and the lowercase one production also answers
+Params, Detail}]}` (docs/vendors/siigo.md §4.1), and the lowercase one production also answers
 (`{"status", "errors": [{code, message, params, detail}]}`, §16; the quirk `error_case`)."""
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class SiigoClient:
         """Every result of a paginated endpoint, page by page until `total_results` is covered.
 
         An endpoint that answers a bare array instead (`/v1/users` in the older blueprint,
-        siigo-api.md §8, §16) has everything in that one answer."""
+        docs/vendors/siigo.md §8, §16) has everything in that one answer."""
         page = 1
         while True:
             data = await self._json(
@@ -239,7 +239,7 @@ class SiigoClient:
 def _rows(data: Any) -> list[dict[str, Any]]:
     """The rows of a catalog answer: a bare array (the blueprint), a paginated envelope
     (`results`), or one object standing for a one-row catalog (the developer portal shows
-    `GET /v1/document-types?type=NC` answering a single object, siigo-api.md §16)."""
+    `GET /v1/document-types?type=NC` answering a single object, docs/vendors/siigo.md §16)."""
     if isinstance(data, dict):
         if "results" in data:
             data = data.get("results")
