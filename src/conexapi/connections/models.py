@@ -21,8 +21,9 @@ class ConnectionStatus(StrEnum):
     ACTIVE = "active"
     NEEDS_REAUTH = "needs_reauth"
     # The MercadoLibre application lacks a functional permission (e.g. "Facturación"): only its
-    # owner can grant it, in DevCenter; the sellers need not re-authorize (docs/vendors/mercadolibre.md
-    # §1.1). Which ones, and what to ask again to notice the grant, are in `meta`.
+    # owner can grant it, in DevCenter; the sellers need not re-authorize
+    # (docs/vendors/mercadolibre.md §1.1). Which ones, and what to ask again to notice the grant,
+    # are in `meta`.
     NEEDS_PERMISSION = "needs_permission"
 
 

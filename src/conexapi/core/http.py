@@ -101,9 +101,9 @@ def siigo_errors(body: Any) -> list[SiigoErrorItem]:
     """Every error of a Siigo error body, whichever casing it came in.
 
     The documented shape is PascalCase (`{"Status", "Errors": [{"Code", "Message", "Params",
-    "Detail"}]}`, docs/vendors/siigo.md §4.1); production and the batch webhook also answer lowercase
-    (`{"status", "errors": [{"code", "message", "params", "detail"}]}`, §16), and one body may
-    mix both. Anything that reads a Siigo error goes through here.
+    "Detail"}]}`, docs/vendors/siigo.md §4.1); production and the batch webhook also answer
+    lowercase (`{"status", "errors": [{"code", "message", "params", "detail"}]}`, §16), and one body
+    may mix both. Anything that reads a Siigo error goes through here.
     """
     if not isinstance(body, dict):
         return []

@@ -3,12 +3,12 @@
 Each check makes the real calls a first day would make, and says what is wrong and how to fix
 it: the database is reachable and migrated; the keys decrypt what is stored; the MercadoLibre
 application's settings (`GET /applications/{id}`: redirect URI, notifications URL, topic
-`orders_v2`, docs/vendors/mercadolibre.md §1.6) match `CONEXAPI_PUBLIC_URL`; each MercadoLibre account's
-token works and the application has the "Ventas y envíos" and "Facturación" permissions (a real
-orders search and a billing-info read, §1.1, §5.3); Siigo accepts each company's credentials
+`orders_v2`, docs/vendors/mercadolibre.md §1.6) match `CONEXAPI_PUBLIC_URL`; each MercadoLibre
+account's token works and the application has the "Ventas y envíos" and "Facturación" permissions (a
+real orders search and a billing-info read, §1.1, §5.3); Siigo accepts each company's credentials
 (`POST /auth`); each integration's settings fit its Siigo catalogs (FV and NC types active and
-electronic, IVA tax, payment types, seller, shipping product); and this machine's clock agrees
-with the vendors' (`Date` header: tokens and electronic invoice dates depend on it).
+electronic, IVA tax, payment types, seller, shipping product); and this machine's clock agrees with
+the vendors' (`Date` header: tokens and electronic invoice dates depend on it).
 """
 
 from __future__ import annotations

@@ -281,8 +281,8 @@ async def resolve_product_codes(
 ) -> dict[str, str]:
     """The Siigo code for each line key (SKU or item:variation): its mapping, else itself when
     Siigo could take it as a code. A key that Siigo can't take as a code (spaces, quotes, more
-    than 30 characters: the norm for real SKUs, docs/vendors/mercadolibre.md §15) and has no mapping is
-    left out, so the sale waits for a mapping instead of being refused by Siigo."""
+    than 30 characters: the norm for real SKUs, docs/vendors/mercadolibre.md §15) and has no mapping
+    is left out, so the sale waits for a mapping instead of being refused by Siigo."""
     keys = list(dict.fromkeys(k for k in line_keys if k))
     explicit = await mapped_codes(session, integration_id, keys)
     return {key: explicit.get(key, key) for key in keys if key in explicit or is_valid_code(key)}

@@ -1,9 +1,9 @@
 """Siigo products to propose for a SKU Siigo can't take (pure: no I/O).
 
 Real SKUs have spaces, quotes or more than 30 characters, which Siigo refuses as product codes
-(`invalid_code`, `^[^'\\s]+$`, at most 30; docs/vendors/siigo.md §7.1, docs/vendors/mercadolibre.md §15), so the
-seller's Siigo product has another code. For each such SKU the active products of the company
-are ranked by how surely they are the same product:
+(`invalid_code`, `^[^'\\s]+$`, at most 30; docs/vendors/siigo.md §7.1, docs/vendors/mercadolibre.md
+§15), so the seller's Siigo product has another code. For each such SKU the active products of the
+company are ranked by how surely they are the same product:
 
 1. exact code: the product's code is the SKU (letter case aside);
 2. clean code: the product's code is the SKU without spaces and quotes;

@@ -97,8 +97,8 @@ def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str]:
 
 def _pick_credit_note_type(catalogs: Catalogs) -> tuple[DocumentType, str] | None:
     """The NC type for credit notes: active, and electronic when the company invoices
-    electronically. Siigo's NC rows carry no `electronic_type` (docs/vendors/siigo.md §16), so a row that
-    says nothing counts as electronic in such a company; one that says `NoElectronic` does not.
+    electronically. Siigo's NC rows carry no `electronic_type` (docs/vendors/siigo.md §16), so a row
+    that says nothing counts as electronic in such a company; one that says `NoElectronic` does not.
     Among several, one named "electrónica" wins, then the first."""
     active = [d for d in catalogs.document_types_nc if d.active]
     electronic = catalogs.invoices_electronically

@@ -38,7 +38,8 @@ class FaultsState(BaseModel):
 
 
 class SiigoQuirks(BaseModel):
-    """Shapes real Siigo answers take besides the documented one (docs/vendors/siigo.md §4.1, §8, §16)."""
+    """Shapes real Siigo answers take besides the documented one (docs/vendors/siigo.md §4.1, §8,
+    §16)."""
 
     # "pascal": {"Status", "Errors": [{"Code", ...}]} (documented); "lowercase": {"status",
     # "errors": [{"code", ...}]} (seen in production); "mixed": either, at random (seeded).

@@ -117,7 +117,8 @@ class Buyer:
     billing: BillingInfo | None
     # ML always hands out a billing_info id; for buyers without fiscal data it answers 404.
     billing_info_id: str = ""
-    # Orders since 2024 carry only `buyer.id` (no nickname, no names; docs/vendors/mercadolibre.md §15).
+    # Orders since 2024 carry only `buyer.id`: no nickname, no names (docs/vendors/mercadolibre.md
+    # §15).
     id_only: bool = False
 
     def render(self) -> dict[str, Any]:
@@ -194,7 +195,8 @@ class Payment:
     @property
     def total_paid(self) -> Decimal:
         """Mercado Pago's `total_paid_amount`: the transaction plus the shipping the buyer paid
-        on this payment (docs/vendors/mercadolibre.md §6.1, §15), not equal to `transaction_amount`."""
+        on this payment (docs/vendors/mercadolibre.md §6.1, §15), not equal to
+        `transaction_amount`."""
         return self.transaction_amount + self.shipping_cost
 
 

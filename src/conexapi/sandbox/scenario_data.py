@@ -48,7 +48,8 @@ UNKNOWN_SKU_PRODUCT = CatalogProduct(
 )
 INACTIVE_PRODUCT = CatalogProduct("PROD-DESCONT-01", "Producto descontinuado", "MCO1000", 19900)
 # Real SKUs Siigo can't take as product codes (spaces, quotes, more than 30 characters;
-# docs/vendors/siigo.md §7.1, docs/vendors/mercadolibre.md §15): the seller's Siigo product has another code.
+# docs/vendors/siigo.md §7.1, docs/vendors/mercadolibre.md §15): the seller's Siigo product has
+# another code.
 SPACES_SKU_PRODUCT = CatalogProduct(
     "BOTELLA 1L 'ECO'", "Botella térmica ecológica 1 litro", "MCO1577", 42900
 )

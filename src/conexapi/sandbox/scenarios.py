@@ -149,8 +149,8 @@ class ScenarioEngine:
         nickname = (first.split()[0][:4] + last.split()[0][:4]).upper() + str(rng.randrange(999))
         nickname = nickname.translate(str.maketrans("ÁÉÍÓÚÑ", "AEIOUN"))
         billing_id = str(rng.randrange(10**17, 10**18))
-        # Orders since 2024 carry only the buyer's id (docs/vendors/mercadolibre.md §15): on demand, or
-        # for a share of buyers (quirk `buyer_id_only_rate`).
+        # Orders since 2024 carry only the buyer's id (docs/vendors/mercadolibre.md §15): on demand,
+        # or for a share of buyers (quirk `buyer_id_only_rate`).
         rate = self._quirks().buyer_id_only_rate
         id_only = kind == "buyer_id_only" or (rate > 0 and rng.random() < rate)
         if kind == "missing_billing":

@@ -9,7 +9,8 @@
 - a missing functional permission (MercadoLibre's PolicyAgent) → the connection lacks it; the
   sale waits for it without burning an attempt, and resumes once it is granted.
 
-Siigo error bodies come in two casings (docs/vendors/siigo.md §4.1, §16); every code of either counts.
+Siigo error bodies come in two casings (docs/vendors/siigo.md §4.1, §16); every code of either
+counts.
 """
 
 from __future__ import annotations

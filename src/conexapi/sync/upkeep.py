@@ -91,8 +91,8 @@ async def recheck_missing_permissions(runtime: Runtime) -> int:
     """MercadoLibre connections whose application lacked a permission: asks MercadoLibre again
     (at most every `permission_check_seconds`), and marks the connection active once it answers.
     Granting a functional permission in DevCenter works for sellers already connected, without
-    re-authorizing (docs/vendors/mercadolibre.md §1.1), so nobody has to tell ConexAPI. Returns how many
-    connections work again; their sales resume with `resume_reauthorized`."""
+    re-authorizing (docs/vendors/mercadolibre.md §1.1), so nobody has to tell ConexAPI. Returns how
+    many connections work again; their sales resume with `resume_reauthorized`."""
     every = timedelta(seconds=runtime.settings.worker.permission_check_seconds)
     now = utcnow()
     async with runtime.sessions() as session:

@@ -84,7 +84,8 @@ def _permission_text(c: Connection) -> str:
 
 
 def _permission_how(c: Connection) -> str | None:
-    """Where the application's owner enables the missing permission (docs/vendors/mercadolibre.md §1.1)."""
+    """Where the application's owner enables the missing permission (docs/vendors/mercadolibre.md
+    §1.1)."""
     if c.status != "needs_permission":
         return None
     return message("connection.permission_how", permission=_permission_names(c))
