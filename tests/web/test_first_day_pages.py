@@ -84,3 +84,20 @@ async def test_conexiones_names_the_missing_permission_and_where_to_enable_it(
     assert "Falta el permiso «Facturación»" in page.text
     assert "Permisos funcionales y activar «Facturación»" in page.text
     assert "No hace falta volver a autorizar" in page.text
+
+
+async def test_a_forged_mapping_form_gets_an_answer_not_an_error(stack: Stack) -> None:
+    csrf = await web_login(stack.api, stack.owner.email)
+    for integration_id in ("abc", "99999", ""):
+        r = await stack.api.post(
+            "/app/products/map",
+            data={
+                "csrf_token": csrf,
+                "integration_id": integration_id,
+                "sku-1": "X",
+                "code-1": "Y",
+            },
+        )
+        assert r.status_code == 303, r.text
+        page = await stack.api.get(r.headers["location"])
+        assert "No encontramos esa integración." in page.text

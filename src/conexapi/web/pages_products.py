@@ -63,7 +63,8 @@ async def map_chosen(
     `other-<n>`), then retries every sale waiting for them."""
     user.require(Role.ADMIN)
     form = await request.form()
-    integration_id = int(str(form.get("integration_id") or 0))
+    raw_id = str(form.get("integration_id") or "")
+    integration_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else 0
     pairs: list[tuple[str, str]] = []
     for key, value in form.multi_items():
         if not key.startswith("sku-"):
