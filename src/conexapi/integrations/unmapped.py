@@ -29,7 +29,7 @@ from conexapi.integrations.api_schemas import (
     UnmappedSkuRead,
 )
 from conexapi.integrations.models import UnmappedSku
-from conexapi.integrations.proposals import ProductIndex, clean_code
+from conexapi.integrations.product_proposals import ProductIndex, clean_code
 from conexapi.integrations.repository import TenantIntegrations
 from conexapi.integrations.service import get_integration, is_valid_code, read_integration
 from conexapi.runtime import Runtime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conexapi.connections.catalogs import Product
-from conexapi.integrations.proposals import (
+from conexapi.integrations.product_proposals import (
     CLEAN_CODE,
     EXACT_CODE,
     MIN_NAME_SIMILARITY,
