@@ -98,12 +98,17 @@ async def connect_meli(
 
 
 async def expire_soon(runtime: Runtime, connection_id: int, seconds: int = 60) -> None:
-    """Makes our stored token look about to expire (inside the refresh margin)."""
+    """Makes our stored token look about to expire (inside the refresh margin): a 6 h token
+    granted almost 6 h ago."""
+    now = utcnow()
     async with transaction(runtime.sessions) as session:
         await session.execute(
             update(Connection)
             .where(Connection.id == connection_id)
-            .values(token_expires_at=utcnow() + timedelta(seconds=seconds))
+            .values(
+                token_expires_at=now + timedelta(seconds=seconds),
+                last_refresh_at=now + timedelta(seconds=seconds) - timedelta(hours=6),
+            )
         )
 
 

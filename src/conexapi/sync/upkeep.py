@@ -19,7 +19,8 @@ from sqlalchemy.orm import aliased
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
-from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
+from conexapi.erps.siigo.auth import siigo_keeper
+from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager, meli_keeper
 from conexapi.runtime import Runtime
 from conexapi.sync.backfill import run_backfill_jobs
 from conexapi.sync.models import Sale
@@ -113,7 +114,17 @@ async def refresh_expiring_tokens(
     return refreshed
 
 
+async def recover_spooled_tokens(runtime: Runtime) -> int:
+    """Stores the renewed tokens this machine's spool still holds (a process that stopped
+    before the database took them, or a database that was away); see `connections.renewal`."""
+    stored = 0
+    for keeper in (meli_keeper(runtime), siigo_keeper(runtime)):
+        stored += await keeper.recover_all()
+    return stored
+
+
 ENGINE_JOBS: tuple[UpkeepJob, ...] = (
+    recover_spooled_tokens,
     resume_reauthorized,
     sweep_due_integrations,
     run_backfill_jobs,

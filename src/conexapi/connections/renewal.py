@@ -1,0 +1,536 @@
+"""Token renewal that survives a database restart, shared by MercadoLibre and Siigo.
+
+MercadoLibre refresh tokens are single use (docs/mercadolibre-api.md §1.4, §1.7, §12.1): the
+moment MercadoLibre answers a refresh, the old refresh token is dead and the answered pair is the
+only way back in. Holding a row lock across the call is not enough: a database restart drops row
+locks and loses an uncommitted write, and the seller is disconnected. So a renewal goes:
+
+1. **Marker.** Under the row lock, in a short transaction committed *before* the vendor is called,
+   the connection records who is renewing (`refresh_owner`, `refresh_started_at`). Other processes
+   that need a token keep using the current one while it is valid, else wait on the marker; they
+   never refresh themselves meanwhile.
+2. **Spool.** The pair the vendor answers is written at once, encrypted, to this machine's spool
+   (`connections.token_spool`) and kept in memory: this process uses it meanwhile.
+3. **Store.** The pair is stored on the row (and the marker cleared) in one transaction, retried in
+   the background until the database answers; then the spool file is deleted. A restarted process
+   stores what it finds in the spool before it refreshes anything (`recover`).
+4. **A dead owner.** A marker whose process is gone (same machine, pid not running) or that is
+   older than `MARKER_STALE_SECONDS` is resolved from the spool first; only then does another
+   process renew, and if the vendor refuses *that* refresh token, the answer may sit in the spool
+   of the dead process's machine: the connection waits `lost_grace` (marker owner `lost`) for it
+   before anyone calls it revoked.
+5. **A refusal** (`invalid_grant`) is checked against what ConexAPI knows — a spooled pair whose
+   write failed, a newer pair another process stored — before the connection is marked
+   `needs_reauth`. Only a real revocation asks the seller to connect again.
+
+Siigo's `/auth` tokens are not single use, but they go the same way: one `/auth` per company
+instead of one per process, and a token obtained during an outage is not thrown away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from conexapi.connections.health import clear_renewal
+from conexapi.connections.locking import ConnectionLocks, locked_connection
+from conexapi.connections.models import Connection
+from conexapi.connections.token_memo import token_memo
+from conexapi.connections.token_spool import SpooledTokens, TokenSpool, grant_digest
+from conexapi.core.errors import AuthError, RenewalPendingError
+from conexapi.db import is_database_unavailable, naive_utc, utcnow
+from conexapi.runtime import Runtime
+
+log = structlog.get_logger("conexapi.tokens.renewal")
+
+# A renewal takes at most the token endpoint's timeout (30 s) plus a commit: a marker this old
+# belongs to a process that stopped or lost the database.
+MARKER_STALE_SECONDS = 90.0
+# How long a caller waits on another process's marker before its work is deferred instead.
+WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.2
+# How long a connection waits for a renewed pair that may be in the spool of a stopped process
+# on another machine (its supervisor restarts it; it stores the pair first thing) before a
+# refusal of the old refresh token counts as a revocation.
+LOST_GRACE_SECONDS = 900.0
+LOST = "lost"
+PERSIST_RETRY_MAX_SECONDS = 2.0
+# Claims and renewals in one call, waits on another process's marker included (a bound, not a
+# budget: a renewal normally takes one round).
+MAX_ROUNDS = int(WAIT_SECONDS / POLL_SECONDS) + 10
+
+
+@dataclass(frozen=True)
+class Obtained:
+    """What the vendor answered to one renewal."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """An access token and when it expires; `lifetime` is what the vendor granted it."""
+
+    token: str
+    expires_at: datetime  # naive UTC
+    lifetime: timedelta | None
+
+    def fresh(self, now: datetime, margin: timedelta) -> bool:
+        """Valid for more than the margin: a third of its lifetime at most, so that a vendor
+        granting short-lived tokens is not asked for a new one at every call."""
+        if self.lifetime is not None and self.lifetime > timedelta(0):
+            margin = min(margin, self.lifetime / 3)
+        return self.expires_at - margin > now
+
+    def valid(self, now: datetime) -> bool:
+        return self.expires_at > now
+
+
+def row_token(connection: Connection, runtime: Runtime) -> TokenState | None:
+    """The connection's stored access token, decrypted, or None."""
+    expires = naive_utc(connection.token_expires_at)
+    if not connection.access_token_enc or expires is None:
+        return None
+    started = naive_utc(connection.last_refresh_at)
+    lifetime = expires - started if started is not None else None
+    return TokenState(runtime.secrets.decrypt(connection.access_token_enc), expires, lifetime)
+
+
+def entry_token(entry: SpooledTokens) -> TokenState:
+    lifetime = timedelta(seconds=entry.expires_in)
+    return TokenState(entry.access_token, entry.obtained_at + lifetime, lifetime)
+
+
+@dataclass
+class VendorHooks:
+    """What differs between vendors.
+
+    `grant`: the decrypted refresh token (ML) or credentials (Siigo) of a row, None if absent;
+    `obtain`: calls the vendor with it (`AuthError` when refused); `apply`: writes a renewed pair
+    onto the row; `revoke`: marks the row as needing the user; `check`: raises when the row
+    cannot be renewed at all (ML `needs_reauth`). `single_use`: the grant dies when used (ML).
+    """
+
+    vendor: str
+    margin: timedelta
+    single_use: bool
+    grant: Callable[[Connection], str | None]
+    obtain: Callable[[str], Awaitable[Obtained]]
+    apply: Callable[[Connection, SpooledTokens], None]
+    revoke: Callable[[Connection, datetime, AuthError], None]
+    check: Callable[[Connection], None] = lambda _connection: None
+
+
+@dataclass(frozen=True)
+class _Ready:
+    token: str
+
+
+@dataclass(frozen=True)
+class _Busy:
+    retry_after: float
+    wait: bool
+
+
+@dataclass(frozen=True)
+class _Orphaned:
+    pass
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    grant: str
+    version: int
+    suspect: bool  # taken over from a dead owner who may have renewed before dying
+
+
+@dataclass(frozen=True)
+class _Refused:
+    error: AuthError
+
+
+_Decision = _Ready | _Busy | _Orphaned | _Claimed | _Refused
+_Pending = tuple[Path, SpooledTokens]
+_AGAIN = object()
+
+
+def new_owner_id() -> str:
+    """This process among all: host, pid, and a nonce (a restarted process is another owner)."""
+    return f"{socket.gethostname()[:60]}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(owner: str, started: datetime | None, now: datetime) -> bool:
+    if started is None or (now - started).total_seconds() > MARKER_STALE_SECONDS:
+        return True
+    host, _, rest = owner.partition("|")
+    pid_text = rest.partition("|")[0]
+    if host != socket.gethostname()[:60] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # another runtime of this process (tests): alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class TokenKeeper:
+    """One per vendor and runtime (`keeper_for`): renewals, this process's pairs not yet stored,
+    and their background writers."""
+
+    def __init__(
+        self, runtime: Runtime, hooks: VendorHooks, *, lost_grace: float = LOST_GRACE_SECONDS
+    ) -> None:
+        self.runtime = runtime
+        self.hooks = hooks
+        self.lost_grace = lost_grace
+        self.owner = new_owner_id()
+        file_owner = self.owner.replace("|", "-").replace("/", "_")
+        self.spool = TokenSpool(runtime.settings.spool_dir, runtime.secrets, file_owner)
+        self._locks = ConnectionLocks(runtime, f"{hooks.vendor}_token_locks")
+        self._pending: dict[int, _Pending] = {}
+        self._writers: dict[int, asyncio.Task[None]] = {}
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def pending_token(self, connection_id: int, now: datetime) -> str | None:
+        """This process's renewed token the database does not have yet, while fresh."""
+        pending = self._pending.get(connection_id)
+        if pending is None:
+            return None
+        state = entry_token(pending[1])
+        return state.token if state.fresh(now, self.hooks.margin) else None
+
+    # -- renewing -------------------------------------------------------------------------------
+
+    async def renew(self, connection_id: int, *, rejected: str | None = None) -> str:
+        """A usable token: another process's fresh one, or a new one from the vendor. `rejected`
+        is the token the vendor just refused (a 401), never handed out again."""
+        memo = token_memo(self.runtime)
+        memo.forget(self.hooks.vendor, connection_id)
+        async with self._locks(connection_id):
+            pending = self._pending.get(connection_id)
+            if pending is not None:
+                token = await self._renew_from_pending(connection_id, pending, rejected)
+                if token is not None:
+                    return token
+            await self._recover(connection_id)
+            deadline = time.monotonic() + WAIT_SECONDS
+            take_over = False
+            for _ in range(MAX_ROUNDS):
+                decision = await self._claim(connection_id, rejected, take_over=take_over)
+                if isinstance(decision, _Ready):
+                    return decision.token
+                if isinstance(decision, _Refused):
+                    raise decision.error
+                if isinstance(decision, _Busy):
+                    if not decision.wait or time.monotonic() > deadline:
+                        raise self._pending_error(decision.retry_after)
+                    await asyncio.sleep(POLL_SECONDS)
+                    continue
+                if isinstance(decision, _Orphaned):
+                    # Its pair may be in this machine's spool: store it before anyone renews.
+                    take_over = not await self._recover(connection_id)
+                    continue
+                result = await self._rotate(connection_id, decision)
+                if isinstance(result, str):
+                    return result
+                take_over = False  # the row changed meanwhile: look again
+            raise self._pending_error(5.0)
+
+    async def _renew_from_pending(
+        self, connection_id: int, pending: _Pending, rejected: str | None
+    ) -> str | None:
+        """Our own pair the database has not taken yet: store it now if it answers; if not, use
+        it, or (it has expired during a long outage) renew from it, since nobody else can."""
+        try:
+            await self._store(connection_id, pending)
+            return None  # stored: the normal path reads it from the row
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            outage = exc
+        entry = pending[1]
+        state = entry_token(entry)
+        if state.token != rejected and state.fresh(utcnow(), self.hooks.margin):
+            return state.token
+        if not self.hooks.single_use or entry.refresh_token is None:
+            raise outage
+        obtained = await self.hooks.obtain(entry.refresh_token)
+        chained = replace(
+            entry,
+            access_token=obtained.access_token,
+            refresh_token=obtained.refresh_token,
+            expires_in=obtained.expires_in,
+            obtained_at=utcnow(),
+            consumed=(*entry.consumed, grant_digest(entry.refresh_token)),
+            extra={**entry.extra, **obtained.extra},
+        )
+        self._pending[connection_id] = (self.spool.write(chained), chained)
+        log.warning(
+            "token.renewed_during_outage", vendor=self.hooks.vendor, chain=len(chained.consumed)
+        )
+        self._store_later(connection_id)
+        return obtained.access_token
+
+    async def _claim(
+        self, connection_id: int, rejected: str | None, *, take_over: bool
+    ) -> _Decision:
+        """Under the row lock: a token to use, someone to wait for, or the marker is ours
+        (committed when this returns, before the vendor is called)."""
+        decision: _Decision
+        async with locked_connection(
+            self.runtime, connection_id, vendor=self.hooks.vendor
+        ) as connection:
+            now = utcnow()
+            self.hooks.check(connection)
+            current = row_token(connection, self.runtime)
+            if (
+                current is not None
+                and current.token != rejected
+                and current.fresh(now, self.hooks.margin)
+            ):
+                return _Ready(current.token)
+            usable = current if current is not None and current.token != rejected else None
+            owner, started = connection.refresh_owner, naive_utc(connection.refresh_started_at)
+            suspect = False
+            if owner is not None and owner != self.owner:
+                if owner == LOST and started is not None:
+                    left = self.lost_grace - (now - started).total_seconds()
+                    if left > 0:
+                        if usable is not None and usable.valid(now):
+                            return _Ready(usable.token)
+                        return _Busy(min(60.0, left), wait=False)
+                elif not _owner_gone(owner, started, now):
+                    if usable is not None and usable.valid(now):
+                        return _Ready(usable.token)  # valid a while more: no need to wait
+                    return _Busy(5.0, wait=True)
+                else:
+                    if not take_over:
+                        return _Orphaned()
+                    suspect = True
+                    log.warning(
+                        "token.renewal_taken_over",
+                        vendor=self.hooks.vendor,
+                        connection_id=connection_id,
+                    )
+            grant = self.hooks.grant(connection)
+            if grant is None:
+                error = AuthError(
+                    "nothing stored to renew the token with",
+                    vendor=self.hooks.vendor,
+                    vendor_code="no_grant",
+                )
+                self.hooks.revoke(connection, now, error)
+                clear_renewal(connection)
+                decision = _Refused(error)
+            else:
+                connection.refresh_owner = self.owner
+                connection.refresh_started_at = now
+                decision = _Claimed(grant, connection.token_version or 0, suspect)
+        return decision
+
+    async def _rotate(self, connection_id: int, claim: _Claimed) -> str | object:
+        """Calls the vendor under our marker; spools and stores what it answers."""
+        try:
+            obtained = await self.hooks.obtain(claim.grant)
+        except AuthError as exc:
+            return await self._refused(connection_id, claim, exc)
+        except Exception:
+            await self._release(connection_id)
+            raise
+        entry = SpooledTokens(
+            vendor=self.hooks.vendor,
+            connection_id=connection_id,
+            base_version=claim.version,
+            access_token=obtained.access_token,
+            refresh_token=obtained.refresh_token,
+            expires_in=obtained.expires_in,
+            obtained_at=utcnow(),
+            consumed=(grant_digest(claim.grant),) if self.hooks.single_use else (),
+            extra=obtained.extra,
+        )
+        # Before anything can fail again: on disk, then in memory, then the database.
+        pending = (self.spool.write(entry), entry)
+        self._pending[connection_id] = pending
+        try:
+            await self._store(connection_id, pending)
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            log.warning(
+                "token.store_deferred", vendor=self.hooks.vendor, connection_id=connection_id
+            )
+            self._store_later(connection_id)
+        return obtained.access_token
+
+    async def _refused(self, connection_id: int, claim: _Claimed, exc: AuthError) -> object:
+        """The vendor refused the grant: is it revoked, or does ConexAPI hold something newer?"""
+        if self.hooks.single_use and await self._recover(connection_id):
+            return _AGAIN  # a pair whose write had failed was in the spool
+        waiting = False
+        async with locked_connection(
+            self.runtime, connection_id, vendor=self.hooks.vendor
+        ) as connection:
+            now = utcnow()
+            if (connection.token_version or 0) != claim.version:
+                if connection.refresh_owner == self.owner:
+                    clear_renewal(connection)
+                return _AGAIN  # another process stored a newer pair meanwhile
+            if claim.suspect and self.hooks.single_use:
+                connection.refresh_owner = LOST
+                connection.refresh_started_at = now
+                waiting = True
+            else:
+                self.hooks.revoke(connection, now, exc)
+                clear_renewal(connection)
+        if waiting:
+            log.warning(
+                "token.renewal_lost_waiting", vendor=self.hooks.vendor, connection_id=connection_id
+            )
+            raise self._pending_error(60.0) from exc
+        log.warning("token.revoked", vendor=self.hooks.vendor, connection_id=connection_id)
+        raise exc
+
+    async def _release(self, connection_id: int) -> None:
+        """The vendor call failed (timeout, 5xx): our marker goes, so nobody waits for it."""
+        with contextlib.suppress(Exception):
+            async with locked_connection(
+                self.runtime, connection_id, vendor=self.hooks.vendor
+            ) as connection:
+                if connection.refresh_owner == self.owner:
+                    clear_renewal(connection)
+
+    def _pending_error(self, retry_after: float) -> RenewalPendingError:
+        return RenewalPendingError(
+            "another process is renewing the token",
+            vendor=self.hooks.vendor,
+            vendor_code="renewal_pending",
+            retry_after=retry_after,
+        )
+
+    # -- storing --------------------------------------------------------------------------------
+
+    async def _store(self, connection_id: int, pending: _Pending) -> bool:
+        """Writes a spooled pair onto the row if the row still holds what it descends from;
+        deletes the file either way. True when stored. Database errors propagate."""
+        path, entry = pending
+        stored = False
+        try:
+            async with locked_connection(
+                self.runtime, connection_id, vendor=self.hooks.vendor
+            ) as connection:
+                if self._descends(connection, entry):
+                    self.hooks.apply(connection, entry)
+                    clear_renewal(connection)
+                    stored = True
+                elif connection.refresh_owner == self.owner:
+                    clear_renewal(connection)
+        except AuthError:
+            pass  # the connection was deleted: nothing to store it on
+        self.spool.discard(path)
+        if self._pending.get(connection_id) == pending:
+            del self._pending[connection_id]
+        token_memo(self.runtime).forget(self.hooks.vendor, connection_id)
+        log.info(
+            "token.stored" if stored else "token.spool_superseded",
+            vendor=self.hooks.vendor,
+            connection_id=connection_id,
+        )
+        return stored
+
+    def _descends(self, connection: Connection, entry: SpooledTokens) -> bool:
+        """The row still holds the grant the pair replaced: its version, or (a chain renewed in
+        memory during a long outage, partly stored by another process) one of its refresh tokens."""
+        if (connection.token_version or 0) == entry.base_version:
+            return True
+        if not entry.consumed:
+            return False
+        grant = self.hooks.grant(connection)
+        return grant is not None and grant_digest(grant) in entry.consumed
+
+    def _store_later(self, connection_id: int) -> None:
+        writer = self._writers.get(connection_id)
+        if writer is None or writer.done():
+            self._writers[connection_id] = asyncio.get_running_loop().create_task(
+                self._store_until_stored(connection_id)
+            )
+
+    async def _store_until_stored(self, connection_id: int) -> None:
+        delay = POLL_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            async with self._locks(connection_id):
+                pending = self._pending.get(connection_id)
+                if pending is None:
+                    return
+                try:
+                    await self._store(connection_id, pending)
+                    return
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        log.exception("token.store_failed", vendor=self.hooks.vendor)
+            delay = min(delay * 2, PERSIST_RETRY_MAX_SECONDS)
+
+    async def _recover(self, connection_id: int) -> bool:
+        """Stores the pairs this machine's spool holds for the connection (another process's, or
+        a previous run's). True when one was stored. Called with the connection's lock held."""
+        mine = self._pending.get(connection_id)
+        stored = False
+        for path, entry in self.spool.entries(self.hooks.vendor, connection_id):
+            if mine is not None and path == mine[0]:
+                continue
+            stored = await self._store(connection_id, (path, entry)) or stored
+        if stored:
+            log.warning(
+                "token.recovered_from_spool", vendor=self.hooks.vendor, connection_id=connection_id
+            )
+        return stored
+
+    async def recover_all(self) -> int:
+        """Stores every spooled pair of this vendor (at start-up and in the upkeep)."""
+        ids = sorted({entry.connection_id for _, entry in self.spool.entries(self.hooks.vendor)})
+        count = 0
+        for connection_id in ids:
+            async with self._locks(connection_id):
+                count += await self._recover(connection_id)
+        return count
+
+    async def aclose(self) -> None:
+        """Stops the background writers; what they had not stored stays in the spool."""
+        for writer in self._writers.values():
+            writer.cancel()
+        for writer in self._writers.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+        self._writers.clear()
+
+
+def keeper_for(
+    runtime: Runtime, vendor: str, build: Callable[[Runtime], VendorHooks]
+) -> TokenKeeper:
+    """The runtime's keeper for `vendor` (built once with `build`; closed with the runtime)."""
+    key = f"token_keeper_{vendor}"
+    keeper = runtime.extras.get(key)
+    if not isinstance(keeper, TokenKeeper):
+        keeper = TokenKeeper(runtime, build(runtime))
+        runtime.extras[key] = keeper
+    return keeper
