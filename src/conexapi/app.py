@@ -12,6 +12,7 @@ from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
+from conexapi.api.outage import install_outage_handlers
 from conexapi.connections.router import router as connections_router
 from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    install_outage_handlers(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
     app.include_router(connections_router)

@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +46,7 @@ from conexapi.connections.models import Connection
 from conexapi.connections.token_memo import token_memo
 from conexapi.connections.token_spool import SpooledTokens, TokenSpool, grant_digest
 from conexapi.core.errors import AuthError, RenewalPendingError
+from conexapi.core.processes import gone_on_this_host, new_process_id
 from conexapi.db import is_database_unavailable, naive_utc, utcnow
 from conexapi.runtime import Runtime
 
@@ -65,6 +63,7 @@ POLL_SECONDS = 0.2
 # refusal of the old refresh token counts as a revocation.
 LOST_GRACE_SECONDS = 900.0
 LOST = "lost"
+OWNER_SEPARATOR = "|"
 PERSIST_RETRY_MAX_SECONDS = 2.0
 # Claims and renewals in one call, waits on another process's marker included (a bound, not a
 # budget: a renewal normally takes one round).
@@ -168,28 +167,11 @@ _Pending = tuple[Path, SpooledTokens]
 _AGAIN = object()
 
 
-def new_owner_id() -> str:
-    """This process among all: host, pid, and a nonce (a restarted process is another owner)."""
-    return f"{socket.gethostname()[:60]}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
-
-
 def _owner_gone(owner: str, started: datetime | None, now: datetime) -> bool:
+    """The marker's process stopped (this machine, pid not running) or the marker is too old."""
     if started is None or (now - started).total_seconds() > MARKER_STALE_SECONDS:
         return True
-    host, _, rest = owner.partition("|")
-    pid_text = rest.partition("|")[0]
-    if host != socket.gethostname()[:60] or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # another runtime of this process (tests): alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return gone_on_this_host(owner, OWNER_SEPARATOR)
 
 
 class TokenKeeper:
@@ -202,12 +184,12 @@ class TokenKeeper:
         self.runtime = runtime
         self.hooks = hooks
         self.lost_grace = lost_grace
-        self.owner = new_owner_id()
-        file_owner = self.owner.replace("|", "-").replace("/", "_")
+        self.owner = new_process_id(OWNER_SEPARATOR)
+        file_owner = self.owner.replace(OWNER_SEPARATOR, "-").replace("/", "_")
         self.spool = TokenSpool(runtime.settings.spool_dir, runtime.secrets, file_owner)
         self._locks = ConnectionLocks(runtime, f"{hooks.vendor}_token_locks")
         self._pending: dict[int, _Pending] = {}
-        self._writers: dict[int, asyncio.Task[None]] = {}
+        self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -236,7 +218,14 @@ class TokenKeeper:
             deadline = time.monotonic() + WAIT_SECONDS
             take_over = False
             for _ in range(MAX_ROUNDS):
-                decision = await self._claim(connection_id, rejected, take_over=take_over)
+                try:
+                    decision = await self._claim(connection_id, rejected, take_over=take_over)
+                except Exception as exc:
+                    if is_database_unavailable(exc):
+                        # Our marker may have been committed without us hearing it: clear it
+                        # when the database is back, so nobody waits for a renewal never made.
+                        self._release_later(connection_id)
+                    raise
                 if isinstance(decision, _Ready):
                     return decision.token
                 if isinstance(decision, _Refused):
@@ -354,7 +343,13 @@ class TokenKeeper:
             obtained = await self.hooks.obtain(claim.grant)
         except AuthError as exc:
             return await self._refused(connection_id, claim, exc)
-        except Exception:
+        except Exception as exc:
+            log.warning(
+                "token.renewal_failed",
+                vendor=self.hooks.vendor,
+                connection_id=connection_id,
+                error=type(exc).__name__,
+            )
             await self._release(connection_id)
             raise
         entry = SpooledTokens(
@@ -411,13 +406,44 @@ class TokenKeeper:
         raise exc
 
     async def _release(self, connection_id: int) -> None:
-        """The vendor call failed (timeout, 5xx): our marker goes, so nobody waits for it."""
-        with contextlib.suppress(Exception):
+        """No renewal of ours is in flight any more (the vendor call failed: timeout, 5xx): our
+        marker goes, so nobody waits for it; later if the database is away. Called with the
+        connection's lock held."""
+        try:
+            await self._clear_own_marker(connection_id)
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            self._release_later(connection_id)
+
+    async def _clear_own_marker(self, connection_id: int) -> None:
+        try:
             async with locked_connection(
                 self.runtime, connection_id, vendor=self.hooks.vendor
             ) as connection:
                 if connection.refresh_owner == self.owner:
                     clear_renewal(connection)
+        except AuthError:
+            pass  # the connection was deleted
+
+    def _release_later(self, connection_id: int) -> None:
+        self._background("release", connection_id, self._release_when_back)
+
+    async def _release_when_back(self, connection_id: int) -> None:
+        delay = POLL_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            async with self._locks(connection_id):
+                if connection_id in self._pending:
+                    return  # storing that pair clears the marker
+                try:
+                    await self._clear_own_marker(connection_id)
+                    return
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        log.exception("token.release_failed", vendor=self.hooks.vendor)
+                        return
+            delay = min(delay * 2, PERSIST_RETRY_MAX_SECONDS)
 
     def _pending_error(self, retry_after: float) -> RenewalPendingError:
         return RenewalPendingError(
@@ -468,11 +494,16 @@ class TokenKeeper:
         return grant is not None and grant_digest(grant) in entry.consumed
 
     def _store_later(self, connection_id: int) -> None:
-        writer = self._writers.get(connection_id)
-        if writer is None or writer.done():
-            self._writers[connection_id] = asyncio.get_running_loop().create_task(
-                self._store_until_stored(connection_id)
-            )
+        self._background("store", connection_id, self._store_until_stored)
+
+    def _background(
+        self, kind: str, connection_id: int, job: Callable[[int], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Runs `job(connection_id)` in the background, once at a time per kind and connection."""
+        key = (kind, connection_id)
+        task = self._tasks.get(key)
+        if task is None or task.done():
+            self._tasks[key] = asyncio.get_running_loop().create_task(job(connection_id))
 
     async def _store_until_stored(self, connection_id: int) -> None:
         delay = POLL_SECONDS
@@ -515,13 +546,13 @@ class TokenKeeper:
         return count
 
     async def aclose(self) -> None:
-        """Stops the background writers; what they had not stored stays in the spool."""
-        for writer in self._writers.values():
-            writer.cancel()
-        for writer in self._writers.values():
+        """Stops the background work; pairs not stored yet stay in the spool."""
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-        self._writers.clear()
+                await task
+        self._tasks.clear()
 
 
 def keeper_for(

@@ -3,15 +3,18 @@
 A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
 every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
-database. A crashed worker's lease simply expires.
+database. A crashed worker's lease simply expires; a worker that cannot finish a sale for a
+reason of ours (the database went away, the worker is stopping) gives it back at once
+(`release_leases`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
@@ -221,9 +224,51 @@ async def claim_due(
     return claimed
 
 
-async def pending_count(session: AsyncSession) -> int:
-    from sqlalchemy import func
+async def release_leases(session: AsyncSession, worker_id: str, sale_ids: Collection[int]) -> int:
+    """Gives sales this worker holds back to the queue, due at once, with no attempt counted:
+    their processing stopped for a reason of ours (the database went away mid-sale, the worker
+    is shutting down), not theirs. A sale another worker has claimed since (our lease expired)
+    is left alone. The caller commits. Returns how many were released.
+    """
+    if not sale_ids:
+        return 0
+    result = await session.execute(
+        update(Sale)
+        .where(Sale.id.in_(sorted(sale_ids)), Sale.lease_owner == worker_id)
+        .values(
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=func.coalesce(Sale.next_attempt_at, utcnow()),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
+
+async def release_leases_of_gone_workers(session: AsyncSession, gone: Callable[[str], bool]) -> int:
+    """Gives back the sales held by workers that `gone` says have stopped (killed, crashed)
+    instead of waiting out their leases. A leased sale was due when claimed, so only the due part
+    of the table is read (`ix_sale_due`). The caller commits. Returns how many were released."""
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(Sale.id, Sale.lease_owner).where(
+                Sale.next_attempt_at <= now, Sale.lease_until > now
+            )
+        )
+    ).all()
+    held: dict[str, list[int]] = {}
+    for sale_id, owner in rows:
+        if owner is not None:
+            held.setdefault(owner, []).append(sale_id)
+    released = 0
+    for owner, ids in held.items():
+        if gone(owner):
+            released += await release_leases(session, owner, ids)
+    return released
+
+
+async def pending_count(session: AsyncSession) -> int:
     now = utcnow()
     return int(
         (
