@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     worker_env = {"CONEXAPI_WORKER_CONCURRENCY": "8"}
     with PrivateMariaDB() as mariadb:
         config = StackConfig(
-            "db-restart",
+            args.name,
             args.database,
             sandbox={
                 "seed": args.seed,

@@ -24,7 +24,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from conexapi.core.metrics import NOTIFICATIONS
-from conexapi.db import insert_many_ignore, retry_on_lock_conflict, utcnow
+from conexapi.db import (
+    insert_many_ignore,
+    is_database_unavailable,
+    retry_on_lock_conflict,
+    utcnow,
+)
 from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.inbox.service import (
     ORDER_RESOURCE,
@@ -90,7 +95,10 @@ class IntakeBatcher:
             try:
                 results = await self._store_retrying(batch)
             except Exception as exc:
-                log.exception("intake.batch_failed", size=len(batch))
+                if is_database_unavailable(exc):
+                    log.warning("intake.database_unavailable", size=len(batch))
+                else:
+                    log.exception("intake.batch_failed", size=len(batch))
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(exc)
