@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -131,10 +132,18 @@ class DbRestarter:
     """Restarts the private server at the worst moment: while a MercadoLibre refresh is in
     flight (its marker committed, MercadoLibre not answered yet)."""
 
-    def __init__(self, stack: BenchStack, mariadb: PrivateMariaDB, worker_env: dict[str, str]):
+    def __init__(
+        self,
+        stack: BenchStack,
+        mariadb: PrivateMariaDB,
+        worker_env: dict[str, str],
+        *,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.stack = stack
         self.mariadb = mariadb
         self.worker_env = worker_env
+        self.lock = lock or threading.Lock()  # shared with whoever else kills workers
         self.events: list[dict[str, Any]] = []
         self.t0 = time.monotonic()
 
@@ -191,14 +200,42 @@ class DbRestarter:
         while not self.spooled() and time.monotonic() < deadline:
             time.sleep(0.01)
         pid = _owner_pid(owner)
-        victim = next((w for w in self.stack.workers if w.pid == pid), None)
-        if not self.spooled() or victim is None:
-            return {"refresher_killed": False, "spooled": self.spooled()}
-        victim.kill()
-        self.stack.workers.remove(victim)
-        self.stack.start_worker(fast_retry=True, **self.worker_env)
+        with self.lock:
+            victim = next((w for w in self.stack.workers if w.pid == pid), None)
+            if not self.spooled() or victim is None:
+                return {"refresher_killed": False, "spooled": self.spooled()}
+            victim.kill()
+            self.stack.workers.remove(victim)
+            self.stack.start_worker(fast_retry=True, **self.worker_env)
         print(f"[db-restart] refreshing worker pid {pid} SIGKILLed with its pair in the spool")
         return {"refresher_killed": True, "spooled": self.spooled()}
+
+
+class RestartSeries(threading.Thread):
+    """`count` restarts at random moments of a longer run (the chaos run)."""
+
+    def __init__(
+        self,
+        restarter: DbRestarter,
+        count: int,
+        down_seconds: float,
+        rng: random.Random,
+        *,
+        marker_timeout: float,
+    ) -> None:
+        super().__init__(daemon=True, name="db-restarts")
+        self.restarter = restarter
+        self.count = count
+        self.down_seconds = down_seconds
+        self.rng = rng
+        self.marker_timeout = marker_timeout
+
+    def run(self) -> None:
+        for _ in range(self.count):
+            time.sleep(self.rng.uniform(5.0, 15.0))
+            self.restarter.restart(
+                self.down_seconds, kill_refresher=True, marker_timeout=self.marker_timeout
+            )
 
 
 def settle(stack: BenchStack, timeout: float, quiet_for: float = 2.0) -> bool:
@@ -331,26 +368,33 @@ def _db_now(stack: BenchStack) -> Any:
     return stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
 
 
+def restart_checks(result: dict[str, Any]) -> dict[str, bool]:
+    """What must hold for the seller and for API clients across database restarts."""
+    api = result["api"]
+    refused = int(result["token_calls"].get("refresh_token_refused", 0))
+    return {
+        "MercadoLibre connection still active": result["connection"]["status"] == "active",
+        "MercadoLibre never refused a refresh token": refused == 0,
+        "no API request answered with a reset connection": api["reset_count"] == 0,
+        "every 503 was database_unavailable with Retry-After": not api["bad_503"],
+        "no other 5xx": not api["errors_5xx"],
+    }
+
+
 def verdicts(result: dict[str, Any], settle_limit: float) -> dict[str, bool]:
     """What must hold after a restart with a refresh in flight (the issue's "done when")."""
     score = result["score"]
-    api = result["api"]
-    refused = int(result["token_calls"].get("refresh_token_refused", 0))
     return {
         "a refresh was in flight when the database went down": all(
             e["refresh_in_flight"] for e in result["restarts"]
         ),
         "every billable sale exactly one invoice, totals exact": score["violations"] == 0,
         "no sale dead": score["dead"] == 0,
-        "MercadoLibre connection still active": result["connection"]["status"] == "active",
-        "MercadoLibre never refused a refresh token": refused == 0,
         "no attempt burnt for the outage": result["attempts_burnt"] == 0,
         f"everything settled within {int(settle_limit)} s of the database returning": bool(
             result["settled"] and result["settled_after_db_back_s"] <= settle_limit
         ),
-        "no API request answered with a reset connection": api["reset_count"] == 0,
-        "every 503 was database_unavailable with Retry-After": not api["bad_503"],
-        "no other 5xx": not api["errors_5xx"],
+        **restart_checks(result),
     }
 
 

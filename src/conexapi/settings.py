@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     # key in CONEXAPI_ENCRYPTION_KEY and the old one here.
     old_encryption_keys: SecretStr | None = None
     public_url: str = "http://localhost:8000"
-    # Local files of this machine's processes (the token spool). Unset: the SQLite database's
-    # directory, or `./conexapi-data` with MariaDB.
+    # Local files of this machine's processes (the token spool). Unset: `conexapi-data` beside
+    # the SQLite database, or `./conexapi-data` with MariaDB.
     data_dir: Path | None = None
     # Where a renewed MercadoLibre/Siigo token pair is written (encrypted) the moment the vendor
     # answers, until the database has it. Unset: `<data dir>/token-spool`.
@@ -137,14 +137,15 @@ class Settings(BaseSettings):
 
     @property
     def local_data_dir(self) -> Path:
-        """`CONEXAPI_DATA_DIR`, else beside the SQLite database, else `./conexapi-data`."""
+        """`CONEXAPI_DATA_DIR`, else `conexapi-data` beside the SQLite database, else
+        `./conexapi-data`."""
         if self.data_dir is not None:
             return self.data_dir
         prefix = "sqlite+aiosqlite:///"
         if self.database_url.startswith(prefix):
             path = self.database_url.removeprefix(prefix).split("?", 1)[0]
             if path and path != ":memory:":
-                return Path(path).parent
+                return Path(path).parent / "conexapi-data"
         return Path("conexapi-data")
 
     @property
