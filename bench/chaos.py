@@ -40,7 +40,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.common import SHARED, BenchStack, StackConfig, write_result
+from bench.common import (
+    SHARED,
+    BenchStack,
+    StackConfig,
+    settle,
+    wait_for_sweep,
+    write_result,
+)
 from bench.db_restart import (
     ApiProber,
     DbRestarter,
@@ -102,35 +109,6 @@ class Killer(threading.Thread):
         self.t0 = time.monotonic()
         while not self.stop_event.wait(self.rng.uniform(4.0, 12.0)):
             self.kill_one()
-
-
-def settle(stack: BenchStack, timeout: float, *, quiet_for: float = 3.0) -> bool:
-    """Waits until no notification is pending and no sale is due within 5 s, for `quiet_for` s."""
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        busy = stack.notifications_pending() > 0 or stack.db.due_soon(5) > 0
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_for:
-            return True
-        time.sleep(0.5)
-    return False
-
-
-def wait_for_sweep(stack: BenchStack, after: Any, timeout: float) -> bool:
-    """Waits until a sweep that started after `after` (DB time) has finished."""
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mark = stack.db.scalar("SELECT MIN(sweep_watermark) FROM integration")
-        if mark is not None and mark > after:
-            return True
-        time.sleep(0.5)
-    return False
 
 
 # ---------------------------------------------------------------------------- scoring
@@ -314,7 +292,7 @@ def print_scorecard(result: dict[str, Any]) -> None:
     )
     print(f"outcomes: {json.dumps(sc['outcomes'], sort_keys=True)}")
     for name, ok in result["restart_checks"].items():
-        print(f"{name:<{width}} {'':>8} {'' if ok else 'FAIL':>7}")
+        print(f"{name:<{width}} {'':>8} {'ok' if ok else 'FAIL':>7}{'' if ok else '  <--'}")
     print(f"database restarts: {json.dumps(result['db_restarts'])}")
     verdict = (
         "PASS"

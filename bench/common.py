@@ -565,6 +565,51 @@ def timed() -> Iterator[dict[str, float]]:
         out["seconds"] = time.monotonic() - start
 
 
+def settle(
+    stack: BenchStack, timeout: float, *, quiet_for: float = 3.0, leases: bool = False
+) -> bool:
+    """Waits until no notification is pending and no sale is due within 5 s (and, with
+    `leases`, none is held by a worker), for `quiet_for` s. A database still coming back after a
+    restart counts as busy."""
+    assert stack.db is not None
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        try:
+            busy = (
+                stack.notifications_pending() > 0
+                or stack.db.due_soon(5) > 0
+                or (leases and int(stack.db.scalar(_HELD)) > 0)
+            )
+        except Exception:  # pymysql: the server restarted under this connection
+            busy = True
+            with contextlib.suppress(Exception):
+                stack.db.reconnect()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_for:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+_HELD = "SELECT COUNT(*) FROM sale WHERE lease_owner IS NOT NULL"
+
+
+def wait_for_sweep(stack: BenchStack, after: Any, timeout: float) -> bool:
+    """Waits until a sweep that started after `after` (DB time) has finished."""
+    assert stack.db is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mark = stack.db.scalar("SELECT MIN(sweep_watermark) FROM integration")
+        if mark is not None and mark > after:
+            return True
+        time.sleep(0.25)
+    return False
+
+
 def wait_until(predicate: Any, timeout: float, interval: float = 0.25) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import BenchStack, Db, StackConfig, write_result
+from bench.common import BenchStack, Db, StackConfig, settle, wait_for_sweep, write_result
 from bench.private_mariadb import PrivateMariaDB
 
 # Kinds whose follow-ups (a pack's last payment) need no cancellation or refund.
@@ -238,43 +238,6 @@ class RestartSeries(threading.Thread):
             )
 
 
-def settle(stack: BenchStack, timeout: float, quiet_for: float = 2.0) -> bool:
-    """Nothing due within 5 s, no notification pending anywhere, no lease held, for a while."""
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        try:
-            busy = (
-                stack.notifications_pending() > 0
-                or stack.db.due_soon(5) > 0
-                or int(stack.db.scalar("SELECT COUNT(*) FROM sale WHERE lease_owner IS NOT NULL"))
-                > 0
-            )
-        except Exception:  # the database is still coming back
-            busy = True
-            stack.db.reconnect()
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_for:
-            return True
-        time.sleep(0.25)
-    return False
-
-
-def wait_for_sweep(stack: BenchStack, after: Any, timeout: float) -> bool:
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mark = stack.db.scalar("SELECT MIN(sweep_watermark) FROM integration")
-        if mark is not None and mark > after:
-            return True
-        time.sleep(0.25)
-    return False
-
-
 def connection_state(stack: BenchStack) -> dict[str, Any]:
     assert stack.db is not None
     row = stack.db.rows(
@@ -323,7 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             back_db_time = _db_now(stack)
             generator.join()
             swept = wait_for_sweep(stack, back_db_time, args.sweep_interval * 3 + 30)
-            settled = settle(stack, args.settle_timeout)
+            settled = settle(stack, args.settle_timeout, quiet_for=2.0, leases=True)
             settled_after = round(time.monotonic() - back, 1)
             prober.stop_event.set()
             prober.join()

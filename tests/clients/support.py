@@ -97,6 +97,13 @@ async def connect_meli(
     return await client.get("/api/v1/connections/mercadolibre/callback", params=query)
 
 
+async def connected_meli(client: httpx.AsyncClient, who: SignedIn, app: FastAPI) -> int:
+    """Connects the simulator's default seller; returns the connection id."""
+    response = await connect_meli(client, who, app)
+    assert response.status_code == 200, response.text
+    return int(response.json()["id"])
+
+
 async def expire_soon(runtime: Runtime, connection_id: int, seconds: int = 60) -> None:
     """Makes our stored token look about to expire (inside the refresh margin): a 6 h token
     granted almost 6 h ago."""

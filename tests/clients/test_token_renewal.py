@@ -32,8 +32,8 @@ from conexapi.sandbox import DEFAULT_SELLER_ID
 from conexapi.settings import Settings
 from conexapi.sync.sweep import recover_spooled_tokens
 from tests.clients.support import (
-    connect_meli,
     connect_siigo,
+    connected_meli,
     expire_soon,
     load_connection,
     second_runtime,
@@ -41,12 +41,6 @@ from tests.clients.support import (
 )
 from tests.conftest import SignedIn
 from tests.outage import DatabaseOutage, point_at, trip_on
-
-
-async def _connected(client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI) -> int:
-    response = await connect_meli(client, owner, sandbox)
-    assert response.status_code == 200, response.text
-    return int(response.json()["id"])
 
 
 def _token_calls(sandbox: FastAPI) -> dict[str, int]:
@@ -86,6 +80,19 @@ async def _mark(runtime: Runtime, connection_id: int, owner: str, age: timedelta
         )
 
 
+async def _die_with_a_spooled_pair(
+    settings: Settings, sandbox: FastAPI, runtime: Runtime, cid: int
+) -> str:
+    """Another process refreshes; its database goes away before MercadoLibre answers; then the
+    process stops (like a SIGKILL: its background writer never runs). Returns the token."""
+    await expire_soon(runtime, cid)
+    async for dying in second_runtime(settings, sandbox):
+        outage = DatabaseOutage(dying.engine)
+        await point_at(dying, trip_on(sandbox, outage, "POST", "/oauth/token"))
+        token = await MeliTokenManager(dying).access_token(cid)
+    return token
+
+
 async def _rotate_away(runtime: Runtime, sandbox: FastAPI) -> None:
     """MercadoLibre rotates the refresh token we hold: the answer went to a process that
     stopped (its pair is somewhere we cannot see)."""
@@ -95,7 +102,7 @@ async def _rotate_away(runtime: Runtime, sandbox: FastAPI) -> None:
 async def test_pair_answered_while_database_is_away_is_used_then_stored(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid)
     before = await load_connection(runtime, cid)
     outage = DatabaseOutage(runtime.engine)
@@ -139,14 +146,8 @@ async def test_process_that_died_with_the_only_copy_is_recovered_from_the_spool(
     runtime: Runtime,
     settings: Settings,
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
-    await expire_soon(runtime, cid)
-    async for dying in second_runtime(settings, sandbox):
-        outage = DatabaseOutage(dying.engine)
-        await point_at(dying, trip_on(sandbox, outage, "POST", "/oauth/token"))
-        token = await MeliTokenManager(dying).access_token(cid)
-        # ...and the process stops here, its pair never stored (aclose: like a SIGKILL, the
-        # background writer does not get to run).
+    cid = await connected_meli(client, owner, sandbox)
+    token = await _die_with_a_spooled_pair(settings, sandbox, runtime, cid)
     assert len(_spool(runtime)) == 1
     row = await load_connection(runtime, cid)
     assert row.refresh_owner is not None  # its marker is still there
@@ -170,12 +171,8 @@ async def test_marker_of_a_dead_process_is_resolved_from_the_spool_before_anyone
     runtime: Runtime,
     settings: Settings,
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
-    await expire_soon(runtime, cid)
-    async for dying in second_runtime(settings, sandbox):
-        outage = DatabaseOutage(dying.engine)
-        await point_at(dying, trip_on(sandbox, outage, "POST", "/oauth/token"))
-        token = await MeliTokenManager(dying).access_token(cid)
+    cid = await connected_meli(client, owner, sandbox)
+    token = await _die_with_a_spooled_pair(settings, sandbox, runtime, cid)
     # Its marker names a process of this machine that is no longer running.
     await _mark(runtime, cid, f"{this_host()}|{_dead_pid()}|0badc0de", timedelta(seconds=1))
 
@@ -189,7 +186,7 @@ async def test_marker_of_a_dead_process_is_resolved_from_the_spool_before_anyone
 async def test_others_wait_on_a_live_marker_and_use_a_still_valid_token_meanwhile(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid, seconds=60)
     current = runtime.secrets.decrypt((await load_connection(runtime, cid)).access_token_enc or "")
     # A live process (another machine) is renewing right now.
@@ -202,7 +199,7 @@ async def test_others_wait_on_a_live_marker_and_use_a_still_valid_token_meanwhil
 async def test_refusal_after_taking_over_a_lost_renewal_waits_instead_of_disconnecting(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid, seconds=-1)
     version = (await load_connection(runtime, cid)).token_version
     # A process on another machine renewed (MercadoLibre rotated) and stopped before storing:
@@ -244,7 +241,7 @@ async def test_refusal_after_taking_over_a_lost_renewal_waits_instead_of_disconn
 async def test_refusal_is_a_revocation_once_the_lost_renewal_never_came_back(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid, seconds=-1)
     await _rotate_away(runtime, sandbox)
     await _mark(runtime, cid, "other-machine|4242|cafe0003", timedelta(minutes=5))
@@ -262,7 +259,7 @@ async def test_refusal_is_a_revocation_once_the_lost_renewal_never_came_back(
 async def test_refusal_with_nothing_newer_known_is_a_revocation(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid)
     await _rotate_away(runtime, sandbox)  # no marker, no spool: the token is really gone
     with pytest.raises(AuthError):

@@ -43,6 +43,7 @@ import structlog
 from conexapi.connections.health import clear_renewal
 from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection
+from conexapi.connections.repository import ConnectionStore
 from conexapi.connections.token_memo import token_memo
 from conexapi.connections.token_spool import SpooledTokens, TokenSpool, grant_digest
 from conexapi.core.errors import AuthError, RenewalPendingError
@@ -192,6 +193,31 @@ class TokenKeeper:
         self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     # -- reading --------------------------------------------------------------------------------
+
+    async def token(self, connection_id: int) -> str:
+        """A token fresh enough for a call: this process's pair the database has not taken yet,
+        else the stored one (remembered a few seconds, `token_memo`), else a renewal."""
+        now = utcnow()
+        pending = self.pending_token(connection_id, now)
+        if pending is not None:
+            return pending
+        memo = token_memo(self.runtime)
+        remembered = memo.get(self.hooks.vendor, connection_id)
+        state = remembered if isinstance(remembered, TokenState) else None
+        if state is None or not state.fresh(now, self.hooks.margin):
+            async with self.runtime.sessions() as session:
+                connection = await ConnectionStore(session).get(connection_id)
+                if connection is None:
+                    raise AuthError(
+                        f"connection {connection_id} does not exist", vendor=self.hooks.vendor
+                    )
+                self.hooks.check(connection)
+                state = row_token(connection, self.runtime)
+            if state is not None:
+                memo.put(self.hooks.vendor, connection_id, state)
+        if state is not None and state.fresh(now, self.hooks.margin):
+            return state.token
+        return await self.renew(connection_id)
 
     def pending_token(self, connection_id: int, now: datetime) -> str | None:
         """This process's renewed token the database does not have yet, while fresh."""

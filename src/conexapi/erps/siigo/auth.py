@@ -19,19 +19,10 @@ import structlog
 
 from conexapi.connections.health import mark_needs_reauth, record_access_token
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.renewal import (
-    Obtained,
-    TokenKeeper,
-    VendorHooks,
-    keeper_for,
-    row_token,
-)
-from conexapi.connections.repository import ConnectionStore
-from conexapi.connections.token_memo import token_memo
+from conexapi.connections.renewal import Obtained, TokenKeeper, VendorHooks, keeper_for
 from conexapi.connections.token_spool import SpooledTokens
 from conexapi.core.errors import AuthError, IntegrationError
 from conexapi.core.http import parse_siigo_error, send
-from conexapi.db import utcnow
 from conexapi.runtime import Runtime
 from conexapi.settings import SiigoSection
 
@@ -136,27 +127,10 @@ class SiigoTokenCache:
     """The company's bearer token, shared through the database by every process."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
         self.keeper = siigo_keeper(runtime)
 
     async def token(self, connection_id: int) -> str:
-        now = utcnow()
-        pending = self.keeper.pending_token(connection_id, now)
-        if pending is not None:
-            return pending  # renewed by this process; the database is still to take it
-        memo = token_memo(self.runtime)
-        remembered = memo.get(VENDOR, connection_id)
-        if isinstance(remembered, str):
-            return remembered
-        async with self.runtime.sessions() as session:
-            connection = await ConnectionStore(session).get(connection_id)
-            if connection is None:
-                raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
-            state = row_token(connection, self.runtime)
-        if state is not None and state.fresh(now, MARGIN):
-            memo.put(VENDOR, connection_id, state.token)
-            return state.token
-        return await self.keeper.renew(connection_id)
+        return await self.keeper.token(connection_id)
 
     async def invalidate_and_renew(self, connection_id: int, rejected: str) -> str:
         """After a 401 with `rejected`: a new token, unless another process already renewed."""

@@ -11,26 +11,15 @@ call, how a pair lands on the row, and `needs_reauth`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from conexapi.connections.health import mark_active, mark_needs_reauth, record_access_token
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.renewal import (
-    Obtained,
-    TokenKeeper,
-    TokenState,
-    VendorHooks,
-    keeper_for,
-    row_token,
-)
-from conexapi.connections.repository import ConnectionStore
-from conexapi.connections.token_memo import token_memo
+from conexapi.connections.renewal import Obtained, TokenKeeper, VendorHooks, keeper_for
 from conexapi.connections.token_spool import SpooledTokens
 from conexapi.core.errors import AuthError
-from conexapi.db import utcnow
 from conexapi.marketplaces.mercadolibre import oauth
 from conexapi.runtime import Runtime
 
@@ -40,12 +29,6 @@ VENDOR = "mercadolibre"
 REAUTH_MESSAGE = "MercadoLibre revocó el acceso (invalid_grant): vuelva a conectar la cuenta."
 NEEDS_REAUTH_MESSAGE = "La cuenta de MercadoLibre necesita volver a conectarse."
 MARGIN = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    state: TokenState | None
-    status: str
 
 
 def _needs_reauth() -> AuthError:
@@ -110,36 +93,12 @@ class MeliTokenManager:
     state lives on the runtime's keeper)."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
         self.keeper = meli_keeper(runtime)
 
-    async def _read(self, connection_id: int) -> _Snapshot:
-        async with self.runtime.sessions() as session:
-            connection = await ConnectionStore(session).get(connection_id)
-            if connection is None:
-                raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
-            return _Snapshot(row_token(connection, self.runtime), connection.status)
-
     async def access_token(self, connection_id: int) -> str:
-        """A token with more than the margin left, refreshing it first when needed."""
-        now = utcnow()
-        pending = self.keeper.pending_token(connection_id, now)
-        if pending is not None:
-            return pending  # renewed by this process; the database is still to take it
-        memo = token_memo(self.runtime)
-        snap = memo.get(VENDOR, connection_id)
-        if (
-            not isinstance(snap, _Snapshot)
-            or snap.state is None
-            or not snap.state.fresh(now, MARGIN)
-        ):
-            snap = await self._read(connection_id)
-            memo.put(VENDOR, connection_id, snap)
-        if snap.status == ConnectionStatus.NEEDS_REAUTH:
-            raise _needs_reauth()
-        if snap.state is not None and snap.state.fresh(now, MARGIN):
-            return snap.state.token
-        return await self.keeper.renew(connection_id)
+        """A token with more than the margin left, refreshing it first when needed; a
+        connection that needs the seller raises `AuthError` (`needs_reauth`) at once."""
+        return await self.keeper.token(connection_id)
 
     async def refresh_after_401(self, connection_id: int, rejected_token: str) -> str:
         """After ML refused `rejected_token`: refresh unless someone already replaced it."""
