@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -301,3 +302,23 @@ def test_short_lived_tokens_are_renewed_at_a_third_of_their_life_not_every_call(
     assert not short.fresh(now + timedelta(seconds=6), timedelta(minutes=10))  # 2 s left
     long = TokenState("t", now + timedelta(minutes=9), timedelta(hours=6))
     assert not long.fresh(now, timedelta(minutes=10))  # inside the 10 min margin
+
+
+async def test_a_spool_that_cannot_be_written_does_not_stop_a_refresh(
+    client: httpx.AsyncClient,
+    owner: SignedIn,
+    sandbox: FastAPI,
+    runtime: Runtime,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    cid = await connected_meli(client, owner, sandbox)
+    await expire_soon(runtime, cid)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    unwritable = settings.model_copy(update={"token_spool_dir": blocked})
+    async for other in second_runtime(unwritable, sandbox):
+        token = await MeliTokenManager(other).access_token(cid)
+    row = await load_connection(runtime, cid)
+    assert runtime.secrets.decrypt(row.access_token_enc or "") == token
+    assert row.refresh_owner is None

@@ -164,7 +164,7 @@ class _Refused:
 
 
 _Decision = _Ready | _Busy | _Orphaned | _Claimed | _Refused
-_Pending = tuple[Path, SpooledTokens]
+_Pending = tuple[Path | None, SpooledTokens]  # no path: the spool could not be written
 _AGAIN = object()
 
 
@@ -299,7 +299,7 @@ class TokenKeeper:
             consumed=(*entry.consumed, grant_digest(entry.refresh_token)),
             extra={**entry.extra, **obtained.extra},
         )
-        self._pending[connection_id] = (self.spool.write(chained), chained)
+        self._pending[connection_id] = (self._spool(chained), chained)
         log.warning(
             "token.renewed_during_outage", vendor=self.hooks.vendor, chain=len(chained.consumed)
         )
@@ -390,7 +390,7 @@ class TokenKeeper:
             extra=obtained.extra,
         )
         # Before anything can fail again: on disk, then in memory, then the database.
-        pending = (self.spool.write(entry), entry)
+        pending = (self._spool(entry), entry)
         self._pending[connection_id] = pending
         try:
             await self._store(connection_id, pending)
@@ -402,6 +402,19 @@ class TokenKeeper:
             )
             self._store_later(connection_id)
         return obtained.access_token
+
+    def _spool(self, entry: SpooledTokens) -> Path | None:
+        try:
+            return self.spool.write(entry)
+        except OSError:
+            # The pair still lives in memory until the database takes it; a crash meanwhile
+            # would lose it, so say so loudly.
+            log.exception(
+                "token.spool_unwritable",
+                vendor=self.hooks.vendor,
+                directory=str(self.spool.directory),
+            )
+            return None
 
     async def _refused(self, connection_id: int, claim: _Claimed, exc: AuthError) -> object:
         """The vendor refused the grant: is it revoked, or does ConexAPI hold something newer?"""
@@ -498,7 +511,8 @@ class TokenKeeper:
                     clear_renewal(connection)
         except AuthError:
             pass  # the connection was deleted: nothing to store it on
-        self.spool.discard(path)
+        if path is not None:
+            self.spool.discard(path)
         if self._pending.get(connection_id) == pending:
             del self._pending[connection_id]
         token_memo(self.runtime).forget(self.hooks.vendor, connection_id)

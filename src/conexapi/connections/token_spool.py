@@ -129,6 +129,9 @@ class TokenSpool:
             names = sorted(n for n in os.listdir(self.directory) if n.endswith(SUFFIX))
         except FileNotFoundError:
             return []
+        except OSError:
+            log.error("token.spool_unreadable_directory", directory=str(self.directory))
+            return []
         found: list[tuple[Path, SpooledTokens]] = []
         for name in names:
             if not name.startswith(prefix):
@@ -138,7 +141,7 @@ class TokenSpool:
                 entry = SpooledTokens.from_json(self.secrets.decrypt_json(path.read_text()))
             except FileNotFoundError:
                 continue  # stored and removed by another process meanwhile
-            except (DecryptionError, ValueError, KeyError, TypeError):
+            except (DecryptionError, ValueError, KeyError, TypeError, OSError):
                 log.error("token.spool_unreadable", file=name)
                 continue
             if entry.vendor == vendor:

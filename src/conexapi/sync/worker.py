@@ -10,6 +10,7 @@ against them; the worker waits for it instead of logging a failure per poll.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from contextlib import suppress
 
@@ -155,6 +156,7 @@ class Worker:
 
     async def run(self) -> None:
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
+        _check_token_spool(self.runtime)
         background: list[asyncio.Task[None]] = []
         if self.upkeep:
             background.append(
@@ -222,3 +224,16 @@ class Worker:
         self._wake.clear()
         with suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _check_token_spool(runtime: Runtime) -> None:
+    """A renewed MercadoLibre token lives in the spool until the database takes it: say at once
+    if this machine cannot keep it there."""
+    spool = runtime.settings.spool_dir
+    try:
+        spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        usable = os.access(spool, os.W_OK)
+    except OSError:
+        usable = False
+    if not usable:
+        log.error("worker.token_spool_unwritable", directory=str(spool))
