@@ -53,6 +53,7 @@ from bench.db_restart import (
     DbRestarter,
     RestartSeries,
     connection_state,
+    refreshing_unsafely,
     restart_checks,
 )
 from bench.private_mariadb import PrivateMariaDB
@@ -95,15 +96,25 @@ class Killer(threading.Thread):
         self.kills: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    def kill_one(self) -> None:
+    def kill_one(self) -> bool:
+        """SIGKILLs a random worker, sparing one caught while MercadoLibre answers its token
+        refresh (the one moment whose loss no design can undo; the database restarts kill
+        refreshing workers once their pair is safe in the spool). False when none was killed."""
         with self.lock:
-            victim = self.rng.choice(self.stack.workers)
+            unsafe = refreshing_unsafely(self.stack)
+            candidates = [
+                w for w in self.stack.workers if unsafe is not None and w.pid not in unsafe
+            ]
+            if not candidates:
+                return False
+            victim = self.rng.choice(candidates)
             victim.kill()
             self.stack.workers.remove(victim)
             self.kills.append({"at_s": round(time.monotonic() - self.t0, 1), "pid": victim.pid})
             print(f"[chaos] SIGKILL worker pid {victim.pid} at {self.kills[-1]['at_s']} s")
             time.sleep(self.rng.uniform(0.2, 1.5))  # restarted by the "supervisor"
             self.stack.start_worker(fast_retry=True, **self.env)
+            return True
 
     def run(self) -> None:
         self.t0 = time.monotonic()
@@ -402,7 +413,8 @@ def _run_stack(
     killer.stop_event.set()
     killer.join()
     while len(killer.kills) < args.kills:
-        killer.kill_one()
+        if not killer.kill_one():
+            time.sleep(0.2)
     faults_injected = dict(stack.siigo_stats().get("faults_injected") or {})
     stack.set_faults(NO_FAULTS)
     faults_off_at = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")

@@ -128,6 +128,35 @@ def _owner_pid(owner: str) -> int | None:
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
+def refreshing_unsafely(stack: BenchStack) -> set[int] | None:
+    """Pids of workers whose MercadoLibre refresh is in flight with its answer not yet in the
+    spool: killing one of them then loses the rotated pair for good (no design can avoid that),
+    so the chaos killer spares them. None when the database cannot be asked."""
+    try:
+        db = Db(stack.config.database, stack.config.server)
+    except Exception:
+        return None
+    try:
+        owners = [
+            str(o)
+            for (o,) in db.rows(
+                "SELECT refresh_owner FROM connection WHERE refresh_owner IS NOT NULL "
+                "AND refresh_owner <> 'lost'"
+            )
+        ]
+    except Exception:
+        return None
+    finally:
+        db.close()
+    spool = stack.data_dir / "token-spool"
+    safe = {
+        int(p.stem.rsplit("-", 2)[1])
+        for p in (spool.glob("*.tok") if spool.exists() else [])
+        if p.stem.rsplit("-", 2)[1].isdigit()
+    }
+    return {pid for o in owners if (pid := _owner_pid(o)) is not None and pid not in safe}
+
+
 class DbRestarter:
     """Restarts the private server at the worst moment: while a MercadoLibre refresh is in
     flight (its marker committed, MercadoLibre not answered yet)."""

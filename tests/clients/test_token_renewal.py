@@ -239,6 +239,22 @@ async def test_refusal_after_taking_over_a_lost_renewal_waits_instead_of_disconn
     assert row.refresh_owner is None
 
 
+async def test_a_process_of_this_machine_killed_mid_refresh_leaves_nothing_to_wait_for(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
+) -> None:
+    """Killed while MercadoLibre answered: the pair never reached it, and this machine's spool
+    (where it would be) is empty. Nothing can bring it back: the seller is told at once."""
+    cid = await connected_meli(client, owner, sandbox)
+    await expire_soon(runtime, cid, seconds=-1)
+    await _rotate_away(runtime, sandbox)
+    await _mark(runtime, cid, f"{this_host()}|{_dead_pid()}|0badc0de", timedelta(seconds=2))
+    with pytest.raises(AuthError):
+        await MeliTokenManager(runtime).access_token(cid)
+    row = await load_connection(runtime, cid)
+    assert row.status == "needs_reauth"
+    assert row.refresh_owner is None
+
+
 async def test_refusal_is_a_revocation_once_the_lost_renewal_never_came_back(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:

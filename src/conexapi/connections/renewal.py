@@ -16,9 +16,11 @@ locks and loses an uncommitted write, and the seller is disconnected. So a renew
    stores what it finds in the spool before it refreshes anything (`recover`).
 4. **A dead owner.** A marker whose process is gone (same machine, pid not running) or that is
    older than `MARKER_STALE_SECONDS` is resolved from the spool first; only then does another
-   process renew, and if the vendor refuses *that* refresh token, the answer may sit in the spool
-   of the dead process's machine: the connection waits `lost_grace` (marker owner `lost`) for it
-   before anyone calls it revoked.
+   process renew. If the vendor refuses *that* refresh token and the dead owner ran on another
+   machine, its answer may sit in that machine's spool: the connection waits `lost_grace`
+   (marker owner `lost`) for it before anyone calls it revoked. (A process killed while
+   MercadoLibre is answering its refresh, before a byte of the answer reached it, loses the pair
+   for good: no client can recover from that; the seller is asked to reconnect.)
 5. **A refusal** (`invalid_grant`) is checked against what ConexAPI knows — a spooled pair whose
    write failed, a newer pair another process stored — before the connection is marked
    `needs_reauth`. Only a real revocation asks the seller to connect again.
@@ -341,7 +343,9 @@ class TokenKeeper:
                 else:
                     if not take_over:
                         return _Orphaned()
-                    suspect = True
+                    # Its pair, if MercadoLibre answered it, is in its machine's spool: ours was
+                    # just read, so only another machine's process may still bring one back.
+                    suspect = not gone_on_this_host(owner, OWNER_SEPARATOR)
                     log.warning(
                         "token.renewal_taken_over",
                         vendor=self.hooks.vendor,
