@@ -31,7 +31,7 @@ from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager, meli_kee
 from conexapi.runtime import Runtime
 from conexapi.sandbox import DEFAULT_SELLER_ID
 from conexapi.settings import Settings
-from conexapi.sync.sweep import recover_spooled_tokens
+from conexapi.sync.upkeep import recover_spooled_tokens
 from tests.clients.support import (
     connect_siigo,
     connected_meli,

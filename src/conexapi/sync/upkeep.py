@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.core.processes import gone_on_this_host
 from conexapi.db import is_database_unavailable, utcnow
-from conexapi.integrations.models import Integration
 from conexapi.erps.siigo.auth import siigo_keeper
+from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager, meli_keeper
 from conexapi.runtime import Runtime
 from conexapi.sync.backfill import run_backfill_jobs

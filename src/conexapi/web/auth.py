@@ -34,10 +34,10 @@ from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError, Forbidden, Unauthorized
 from conexapi.db import is_database_unavailable
+from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.security.tokens import TokenClaims
 from conexapi.web.jinja import templates
-from conexapi.web.messages import MESSAGES
 
 log = structlog.get_logger("conexapi.web")
 
@@ -265,7 +265,7 @@ class WebRoute(APIRoute):
             except outage.DATABASE_ERRORS as exc:
                 if not is_database_unavailable(exc):
                     raise
-                page = _error_page(request, 503, MESSAGES[outage.CODE], outage.CODE)
+                page = _error_page(request, 503, text(outage.CODE), outage.CODE)
                 page.headers.update(outage.outage_headers())
                 return page
             except RequestValidationError as exc:
