@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from conexapi.connections.models import Connection
-from conexapi.connections.renewal import TokenState
 from conexapi.connections.token_spool import SpooledTokens, TokenSpool
+from conexapi.connections.token_state import TokenState
 from conexapi.core.errors import AuthError, RenewalPendingError
 from conexapi.core.processes import this_host
 from conexapi.db import transaction, utcnow

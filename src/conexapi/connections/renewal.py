@@ -13,7 +13,7 @@ locks and loses an uncommitted write, and the seller is disconnected. So a renew
    (`connections.token_spool`) and kept in memory: this process uses it meanwhile.
 3. **Store.** The pair is stored on the row (and the marker cleared) in one transaction, retried in
    the background until the database answers; then the spool file is deleted. A restarted process
-   stores what it finds in the spool before it refreshes anything (`recover`).
+   stores what it finds in the spool before it refreshes anything (`connections.pair_store`).
 4. **A dead owner.** A marker whose process is gone (same machine, pid not running) or that is
    older than `MARKER_STALE_SECONDS` is resolved from the spool first; only then does another
    process renew. If the vendor refuses *that* refresh token and the dead owner ran on another
@@ -32,22 +32,20 @@ instead of one per process, and a token obtained during an outage is not thrown 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import structlog
 
 from conexapi.connections.health import clear_renewal
 from conexapi.connections.locking import ConnectionLocks, locked_connection
-from conexapi.connections.models import Connection
+from conexapi.connections.pair_store import PairStore, Pending
 from conexapi.connections.repository import ConnectionStore
 from conexapi.connections.token_memo import token_memo
-from conexapi.connections.token_spool import SpooledTokens, TokenSpool, grant_digest
+from conexapi.connections.token_spool import SpooledTokens, grant_digest
+from conexapi.connections.token_state import TokenState, VendorHooks, entry_token, row_token
 from conexapi.core.errors import AuthError, RenewalPendingError
 from conexapi.core.processes import gone_on_this_host, new_process_id
 from conexapi.db import is_database_unavailable, naive_utc, utcnow
@@ -67,74 +65,9 @@ POLL_SECONDS = 0.2
 LOST_GRACE_SECONDS = 900.0
 LOST = "lost"
 OWNER_SEPARATOR = "|"
-PERSIST_RETRY_MAX_SECONDS = 2.0
 # Claims and renewals in one call, waits on another process's marker included (a bound, not a
 # budget: a renewal normally takes one round).
 MAX_ROUNDS = int(WAIT_SECONDS / POLL_SECONDS) + 10
-
-
-@dataclass(frozen=True)
-class Obtained:
-    """What the vendor answered to one renewal."""
-
-    access_token: str
-    refresh_token: str | None
-    expires_in: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TokenState:
-    """An access token and when it expires; `lifetime` is what the vendor granted it."""
-
-    token: str
-    expires_at: datetime  # naive UTC
-    lifetime: timedelta | None
-
-    def fresh(self, now: datetime, margin: timedelta) -> bool:
-        """Valid for more than the margin: a third of its lifetime at most, so that a vendor
-        granting short-lived tokens is not asked for a new one at every call."""
-        if self.lifetime is not None and self.lifetime > timedelta(0):
-            margin = min(margin, self.lifetime / 3)
-        return self.expires_at - margin > now
-
-    def valid(self, now: datetime) -> bool:
-        return self.expires_at > now
-
-
-def row_token(connection: Connection, runtime: Runtime) -> TokenState | None:
-    """The connection's stored access token, decrypted, or None."""
-    expires = naive_utc(connection.token_expires_at)
-    if not connection.access_token_enc or expires is None:
-        return None
-    started = naive_utc(connection.last_refresh_at)
-    lifetime = expires - started if started is not None else None
-    return TokenState(runtime.secrets.decrypt(connection.access_token_enc), expires, lifetime)
-
-
-def entry_token(entry: SpooledTokens) -> TokenState:
-    lifetime = timedelta(seconds=entry.expires_in)
-    return TokenState(entry.access_token, entry.obtained_at + lifetime, lifetime)
-
-
-@dataclass
-class VendorHooks:
-    """What differs between vendors.
-
-    `grant`: the decrypted refresh token (ML) or credentials (Siigo) of a row, None if absent;
-    `obtain`: calls the vendor with it (`AuthError` when refused); `apply`: writes a renewed pair
-    onto the row; `revoke`: marks the row as needing the user; `check`: raises when the row
-    cannot be renewed at all (ML `needs_reauth`). `single_use`: the grant dies when used (ML).
-    """
-
-    vendor: str
-    margin: timedelta
-    single_use: bool
-    grant: Callable[[Connection], str | None]
-    obtain: Callable[[str], Awaitable[Obtained]]
-    apply: Callable[[Connection, SpooledTokens], None]
-    revoke: Callable[[Connection, datetime, AuthError], None]
-    check: Callable[[Connection], None] = lambda _connection: None
 
 
 @dataclass(frozen=True)
@@ -166,7 +99,6 @@ class _Refused:
 
 
 _Decision = _Ready | _Busy | _Orphaned | _Claimed | _Refused
-_Pending = tuple[Path | None, SpooledTokens]  # no path: the spool could not be written
 _AGAIN = object()
 
 
@@ -178,8 +110,8 @@ def _owner_gone(owner: str, started: datetime | None, now: datetime) -> bool:
 
 
 class TokenKeeper:
-    """One per vendor and runtime (`keeper_for`): renewals, this process's pairs not yet stored,
-    and their background writers."""
+    """One per vendor and runtime (`keeper_for`): the renewals of this process, and (`pairs`) the
+    renewed pairs it has not stored yet."""
 
     def __init__(
         self, runtime: Runtime, hooks: VendorHooks, *, lost_grace: float = LOST_GRACE_SECONDS
@@ -188,11 +120,8 @@ class TokenKeeper:
         self.hooks = hooks
         self.lost_grace = lost_grace
         self.owner = new_process_id(OWNER_SEPARATOR)
-        file_owner = self.owner.replace(OWNER_SEPARATOR, "-").replace("/", "_")
-        self.spool = TokenSpool(runtime.settings.spool_dir, runtime.secrets, file_owner)
         self._locks = ConnectionLocks(runtime, f"{hooks.vendor}_token_locks")
-        self._pending: dict[int, _Pending] = {}
-        self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self.pairs = PairStore(runtime, hooks, self.owner, self._locks)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -223,7 +152,7 @@ class TokenKeeper:
 
     def pending_token(self, connection_id: int, now: datetime) -> str | None:
         """This process's renewed token the database does not have yet, while fresh."""
-        pending = self._pending.get(connection_id)
+        pending = self.pairs.pending.get(connection_id)
         if pending is None:
             return None
         state = entry_token(pending[1])
@@ -237,12 +166,12 @@ class TokenKeeper:
         memo = token_memo(self.runtime)
         memo.forget(self.hooks.vendor, connection_id)
         async with self._locks(connection_id):
-            pending = self._pending.get(connection_id)
+            pending = self.pairs.pending.get(connection_id)
             if pending is not None:
                 token = await self._renew_from_pending(connection_id, pending, rejected)
                 if token is not None:
                     return token
-            await self._recover(connection_id)
+            await self.pairs.recover(connection_id)
             deadline = time.monotonic() + WAIT_SECONDS
             take_over = False
             for _ in range(MAX_ROUNDS):
@@ -252,7 +181,7 @@ class TokenKeeper:
                     if is_database_unavailable(exc):
                         # Our marker may have been committed without us hearing it: clear it
                         # when the database is back, so nobody waits for a renewal never made.
-                        self._release_later(connection_id)
+                        self.pairs.release_later(connection_id)
                     raise
                 if isinstance(decision, _Ready):
                     return decision.token
@@ -265,7 +194,7 @@ class TokenKeeper:
                     continue
                 if isinstance(decision, _Orphaned):
                     # Its pair may be in this machine's spool: store it before anyone renews.
-                    take_over = not await self._recover(connection_id)
+                    take_over = not await self.pairs.recover(connection_id)
                     continue
                 result = await self._rotate(connection_id, decision)
                 if isinstance(result, str):
@@ -274,12 +203,12 @@ class TokenKeeper:
             raise self._pending_error(5.0)
 
     async def _renew_from_pending(
-        self, connection_id: int, pending: _Pending, rejected: str | None
+        self, connection_id: int, pending: Pending, rejected: str | None
     ) -> str | None:
         """Our own pair the database has not taken yet: store it now if it answers; if not, use
         it, or (it has expired during a long outage) renew from it, since nobody else can."""
         try:
-            await self._store(connection_id, pending)
+            await self.pairs.store(connection_id, pending)
             return None  # stored: the normal path reads it from the row
         except Exception as exc:
             if not is_database_unavailable(exc):
@@ -301,11 +230,11 @@ class TokenKeeper:
             consumed=(*entry.consumed, grant_digest(entry.refresh_token)),
             extra={**entry.extra, **obtained.extra},
         )
-        self._pending[connection_id] = (self._spool(chained), chained)
+        self.pairs.keep(chained)
         log.warning(
             "token.renewed_during_outage", vendor=self.hooks.vendor, chain=len(chained.consumed)
         )
-        self._store_later(connection_id)
+        self.pairs.store_later(connection_id)
         return obtained.access_token
 
     async def _claim(
@@ -380,7 +309,7 @@ class TokenKeeper:
                 connection_id=connection_id,
                 error=type(exc).__name__,
             )
-            await self._release(connection_id)
+            await self.pairs.release(connection_id)
             raise
         entry = SpooledTokens(
             vendor=self.hooks.vendor,
@@ -394,35 +323,21 @@ class TokenKeeper:
             extra=obtained.extra,
         )
         # Before anything can fail again: on disk, then in memory, then the database.
-        pending = (self._spool(entry), entry)
-        self._pending[connection_id] = pending
+        pending = self.pairs.keep(entry)
         try:
-            await self._store(connection_id, pending)
+            await self.pairs.store(connection_id, pending)
         except Exception as exc:
             if not is_database_unavailable(exc):
                 raise
             log.warning(
                 "token.store_deferred", vendor=self.hooks.vendor, connection_id=connection_id
             )
-            self._store_later(connection_id)
+            self.pairs.store_later(connection_id)
         return obtained.access_token
-
-    def _spool(self, entry: SpooledTokens) -> Path | None:
-        try:
-            return self.spool.write(entry)
-        except OSError:
-            # The pair still lives in memory until the database takes it; a crash meanwhile
-            # would lose it, so say so loudly.
-            log.exception(
-                "token.spool_unwritable",
-                vendor=self.hooks.vendor,
-                directory=str(self.spool.directory),
-            )
-            return None
 
     async def _refused(self, connection_id: int, claim: _Claimed, exc: AuthError) -> object:
         """The vendor refused the grant: is it revoked, or does ConexAPI hold something newer?"""
-        if self.hooks.single_use and await self._recover(connection_id):
+        if self.hooks.single_use and await self.pairs.recover(connection_id):
             return _AGAIN  # a pair whose write had failed was in the spool
         waiting = False
         async with locked_connection(
@@ -448,46 +363,6 @@ class TokenKeeper:
         log.warning("token.revoked", vendor=self.hooks.vendor, connection_id=connection_id)
         raise exc
 
-    async def _release(self, connection_id: int) -> None:
-        """No renewal of ours is in flight any more (the vendor call failed: timeout, 5xx): our
-        marker goes, so nobody waits for it; later if the database is away. Called with the
-        connection's lock held."""
-        try:
-            await self._clear_own_marker(connection_id)
-        except Exception as exc:
-            if not is_database_unavailable(exc):
-                raise
-            self._release_later(connection_id)
-
-    async def _clear_own_marker(self, connection_id: int) -> None:
-        try:
-            async with locked_connection(
-                self.runtime, connection_id, vendor=self.hooks.vendor
-            ) as connection:
-                if connection.refresh_owner == self.owner:
-                    clear_renewal(connection)
-        except AuthError:
-            pass  # the connection was deleted
-
-    def _release_later(self, connection_id: int) -> None:
-        self._background("release", connection_id, self._release_when_back)
-
-    async def _release_when_back(self, connection_id: int) -> None:
-        delay = POLL_SECONDS
-        while True:
-            await asyncio.sleep(delay)
-            async with self._locks(connection_id):
-                if connection_id in self._pending:
-                    return  # storing that pair clears the marker
-                try:
-                    await self._clear_own_marker(connection_id)
-                    return
-                except Exception as exc:
-                    if not is_database_unavailable(exc):
-                        log.exception("token.release_failed", vendor=self.hooks.vendor)
-                        return
-            delay = min(delay * 2, PERSIST_RETRY_MAX_SECONDS)
-
     def _pending_error(self, retry_after: float) -> RenewalPendingError:
         return RenewalPendingError(
             "another process is renewing the token",
@@ -498,105 +373,13 @@ class TokenKeeper:
 
     # -- storing --------------------------------------------------------------------------------
 
-    async def _store(self, connection_id: int, pending: _Pending) -> bool:
-        """Writes a spooled pair onto the row if the row still holds what it descends from;
-        deletes the file either way. True when stored. Database errors propagate."""
-        path, entry = pending
-        stored = False
-        try:
-            async with locked_connection(
-                self.runtime, connection_id, vendor=self.hooks.vendor
-            ) as connection:
-                if self._descends(connection, entry):
-                    self.hooks.apply(connection, entry)
-                    clear_renewal(connection)
-                    stored = True
-                elif connection.refresh_owner == self.owner:
-                    clear_renewal(connection)
-        except AuthError:
-            pass  # the connection was deleted: nothing to store it on
-        if path is not None:
-            self.spool.discard(path)
-        if self._pending.get(connection_id) == pending:
-            del self._pending[connection_id]
-        token_memo(self.runtime).forget(self.hooks.vendor, connection_id)
-        log.info(
-            "token.stored" if stored else "token.spool_superseded",
-            vendor=self.hooks.vendor,
-            connection_id=connection_id,
-        )
-        return stored
-
-    def _descends(self, connection: Connection, entry: SpooledTokens) -> bool:
-        """The row still holds the grant the pair replaced: its version, or (a chain renewed in
-        memory during a long outage, partly stored by another process) one of its refresh tokens."""
-        if (connection.token_version or 0) == entry.base_version:
-            return True
-        if not entry.consumed:
-            return False
-        grant = self.hooks.grant(connection)
-        return grant is not None and grant_digest(grant) in entry.consumed
-
-    def _store_later(self, connection_id: int) -> None:
-        self._background("store", connection_id, self._store_until_stored)
-
-    def _background(
-        self, kind: str, connection_id: int, job: Callable[[int], Coroutine[Any, Any, None]]
-    ) -> None:
-        """Runs `job(connection_id)` in the background, once at a time per kind and connection."""
-        key = (kind, connection_id)
-        task = self._tasks.get(key)
-        if task is None or task.done():
-            self._tasks[key] = asyncio.get_running_loop().create_task(job(connection_id))
-
-    async def _store_until_stored(self, connection_id: int) -> None:
-        delay = POLL_SECONDS
-        while True:
-            await asyncio.sleep(delay)
-            async with self._locks(connection_id):
-                pending = self._pending.get(connection_id)
-                if pending is None:
-                    return
-                try:
-                    await self._store(connection_id, pending)
-                    return
-                except Exception as exc:
-                    if not is_database_unavailable(exc):
-                        log.exception("token.store_failed", vendor=self.hooks.vendor)
-            delay = min(delay * 2, PERSIST_RETRY_MAX_SECONDS)
-
-    async def _recover(self, connection_id: int) -> bool:
-        """Stores the pairs this machine's spool holds for the connection (another process's, or
-        a previous run's). True when one was stored. Called with the connection's lock held."""
-        mine = self._pending.get(connection_id)
-        stored = False
-        for path, entry in self.spool.entries(self.hooks.vendor, connection_id):
-            if mine is not None and path == mine[0]:
-                continue
-            stored = await self._store(connection_id, (path, entry)) or stored
-        if stored:
-            log.warning(
-                "token.recovered_from_spool", vendor=self.hooks.vendor, connection_id=connection_id
-            )
-        return stored
-
     async def recover_all(self) -> int:
         """Stores every spooled pair of this vendor (at start-up and in the upkeep)."""
-        ids = sorted({entry.connection_id for _, entry in self.spool.entries(self.hooks.vendor)})
-        count = 0
-        for connection_id in ids:
-            async with self._locks(connection_id):
-                count += await self._recover(connection_id)
-        return count
+        return await self.pairs.recover_all()
 
     async def aclose(self) -> None:
         """Stops the background work; pairs not stored yet stay in the spool."""
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self.pairs.aclose()
 
 
 def keeper_for(

@@ -19,8 +19,9 @@ import structlog
 
 from conexapi.connections.health import mark_needs_reauth, record_access_token
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.renewal import Obtained, TokenKeeper, VendorHooks, keeper_for
+from conexapi.connections.renewal import TokenKeeper, keeper_for
 from conexapi.connections.token_spool import SpooledTokens
+from conexapi.connections.token_state import Obtained, VendorHooks
 from conexapi.core.errors import AuthError, IntegrationError
 from conexapi.core.http import parse_siigo_error, send
 from conexapi.runtime import Runtime

@@ -17,8 +17,9 @@ import structlog
 
 from conexapi.connections.health import mark_active, mark_needs_reauth, record_access_token
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.renewal import Obtained, TokenKeeper, VendorHooks, keeper_for
+from conexapi.connections.renewal import TokenKeeper, keeper_for
 from conexapi.connections.token_spool import SpooledTokens
+from conexapi.connections.token_state import Obtained, VendorHooks
 from conexapi.core.errors import AuthError
 from conexapi.marketplaces.mercadolibre import oauth
 from conexapi.runtime import Runtime
