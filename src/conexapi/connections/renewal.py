@@ -1,6 +1,6 @@
 """Token renewal that survives a database restart, shared by MercadoLibre and Siigo.
 
-MercadoLibre refresh tokens are single use (docs/mercadolibre-api.md §1.4, §1.7, §12.1): the
+MercadoLibre refresh tokens are single use (docs/vendors/mercadolibre.md §1.4, §1.7, §12.1): the
 moment MercadoLibre answers a refresh, the old refresh token is dead and the answered pair is the
 only way back in. Holding a row lock across the call is not enough: a database restart drops row
 locks and loses an uncommitted write, and the seller is disconnected. So a renewal goes:

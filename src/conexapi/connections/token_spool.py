@@ -2,7 +2,7 @@
 vendor answers until the database holds it.
 
 MercadoLibre refresh tokens are single use and only the newest one is accepted
-(docs/mercadolibre-api.md §1.4): once MercadoLibre has answered a refresh, the pair it answered
+(docs/vendors/mercadolibre.md §1.4): once MercadoLibre has answered a refresh, the pair it answered
 is the only way back into the seller's account. If the database cannot take it (restarting,
 failing over) or the process dies before it can, that pair must not live only in memory. So it is
 written here first: one file per connection and renewing process, written atomically (temporary

@@ -1,6 +1,6 @@
 """MercadoLibre access tokens per seller: proactive refresh, single flight across processes.
 
-ML refresh tokens are single use and only the newest is valid (docs/mercadolibre-api.md §1.4):
+ML refresh tokens are single use and only the newest is valid (docs/vendors/mercadolibre.md §1.4):
 two concurrent refreshes leave the loser with `invalid_grant`, and a pair lost between
 MercadoLibre's answer and the database (a restart, a crash) disconnects the seller. The refresh
 itself goes through `connections.renewal`: a marker committed before the call, the answer spooled
