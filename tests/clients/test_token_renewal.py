@@ -81,6 +81,16 @@ async def _mark(runtime: Runtime, connection_id: int, owner: str, age: timedelta
         )
 
 
+async def _assert_revoked(runtime: Runtime, cid: int) -> None:
+    """The next call refreshes, MercadoLibre refuses, and the seller is asked to reconnect."""
+    with pytest.raises(AuthError):
+        await MeliTokenManager(runtime).access_token(cid)
+    row = await load_connection(runtime, cid)
+    assert row.status == "needs_reauth"
+    assert "invalid_grant" in (row.last_error or "")
+    assert row.refresh_owner is None
+
+
 async def _die_with_a_spooled_pair(
     settings: Settings, sandbox: FastAPI, runtime: Runtime, cid: int
 ) -> str:
@@ -248,11 +258,7 @@ async def test_a_process_of_this_machine_killed_mid_refresh_leaves_nothing_to_wa
     await expire_soon(runtime, cid, seconds=-1)
     await _rotate_away(runtime, sandbox)
     await _mark(runtime, cid, f"{this_host()}|{_dead_pid()}|0badc0de", timedelta(seconds=2))
-    with pytest.raises(AuthError):
-        await MeliTokenManager(runtime).access_token(cid)
-    row = await load_connection(runtime, cid)
-    assert row.status == "needs_reauth"
-    assert row.refresh_owner is None
+    await _assert_revoked(runtime, cid)
 
 
 async def test_refusal_is_a_revocation_once_the_lost_renewal_never_came_back(
@@ -265,12 +271,7 @@ async def test_refusal_is_a_revocation_once_the_lost_renewal_never_came_back(
     with pytest.raises(RenewalPendingError):
         await MeliTokenManager(runtime).access_token(cid)
     meli_keeper(runtime).lost_grace = 0  # the grace period is over
-    with pytest.raises(AuthError):
-        await MeliTokenManager(runtime).access_token(cid)
-    row = await load_connection(runtime, cid)
-    assert row.status == "needs_reauth"
-    assert "invalid_grant" in (row.last_error or "")
-    assert row.refresh_owner is None
+    await _assert_revoked(runtime, cid)
 
 
 async def test_refusal_with_nothing_newer_known_is_a_revocation(
@@ -279,11 +280,7 @@ async def test_refusal_with_nothing_newer_known_is_a_revocation(
     cid = await connected_meli(client, owner, sandbox)
     await expire_soon(runtime, cid)
     await _rotate_away(runtime, sandbox)  # no marker, no spool: the token is really gone
-    with pytest.raises(AuthError):
-        await MeliTokenManager(runtime).access_token(cid)
-    row = await load_connection(runtime, cid)
-    assert row.status == "needs_reauth"
-    assert row.refresh_owner is None
+    await _assert_revoked(runtime, cid)
 
 
 async def test_siigo_token_obtained_while_database_is_away_is_used_then_stored(
