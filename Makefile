@@ -1,15 +1,29 @@
 # Everything bootstraps its own virtual environment in .venv (Python 3.11+, pip, make).
+# Dependencies install from the lock file (uv.lock) with uv, which pip installs first into .uv/
+# (pinned with hashes in requirements/uv.txt). Refresh the lock with `make lock` after changing
+# pyproject.toml, or `make lock-upgrade` to move every package to its newest allowed release.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
 STAMP := $(VENV)/.installed-stamp
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Never download a Python: use the one given as PY.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint typecheck unit fmt migrate serve worker sandbox bench chaos clean
+.PHONY: install demo test lint typecheck unit fmt migrate serve worker sandbox bench chaos clean \
+	lock lock-upgrade
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(UV): requirements/uv.txt
+	@test -x $(UV_HOME)/bin/python || $(PY) -m venv $(UV_HOME)
+	@$(UV_HOME)/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	@touch $(UV)
+
+$(STAMP): pyproject.toml uv.lock $(UV)
+	@$(UV) sync --quiet --locked --extra dev --python $(PY) || { \
+	  echo "uv sync failed; if uv.lock is out of date with pyproject.toml, run 'make lock'" >&2; \
+	  exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -57,5 +71,11 @@ chaos: $(STAMP)
 	PYTHONPATH=. $(BIN)/python -m bench.chaos --sales $(SALES); status=$$?; \
 	PYTHONPATH=. $(BIN)/python -m bench.report; exit $$status
 
+lock: $(UV)
+	$(UV) lock --python $(PY)
+
+lock-upgrade: $(UV)
+	$(UV) lock --upgrade --python $(PY)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache conexapi.db*
+	rm -rf $(VENV) $(UV_HOME) .pytest_cache .mypy_cache .ruff_cache conexapi.db*

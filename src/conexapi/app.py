@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -25,11 +26,19 @@ from conexapi.operations.router import router as sales_router
 from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
 from conexapi.settings import Settings, load_settings
+from conexapi.sync.stats import QueueStatsCache
 from conexapi.web.router import STATIC_DIR, web_router
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Builds the app. Pass a `runtime` to share one (tests, the demo); else it is built here."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    multiprocess_metrics: Path | None = None,
+) -> FastAPI:
+    """Builds the app. Pass a `runtime` to share one (tests, the demo); else it is built here.
+    `multiprocess_metrics`: the directory where the processes of one `conexapi serve` share their
+    metrics (`/metrics` then answers for all of them)."""
     settings = settings or (runtime.settings if runtime else load_settings())
     configure_logging(settings.log_level, json=settings.log_json)
     owns_runtime = runtime is None
@@ -49,6 +58,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.multiprocess_metrics = multiprocess_metrics
+    app.state.queue_stats = QueueStatsCache(rt.sessions, settings.metrics_queue_cache_seconds)
     install_error_handlers(app)
     install_outage_handlers(app)
     app.include_router(health_router)

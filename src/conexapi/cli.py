@@ -74,20 +74,53 @@ def users_create(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="API processes [CONEXAPI_SERVE_WORKERS, 1].")
+    ] = None,
+    max_requests: Annotated[
+        int | None,
+        typer.Option(
+            help="Recycle a process after this many requests, 0 = never "
+            "[CONEXAPI_SERVE_MAX_REQUESTS]."
+        ),
+    ] = None,
+    max_requests_jitter: Annotated[
+        int | None,
+        typer.Option(
+            help="Plus a random 0..N, so they do not all restart at once "
+            "[CONEXAPI_SERVE_MAX_REQUESTS_JITTER]."
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies trusted for X-Forwarded-For/Proto, comma-separated, * = any "
+            "[CONEXAPI_FORWARDED_ALLOW_IPS, 127.0.0.1,::1]."
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (and dashboard)."""
-    import uvicorn
+    """Run the HTTP API (and dashboard): gunicorn with uvicorn workers; SIGTERM stops gracefully."""
+    settings = _settings()
+    try:
+        from conexapi.server import ServeOptions, run_api_server
+    except ImportError as exc:  # gunicorn runs on Linux and macOS only
+        typer.secho(f"`conexapi serve` needs gunicorn: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
 
-    _settings()
-    uvicorn.run(
-        "conexapi.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
+    def pick(value: int | None, default: int) -> int:
+        return default if value is None else value
+
+    run_api_server(
+        settings,
+        ServeOptions(
+            host=host,
+            port=port,
+            workers=pick(workers, settings.serve_workers),
+            max_requests=pick(max_requests, settings.serve_max_requests),
+            max_requests_jitter=pick(max_requests_jitter, settings.serve_max_requests_jitter),
+            forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+        ),
     )
 
 
@@ -98,20 +131,51 @@ def worker(
         bool,
         typer.Option("--no-sweep", help="Only process sales: no sweep, backfills or other upkeep."),
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve this worker's Prometheus metrics on this port "
+            "[CONEXAPI_WORKER_METRICS_PORT; off when unset]."
+        ),
+    ] = None,
 ) -> None:
-    """Run the sync worker (with the sweep, backfills and token upkeep)."""
+    """Run the sync worker (with the sweep, backfills and token upkeep).
+
+    SIGTERM: stop claiming, let the sales in progress finish (CONEXAPI_SHUTDOWN_TIMEOUT_SECONDS),
+    release the rest (due again at once) and exit 0.
+    """
     import signal
 
     from conexapi.core.heap import freeze_startup_heap
     from conexapi.core.logging import configure_logging
     from conexapi.core.loop import run_event_loop
+    from conexapi.core.metrics import render
+    from conexapi.core.metrics_server import MetricsServer
     from conexapi.runtime import Runtime
     from conexapi.worker_process import build_worker
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
 
     async def run() -> None:
+        metrics = None
+        if port is not None:
+            metrics = MetricsServer(
+                host=settings.worker_metrics_host,
+                port=port,
+                render=render,
+                token=settings.metrics_token,
+            )
+            try:
+                await metrics.start()
+            except OSError as exc:
+                typer.secho(
+                    f"Cannot serve metrics on {settings.worker_metrics_host}:{port}: {exc}",
+                    fg=typer.colors.RED,
+                    err=True,
+                )
+                raise typer.Exit(2) from exc
         runtime = Runtime.build(settings)
         w = build_worker(runtime, concurrency=concurrency, upkeep=not no_sweep)
         freeze_startup_heap()
@@ -122,6 +186,8 @@ def worker(
             await w.run()
         finally:
             await runtime.aclose()
+            if metrics is not None:
+                await metrics.aclose()
 
     run_event_loop(run())
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +125,15 @@ async def create_demo_user(runtime: Runtime) -> None:
         )
 
 
-async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0) -> None:
+async def run_demo(
+    *, port: int = 8000, sales: int = 12, stream_seconds: float = 5.0, seed: int | None = None
+) -> None:
+    """`seed` defaults to `CONEXAPI_DEMO_SEED` (the same sales every run)."""
     db_path = Path(DEMO_DB)
     _fresh_database(db_path)
     sandbox = start_sandbox_in_thread(
         SandboxConfig(
-            seed=int(os.environ.get("CONEXAPI_DEMO_SEED", "7")),
+            seed=load_settings().demo_seed if seed is None else seed,
             initial_sales=sales,
             notify_url=f"http://127.0.0.1:{port}/webhooks/mercadolibre",
             notification_retry_interval_seconds=2.0,
@@ -150,7 +152,7 @@ async def run_demo(*, port: int = 8000, sales: int = 12, stream_seconds: float =
         if serve.done():
             await serve  # re-raises why it could not start (port in use...)
         await asyncio.sleep(0.05)
-    worker = build_worker(runtime)
+    worker = build_worker(runtime, shutdown_timeout=5.0)  # Ctrl+C stops the demo promptly
     work = asyncio.create_task(worker.run())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:

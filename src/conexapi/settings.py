@@ -12,8 +12,9 @@ import hashlib
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_SEED = "conexapi-development-only"
@@ -45,6 +46,20 @@ class SiigoSection(BaseModel):
     requests_per_minute: int
 
 
+class SmtpSection(BaseModel):
+    """Where alert e-mails go out, from `CONEXAPI_SMTP_URL` and its companions."""
+
+    host: str
+    port: int
+    username: str | None
+    password: SecretStr | None
+    use_tls: bool  # smtps://: TLS from the first byte (usually port 465)
+    # STARTTLS: True = required, False = never, None = when the server offers it.
+    start_tls: bool | None
+    sender: str
+    timeout_seconds: float
+
+
 class WorkerSection(BaseModel):
     concurrency: int
     poll_interval_seconds: float
@@ -58,11 +73,17 @@ class WorkerSection(BaseModel):
     sweep_retry_base_seconds: float
     sweep_retry_max_wait_seconds: float
     stamp_poll_interval_seconds: int
+    shutdown_timeout_seconds: float
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CONEXAPI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CONEXAPI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # `CONEXAPI_SECRET_KEY=` (empty, as in .env.example) means unset, never an empty secret.
+        env_ignore_empty=True,
     )
 
     env: Environment = Environment.DEVELOPMENT
@@ -117,6 +138,47 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # Alert e-mail: smtp://user@host:587?starttls=1 or smtps://user@host:465 (no password in the
+    # URL: it goes in CONEXAPI_SMTP_PASSWORD, a secret).
+    smtp_url: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "ConexAPI <alertas@conexapi.dev>"
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # `conexapi serve`: API processes (gunicorn with uvicorn workers), recycled after this many
+    # requests plus a random jitter (0 = never), trusting X-Forwarded-* from these addresses.
+    serve_workers: int = Field(default=1, ge=1, le=64)
+    serve_max_requests: int = Field(default=0, ge=0)
+    serve_max_requests_jitter: int = Field(default=0, ge=0)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # On SIGTERM, `serve` and `worker` finish what is in progress for at most this long; the
+    # worker then releases the sales it still holds (due again at once) and exits 0.
+    shutdown_timeout_seconds: float = Field(default=25.0, ge=1, le=600)
+
+    # Prometheus: `/metrics` asks for `Authorization: Bearer <token>` when a token is set; a worker
+    # serves its own metrics on this port when one is set (`conexapi worker --metrics-port`).
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    # The queue gauges (sales by state, backlog, connections) are counted in the database at
+    # most this often, however often Prometheus scrapes.
+    metrics_queue_cache_seconds: float = Field(default=10.0, ge=0)
+
+    # `conexapi demo`: the seed of the simulated sales.
+    demo_seed: int = 7
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_has_no_password(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("expected smtp://[user@]host[:port][?starttls=1] or smtps://...")
+        if parts.password is not None:
+            raise ValueError("put the SMTP password in CONEXAPI_SMTP_PASSWORD, not in the URL")
+        return value
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:
@@ -214,9 +276,38 @@ class Settings(BaseSettings):
             sweep_retry_base_seconds=self.sweep_retry_base_seconds,
             sweep_retry_max_wait_seconds=self.sweep_retry_max_wait_seconds,
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
+            shutdown_timeout_seconds=self.shutdown_timeout_seconds,
+        )
+
+    @property
+    def smtp(self) -> SmtpSection | None:
+        """The SMTP server for alert e-mail, or None when `CONEXAPI_SMTP_URL` is not set."""
+        if not self.smtp_url:
+            return None
+        parts = urlsplit(self.smtp_url)
+        starttls = parse_qs(parts.query).get("starttls", [""])[0].lower()
+        use_tls = parts.scheme == "smtps"
+        return SmtpSection(
+            host=parts.hostname or "",
+            port=parts.port or (465 if use_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=self.smtp_password,
+            use_tls=use_tls,
+            start_tls={"1": True, "true": True, "yes": True, "0": False, "false": False}.get(
+                starttls
+            ),
+            sender=self.smtp_from,
+            timeout_seconds=self.smtp_timeout_seconds,
         )
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a `ConfigurationError` explains what is missing."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read the settings; a `ConfigurationError` explains what is missing or wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CONEXAPI_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigurationError(problems) from exc

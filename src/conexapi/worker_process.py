@@ -16,7 +16,16 @@ UPKEEP_JOBS: tuple[UpkeepJob, ...] = (*ENGINE_JOBS, scan_for_alerts, deliver_pen
 
 
 def build_worker(
-    runtime: Runtime, *, concurrency: int | None = None, upkeep: bool = True
+    runtime: Runtime,
+    *,
+    concurrency: int | None = None,
+    upkeep: bool = True,
+    shutdown_timeout: float | None = None,
 ) -> Worker:
     """A worker with the whole upkeep (or none: `--no-sweep`, tests that drive it by hand)."""
-    return Worker(runtime, concurrency=concurrency, upkeep=UPKEEP_JOBS if upkeep else ())
+    return Worker(
+        runtime,
+        concurrency=concurrency,
+        upkeep=UPKEEP_JOBS if upkeep else (),
+        shutdown_timeout=shutdown_timeout,
+    )

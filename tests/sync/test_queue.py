@@ -112,7 +112,7 @@ async def test_release_leases_gives_back_only_our_sales_due_now_without_an_attem
         ours = await queue.claim_due(session, worker_id="w-ours", limit=2, lease_seconds=300)
         theirs = await queue.claim_due(session, worker_id="w-theirs", limit=2, lease_seconds=300)
         await session.commit()
-        released = await queue.release_leases(session, "w-ours", [*ours, *theirs])
+        released = await queue.release_leases(session, worker_id="w-ours", sale_ids=[*ours, *theirs])
         await session.commit()
         assert released == 2
         rows = {
@@ -145,3 +145,46 @@ async def test_sales_of_a_gone_worker_are_released_not_left_for_the_lease(
         owners = dict((await session.execute(select(Sale.id, Sale.lease_owner))).all())
         assert [owners[i] for i in dead] == [None, None]
         assert [owners[i] for i in alive] == ["host-2-live"]
+
+
+async def _claim(runtime: Runtime, worker_id: str) -> list[int]:
+    async with runtime.sessions() as session:
+        ids = await queue.claim_due(session, worker_id=worker_id, limit=5, lease_seconds=300)
+        await session.commit()
+    return ids
+
+
+async def test_released_leases_are_due_again_at_once_in_their_place(runtime: Runtime) -> None:
+    await _setup(runtime, 3)
+    ids = await _claim(runtime, "stopping")
+    assert len(ids) == 3
+    async with runtime.sessions() as session:
+        before = dict(
+            (await session.execute(select(Sale.id, Sale.next_attempt_at).order_by(Sale.id))).all()
+        )
+        # Another worker's lease is not ours to give back.
+        await session.execute(update(Sale).where(Sale.id == ids[2]).values(lease_owner="other"))
+        assert await queue.claim_due(session, worker_id="x", limit=5, lease_seconds=60) == []
+        released = await queue.release_leases(session, worker_id="stopping")
+        await session.commit()
+    assert released == 2
+    async with runtime.sessions() as session:
+        rows = {s.id: s for s in (await session.execute(select(Sale))).scalars()}
+    assert rows[ids[2]].lease_owner == "other"
+    for sale_id in ids[:2]:
+        assert rows[sale_id].lease_owner is None
+        assert rows[sale_id].lease_until is None
+        # Still due, with the due time it had: its place in the queue is kept.
+        assert rows[sale_id].next_attempt_at == before[sale_id]
+    assert sorted(await _claim(runtime, "next")) == sorted(ids[:2])
+
+
+async def test_release_leases_can_be_limited_to_some_sales(runtime: Runtime) -> None:
+    await _setup(runtime, 2)
+    ids = await _claim(runtime, "w")
+    async with runtime.sessions() as session:
+        assert await queue.release_leases(session, worker_id="w", sale_ids=[]) == 0
+        assert await queue.release_leases(session, worker_id="w", sale_ids=ids[:1]) == 1
+        await session.commit()
+        owners = dict((await session.execute(select(Sale.id, Sale.lease_owner))).all())
+    assert owners == {ids[0]: None, ids[1]: "w"}

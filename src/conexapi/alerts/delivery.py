@@ -1,22 +1,17 @@
 """Delivering open alerts: outgoing webhook (POST JSON) and/or e-mail (SMTP from
-`CONEXAPI_SMTP_URL`), every attempt recorded, failures retried with backoff up to
-`MAX_DELIVERY_ATTEMPTS`. Several workers may deliver at once: each alert is claimed with a
+`CONEXAPI_SMTP_URL`, sent with aiosmtplib), every attempt recorded, failures retried with backoff
+up to `MAX_DELIVERY_ATTEMPTS`. Several workers may deliver at once: each alert is claimed with a
 conditional UPDATE before it is sent.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import smtplib
-import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
+import aiosmtplib
 import httpx
 import structlog
 from sqlalchemy import or_, select, update
@@ -26,70 +21,35 @@ from conexapi.alerts.models import Alert, AlertSettings, DeliveryState
 from conexapi.alerts.service import get_settings
 from conexapi.db import transaction, utcnow
 from conexapi.runtime import USER_AGENT, Runtime
+from conexapi.settings import SmtpSection
 
 log = structlog.get_logger("conexapi.alerts")
 
 MAX_DELIVERY_ATTEMPTS = 6
 CLAIM_SECONDS = 300
-SMTP_FROM_DEFAULT = "ConexAPI <alertas@conexapi.dev>"
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    use_ssl: bool
-    starttls: bool
-    sender: str
-
-    @classmethod
-    def from_env(cls) -> SmtpConfig | None:
-        """`CONEXAPI_SMTP_URL`: smtp://user:pass@host:587?starttls=1, or smtps://host:465."""
-        raw = os.environ.get("CONEXAPI_SMTP_URL")
-        if not raw:
-            return None
-        parts = urlsplit(raw)
-        query = parse_qs(parts.query)
-        use_ssl = parts.scheme == "smtps"
-        return cls(
-            host=parts.hostname or "localhost",
-            port=parts.port or (465 if use_ssl else 25),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            use_ssl=use_ssl,
-            starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
-            sender=os.environ.get("CONEXAPI_SMTP_FROM", SMTP_FROM_DEFAULT),
-        )
-
 
 EmailSender = Callable[[str, str, str], Awaitable[None]]  # (to, subject, body)
 
 
-def smtp_sender(config: SmtpConfig) -> EmailSender:
-    def _send(to: str, subject: str, body: str) -> None:
+def smtp_sender(config: SmtpSection) -> EmailSender:
+    """Sends with aiosmtplib on the event loop (no thread per e-mail)."""
+
+    async def send(to: str, subject: str, body: str) -> None:
         msg = EmailMessage()
         msg["From"] = config.sender
         msg["To"] = to
         msg["Subject"] = subject
         msg.set_content(body)
-        smtp: smtplib.SMTP
-        if config.use_ssl:
-            smtp = smtplib.SMTP_SSL(
-                config.host, config.port, timeout=20, context=ssl.create_default_context()
-            )
-        else:
-            smtp = smtplib.SMTP(config.host, config.port, timeout=20)
-        with smtp:
-            if config.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if config.username and config.password:
-                smtp.login(config.username, config.password)
-            smtp.send_message(msg)
-
-    async def send(to: str, subject: str, body: str) -> None:
-        await asyncio.to_thread(_send, to, subject, body)
+        await aiosmtplib.send(
+            msg,
+            hostname=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password.get_secret_value() if config.password else None,
+            use_tls=config.use_tls,
+            start_tls=config.start_tls,
+            timeout=config.timeout_seconds,
+        )
 
     return send
 
@@ -183,7 +143,7 @@ async def _send_one(
                 body = f"{alert.message}\n\nÁbralo en ConexAPI: {payload['url']}\n"
                 await email(settings.email_to, f"[ConexAPI] {alert.message[:120]}", body)
                 attempts.append({"at": at, "channel": "email", "ok": True})
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, TimeoutError, aiosmtplib.SMTPException) as exc:
                 attempts.append(
                     {"at": at, "channel": "email", "ok": False, "error": type(exc).__name__}
                 )
@@ -204,7 +164,7 @@ async def deliver_pending_alerts(
     if not ids:
         return 0
     if email is None:
-        smtp = SmtpConfig.from_env()
+        smtp = runtime.settings.smtp
         email = smtp_sender(smtp) if smtp else None
     own_http = http is None
     client = http or httpx.AsyncClient(timeout=10.0, follow_redirects=False)

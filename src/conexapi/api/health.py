@@ -3,14 +3,15 @@ from __future__ import annotations
 import time
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from conexapi.api.deps import RuntimeDep
 from conexapi.api.outage import outage_response
-from conexapi.core.metrics import REGISTRY
+from conexapi.core.metrics import metrics_authorized, render
+from conexapi.sync.stats import QueueStats, QueueStatsCache, render_stats
 
 log = structlog.get_logger("conexapi.health")
 
@@ -39,5 +40,23 @@ async def readyz(runtime: RuntimeDep) -> dict[str, object] | JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Every API process's counters (one `conexapi serve`), then the queue gauges."""
+    settings = runtime.settings
+    if not metrics_authorized(settings.metrics_token, request.headers.get("authorization")):
+        return Response(
+            b'{"code":"unauthorized","message":"Send Authorization: Bearer <metrics token>."}',
+            status_code=401,
+            media_type="application/json",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache: QueueStatsCache = request.app.state.queue_stats
+    stats: QueueStats | None = None
+    try:
+        stats = await cache.get()
+    except Exception:  # the process's own metrics are still worth answering
+        log.warning("metrics.queue_stats_failed", exc_info=True)
+    return Response(
+        render(request.app.state.multiprocess_metrics) + render_stats(stats),
+        media_type=CONTENT_TYPE_LATEST,
+    )

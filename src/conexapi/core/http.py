@@ -10,7 +10,7 @@ recorded) and either returns a 2xx/3xx response or raises:
 - `PermanentError`: any other 4xx, with the vendor's error code and message.
 
 Each call is logged (method, path, status, duration; never headers or bodies) and counted in
-`EXTERNAL_CALLS{vendor, outcome}`.
+`EXTERNAL_CALLS{vendor, outcome}` and `EXTERNAL_LATENCY{vendor, outcome}`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from conexapi.core.errors import (
     RateLimitedError,
     TransientError,
 )
-from conexapi.core.metrics import EXTERNAL_CALLS
+from conexapi.core.metrics import EXTERNAL_CALLS, EXTERNAL_LATENCY
 
 log = structlog.get_logger("conexapi.http")
 
@@ -192,9 +192,11 @@ async def send(
         error = exc
         raise
     finally:
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        elapsed = time.perf_counter() - started
+        elapsed_ms = round(elapsed * 1000, 1)
         outcome = _outcome(error)
         EXTERNAL_CALLS.labels(vendor=vendor, outcome=outcome).inc()
+        EXTERNAL_LATENCY.labels(vendor=vendor, outcome=outcome).observe(elapsed)
         log.info(
             "external.call",
             vendor=vendor,

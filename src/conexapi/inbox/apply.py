@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conexapi.core.metrics import NOTIFICATIONS_APPLIED
 from conexapi.db import retry_on_lock_conflict
 from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.inbox.service import ORDER_RESOURCE
@@ -60,4 +61,7 @@ async def apply_pending(
             await session.commit()
             return len(rows)
 
-    return await retry_on_lock_conflict(once)
+    applied = await retry_on_lock_conflict(once)
+    if applied:
+        NOTIFICATIONS_APPLIED.inc(applied)
+    return applied

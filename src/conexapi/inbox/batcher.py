@@ -48,6 +48,8 @@ _DUPLICATE = NOTIFICATIONS.labels("duplicate")
 # How long a positive "this seller is connected" answer is reused. Only positives are cached: a
 # seller connected a second ago must never be ignored.
 TARGET_TTL_SECONDS = 30.0
+# On shutdown, how long the queued notifications get to be committed.
+FLUSH_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -80,8 +82,17 @@ class IntakeBatcher:
         self._queue.put_nowait(_Item(payload, raw, future))
         return await future
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, flush_timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
+        """Stops the writer once what is queued is committed (a process stopping on SIGTERM
+        keeps every notification it took in), or after `flush_timeout` (MercadoLibre retries
+        whatever was not answered)."""
         if self._task is not None:
+            if not self._task.done():
+                try:
+                    async with asyncio.timeout(flush_timeout):
+                        await self._queue.join()
+                except TimeoutError:
+                    log.warning("intake.flush_timeout", queued=self._queue.qsize())
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
@@ -102,10 +113,13 @@ class IntakeBatcher:
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(exc)
-                continue
-            for item, result in zip(batch, results, strict=True):
-                if not item.future.done():
-                    item.future.set_result(result)
+            else:
+                for item, result in zip(batch, results, strict=True):
+                    if not item.future.done():
+                        item.future.set_result(result)
+            finally:
+                for _ in batch:  # what `aclose` waits for
+                    self._queue.task_done()
 
     async def _store_retrying(self, batch: list[_Item]) -> list[IntakeResult]:
         # Writers of several API processes can deadlock on the same unique keys: run it again.

@@ -3,9 +3,9 @@
 A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
 every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
-database. A crashed worker's lease simply expires; a worker that cannot finish a sale for a
-reason of ours (the database went away, the worker is stopping) gives it back at once
-(`release_leases`).
+database. A crashed worker's lease expires (or is given back as soon as the worker is known to
+be gone); a worker that cannot finish a sale for a reason of ours (the database went away, a
+SIGTERM) releases it so it is due again at once (`release_leases`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
@@ -224,25 +224,34 @@ async def claim_due(
     return claimed
 
 
-async def release_leases(session: AsyncSession, worker_id: str, sale_ids: Collection[int]) -> int:
-    """Gives sales this worker holds back to the queue, due at once, with no attempt counted:
-    their processing stopped for a reason of ours (the database went away mid-sale, the worker
-    is shutting down), not theirs. A sale another worker has claimed since (our lease expired)
-    is left alone. The caller commits. Returns how many were released.
+async def release_leases(
+    session: AsyncSession, *, worker_id: str, sale_ids: Collection[int] | None = None
+) -> int:
+    """Gives back the sales `worker_id` still holds (all of them, or only `sale_ids`), due again
+    at once: another worker takes them now instead of when the lease would have expired. Their
+    place in the queue is kept (an earlier due time stays). Sales the worker finished hold no
+    lease and are untouched. The caller commits. Returns how many were released.
     """
-    if not sale_ids:
-        return 0
+    now = utcnow()
+    stmt = update(Sale).where(Sale.lease_owner == worker_id)
+    if sale_ids is not None:
+        if not sale_ids:
+            return 0
+        stmt = stmt.where(Sale.id.in_(list(sale_ids)))
     result = await session.execute(
-        update(Sale)
-        .where(Sale.id.in_(sorted(sale_ids)), Sale.lease_owner == worker_id)
-        .values(
+        stmt.values(
             lease_owner=None,
             lease_until=None,
-            next_attempt_at=func.coalesce(Sale.next_attempt_at, utcnow()),
-        )
-        .execution_options(synchronize_session=False)
+            next_attempt_at=case(
+                (
+                    or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > now),
+                    now,
+                ),
+                else_=Sale.next_attempt_at,
+            ),
+        ).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def release_leases_of_gone_workers(session: AsyncSession, gone: Callable[[str], bool]) -> int:
@@ -264,7 +273,7 @@ async def release_leases_of_gone_workers(session: AsyncSession, gone: Callable[[
     released = 0
     for owner, ids in held.items():
         if gone(owner):
-            released += await release_leases(session, owner, ids)
+            released += await release_leases(session, worker_id=owner, sale_ids=ids)
     return released
 
 

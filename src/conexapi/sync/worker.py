@@ -5,17 +5,24 @@ Any number of workers, on any number of machines, share the database; there is n
 When the database goes away (a restart, a failover), the sales in progress are set aside and given
 back to the queue the moment it answers again (`queue.release_leases`), with no attempt counted
 against them; the worker waits for it instead of logging a failure per poll.
+
+Stopping (SIGTERM, or `stop()`): the worker claims nothing more, lets the sales in progress
+finish for up to `CONEXAPI_SHUTDOWN_TIMEOUT_SECONDS` (a second signal stops waiting), cancels
+what is left (as safe as a crash: every step is idempotent), and releases the leases it still
+holds so that those sales are due again at once for the other workers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 
 import structlog
 
+from conexapi.core.metrics import LEASES_RELEASED, SALES_IN_PROGRESS
 from conexapi.core.processes import new_process_id
 from conexapi.db import is_database_unavailable
 from conexapi.inbox.apply import APPLY_BATCH, apply_pending
@@ -28,6 +35,10 @@ from conexapi.sync.upkeep import UpkeepJob, run_upkeep
 log = structlog.get_logger("conexapi.worker")
 
 APPLY_ROUNDS = 4
+# After the grace period, cancelled sales get this long to unwind, and the lease release this
+# long to reach the database, so that a stop is bounded even when the database does not answer.
+CANCEL_WAIT_SECONDS = 5.0
+RELEASE_WAIT_SECONDS = 10.0
 # While the database is away: how often to try again (doubling up to the maximum).
 OUTAGE_RETRY_SECONDS = 0.2
 OUTAGE_RETRY_MAX_SECONDS = 2.0
@@ -46,6 +57,7 @@ class Worker:
         concurrency: int | None = None,
         policy: RetryPolicy | None = None,
         upkeep: Sequence[UpkeepJob] = (),
+        shutdown_timeout: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.worker_id = worker_id or new_worker_id()
@@ -55,14 +67,26 @@ class Worker:
         self.lease_seconds = settings.lease_seconds
         self.processor = SaleProcessor(runtime, worker_id=self.worker_id, policy=policy)
         self.upkeep = tuple(upkeep)
+        self.shutdown_timeout = (
+            settings.shutdown_timeout_seconds if shutdown_timeout is None else shutdown_timeout
+        )
         self._stop = asyncio.Event()
+        self._hurry = asyncio.Event()
         self._wake = asyncio.Event()
+        self._deadline = float("inf")
         # Sales whose processing the database interrupted, to give back when it answers.
         self._interrupted: set[int] = set()
         self._releaser: asyncio.Task[int] | None = None
         self._outage_since: float | None = None
 
     def stop(self) -> None:
+        """Stops claiming; what is in progress gets the shutdown timeout to finish. A second
+        call (a second SIGTERM, Ctrl+C twice) stops waiting for it."""
+        if self._stop.is_set():
+            self._hurry.set()
+            return
+        self._deadline = time.monotonic() + self.shutdown_timeout
+        log.info("worker.stopping", worker_id=self.worker_id, timeout=self.shutdown_timeout)
         self._stop.set()
         self._wake.set()
 
@@ -82,13 +106,16 @@ class Worker:
         return ids
 
     async def process_one(self, sale_id: int) -> None:
+        SALES_IN_PROGRESS.inc()
         try:
             await self.processor.process(sale_id)
-        except Exception as exc:
+        except Exception as exc:  # never let one sale stop the worker
             if is_database_unavailable(exc):
                 self._interrupt(sale_id)
-                return
-            log.exception("worker.sale_crashed", sale_id=sale_id)  # the lease expires
+            else:
+                log.exception("worker.sale_crashed", sale_id=sale_id)  # the lease expires
+        finally:
+            SALES_IN_PROGRESS.dec()
 
     def _interrupt(self, sale_id: int) -> None:
         """The database went away mid-sale: give the sale back as soon as it answers."""
@@ -106,7 +133,9 @@ class Worker:
             ids = set(self._interrupted)
             try:
                 async with self.runtime.sessions() as session:
-                    released += await queue.release_leases(session, self.worker_id, ids)
+                    released += await queue.release_leases(
+                        session, worker_id=self.worker_id, sale_ids=ids
+                    )
                     await session.commit()
             except Exception as exc:
                 if not is_database_unavailable(exc):
@@ -131,6 +160,7 @@ class Worker:
             seconds = asyncio.get_running_loop().time() - self._outage_since
             self._outage_since = None
             log.warning("worker.database_back", seconds=round(seconds, 1))
+
 
     async def run_once(self) -> int:
         """Claims one batch of due sales and processes it; returns how many were processed."""
@@ -165,12 +195,50 @@ class Worker:
         try:
             await self._pipeline()
         finally:
-            for task in background:
-                task.cancel()
-            for task in background:
-                with suppress(asyncio.CancelledError):
-                    await task
+            if not self._stop.is_set():  # the pipeline failed: stop the rest the same way
+                self.stop()
+            # The upkeep (sweep, tokens, alerts) also stops at its next step; past the deadline
+            # it is cancelled (a sweep resumes at its saved page).
+            await self._wind_down(set(background))
+            await self.release_leases()
             log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def release_leases(self) -> int:
+        """Gives back every sale this worker still holds, due again at once."""
+        try:
+            async with asyncio.timeout(RELEASE_WAIT_SECONDS):
+                async with self.runtime.sessions() as session:
+                    released = await queue.release_leases(session, worker_id=self.worker_id)
+                    await session.commit()
+        except Exception:  # the leases then expire, as after a crash
+            log.exception("worker.release_failed", worker_id=self.worker_id)
+            return 0
+        if released:
+            LEASES_RELEASED.inc(released)
+            log.info("worker.leases_released", worker_id=self.worker_id, sales=released)
+        return released
+
+    async def _wind_down(self, tasks: set[asyncio.Task[None]]) -> None:
+        """Waits for `tasks` until the shutdown deadline (or a second stop), then cancels the
+        rest and gives them a short, bounded time to unwind."""
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            while tasks and not self._hurry.is_set():
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                done, _ = await asyncio.wait(
+                    tasks | {hurry}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                tasks -= done
+        finally:
+            hurry.cancel()
+        if not tasks:
+            return
+        log.warning("worker.cancelling", worker_id=self.worker_id, tasks=len(tasks))
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=CANCEL_WAIT_SECONDS)
 
     async def _pipeline(self) -> None:
         """Keeps `concurrency` sales in progress: claims more as soon as half the slots are free,
@@ -180,7 +248,8 @@ class Worker:
 
         async def one(sale_id: int) -> None:
             async with semaphore:
-                await self.process_one(sale_id)
+                if not self._stop.is_set():  # claimed but not started: released at the end
+                    await self.process_one(sale_id)
 
         outage_delay = OUTAGE_RETRY_SECONDS
         while not self._stop.is_set():
@@ -213,8 +282,9 @@ class Worker:
                 self._wake.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-        if running:  # stopping: let the sales in progress finish (their leases are ours)
-            await asyncio.wait(running)
+        # Stopping: the sales in progress finish within the shutdown timeout (their leases are
+        # ours); the ones still running then are cancelled and released by `run`.
+        await self._wind_down(running)
         if self._interrupted:  # one try: the database may still be away (the leases expire)
             with suppress(Exception):
                 await asyncio.wait_for(self.release_interrupted(), OUTAGE_RETRY_MAX_SECONDS * 2)

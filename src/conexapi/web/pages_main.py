@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from conexapi.accounts.models import Role
 from conexapi.accounts.service import add_user, authenticate, list_users
 from conexapi.alerts import service as alerts
-from conexapi.alerts.delivery import SmtpConfig
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
@@ -149,7 +148,7 @@ async def alerts_page(
             "title": "Alertas",
             "alerts": rows,
             "settings": settings,
-            "smtp_configured": SmtpConfig.from_env() is not None,
+            "smtp_configured": runtime.settings.smtp is not None,
         },
         user=user,
         nav="alerts",
