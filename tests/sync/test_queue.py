@@ -112,7 +112,9 @@ async def test_release_leases_gives_back_only_our_sales_due_now_without_an_attem
         ours = await queue.claim_due(session, worker_id="w-ours", limit=2, lease_seconds=300)
         theirs = await queue.claim_due(session, worker_id="w-theirs", limit=2, lease_seconds=300)
         await session.commit()
-        released = await queue.release_leases(session, worker_id="w-ours", sale_ids=[*ours, *theirs])
+        released = await queue.release_leases(
+            session, worker_id="w-ours", sale_ids=[*ours, *theirs]
+        )
         await session.commit()
         assert released == 2
         rows = {

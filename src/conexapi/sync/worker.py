@@ -161,7 +161,6 @@ class Worker:
             self._outage_since = None
             log.warning("worker.database_back", seconds=round(seconds, 1))
 
-
     async def run_once(self) -> int:
         """Claims one batch of due sales and processes it; returns how many were processed."""
         ids = await self.claim(self.concurrency * 2)
