@@ -33,6 +33,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 conexapi \
     && useradd --system --uid 10001 --gid conexapi --home-dir /app --shell /usr/sbin/nologin conexapi
 COPY --from=build /opt/venv /opt/venv
+# /app/data holds what must outlive a process on this machine (CONEXAPI_DATA_DIR: the token
+# spool, generated keys): mount a volume there.
+RUN mkdir -p /app/data && chown 10001:10001 /app/data
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

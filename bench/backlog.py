@@ -20,8 +20,7 @@ import argparse
 import time
 from typing import Any
 
-from bench.chaos import settle
-from bench.common import BenchStack, StackConfig, write_result
+from bench.common import BenchStack, StackConfig, settle, write_result
 from bench.cost import delta
 
 LIMIT = 100

@@ -19,14 +19,22 @@ hid, and once nothing is due any more the Siigo simulator is read back and every
 - ConexAPI's own view (`GET /api/v1/sales`) agrees: state, invoice and credit note ids and totals.
 
 Sales that end `dead` (all attempts failed) are reported on their own line: visible, never
-duplicated; with the default fault levels there must be none. Exit code 1 on any violation.
+duplicated; with the default fault levels there must be none.
 
-    python -m bench.chaos [--sales 2000] [--workers 3] [--kills 4] [--json PATH]
+With `--db-restarts N` (default 2) the run uses a private MariaDB (`bench.private_mariadb`) and
+crashes it N times, each time while a MercadoLibre token refresh is in flight (short-lived tokens),
+SIGKILLing the worker that holds the rotated pair too; a prober calls the API all along. Then
+also: the MercadoLibre connection is still active, MercadoLibre never refused a refresh token, and
+no API request saw a reset connection (503 `database_unavailable` with `Retry-After` meanwhile).
+Exit code 1 on any violation.
+
+    python -m bench.chaos [--sales 2000] [--workers 3] [--kills 4] [--db-restarts 2] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import threading
@@ -36,7 +44,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.common import BenchStack, StackConfig, write_result
+from bench.common import (
+    SHARED,
+    BenchStack,
+    StackConfig,
+    settle,
+    wait_for_sweep,
+    write_result,
+)
+from bench.db_restart import (
+    ApiProber,
+    DbRestarter,
+    RestartSeries,
+    connection_state,
+    refreshing_unsafely,
+    restart_checks,
+)
+from bench.private_mariadb import PrivateMariaDB
 from conexapi.sales.keys import idempotency_key, marker
 
 DEFAULT_FAULTS: dict[str, Any] = {
@@ -82,51 +106,30 @@ class Killer(threading.Thread):
         self.kills: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    def kill_one(self) -> None:
+    def kill_one(self) -> bool:
+        """SIGKILLs a random worker, sparing one caught while MercadoLibre answers its token
+        refresh (the one moment whose loss no design can undo; the database restarts kill
+        refreshing workers once their pair is safe in the spool). False when none was killed."""
         with self.lock:
-            victim = self.rng.choice(self.stack.workers)
+            unsafe = refreshing_unsafely(self.stack)
+            candidates = [
+                w for w in self.stack.workers if unsafe is not None and w.pid not in unsafe
+            ]
+            if not candidates:
+                return False
+            victim = self.rng.choice(candidates)
             victim.kill()
             self.stack.workers.remove(victim)
             self.kills.append({"at_s": round(time.monotonic() - self.t0, 1), "pid": victim.pid})
             print(f"[chaos] SIGKILL worker pid {victim.pid} at {self.kills[-1]['at_s']} s")
             time.sleep(self.rng.uniform(0.2, 1.5))  # restarted by the "supervisor"
             self.stack.start_worker(fast_retry=True, **self.env)
+            return True
 
     def run(self) -> None:
         self.t0 = time.monotonic()
         while not self.stop_event.wait(self.rng.uniform(4.0, 12.0)):
             self.kill_one()
-
-
-def settle(stack: BenchStack, timeout: float, *, quiet_for: float = 3.0) -> bool:
-    """Waits until no notification is pending, no sale is due within 5 s and no connection waits
-    (for a permission the PolicyAgent fault refused: its sales wait, not due), for `quiet_for` s."""
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        waiting = stack.db.scalar("SELECT COUNT(*) FROM connection WHERE status <> 'active'")
-        busy = stack.notifications_pending() > 0 or stack.db.due_soon(5) > 0 or bool(waiting)
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_for:
-            return True
-        time.sleep(0.5)
-    return False
-
-
-def wait_for_sweep(stack: BenchStack, after: Any, timeout: float) -> bool:
-    """Waits until a sweep that started after `after` (DB time) has finished."""
-    assert stack.db is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mark = stack.db.scalar("SELECT MIN(sweep_watermark) FROM integration")
-        if mark is not None and mark > after:
-            return True
-        time.sleep(0.5)
-    return False
 
 
 # ---------------------------------------------------------------------------- scoring
@@ -309,8 +312,15 @@ def print_scorecard(result: dict[str, Any]) -> None:
         f"faults injected {sum(result['faults_injected'].values())}"
     )
     print(f"outcomes: {json.dumps(sc['outcomes'], sort_keys=True)}")
+    for name, ok in result["restart_checks"].items():
+        print(f"{name:<{width}} {'':>8} {'ok' if ok else 'FAIL':>7}{'' if ok else '  <--'}")
+    print(f"database restarts: {json.dumps(result['db_restarts'])}")
     verdict = (
-        "PASS" if sc["violations"] == 0 and (sc["dead"] == 0 or result["allow_dead"]) else "FAIL"
+        "PASS"
+        if sc["violations"] == 0
+        and (sc["dead"] == 0 or result["allow_dead"])
+        and all(result["restart_checks"].values())
+        else "FAIL"
     )
     print(
         f"VERDICT: {verdict} ({sc['violations']} violations, {sc['dead']} dead) "
@@ -329,93 +339,139 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "CONEXAPI_WORKER_CONCURRENCY": str(args.concurrency),
         "CONEXAPI_WORKER_MAX_ATTEMPTS": str(args.max_attempts),
     }
-    config = StackConfig(
-        "chaos",
-        args.database,
-        sandbox={
-            "seed": args.seed,
-            "notification_retry_interval_seconds": 1.0,
-            "quirks": QUIRKS,
-        },
-        env={
-            "CONEXAPI_SWEEP_INTERVAL_SECONDS": str(args.sweep_interval),
-            # A seller whose billing info was refused waits for this check (faults are random).
-            "CONEXAPI_PERMISSION_CHECK_SECONDS": "5",
-            "CONEXAPI_WORKER_LEASE_SECONDS": "20",
-            "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",
-        },
-    )
+    sandbox: dict[str, Any] = {
+        "seed": args.seed,
+        "notification_retry_interval_seconds": 1.0,
+        "quirks": QUIRKS,
+    }
+    if args.db_restarts:
+        # Short-lived MercadoLibre tokens: refreshes are in flight all the time.
+        sandbox["ml_access_token_ttl_seconds"] = args.token_ttl
     phases: dict[str, float] = {}
-    with BenchStack(config) as stack:
-        assert stack.db is not None
-        for _ in range(args.workers):
-            stack.start_worker(fast_retry=True, **worker_env)
-        stack.set_faults(faults)
-        killer = Killer(stack, rng, worker_env)
-        killer.start()
-        t = time.monotonic()
-        generated = 0
-        while generated < args.sales:
-            n = min(10, args.sales - generated)
-            stack.generate_paced(n, rate=args.rate, batch=10, seed=rng.randrange(2**31))
-            generated += n
-        phases["generate_s"] = time.monotonic() - t
-        print(f"[chaos] {generated} sales generated in {phases['generate_s']:.0f} s")
-        t = time.monotonic()
-        # Every sale must be known before its later events happen (a dropped notification is
-        # only found by the sweep): a paid sale cancelled before ConexAPI ever saw it is
-        # rightly skipped, not credited, and would not test what it should.
-        # Every fault goes on meanwhile: the sweep retries failed pages and resumes where it
-        # stopped.
-        settled_1 = settle(stack, args.settle_timeout)
-        generated_at = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
-        swept_1 = wait_for_sweep(stack, generated_at, args.sweep_interval * 4 + 120)
-        settled_1 = settle(stack, args.settle_timeout) and swept_1 and settled_1
-        phases["settle_1_s"] = time.monotonic() - t
-        applied = stack.advance()  # payments, cancellations and refunds after the invoices
-        print(f"[chaos] {applied} follow-up events (payments, cancellations, refunds) applied")
-        t = time.monotonic()
-        settled_2 = settle(stack, args.settle_timeout)
-        phases["settle_2_s"] = time.monotonic() - t
-        killer.stop_event.set()
-        killer.join()
-        while len(killer.kills) < args.kills:
-            killer.kill_one()
-        faults_injected = dict(stack.siigo_stats().get("faults_injected") or {})
-        stack.set_faults(NO_FAULTS)
-        faults_off_at = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
-        print(f"[chaos] faults off after {len(killer.kills)} kills; waiting for a sweep")
-        t = time.monotonic()
-        swept = wait_for_sweep(stack, faults_off_at, args.sweep_interval * 4 + 60)
-        quiet = settle(stack, args.settle_timeout, quiet_for=max(3.0, args.sweep_interval / 2))
-        # one more sweep after quiescence: nothing new may appear
-        again = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
-        swept = wait_for_sweep(stack, again, args.sweep_interval * 4 + 60) and swept
-        quiet = settle(stack, args.settle_timeout) and quiet
-        phases["recover_s"] = time.monotonic() - t
-        scenarios = stack.control("GET", "/_sandbox/scenarios")
-        invoices = stack.control("GET", "/_sandbox/siigo/invoices")
-        notes = stack.control("GET", "/_sandbox/siigo/credit-notes")
-        sales = stack.api_sales()
-        ml_stats = stack.ml_stats()
-        siigo_stats = stack.siigo_stats()
-        result = {
-            "params": {k: v for k, v in vars(args).items() if k != "json"},
-            "faults": faults,
-            "sales": len(scenarios),
-            "kills": killer.kills,
-            "faults_injected": faults_injected,
-            "notifications": ml_stats.get("notifications"),
-            "settled": {"phase1": settled_1, "phase2": settled_2, "swept": swept, "quiet": quiet},
-            "phases_s": {k: round(v, 1) for k, v in phases.items()},
-            "states": stack.db.states(),
-            "siigo_calls": siigo_stats.get("calls"),
-            "ml_calls": ml_stats.get("calls"),
-            "score": score(stack.integration_id, scenarios, invoices, notes, sales),
-            "allow_dead": args.allow_dead,
-        }
-        stack.stop_workers()
+    with contextlib.ExitStack() as resources:
+        # Restarts need a server of our own (never the shared one).
+        mariadb = resources.enter_context(PrivateMariaDB()) if args.db_restarts else None
+        config = StackConfig(
+            args.name,
+            args.database,
+            sandbox=sandbox,
+            env={
+                "CONEXAPI_SWEEP_INTERVAL_SECONDS": str(args.sweep_interval),
+                # A seller whose billing info was refused waits for this check (faults are random).
+                "CONEXAPI_PERMISSION_CHECK_SECONDS": "5",
+                "CONEXAPI_WORKER_LEASE_SECONDS": "20",
+                "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",
+            },
+            server=mariadb.server if mariadb is not None else SHARED,
+        )
+        stack = resources.enter_context(BenchStack(config))
+        result = _run_stack(args, stack, mariadb, rng, faults, worker_env, phases)
     result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _run_stack(
+    args: argparse.Namespace,
+    stack: BenchStack,
+    mariadb: PrivateMariaDB | None,
+    rng: random.Random,
+    faults: dict[str, Any],
+    worker_env: dict[str, str],
+    phases: dict[str, float],
+) -> dict[str, Any]:
+    assert stack.db is not None
+    for _ in range(args.workers):
+        stack.start_worker(fast_retry=True, **worker_env)
+    stack.set_faults(faults)
+    killer = Killer(stack, rng, worker_env)
+    killer.start()
+    prober = ApiProber(stack.api_url, stack.token)
+    prober.start()
+    restarts = (
+        RestartSeries(
+            DbRestarter(stack, mariadb, worker_env, lock=killer.lock),
+            args.db_restarts,
+            args.db_down,
+            rng,
+            marker_timeout=args.token_ttl * 3,
+        )
+        if mariadb is not None
+        else None
+    )
+    if restarts is not None:
+        restarts.start()
+    t = time.monotonic()
+    generated = 0
+    while generated < args.sales:
+        n = min(10, args.sales - generated)
+        stack.generate_paced(n, rate=args.rate, batch=10, seed=rng.randrange(2**31))
+        generated += n
+    phases["generate_s"] = time.monotonic() - t
+    print(f"[chaos] {generated} sales generated in {phases['generate_s']:.0f} s")
+    if restarts is not None:
+        restarts.join()  # before anything reads the database again
+    t = time.monotonic()
+    # Every sale must be known before its later events happen (a dropped notification is
+    # only found by the sweep): a paid sale cancelled before ConexAPI ever saw it is
+    # rightly skipped, not credited, and would not test what it should.
+    # Every fault goes on meanwhile: the sweep retries failed pages and resumes where it
+    # stopped.
+    settled_1 = settle(stack, args.settle_timeout, connections=True)
+    generated_at = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
+    swept_1 = wait_for_sweep(stack, generated_at, args.sweep_interval * 4 + 120)
+    settled_1 = settle(stack, args.settle_timeout, connections=True) and swept_1 and settled_1
+    phases["settle_1_s"] = time.monotonic() - t
+    applied = stack.advance()  # payments, cancellations and refunds after the invoices
+    print(f"[chaos] {applied} follow-up events (payments, cancellations, refunds) applied")
+    t = time.monotonic()
+    settled_2 = settle(stack, args.settle_timeout, connections=True)
+    phases["settle_2_s"] = time.monotonic() - t
+    killer.stop_event.set()
+    killer.join()
+    while len(killer.kills) < args.kills:
+        if not killer.kill_one():
+            time.sleep(0.2)
+    faults_injected = dict(stack.siigo_stats().get("faults_injected") or {})
+    stack.set_faults(NO_FAULTS)
+    faults_off_at = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
+    print(f"[chaos] faults off after {len(killer.kills)} kills; waiting for a sweep")
+    t = time.monotonic()
+    swept = wait_for_sweep(stack, faults_off_at, args.sweep_interval * 4 + 60)
+    quiet = settle(stack, args.settle_timeout, connections=True, quiet_for=max(3.0, args.sweep_interval / 2))
+    # one more sweep after quiescence: nothing new may appear
+    again = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
+    swept = wait_for_sweep(stack, again, args.sweep_interval * 4 + 60) and swept
+    quiet = settle(stack, args.settle_timeout, connections=True) and quiet
+    phases["recover_s"] = time.monotonic() - t
+    scenarios = stack.control("GET", "/_sandbox/scenarios")
+    invoices = stack.control("GET", "/_sandbox/siigo/invoices")
+    notes = stack.control("GET", "/_sandbox/siigo/credit-notes")
+    sales = stack.api_sales()
+    ml_stats = stack.ml_stats()
+    siigo_stats = stack.siigo_stats()
+    prober.stop_event.set()
+    prober.join()
+    result = {
+        "db_restarts": restarts.restarter.events if restarts is not None else [],
+        "api": prober.report(),
+        "connection": connection_state(stack),
+        "token_calls": dict(ml_stats.get("token_calls") or {}),
+        "params": {k: v for k, v in vars(args).items() if k != "json"},
+        "faults": faults,
+        "sales": len(scenarios),
+        "kills": killer.kills,
+        "faults_injected": faults_injected,
+        "notifications": ml_stats.get("notifications"),
+        "settled": {"phase1": settled_1, "phase2": settled_2, "swept": swept, "quiet": quiet},
+        "phases_s": {k: round(v, 1) for k, v in phases.items()},
+        "states": stack.db.states(),
+        "siigo_calls": siigo_stats.get("calls"),
+        "ml_calls": ml_stats.get("calls"),
+        "score": score(stack.integration_id, scenarios, invoices, notes, sales),
+        "allow_dead": args.allow_dead,
+    }
+    result["restart_checks"] = restart_checks(result)
+    stack.stop_workers()
     return result
 
 
@@ -432,6 +488,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--faults", default=None, help="FaultsState JSON (default: the listed rates)")
     p.add_argument("--allow-dead", action="store_true", help="dead sales do not fail the run")
+    p.add_argument(
+        "--db-restarts",
+        type=int,
+        default=2,
+        help="crash-restarts of a private MariaDB during the run, each with a token refresh in "
+        "flight (0: the shared server, never restarted)",
+    )
+    p.add_argument("--db-down", type=float, default=7.0, help="seconds down per restart")
+    p.add_argument("--token-ttl", type=int, default=20, help="MercadoLibre token lifetime (s)")
     p.add_argument("--database", default="conexapi_chaos")
     p.add_argument("--json", default=None, help="also write the result here")
     p.add_argument("--name", default="chaos", help="result name under bench/results/")
@@ -446,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
     print_scorecard(result)
     sc = result["score"]
-    return 0 if sc["violations"] == 0 and (sc["dead"] == 0 or args.allow_dead) else 1
+    ok = sc["violations"] == 0 and (sc["dead"] == 0 or args.allow_dead)
+    return 0 if ok and all(result["restart_checks"].values()) else 1
 
 
 if __name__ == "__main__":

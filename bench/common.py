@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,9 +33,22 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 LOGS = RESULTS / "logs"
 BIN = Path(sys.executable).parent
-MARIADB_HOST = os.environ.get("BENCH_MARIADB_HOST", "127.0.0.1")
-MARIADB_PORT = int(os.environ.get("BENCH_MARIADB_PORT", "3306"))
-MARIADB_USER = os.environ.get("BENCH_MARIADB_USER", "root")
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where a MariaDB server answers: the shared one, or a private `bench.private_mariadb`."""
+
+    host: str
+    port: int
+    user: str = "root"
+
+
+SHARED = Server(
+    os.environ.get("BENCH_MARIADB_HOST", "127.0.0.1"),
+    int(os.environ.get("BENCH_MARIADB_PORT", "3306")),
+    os.environ.get("BENCH_MARIADB_USER", "root"),
+)
 SELLER_ID = 123456789  # the sandbox's default seller (conexapi.sandbox.DEFAULT_SELLER_ID)
 APPLICATION_ID = "5503910054141466"
 INVOICE_KINDS = {
@@ -127,33 +141,33 @@ def percentile(values: list[float], p: float) -> float:
 # ---------------------------------------------------------------------------- MariaDB
 
 
-def db_connect(database: str | None = None) -> Any:
+def db_connect(database: str | None = None, server: Server = SHARED) -> Any:
     import pymysql
 
     return pymysql.connect(
-        host=MARIADB_HOST,
-        port=MARIADB_PORT,
-        user=MARIADB_USER,
+        host=server.host,
+        port=server.port,
+        user=server.user,
         database=database,
         autocommit=True,
         charset="utf8mb4",
     )
 
 
-def mariadb_url(database: str) -> str:
-    return f"mysql+aiomysql://{MARIADB_USER}@{MARIADB_HOST}:{MARIADB_PORT}/{database}"
+def mariadb_url(database: str, server: Server = SHARED) -> str:
+    return f"mysql+aiomysql://{server.user}@{server.host}:{server.port}/{database}"
 
 
-def fresh_database(name: str) -> str:
+def fresh_database(name: str, server: Server = SHARED) -> str:
     """Drops and recreates `name` (never `test`), migrates it; returns its async URL."""
     if not re.fullmatch(r"conexapi_[a-z0-9_]+", name):
         raise ValueError(f"refusing to recreate database {name!r}: use conexapi_<something>")
-    conn = db_connect()
+    conn = db_connect(server=server)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     conn.close()
-    url = mariadb_url(name)
+    url = mariadb_url(name, server)
     subprocess.run(
         [str(BIN / "conexapi"), "migrate"],
         env={**os.environ, "CONEXAPI_DATABASE_URL": url},
@@ -167,9 +181,15 @@ def fresh_database(name: str) -> str:
 class Db:
     """Small synchronous read helper over the bench database (pymysql)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, server: Server = SHARED) -> None:
         self.name = name
-        self.conn = db_connect(name)
+        self.server = server
+        self.conn = db_connect(name, server)
+
+    def reconnect(self) -> None:
+        """A new connection (after the server restarted)."""
+        self.close()
+        self.conn = db_connect(self.name, self.server)
 
     def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
@@ -291,6 +311,7 @@ class StackConfig:
     sandbox: dict[str, Any] = field(default_factory=dict)  # SandboxConfig fields
     env: dict[str, str] = field(default_factory=dict)  # extra CONEXAPI_* for API and workers
     api: bool = True
+    server: Server = SHARED
 
 
 class BenchStack:
@@ -309,6 +330,8 @@ class BenchStack:
         self.integration_id = 0
         self.token = ""
         self._worker_seq = 0
+        # The machine-local files every process of this "machine" shares (the token spool).
+        self.data_dir = RESULTS / "data" / config.name
 
     # -- lifecycle -------------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
@@ -328,6 +351,7 @@ class BenchStack:
                 "CONEXAPI_LOG_LEVEL": "WARNING",
                 "CONEXAPI_LOG_JSON": "true",
                 "CONEXAPI_WORKER_POLL_INTERVAL_SECONDS": "0.2",
+                "CONEXAPI_DATA_DIR": str(self.data_dir),
                 "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -337,8 +361,10 @@ class BenchStack:
         return base
 
     def start(self) -> BenchStack:
-        self.db_url = fresh_database(self.config.database)
-        self.db = Db(self.config.database)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.data_dir.mkdir(parents=True)
+        self.db_url = fresh_database(self.config.database, self.config.server)
+        self.db = Db(self.config.database, self.config.server)
         subprocess.run(
             [
                 str(BIN / "conexapi"),
@@ -537,6 +563,61 @@ def timed() -> Iterator[dict[str, float]]:
         yield out
     finally:
         out["seconds"] = time.monotonic() - start
+
+
+_WAITING_CONNECTIONS = "SELECT COUNT(*) FROM connection WHERE status <> 'active'"
+
+
+def settle(
+    stack: BenchStack,
+    timeout: float,
+    *,
+    quiet_for: float = 3.0,
+    leases: bool = False,
+    connections: bool = False,
+) -> bool:
+    """Waits until no notification is pending and no sale is due within 5 s (and, with
+    `leases`, none is held by a worker; with `connections`, no connection waits, e.g. for a
+    permission the PolicyAgent fault refused: its sales wait, not due), for `quiet_for` s. A
+    database still coming back after a restart counts as busy."""
+    assert stack.db is not None
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        try:
+            busy = (
+                stack.notifications_pending() > 0
+                or stack.db.due_soon(5) > 0
+                or (leases and int(stack.db.scalar(_HELD)) > 0)
+                or (connections and int(stack.db.scalar(_WAITING_CONNECTIONS)) > 0)
+            )
+        except Exception:  # pymysql: the server restarted under this connection
+            busy = True
+            with contextlib.suppress(Exception):
+                stack.db.reconnect()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_for:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+_HELD = "SELECT COUNT(*) FROM sale WHERE lease_owner IS NOT NULL"
+
+
+def wait_for_sweep(stack: BenchStack, after: Any, timeout: float) -> bool:
+    """Waits until a sweep that started after `after` (DB time) has finished."""
+    assert stack.db is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mark = stack.db.scalar("SELECT MIN(sweep_watermark) FROM integration")
+        if mark is not None and mark > after:
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def wait_until(predicate: Any, timeout: float, interval: float = 0.25) -> bool:

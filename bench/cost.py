@@ -27,8 +27,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.chaos import settle
-from bench.common import BenchStack, StackConfig, write_result
+from bench.common import BenchStack, StackConfig, settle, write_result
 
 CATALOG_PREFIXES = (
     "GET /v1/products",

@@ -16,8 +16,7 @@ import threading
 import time
 from typing import Any
 
-from bench.chaos import settle
-from bench.common import INVOICE_KINDS, BenchStack, StackConfig, write_result
+from bench.common import INVOICE_KINDS, BenchStack, StackConfig, settle, write_result
 
 
 def slope(points: list[tuple[float, float]]) -> float:

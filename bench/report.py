@@ -319,10 +319,62 @@ def chaos(d: dict[str, Any], title: str) -> str:
         f"Notifications: `{json.dumps(d['notifications'])}`. Phases (s): "
         f"`{json.dumps(d['phases_s'])}`; total {d['seconds']} s.\n\n"
         + table(rows, ["check", "checked", "failed"])
+        + (
+            "\n\n"
+            + restarts_summary(d)
+            + "\n"
+            + table([[k, verdict(v)] for k, v in d["restart_checks"].items()], ["check", "result"])
+            if d.get("restart_checks")
+            else ""
+        )
         + f"\n\nOutcomes: `{json.dumps(sc['outcomes'], sort_keys=True)}`\n\n"
         f"Verdict: {verdict(ok)} ({sc['violations']} violations, {sc['dead']} dead)\n"
         + (f"\nViolation samples:\n{samples}\n" if samples else "")
         + (f"\nDead sales (first ones):\n{dead}\n" if dead else "")
+    )
+
+
+def restarts_summary(d: dict[str, Any]) -> str:
+    """The database restarts of a run, the API as clients saw it, and the seller's connection."""
+    api = d["api"]
+    events = "; ".join(
+        f"down at {e['down_at_s']} s for {e['down_s']} s"
+        + (", refresh in flight" if e.get("refresh_in_flight") else "")
+        + (
+            ", refreshing worker SIGKILLed with its pair in the spool"
+            if e.get("refresher_killed")
+            else ""
+        )
+        for e in d.get("db_restarts") or d.get("restarts") or []
+    )
+    answered = dict(sorted(api["statuses"].items()))
+    return (
+        f"Database restarts (SIGKILL of a private MariaDB): {events or 'none'}. "
+        f"MercadoLibre connection after the run: `{d['connection']['status']}`; token calls: "
+        f"`{json.dumps(d['token_calls'], sort_keys=True)}`. API probe ({api['requests']} requests "
+        f"over keep-alive connections): `{json.dumps(answered)}`, {api['reset_count']} reset "
+        "connections.\n"
+    )
+
+
+def db_restart(d: dict[str, Any]) -> str:
+    p = d["params"]
+    rows = [[name, verdict(ok)] for name, ok in d["checks"].items()]
+    return (
+        "## Database restart\n\n"
+        f"`python -m bench.db_restart`: {d['sales']} sales at {p['rate']}/s through the API and "
+        f"2 `conexapi worker` processes on a private MariaDB; MercadoLibre access tokens live "
+        f"{p['token_ttl']} s (the simulator answers with {p['ml_latency_ms']} ms latency). The "
+        "database is SIGKILLed the moment a worker has committed its refresh marker, that worker "
+        "is SIGKILLed once MercadoLibre's answer is in the token spool, and the database "
+        f"starts again {p['down']} s after going down. Everything settled "
+        f"**{d['settled_after_db_back_s']} s** after the database answered again "
+        f"(sale states: `{json.dumps(d['states'], sort_keys=True)}`; attempts counted against "
+        f"sales: {d['attempts_burnt']}).\n\n"
+        + restarts_summary(d)
+        + "\n"
+        + table(rows, ["check", "result"])
+        + "\n"
     )
 
 
@@ -352,10 +404,14 @@ def render() -> str:
         "make chaos            # 2,000 sales chaos run, ~15 min (exit 1 on any violation)\n"
         "make chaos SALES=10000\n"
         ".venv/bin/python -m bench.run intake|pipeline|cost|backlog|memory|chaos|report\n"
-        ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run (~3 min)\n```\n",
+        ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run (~3 min)\n"
+        ".venv/bin/python -m bench.db_restart   # a database restart mid-run (~45 s)\n```\n",
         "Needs MariaDB on 127.0.0.1:3306 (root, no password; databases `conexapi_bench_*` and "
         "`conexapi_chaos*` are dropped and recreated) and, optionally, `wrk` for the saturation "
-        "test (`apt-get install wrk`; without it a Python generator is used).\n",
+        "test (`apt-get install wrk`; without it a Python generator is used). The runs that "
+        "restart the database (`bench.db_restart`, the chaos run's `--db-restarts`) create a "
+        "private server instead (`mariadb-install-db` into a temporary directory, `mariadbd` on "
+        "a free port in 33100-33199), never touching the shared one.\n",
     ]
     for name, fn in (
         ("intake", intake),
@@ -370,6 +426,10 @@ def render() -> str:
             continue
         parts.append(fn(d))
         parts.append(f"_Measured {d['date']} in {d.get('seconds', '?')} s._\n")
+    restart = load("db-restart")
+    if restart is not None:
+        parts.append(db_restart(restart))
+        parts.append(f"_Measured {restart['date']} in {restart['seconds']} s._\n")
     for name, title in (("chaos", "Chaos run"), ("chaos-small", "Small chaos run (test)")):
         d = load(name)
         if d is not None:

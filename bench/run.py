@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`bench/run.py <name> [args]` or `python -m bench.run <name> [args]`.
 
-Names: intake, pipeline, cost, backlog, memory, chaos, report, all (every benchmark then the
-report; `chaos` is separate: `make chaos`).
+Names: intake, pipeline, cost, backlog, memory, chaos, db_restart, report, all (every benchmark
+then the report; `chaos` is separate: `make chaos`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,8 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "test",
         "database_url": db_url,
+        # This test's own machine-local files (the token spool), never the working directory.
+        "data_dir": tempfile.mkdtemp(prefix="conexapi-test-"),
         "log_json": False,
         "log_level": "WARNING",
         "meli_client_id": "sandbox-app",

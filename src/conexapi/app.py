@@ -13,6 +13,7 @@ from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
+from conexapi.api.outage import install_outage_handlers
 from conexapi.connections.router import router as connections_router
 from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
@@ -60,6 +61,7 @@ def create_app(
     app.state.multiprocess_metrics = multiprocess_metrics
     app.state.queue_stats = QueueStatsCache(rt.sessions, settings.metrics_queue_cache_seconds)
     install_error_handlers(app)
+    install_outage_handlers(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
     app.include_router(connections_router)

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -100,11 +101,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return engine
     # READ COMMITTED: claims with SKIP LOCKED and short transactions, no gap-lock surprises.
     # Round trips are the worker's main cost, so none is spent on pool housekeeping: no ping at
-    # each checkout (connections are recycled well before the server's idle timeout, and a
-    # connection found dead is discarded with the whole pool, its statement failing once like
-    # any transient error), and no ROLLBACK when a connection goes back to the pool (every
-    # Session and Connection already ends its transaction, by commit or rollback, on close).
-    return create_async_engine(
+    # each checkout (connections are recycled well before the server's idle timeout; one that a
+    # database restart closed is recognised at checkout without a round trip, see
+    # `_discard_closed_connection`), and no ROLLBACK when a connection goes back to the pool
+    # (every Session and Connection already ends its transaction, by commit or rollback).
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_pre_ping=False,
@@ -113,7 +114,34 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         pool_size=10,
         max_overflow=20,
         isolation_level="READ COMMITTED",
+        # A database host that does not answer at all fails a request in seconds, not minutes.
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
+    event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
+    return engine
+
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _discard_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (it restarted, failed over, or killed us) is
+    replaced before use, so the first requests after a restart succeed.
+
+    The check costs no round trip: when the server closes a connection, the event loop has
+    already received its end of stream (or an unsolicited error packet) on the socket, and an
+    idle connection never has anything to read. Raising `DisconnectionError` here makes the pool
+    open a fresh connection in its place.
+    """
+    raw = getattr(dbapi_connection, "_connection", None)  # aiomysql's connection
+    if raw is None:
+        return
+    reader = getattr(raw, "_reader", None)
+    writer = getattr(raw, "_writer", None)
+    if writer is None or reader is None:
+        raise DisconnectionError("the pooled connection is closed")
+    if writer.transport.is_closing() or getattr(reader, "_eof", False) or reader.at_eof():
+        raise DisconnectionError("the server closed the pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -231,3 +259,38 @@ async def retry_on_lock_conflict(work: Callable[[], Awaitable[T]], *, attempts: 
             if attempt == attempts - 1 or not is_lock_conflict(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+# MariaDB/MySQL error codes that mean "the database is not there right now", not "this
+# statement is wrong": client-side 2002/2003/2005 (cannot connect), 2006/2013/2055 (connection
+# lost), server-side 1040 (too many connections), 1053/1077 (shutting down), 1152/1158-1161
+# (aborted or broken network transfer), 1927 (connection killed), 4031 (idle disconnect), and
+# 1290/1836 (read-only: a failover has not finished promoting the new primary).
+UNAVAILABLE_CODES = frozenset(
+    {1040, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1290, 1836, 1927}
+    | {2002, 2003, 2005, 2006, 2013, 2055, 4031}
+)
+_SQLITE_UNAVAILABLE = ("unable to open database", "disk i/o error")
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """True when `exc` (or what caused it) says the database did not answer: it is down,
+    restarting or failing over. Such a failure is ours, not the work's: the work waits for the
+    database and runs again, and nothing is counted against it."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, PoolTimeoutError | DisconnectionError | ConnectionError):
+            return True
+        if isinstance(exc, DBAPIError):
+            if exc.connection_invalidated:
+                return True
+            code = getattr(exc.orig, "args", [None])[0] if exc.orig is not None else None
+            if code in UNAVAILABLE_CODES:
+                return True
+            if type(exc.orig).__name__ == "InterfaceError":  # pymysql: not connected
+                return True
+            text = str(exc.orig).lower()
+            return any(marker in text for marker in _SQLITE_UNAVAILABLE)
+        exc = exc.__cause__
+    return False

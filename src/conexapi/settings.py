@@ -11,6 +11,7 @@ import base64
 import hashlib
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
     # key in CONEXAPI_ENCRYPTION_KEY and the old one here.
     old_encryption_keys: SecretStr | None = None
     public_url: str = "http://localhost:8000"
+    # Local files of this machine's processes (the token spool). Unset: `conexapi-data` beside
+    # the SQLite database, or `./conexapi-data` with MariaDB.
+    data_dir: Path | None = None
+    # Where a renewed MercadoLibre/Siigo token pair is written (encrypted) the moment the vendor
+    # answers, until the database has it. Unset: `<data dir>/token-spool`.
+    token_spool_dir: Path | None = None
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -193,6 +200,23 @@ class Settings(BaseSettings):
                     "with `conexapi keys generate`."
                 )
         return self
+
+    @property
+    def local_data_dir(self) -> Path:
+        """`CONEXAPI_DATA_DIR`, else `conexapi-data` beside the SQLite database, else
+        `./conexapi-data`."""
+        if self.data_dir is not None:
+            return self.data_dir
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url.removeprefix(prefix).split("?", 1)[0]
+            if path and path != ":memory:":
+                return Path(path).parent / "conexapi-data"
+        return Path("conexapi-data")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.token_spool_dir or self.local_data_dir / "token-spool"
 
     @property
     def is_production(self) -> bool:

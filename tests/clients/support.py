@@ -97,13 +97,25 @@ async def connect_meli(
     return await client.get("/api/v1/connections/mercadolibre/callback", params=query)
 
 
+async def connected_meli(client: httpx.AsyncClient, who: SignedIn, app: FastAPI) -> int:
+    """Connects the simulator's default seller; returns the connection id."""
+    response = await connect_meli(client, who, app)
+    assert response.status_code == 200, response.text
+    return int(response.json()["id"])
+
+
 async def expire_soon(runtime: Runtime, connection_id: int, seconds: int = 60) -> None:
-    """Makes our stored token look about to expire (inside the refresh margin)."""
+    """Makes our stored token look about to expire (inside the refresh margin): a 6 h token
+    granted almost 6 h ago."""
+    now = utcnow()
     async with transaction(runtime.sessions) as session:
         await session.execute(
             update(Connection)
             .where(Connection.id == connection_id)
-            .values(token_expires_at=utcnow() + timedelta(seconds=seconds))
+            .values(
+                token_expires_at=now + timedelta(seconds=seconds),
+                last_refresh_at=now + timedelta(seconds=seconds) - timedelta(hours=6),
+            )
         )
 
 

@@ -16,18 +16,13 @@ from conexapi.sandbox import DEFAULT_SELLER_ID
 from conexapi.settings import Settings
 from tests.clients.support import (
     connect_meli,
+    connected_meli,
     expire_soon,
     load_connection,
     second_runtime,
     state_of,
 )
 from tests.conftest import SignedIn
-
-
-async def _connected(client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI) -> int:
-    response = await connect_meli(client, owner, sandbox)
-    assert response.status_code == 200, response.text
-    return int(response.json()["id"])
 
 
 def _refresh_calls(sandbox: FastAPI) -> int:
@@ -37,7 +32,7 @@ def _refresh_calls(sandbox: FastAPI) -> int:
 async def test_stored_token_is_reused_without_refresh(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     me = await meli_client(runtime, cid).get_me()
     assert me["id"] == DEFAULT_SELLER_ID
     assert _refresh_calls(sandbox) == 0
@@ -50,7 +45,7 @@ async def test_many_concurrent_requests_across_two_runtimes_refresh_once(
     runtime: Runtime,
     settings: Settings,
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     before = await load_connection(runtime, cid)
     await expire_soon(runtime, cid)
     async for other in second_runtime(settings, sandbox):
@@ -72,7 +67,7 @@ async def test_401_refreshes_once_and_replays(
     runtime: Runtime,
     settings: Settings,
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     # ML expired the token early (password change, ...): our row still thinks it is fresh.
     state_of(sandbox).ml.expire_tokens(DEFAULT_SELLER_ID)
     async for other in second_runtime(settings, sandbox):
@@ -85,7 +80,7 @@ async def test_401_refreshes_once_and_replays(
 async def test_invalid_grant_marks_needs_reauth_and_reconnect_reactivates(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     state_of(sandbox).ml.revoke(DEFAULT_SELLER_ID)
     await expire_soon(runtime, cid)
     with pytest.raises(AuthError):
@@ -115,7 +110,7 @@ async def test_invalid_grant_marks_needs_reauth_and_reconnect_reactivates(
 async def test_client_reads_orders_billing_and_shipping(
     client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
 ) -> None:
-    cid = await _connected(client, owner, sandbox)
+    cid = await connected_meli(client, owner, sandbox)
     ml = meli_client(runtime, cid)
     page = await ml.search_orders(DEFAULT_SELLER_ID, limit=50)
     assert page["paging"]["total"] >= 1

@@ -71,6 +71,9 @@ def _run_chaos(database: str, out: Path) -> subprocess.CompletedProcess[str]:
             "2",
             "--kills",
             "2",
+            # Database restarts have their own test (test_db_restart.py).
+            "--db-restarts",
+            "0",
             "--database",
             database,
             "--name",

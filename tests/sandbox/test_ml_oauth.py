@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from conexapi.sandbox import DEFAULT_SELLER_ID, SANDBOX_APPLICATION_ID, SandboxState
+from conexapi.sandbox import (
+    DEFAULT_SELLER_ID,
+    SANDBOX_APPLICATION_ID,
+    SandboxConfig,
+    SandboxState,
+    create_sandbox_app,
+)
 
 from .conftest import REDIRECT_URI, consent, exchange, pkce_pair, refresh
 
@@ -96,7 +103,29 @@ async def test_refresh_rotation_old_token_is_invalid_grant(
         "cause": [],
     }
     stats = (await client.get("/_sandbox/mercadolibre/stats")).json()
-    assert stats["token_calls"] == {"authorization_code": 1, "refresh_token": 2}
+    assert stats["token_calls"] == {
+        "authorization_code": 1,
+        "refresh_token": 2,
+        "refresh_token_refused": 1,
+    }
+
+
+async def test_short_token_lifetime_for_tests_keeps_single_use_refresh() -> None:
+    """`ml_access_token_ttl_seconds` makes tokens expire in seconds (tests of refresh under
+    load); rotation stays single use."""
+    app = create_sandbox_app(SandboxConfig(initial_sales=0, ml_access_token_ttl_seconds=1))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        first = (await exchange(client, await consent(client))).json()
+        assert first["expires_in"] == 1
+        headers = {"Authorization": f"Bearer {first['access_token']}"}
+        assert (await client.get("/mercadolibre/users/me", headers=headers)).status_code == 200
+        await asyncio.sleep(1.1)  # past its lifetime (no timing is measured)
+        assert (await client.get("/mercadolibre/users/me", headers=headers)).status_code == 401
+        second = await refresh(client, first["refresh_token"])
+        assert second.status_code == 200
+        assert second.json()["expires_in"] == 1
+        assert (await refresh(client, first["refresh_token"])).json()["error"] == "invalid_grant"
 
 
 async def test_expired_access_token_is_401(

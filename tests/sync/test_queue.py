@@ -104,6 +104,51 @@ async def test_make_sale_due_never_postpones_and_leaves_finished_sales_alone(
         assert sales[1].next_attempt_at.replace(tzinfo=None) < utcnow()
 
 
+async def test_release_leases_gives_back_only_our_sales_due_now_without_an_attempt(
+    runtime: Runtime,
+) -> None:
+    await _setup(runtime, 4)
+    async with runtime.sessions() as session:
+        ours = await queue.claim_due(session, worker_id="w-ours", limit=2, lease_seconds=300)
+        theirs = await queue.claim_due(session, worker_id="w-theirs", limit=2, lease_seconds=300)
+        await session.commit()
+        released = await queue.release_leases(
+            session, worker_id="w-ours", sale_ids=[*ours, *theirs]
+        )
+        await session.commit()
+        assert released == 2
+        rows = {
+            sale_id: (owner, attempts)
+            for sale_id, owner, attempts in (
+                await session.execute(select(Sale.id, Sale.lease_owner, Sale.attempts))
+            ).all()
+        }
+        assert all(rows[i] == (None, 0) for i in ours)
+        assert all(rows[i][0] == "w-theirs" for i in theirs)
+        # Due at once: claimed again right away, not after the lease.
+        again = await queue.claim_due(session, worker_id="w-next", limit=10, lease_seconds=60)
+        await session.commit()
+        assert sorted(again) == sorted(ours)
+
+
+async def test_sales_of_a_gone_worker_are_released_not_left_for_the_lease(
+    runtime: Runtime,
+) -> None:
+    await _setup(runtime, 3)
+    async with runtime.sessions() as session:
+        dead = await queue.claim_due(session, worker_id="host-1-dead", limit=2, lease_seconds=300)
+        alive = await queue.claim_due(session, worker_id="host-2-live", limit=1, lease_seconds=300)
+        await session.commit()
+        released = await queue.release_leases_of_gone_workers(
+            session, lambda owner: owner == "host-1-dead"
+        )
+        await session.commit()
+        assert released == 2
+        owners = dict((await session.execute(select(Sale.id, Sale.lease_owner))).all())
+        assert [owners[i] for i in dead] == [None, None]
+        assert [owners[i] for i in alive] == ["host-2-live"]
+
+
 async def _claim(runtime: Runtime, worker_id: str) -> list[int]:
     async with runtime.sessions() as session:
         ids = await queue.claim_due(session, worker_id=worker_id, limit=5, lease_seconds=300)

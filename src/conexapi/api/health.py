@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import time
+
 import structlog
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from conexapi.api.deps import RuntimeDep
-from conexapi.core.errors import AppError
+from conexapi.api.outage import outage_response
 from conexapi.core.metrics import metrics_authorized, render
 from conexapi.sync.stats import QueueStats, QueueStatsCache, render_stats
 
-log = structlog.get_logger("conexapi.metrics")
+log = structlog.get_logger("conexapi.health")
 
 router = APIRouter(tags=["health"])
 
@@ -20,16 +23,20 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz(runtime: RuntimeDep) -> dict[str, str]:
+@router.get("/readyz", response_model=None)
+async def readyz(runtime: RuntimeDep) -> dict[str, object] | JSONResponse:
+    """Ready when the database answers: `{"status": "ready", "database": "ok",
+    "database_ms": ...}`; else 503 `database_unavailable` with `Retry-After` (a load balancer
+    takes this replica out while the database is away)."""
+    started = time.perf_counter()
     try:
         async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise AppError(
-            "The database does not answer.", code="database_unavailable", status_code=503
-        ) from exc
-    return {"status": "ready", "database": "ok"}
+        log.warning("readyz.database_unavailable", error=type(exc).__name__)
+        return outage_response()
+    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    return {"status": "ready", "database": "ok", "database_ms": elapsed}
 
 
 @router.get("/metrics")

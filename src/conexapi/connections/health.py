@@ -78,3 +78,9 @@ def mark_needs_reauth(connection: Connection, now: datetime, message: str) -> No
     connection.status = ConnectionStatus.NEEDS_REAUTH.value
     connection.last_error = message
     connection.last_error_at = now
+
+
+def clear_renewal(connection: Connection) -> None:
+    """No token renewal in flight any more (see `connections.renewal`)."""
+    connection.refresh_owner = None
+    connection.refresh_started_at = None

@@ -33,6 +33,9 @@ class Connection(TimestampMixin, Base):
     `credentials_enc`: Siigo {username, access_key}; empty for ML.
     `access_token_enc` / `token_expires_at`: the current ML access token or the cached 24 h Siigo
     token, shared by every process. `refresh_token_enc`: the ML refresh token (single use).
+    `refresh_owner` / `refresh_started_at`: the renewal in flight, committed before the vendor is
+    called (see `connections.renewal`); `refresh_owner` is the renewing process, or `lost` while a
+    renewed pair may still come back from a process that stopped.
     """
 
     __tablename__ = "connection"
@@ -50,6 +53,8 @@ class Connection(TimestampMixin, Base):
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    refresh_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    refresh_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

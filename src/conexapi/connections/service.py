@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.catalogs import load_catalogs
-from conexapi.connections.health import mark_active, record_access_token
+from conexapi.connections.health import clear_renewal, mark_active, record_access_token
 from conexapi.connections.models import Connection, OAuthState, Provider
 from conexapi.connections.repository import ConnectionStore, TenantConnections
 from conexapi.connections.schemas import CatalogsSummary
@@ -219,6 +219,7 @@ async def complete_meli_authorization(
         await store.lock(connection.id)
     connection.account_name = str(me.get("nickname") or account)
     store_tokens(runtime, connection, tokens, now)
+    clear_renewal(connection)  # a new grant: whatever renewal was in flight is moot
     connection.meta = {**(connection.meta or {}), "site_id": site}
     await session.flush()
     log.info("connection.meli.connected", connection_id=connection.id, tenant_id=row.tenant_id)

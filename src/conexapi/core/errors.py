@@ -120,6 +120,12 @@ class RateLimitedError(TransientError):
     """HTTP 429: the request was not executed; wait and retry without burning an attempt."""
 
 
+class RenewalPendingError(TransientError):
+    """Nothing was sent: another process is renewing this connection's token (or a renewed
+    token is on its way back from a process that stopped). Retry after `retry_after` seconds
+    without burning an attempt."""
+
+
 class PermanentError(IntegrationError):
     pass
 

@@ -4,9 +4,10 @@ MercadoLibre wants a 200 within 500 ms and the notification must be durable befo
 answer waits for a commit). Committing each request alone costs several round trips per request;
 here concurrent requests join a batch that a single writer task stores with one multi-row
 INSERT and one commit, then every request gets its own answer. A request is never answered
-before its batch is committed; if the batch fails, every request in it fails (500) and
-MercadoLibre retries it. Intake only stores: an order notification is kept `pending` and the
-next worker makes its sale due (`inbox.apply`), so the request path is two statements.
+before its batch is committed; if the batch fails, every request in it fails (503 while the
+database is away, else 500) and MercadoLibre retries it. Intake only stores: an order
+notification is kept `pending` and the next worker makes its sale due (`inbox.apply`), so the
+request path is two statements.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from conexapi.core.metrics import NOTIFICATIONS
-from conexapi.db import insert_many_ignore, retry_on_lock_conflict, utcnow
+from conexapi.db import (
+    insert_many_ignore,
+    is_database_unavailable,
+    retry_on_lock_conflict,
+    utcnow,
+)
 from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.inbox.service import (
     ORDER_RESOURCE,
@@ -99,7 +106,10 @@ class IntakeBatcher:
             try:
                 results = await self._store_retrying(batch)
             except Exception as exc:
-                log.exception("intake.batch_failed", size=len(batch))
+                if is_database_unavailable(exc):
+                    log.warning("intake.database_unavailable", size=len(batch))
+                else:
+                    log.exception("intake.batch_failed", size=len(batch))
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(exc)
@@ -113,7 +123,15 @@ class IntakeBatcher:
 
     async def _store_retrying(self, batch: list[_Item]) -> list[IntakeResult]:
         # Writers of several API processes can deadlock on the same unique keys: run it again.
-        return await retry_on_lock_conflict(lambda: self._store(batch))
+        try:
+            return await retry_on_lock_conflict(lambda: self._store(batch))
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The connection died under the batch (a database restart); the pool has dropped
+            # its old connections, so once more on a fresh one. Deduplication makes a batch that
+            # did commit harmless to store again.
+            return await retry_on_lock_conflict(lambda: self._store(batch))
 
     async def _store(self, batch: list[_Item]) -> list[IntakeResult]:
         now = utcnow()

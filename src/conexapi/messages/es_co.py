@@ -275,4 +275,6 @@ CATALOGUE: dict[str, str] = {
     # -- Siigo documents -------------------------------------------------------------------------
     "invoice.rounding_deviation": "El total en Siigo ({total}) difiere en {deviation} del valor "
     "de MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA).",
+    "database_unavailable": "ConexAPI se está reconectando con su base de datos; no se perdió "
+    "nada. Intente de nuevo en unos segundos.",
 }

@@ -167,6 +167,7 @@ class MercadoLibreState:
         grant = self.grants.get(seller_id) if seller_id is not None else None
         # Rotation: only the most recently issued refresh token of the grant is valid.
         if grant is None or grant.revoked or grant.current_refresh != refresh_token:
+            self.token_calls["refresh_token_refused"] += 1
             raise OAuthError("invalid_grant", INVALID_GRANT)
         grant.current_refresh = None
         return self._issue_tokens(grant)

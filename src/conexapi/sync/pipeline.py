@@ -21,7 +21,13 @@ from conexapi.connections.health import mark_needs_permission
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import AuthError, PermissionMissingError
 from conexapi.core.metrics import SALE_TRANSITIONS
-from conexapi.db import insert_many_ignore, is_lock_conflict, retry_on_lock_conflict, utcnow
+from conexapi.db import (
+    insert_many_ignore,
+    is_database_unavailable,
+    is_lock_conflict,
+    retry_on_lock_conflict,
+    utcnow,
+)
 from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
 from conexapi.marketplaces.mercadolibre.mapping import build_sale_facts
@@ -108,6 +114,8 @@ class SaleProcessor:
         except _Merged:
             return None
         except Exception as exc:
+            if is_database_unavailable(exc):
+                raise  # our outage, not the sale's: the worker gives it back, no attempt counted
             step = await self._failure(ctx, exc)
         await self._finish(ctx, step)
         SALE_TRANSITIONS.labels(step.state.value).inc()

@@ -2,7 +2,8 @@
 
 - transient (network, timeout, 5xx) → `retrying`, exponential backoff with full jitter, one
   attempt burnt; after `max_attempts` → `dead` (visible, retryable by hand);
-- rate limited (429) → deferred by the vendor's hint, no attempt burnt;
+- rate limited (429) → deferred by the vendor's hint, no attempt burnt; likewise a token
+  renewal another process has in flight;
 - permanent (validation, configuration) → `needs_attention` with the vendor's code and message in
   plain words; never retried blindly (Siigo blocks API users whose requests fail > 80 %);
 - auth → the connection needs re-authorization; the sale waits for it;
@@ -28,6 +29,7 @@ from conexapi.core.errors import (
     PermanentError,
     PermissionMissingError,
     RateLimitedError,
+    RenewalPendingError,
     TransientError,
 )
 from conexapi.core.http import siigo_errors
@@ -102,6 +104,16 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
             Verdict.DEFER,
             "rate_limited",
             f"{_vendor(exc)} pidió esperar (límite de peticiones); "
+            f"se reintenta en {int(seconds)} s.",
+            timedelta(seconds=seconds),
+            burns_attempt=False,
+        )
+    if isinstance(exc, RenewalPendingError):
+        seconds = exc.retry_after or policy.rate_limit_default_seconds
+        return Outcome(
+            Verdict.DEFER,
+            "token_renewal_pending",
+            f"La conexión con {_vendor(exc)} está renovando su acceso; "
             f"se reintenta en {int(seconds)} s.",
             timedelta(seconds=seconds),
             burns_attempt=False,

@@ -3,17 +3,18 @@
 A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
 every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
-database. A crashed worker's lease simply expires; a worker that stops (SIGTERM) releases its
-leases so its sales are due again at once (`release_leases`).
+database. A crashed worker's lease expires (or is given back as soon as the worker is known to
+be gone); a worker that cannot finish a sale for a reason of ours (the database went away, a
+SIGTERM) releases it so it is due again at once (`release_leases`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
@@ -253,9 +254,30 @@ async def release_leases(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def pending_count(session: AsyncSession) -> int:
-    from sqlalchemy import func
+async def release_leases_of_gone_workers(session: AsyncSession, gone: Callable[[str], bool]) -> int:
+    """Gives back the sales held by workers that `gone` says have stopped (killed, crashed)
+    instead of waiting out their leases. A leased sale was due when claimed, so only the due part
+    of the table is read (`ix_sale_due`). The caller commits. Returns how many were released."""
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(Sale.id, Sale.lease_owner).where(
+                Sale.next_attempt_at <= now, Sale.lease_until > now
+            )
+        )
+    ).all()
+    held: dict[str, list[int]] = {}
+    for sale_id, owner in rows:
+        if owner is not None:
+            held.setdefault(owner, []).append(sale_id)
+    released = 0
+    for owner, ids in held.items():
+        if gone(owner):
+            released += await release_leases(session, worker_id=owner, sale_ids=ids)
+    return released
 
+
+async def pending_count(session: AsyncSession) -> int:
     now = utcnow()
     return int(
         (

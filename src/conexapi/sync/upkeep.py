@@ -23,13 +23,16 @@ from conexapi.connections.health import (
 )
 from conexapi.connections.models import Connection, ConnectionStatus, Provider
 from conexapi.core.errors import PermissionMissingError
-from conexapi.db import naive_utc, utcnow
+from conexapi.core.processes import gone_on_this_host
+from conexapi.db import is_database_unavailable, naive_utc, utcnow
+from conexapi.erps.siigo.auth import siigo_keeper
 from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.client import meli_client
-from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
+from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager, meli_keeper
 from conexapi.runtime import Runtime
 from conexapi.sync.backfill import run_backfill_jobs
 from conexapi.sync.models import Sale
+from conexapi.sync.queue import release_leases_of_gone_workers
 from conexapi.sync.sweep import sweep_due_integrations
 from conexapi.sync.unblock import resume_all_mapped
 
@@ -53,7 +56,10 @@ async def run_upkeep(runtime: Runtime, stop: asyncio.Event, jobs: Sequence[Upkee
         for job in jobs:
             try:
                 await job(runtime)
-            except Exception:
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    log.warning("upkeep.database_unavailable", job=job.__name__)
+                    break  # the next tick tries again
                 log.exception("upkeep.failed", job=job.__name__)
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick)
@@ -198,7 +204,29 @@ async def refresh_expiring_tokens(
     return refreshed
 
 
+async def release_gone_workers(runtime: Runtime) -> int:
+    """The sales of a worker of this machine that was killed go back to the queue now, not when
+    their leases expire (its supervisor has started a new one: this is usually that one)."""
+    async with runtime.sessions() as session:
+        released = await release_leases_of_gone_workers(session, gone_on_this_host)
+        await session.commit()
+    if released:
+        log.warning("upkeep.released_gone_workers", sales=released)
+    return released
+
+
+async def recover_spooled_tokens(runtime: Runtime) -> int:
+    """Stores the renewed tokens this machine's spool still holds (a process that stopped
+    before the database took them, or a database that was away); see `connections.renewal`."""
+    stored = 0
+    for keeper in (meli_keeper(runtime), siigo_keeper(runtime)):
+        stored += await keeper.recover_all()
+    return stored
+
+
 ENGINE_JOBS: tuple[UpkeepJob, ...] = (
+    recover_spooled_tokens,
+    release_gone_workers,
     recheck_missing_permissions,
     resume_reauthorized,
     resume_all_mapped,

@@ -2,6 +2,9 @@
 given (`sync.upkeep`; a `conexapi worker` process gets them from `conexapi.worker_process`).
 
 Any number of workers, on any number of machines, share the database; there is no coordinator.
+When the database goes away (a restart, a failover), the sales in progress are set aside and given
+back to the queue the moment it answers again (`queue.release_leases`), with no attempt counted
+against them; the worker waits for it instead of logging a failure per poll.
 
 Stopping (SIGTERM, or `stop()`): the worker claims nothing more, lets the sales in progress
 finish for up to `CONEXAPI_SHUTDOWN_TIMEOUT_SECONDS` (a second signal stops waiting), cancels
@@ -13,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
-import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 
 import structlog
 
 from conexapi.core.metrics import LEASES_RELEASED, SALES_IN_PROGRESS
+from conexapi.core.processes import new_process_id
+from conexapi.db import is_database_unavailable
 from conexapi.inbox.apply import APPLY_BATCH, apply_pending
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
@@ -36,10 +39,13 @@ APPLY_ROUNDS = 4
 # long to reach the database, so that a stop is bounded even when the database does not answer.
 CANCEL_WAIT_SECONDS = 5.0
 RELEASE_WAIT_SECONDS = 10.0
+# While the database is away: how often to try again (doubling up to the maximum).
+OUTAGE_RETRY_SECONDS = 0.2
+OUTAGE_RETRY_MAX_SECONDS = 2.0
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return new_process_id()
 
 
 class Worker:
@@ -68,6 +74,10 @@ class Worker:
         self._hurry = asyncio.Event()
         self._wake = asyncio.Event()
         self._deadline = float("inf")
+        # Sales whose processing the database interrupted, to give back when it answers.
+        self._interrupted: set[int] = set()
+        self._releaser: asyncio.Task[int] | None = None
+        self._outage_since: float | None = None
 
     def stop(self) -> None:
         """Stops claiming; what is in progress gets the shutdown timeout to finish. A second
@@ -99,10 +109,57 @@ class Worker:
         SALES_IN_PROGRESS.inc()
         try:
             await self.processor.process(sale_id)
-        except Exception:  # never let one sale stop the worker; the lease expires
-            log.exception("worker.sale_crashed", sale_id=sale_id)
+        except Exception as exc:  # never let one sale stop the worker
+            if is_database_unavailable(exc):
+                self._interrupt(sale_id)
+            else:
+                log.exception("worker.sale_crashed", sale_id=sale_id)  # the lease expires
         finally:
             SALES_IN_PROGRESS.dec()
+
+    def _interrupt(self, sale_id: int) -> None:
+        """The database went away mid-sale: give the sale back as soon as it answers."""
+        self._interrupted.add(sale_id)
+        self._outage_started()
+        if self._releaser is None or self._releaser.done():
+            self._releaser = asyncio.get_running_loop().create_task(self.release_interrupted())
+
+    async def release_interrupted(self) -> int:
+        """Gives the interrupted sales back to the queue, retrying until the database answers.
+        They are due at once: this worker or another claims them again right away."""
+        delay = OUTAGE_RETRY_SECONDS
+        released = 0
+        while self._interrupted:
+            ids = set(self._interrupted)
+            try:
+                async with self.runtime.sessions() as session:
+                    released += await queue.release_leases(
+                        session, worker_id=self.worker_id, sale_ids=ids
+                    )
+                    await session.commit()
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    log.exception("worker.release_failed", sales=len(ids))
+                    return released  # their leases expire
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, OUTAGE_RETRY_MAX_SECONDS)
+                continue
+            self._interrupted -= ids
+            log.info("worker.sales_released", sales=len(ids), released=released)
+            self._outage_over()
+            self.wake()
+        return released
+
+    def _outage_started(self) -> None:
+        if self._outage_since is None:
+            self._outage_since = asyncio.get_running_loop().time()
+            log.warning("worker.database_unavailable", worker_id=self.worker_id)
+
+    def _outage_over(self) -> None:
+        if self._outage_since is not None:
+            seconds = asyncio.get_running_loop().time() - self._outage_since
+            self._outage_since = None
+            log.warning("worker.database_back", seconds=round(seconds, 1))
 
     async def run_once(self) -> int:
         """Claims one batch of due sales and processes it; returns how many were processed."""
@@ -128,6 +185,7 @@ class Worker:
 
     async def run(self) -> None:
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
+        _check_token_spool(self.runtime)
         background: list[asyncio.Task[None]] = []
         if self.upkeep:
             background.append(
@@ -192,14 +250,26 @@ class Worker:
                 if not self._stop.is_set():  # claimed but not started: released at the end
                     await self.process_one(sale_id)
 
+        outage_delay = OUTAGE_RETRY_SECONDS
         while not self._stop.is_set():
             claimed = 0
             if len(running) <= self.concurrency // 2:
                 try:
                     ids = await self.claim(self.concurrency * 2 - len(running))
-                except Exception:
-                    log.exception("worker.claim_failed")
+                except Exception as exc:
                     ids = []
+                    if not is_database_unavailable(exc):
+                        log.exception("worker.claim_failed")
+                    else:
+                        # Look again soon (not a traceback per poll): claiming resumes the
+                        # moment the database answers.
+                        self._outage_started()
+                        await self._sleep(outage_delay)
+                        outage_delay = min(outage_delay * 2, OUTAGE_RETRY_MAX_SECONDS)
+                        continue
+                if not self._interrupted:
+                    self._outage_over()
+                outage_delay = OUTAGE_RETRY_SECONDS
                 claimed = len(ids)
                 running.update(asyncio.create_task(one(i)) for i in ids)
             if running:
@@ -214,3 +284,25 @@ class Worker:
         # Stopping: the sales in progress finish within the shutdown timeout (their leases are
         # ours); the ones still running then are cancelled and released by `run`.
         await self._wind_down(running)
+        if self._interrupted:  # one try: the database may still be away (the leases expire)
+            with suppress(Exception):
+                await asyncio.wait_for(self.release_interrupted(), OUTAGE_RETRY_MAX_SECONDS * 2)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Waits `seconds`, or less if the worker is stopped or woken."""
+        self._wake.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _check_token_spool(runtime: Runtime) -> None:
+    """A renewed MercadoLibre token lives in the spool until the database takes it: say at once
+    if this machine cannot keep it there."""
+    spool = runtime.settings.spool_dir
+    try:
+        spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        usable = os.access(spool, os.W_OK)
+    except OSError:
+        usable = False
+    if not usable:
+        log.error("worker.token_spool_unwritable", directory=str(spool))

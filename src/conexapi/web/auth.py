@@ -6,7 +6,8 @@
   (`csrf_token`); a POST passes only when both match. A cross-site form can neither read the
   cookie nor forge the signature.
 - `WebRoute` turns errors into pages: "sign in first" into a redirect to the sign-in form, an
-  `AppError` into a Spanish error page with its status code.
+  `AppError` into a Spanish error page with its status code, a database that is away (a
+  restart) into a 503 page that asks to try again in a few seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from conexapi.accounts.models import Role
 from conexapi.accounts.service import get_me
 from conexapi.alerts.models import Alert
 from conexapi.alerts.service import list_alerts
+from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError, Forbidden, Unauthorized
+from conexapi.db import is_database_unavailable
+from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.security.tokens import TokenClaims
 from conexapi.web.jinja import templates
@@ -225,6 +229,7 @@ ERROR_TITLES = {
     409: "No se puede hacer ahora",
     422: "Revise los datos",
     429: "Demasiados intentos",
+    503: "Un momento, por favor",
 }
 
 
@@ -257,6 +262,12 @@ class WebRoute(APIRoute):
                 return response
             except AppError as exc:
                 return _error_page(request, exc.status_code, exc.message, exc.code)
+            except outage.DATABASE_ERRORS as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                page = _error_page(request, 503, text(outage.CODE), outage.CODE)
+                page.headers.update(outage.outage_headers())
+                return page
             except RequestValidationError as exc:
                 errors = exc.errors()
                 first = errors[0] if errors else {}

@@ -1,9 +1,11 @@
 """Siigo authentication: `POST /auth` (username + access key → 24 h bearer token, no refresh).
 
 The token is cached encrypted on the connection row (`access_token_enc`, `token_expires_at`) and
-so shared by every worker and API replica; it is renewed a few minutes before expiry under the row
-lock (one `/auth` per company, not one per process). After a 401 it is renewed once and the
-request replayed: a 401 means the request never reached business logic, so even a POST is safe.
+so shared by every worker and API replica; it is renewed a few minutes before expiry through
+`connections.renewal` (one `/auth` per company, not one per process; a token obtained while the
+database is away is used meanwhile and stored when it answers). After a 401 it is renewed once
+and the request replayed: a 401 means the request never reached business logic, so even a POST
+is safe.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ import httpx
 import structlog
 
 from conexapi.connections.health import mark_needs_reauth, record_access_token
-from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.repository import ConnectionStore
-from conexapi.connections.token_memo import token_memo
+from conexapi.connections.renewal import TokenKeeper, keeper_for
+from conexapi.connections.token_spool import SpooledTokens
+from conexapi.connections.token_state import Obtained, VendorHooks
 from conexapi.core.errors import AuthError, IntegrationError
 from conexapi.core.http import parse_siigo_error, send
-from conexapi.db import naive_utc, utcnow
 from conexapi.runtime import Runtime
 from conexapi.settings import SiigoSection
 
@@ -31,9 +32,9 @@ log = structlog.get_logger("conexapi.siigo.auth")
 VENDOR = "siigo"
 REAUTH_MESSAGE = (
     "Siigo rechazó el usuario API o la access key (¿se restablecieron las credenciales?): "
-    "vuelve a conectar Siigo con las credenciales nuevas."
+    "vuelva a conectar Siigo con las credenciales nuevas."
 )
-_LOCKS_KEY = "siigo_token_locks"
+MARGIN = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -79,74 +80,62 @@ async def authenticate(
     return SiigoToken(str(data["access_token"]), int(data.get("expires_in") or 86400))
 
 
+def siigo_hooks(runtime: Runtime) -> VendorHooks:
+    async def obtain(credentials: str) -> Obtained:
+        creds = runtime.secrets.decrypt_json(credentials)
+        token = await authenticate(
+            runtime.siigo_http,
+            runtime.settings.siigo,
+            str(creds["username"]),
+            str(creds["access_key"]),
+        )
+        return Obtained(token.access_token, None, token.expires_in)
+
+    def grant(connection: Connection) -> str | None:
+        # Still encrypted: `obtain` decrypts it (the renewal code only passes it along).
+        return connection.credentials_enc
+
+    def apply(connection: Connection, entry: SpooledTokens) -> None:
+        record_access_token(
+            connection, runtime.secrets, entry.access_token, entry.expires_in, entry.obtained_at
+        )
+        if connection.status == ConnectionStatus.NEEDS_REAUTH:
+            connection.status = ConnectionStatus.ACTIVE.value
+            connection.last_error = None
+        log.info("siigo.token.renewed", connection_id=connection.id)
+
+    def revoke(connection: Connection, now: datetime, error: AuthError) -> None:
+        mark_needs_reauth(connection, now, REAUTH_MESSAGE)
+        connection.access_token_enc = None
+        connection.token_expires_at = None
+
+    return VendorHooks(
+        vendor=VENDOR,
+        margin=MARGIN,
+        single_use=False,
+        grant=grant,
+        obtain=obtain,
+        apply=apply,
+        revoke=revoke,
+    )
+
+
+def siigo_keeper(runtime: Runtime) -> TokenKeeper:
+    return keeper_for(runtime, VENDOR, siigo_hooks)
+
+
 class SiigoTokenCache:
     """The company's bearer token, shared through the database by every process."""
 
-    def __init__(self, runtime: Runtime, *, margin: timedelta = timedelta(minutes=5)) -> None:
-        self.runtime = runtime
-        self.margin = margin
-        self._lock = ConnectionLocks(runtime, _LOCKS_KEY)
-
-    def _cached(self, connection: Connection, now: datetime) -> str | None:
-        expires = naive_utc(connection.token_expires_at)
-        if connection.access_token_enc and expires is not None and expires - self.margin > now:
-            return self.runtime.secrets.decrypt(connection.access_token_enc)
-        return None
+    def __init__(self, runtime: Runtime) -> None:
+        self.keeper = siigo_keeper(runtime)
 
     async def token(self, connection_id: int) -> str:
-        memo = token_memo(self.runtime)
-        remembered = memo.get(VENDOR, connection_id)
-        if isinstance(remembered, str):
-            return remembered
-        async with self.runtime.sessions() as session:
-            connection = await ConnectionStore(session).get(connection_id)
-            if connection is None:
-                raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
-            cached = self._cached(connection, utcnow())
-        if cached is not None:
-            memo.put(VENDOR, connection_id, cached)
-            return cached
-        return await self._renew(connection_id, rejected=None)
+        return await self.keeper.token(connection_id)
 
     async def invalidate_and_renew(self, connection_id: int, rejected: str) -> str:
         """After a 401 with `rejected`: a new token, unless another process already renewed."""
-        return await self._renew(connection_id, rejected=rejected)
-
-    async def _renew(self, connection_id: int, *, rejected: str | None) -> str:
-        token_memo(self.runtime).forget(VENDOR, connection_id)
-        async with self._lock(connection_id):
-            failure: AuthError | None = None
-            async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:
-                now = utcnow()
-                cached = self._cached(connection, now)
-                if cached is not None and cached != rejected:
-                    return cached
-                if not connection.credentials_enc:
-                    raise AuthError("no Siigo credentials stored", vendor=VENDOR)
-                creds = self.runtime.secrets.decrypt_json(connection.credentials_enc)
-                try:
-                    token = await authenticate(
-                        self.runtime.siigo_http,
-                        self.runtime.settings.siigo,
-                        str(creds["username"]),
-                        str(creds["access_key"]),
-                    )
-                except AuthError as exc:
-                    failure = exc
-                    mark_needs_reauth(connection, now, REAUTH_MESSAGE)
-                    connection.access_token_enc = None
-                    connection.token_expires_at = None
-                else:
-                    record_access_token(
-                        connection, self.runtime.secrets, token.access_token, token.expires_in, now
-                    )
-                    if connection.status == ConnectionStatus.NEEDS_REAUTH:
-                        connection.status = ConnectionStatus.ACTIVE.value
-                        connection.last_error = None
-                    log.info("siigo.token.renewed", connection_id=connection_id)
-                    return token.access_token
-            log.warning("siigo.token.rejected", connection_id=connection_id)
-            raise failure
+        return await self.keeper.renew(connection_id, rejected=rejected)
 
 
 class SiigoAuth(httpx.Auth):

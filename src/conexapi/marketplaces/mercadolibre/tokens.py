@@ -1,151 +1,109 @@
 """MercadoLibre access tokens per seller: proactive refresh, single flight across processes.
 
-ML refresh tokens are single use and only the newest is valid: two concurrent refreshes leave the
-loser with `invalid_grant` and, if the winner's result is lost, a disconnected seller. So a
-refresh happens only while holding the connection row lock (`SELECT ... FOR UPDATE`; on SQLite
-the database write lock), re-reads the row after acquiring it (someone may have refreshed in the
-meantime), and commits the new pair before the new access token is handed to anyone. Inside one
-process an asyncio lock per connection keeps the waiting tasks off the database.
+ML refresh tokens are single use and only the newest is valid (docs/vendors/mercadolibre.md §1.4):
+two concurrent refreshes leave the loser with `invalid_grant`, and a pair lost between
+MercadoLibre's answer and the database (a restart, a crash) disconnects the seller. The refresh
+itself goes through `connections.renewal`: a marker committed before the call, the answer spooled
+to disk at once and stored with retries, `invalid_grant` checked against what ConexAPI holds
+before the seller is asked to reconnect. This module adds what is MercadoLibre's: the refresh
+call, how a pair lands on the row, and `needs_reauth`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from conexapi.connections.health import mark_active, mark_needs_reauth, record_access_token
-from conexapi.connections.locking import ConnectionLocks, locked_connection
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.connections.repository import ConnectionStore
-from conexapi.connections.token_memo import token_memo
+from conexapi.connections.renewal import TokenKeeper, keeper_for
+from conexapi.connections.token_spool import SpooledTokens
+from conexapi.connections.token_state import Obtained, VendorHooks
 from conexapi.core.errors import AuthError
-from conexapi.db import naive_utc, utcnow
 from conexapi.marketplaces.mercadolibre import oauth
 from conexapi.runtime import Runtime
 
 log = structlog.get_logger("conexapi.meli.tokens")
 
 VENDOR = "mercadolibre"
-REAUTH_MESSAGE = "MercadoLibre revocó el acceso (invalid_grant): vuelve a conectar la cuenta."
+REAUTH_MESSAGE = "MercadoLibre revocó el acceso (invalid_grant): vuelva a conectar la cuenta."
 NEEDS_REAUTH_MESSAGE = "La cuenta de MercadoLibre necesita volver a conectarse."
-_LOCKS_KEY = "meli_token_locks"
+MARGIN = timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    token: str | None
-    expires_at: datetime | None
-    status: str
+def _needs_reauth() -> AuthError:
+    return AuthError(
+        NEEDS_REAUTH_MESSAGE, vendor=VENDOR, vendor_code="needs_reauth", status_code=None
+    )
+
+
+def meli_hooks(runtime: Runtime) -> VendorHooks:
+    async def obtain(refresh_token: str) -> Obtained:
+        tokens = await oauth.refresh(
+            runtime.meli_http, runtime.settings.mercadolibre, refresh_token
+        )
+        return Obtained(
+            tokens.access_token,
+            tokens.refresh_token,
+            tokens.expires_in,
+            {"scope": tokens.scope, "user_id": tokens.user_id},
+        )
+
+    def grant(connection: Connection) -> str | None:
+        if not connection.refresh_token_enc:
+            return None
+        return runtime.secrets.decrypt(connection.refresh_token_enc)
+
+    def apply(connection: Connection, entry: SpooledTokens) -> None:
+        tokens = oauth.TokenSet(
+            access_token=entry.access_token,
+            refresh_token=entry.refresh_token,
+            expires_in=entry.expires_in,
+            user_id=int(entry.extra.get("user_id") or 0),
+            scope=str(entry.extra.get("scope") or ""),
+        )
+        store_tokens(runtime, connection, tokens, entry.obtained_at)
+
+    def revoke(connection: Connection, now: datetime, error: AuthError) -> None:
+        reason = REAUTH_MESSAGE if error.vendor_code == "invalid_grant" else NEEDS_REAUTH_MESSAGE
+        mark_needs_reauth(connection, now, reason)
+
+    def check(connection: Connection) -> None:
+        if connection.status == ConnectionStatus.NEEDS_REAUTH:
+            raise _needs_reauth()
+
+    return VendorHooks(
+        vendor=VENDOR,
+        margin=MARGIN,
+        single_use=True,
+        grant=grant,
+        obtain=obtain,
+        apply=apply,
+        revoke=revoke,
+        check=check,
+    )
+
+
+def meli_keeper(runtime: Runtime) -> TokenKeeper:
+    return keeper_for(runtime, VENDOR, meli_hooks)
 
 
 class MeliTokenManager:
-    """`access_token(connection_id)` for every ML call; one instance per call site is fine.
+    """`access_token(connection_id)` for every ML call; one instance per call site is fine (the
+    state lives on the runtime's keeper)."""
 
-    The per-connection asyncio locks live on the runtime, so every manager of a process shares
-    them; across processes the row lock does the work.
-    """
-
-    def __init__(self, runtime: Runtime, *, margin: timedelta = timedelta(minutes=10)) -> None:
-        self.runtime = runtime
-        self.margin = margin
-        self._lock = ConnectionLocks(runtime, _LOCKS_KEY)
-
-    def _snapshot(self, connection: Connection) -> _Snapshot:
-        token = (
-            self.runtime.secrets.decrypt(connection.access_token_enc)
-            if connection.access_token_enc
-            else None
-        )
-        return _Snapshot(token, naive_utc(connection.token_expires_at), connection.status)
-
-    def _fresh(self, snap: _Snapshot, now: datetime) -> bool:
-        return (
-            snap.token is not None
-            and snap.expires_at is not None
-            and snap.expires_at - self.margin > now
-        )
-
-    @staticmethod
-    def _needs_reauth(connection_id: int) -> AuthError:
-        return AuthError(
-            NEEDS_REAUTH_MESSAGE, vendor=VENDOR, vendor_code="needs_reauth", status_code=None
-        )
-
-    async def _read(self, connection_id: int) -> _Snapshot:
-        async with self.runtime.sessions() as session:
-            connection = await ConnectionStore(session).get(connection_id)
-            if connection is None:
-                raise AuthError(f"connection {connection_id} does not exist", vendor=VENDOR)
-            return self._snapshot(connection)
+    def __init__(self, runtime: Runtime) -> None:
+        self.keeper = meli_keeper(runtime)
 
     async def access_token(self, connection_id: int) -> str:
-        """A token with more than `margin` left, refreshing it first when needed."""
-        memo = token_memo(self.runtime)
-        snap = memo.get(VENDOR, connection_id)
-        if not isinstance(snap, _Snapshot) or not self._fresh(snap, utcnow()):
-            snap = await self._read(connection_id)
-            memo.put(VENDOR, connection_id, snap)
-        if snap.status == ConnectionStatus.NEEDS_REAUTH:
-            raise self._needs_reauth(connection_id)
-        if self._fresh(snap, utcnow()) and snap.token is not None:
-            return snap.token
-        return await self._refresh(connection_id, rejected=None)
+        """A token with more than the margin left, refreshing it first when needed; a
+        connection that needs the seller raises `AuthError` (`needs_reauth`) at once."""
+        return await self.keeper.token(connection_id)
 
     async def refresh_after_401(self, connection_id: int, rejected_token: str) -> str:
         """After ML refused `rejected_token`: refresh unless someone already replaced it."""
-        return await self._refresh(connection_id, rejected=rejected_token)
-
-    async def _refresh(self, connection_id: int, *, rejected: str | None) -> str:
-        token_memo(self.runtime).forget(VENDOR, connection_id)
-        async with self._lock(connection_id):
-            failure: AuthError | None = None
-            async with locked_connection(self.runtime, connection_id, vendor=VENDOR) as connection:
-                now = utcnow()
-                snap = self._snapshot(connection)
-                if connection.status == ConnectionStatus.NEEDS_REAUTH:
-                    raise self._needs_reauth(connection_id)
-                if rejected is None and self._fresh(snap, now) and snap.token is not None:
-                    return snap.token  # another task or process refreshed while we waited
-                if (
-                    rejected is not None
-                    and snap.token is not None
-                    and snap.token != rejected
-                    and snap.expires_at is not None
-                    and snap.expires_at > now
-                ):
-                    return snap.token
-                if not connection.refresh_token_enc:
-                    failure = AuthError(
-                        "no refresh token stored", vendor=VENDOR, vendor_code="no_refresh_token"
-                    )
-                    mark_needs_reauth(connection, now, NEEDS_REAUTH_MESSAGE)
-                else:
-                    refresh_token = self.runtime.secrets.decrypt(connection.refresh_token_enc)
-                    try:
-                        tokens = await oauth.refresh(
-                            self.runtime.meli_http,
-                            self.runtime.settings.mercadolibre,
-                            refresh_token,
-                        )
-                    except AuthError as exc:
-                        failure = exc
-                        mark_needs_reauth(connection, now, REAUTH_MESSAGE)
-                    else:
-                        self._store(connection, tokens, now)
-                        log.info(
-                            "meli.token.refreshed",
-                            connection_id=connection_id,
-                            token_version=connection.token_version,
-                        )
-                        return tokens.access_token  # committed when the block exits
-            # The needs_reauth mark is committed above; now tell the caller.
-            log.warning("meli.token.revoked", connection_id=connection_id)
-            raise failure
-
-    def _store(self, connection: Connection, tokens: oauth.TokenSet, now: datetime) -> None:
-        store_tokens(self.runtime, connection, tokens, now)
+        return await self.keeper.renew(connection_id, rejected=rejected_token)
 
 
 def store_tokens(

@@ -20,9 +20,11 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep
 from conexapi.core.errors import AppError
 from conexapi.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, NOTIFICATIONS
+from conexapi.db import is_database_unavailable
 from conexapi.inbox.batcher import IntakeBatcher
 from conexapi.inbox.service import MeliNotification
 from conexapi.runtime import Runtime
@@ -115,6 +117,7 @@ class NotificationFastPath:
         started = time.perf_counter()
         request_id = _request_id(scope)
         status = 200
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
             body = await _read_body(receive)
             if body is None:
@@ -122,13 +125,19 @@ class NotificationFastPath:
             content: dict[str, Any] = await take_notification(self.runtime, body)
         except AppError as exc:
             status, content = exc.status_code, {"code": exc.code, "message": exc.message}
-        except Exception:
-            log.exception("http.unhandled", path=PATH, request_id=request_id)
-            status = 500
-            content = {
-                "code": "internal_error",
-                "message": "Something went wrong on our side; it was logged. Please try again.",
-            }
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                # Not stored, so not acknowledged: MercadoLibre delivers it again.
+                log.warning("webhook.database_unavailable", request_id=request_id)
+                status, content = 503, {"code": outage.CODE, "message": outage.MESSAGE}
+                extra_headers = [(b"retry-after", str(outage.RETRY_AFTER_SECONDS).encode())]
+            else:
+                log.exception("http.unhandled", path=PATH, request_id=request_id)
+                status = 500
+                content = {
+                    "code": "internal_error",
+                    "message": "Something went wrong on our side; it was logged. Please try again.",
+                }
         data = _ACCEPTED if content == _ACCEPTED_CONTENT else json.dumps(content).encode()
         await send(
             {
@@ -138,6 +147,7 @@ class NotificationFastPath:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(data)).encode()),
                     (b"x-request-id", request_id.encode()),
+                    *extra_headers,
                 ],
             }
         )
