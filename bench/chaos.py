@@ -437,7 +437,9 @@ def _run_stack(
     print(f"[chaos] faults off after {len(killer.kills)} kills; waiting for a sweep")
     t = time.monotonic()
     swept = wait_for_sweep(stack, faults_off_at, args.sweep_interval * 4 + 60)
-    quiet = settle(stack, args.settle_timeout, connections=True, quiet_for=max(3.0, args.sweep_interval / 2))
+    quiet = settle(
+        stack, args.settle_timeout, connections=True, quiet_for=max(3.0, args.sweep_interval / 2)
+    )
     # one more sweep after quiescence: nothing new may appear
     again = stack.db.scalar("SELECT UTC_TIMESTAMP(6)")
     swept = wait_for_sweep(stack, again, args.sweep_interval * 4 + 60) and swept
