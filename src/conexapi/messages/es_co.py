@@ -33,9 +33,37 @@ CATALOGUE: dict[str, str] = {
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
     "sync.credit_note_waits_dian": "Hay una devolución: la nota crédito espera a que la DIAN "
     "acepte la factura.",
+    "sync.billing_processing": "MercadoLibre todavía está procesando los datos de facturación "
+    "del comprador; la venta espera a que estén listos (hasta {hours} h después del pago) y se "
+    "revisa de nuevo sola.",
+    "sync.billing_processing_expired": "Los datos de facturación del comprador no llegaron en "
+    "{hours} h: se factura al consumidor final.",
+    "sync.shipping_unknown": "MercadoLibre todavía no informa cuánto pagó el comprador por el "
+    "envío; la venta espera para no dejar fuera una línea que el comprador pagó y se revisa de "
+    "nuevo sola.",
+    "sync.shipping_unknown_late": "MercadoLibre no informó cuánto pagó el comprador por el "
+    "envío: revise el envío de la venta en MercadoLibre y reintente; no se factura sin esa línea.",
+    "sync.consumer_fallback": "El comprador no dio datos de facturación: la factura va al "
+    "consumidor final ({identification}).",
+    "sync.consumer_fallback_processing": "Los datos de facturación del comprador seguían en "
+    "proceso después de {hours} h: la factura va al consumidor final ({identification}).",
     # -- Siigo documents -------------------------------------------------------------------------
     "invoice.rounding_deviation": "El total en Siigo ({total}) difiere en {deviation} del valor "
     "de MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA).",
     "database_unavailable": "ConexAPI se está reconectando con su base de datos; no se perdió "
     "nada. Intente de nuevo en unos segundos.",
+    "invoice.difference_meli_coupon": "La factura incluye {amount} del cupón que pagó "
+    'MercadoLibre por el comprador: es parte del precio de venta (configuración "cupones de '
+    'MercadoLibre como parte del precio").',
+    "invoice.shipping_tax_principal": "El envío lleva {label}, el impuesto del producto "
+    "principal de la venta ({product}, {amount}): el transporte sigue al bien que lleva "
+    "(E.T. art. 447).",
+    "invoice.shipping_tax_fixed": "El envío lleva {label}, el impuesto elegido en la "
+    "configuración de la integración.",
+    "invoice.shipping_tax_fixed_none": "El envío va sin impuesto (excluido), como se eligió en "
+    "la configuración de la integración.",
+    # -- why a document cannot be built ----------------------------------------------------------
+    "build.unsupported_tax": "El producto {code} de Siigo tiene impuestos que ConexAPI no puede "
+    "facturar con exactitud: {reason}. Revise los impuestos del producto en Siigo (un solo IVA, o "
+    "clasificación Excluido o Exento) y reintente la venta; mientras tanto la venta no se factura.",
 }
