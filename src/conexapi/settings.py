@@ -74,6 +74,7 @@ class WorkerSection(BaseModel):
     sweep_retry_max_wait_seconds: float
     stamp_poll_interval_seconds: int
     shutdown_timeout_seconds: float
+    data_recheck_seconds: int
 
 
 class Settings(BaseSettings):
@@ -131,6 +132,10 @@ class Settings(BaseSettings):
     # Wait after a 429 that carries no Retry-After.
     worker_rate_limit_default_seconds: float = Field(default=30.0, gt=0)
     stamp_poll_interval_seconds: int = Field(default=60, ge=1)
+    # A sale waiting for MercadoLibre data still being processed (billing info PROCESSING, a
+    # shipping cost nobody reports yet) is looked at again this often, up to the integration's
+    # `data_wait_hours`.
+    data_recheck_seconds: int = Field(default=900, ge=1)
 
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
     jwt_issuer: str = "conexapi"
@@ -277,6 +282,7 @@ class Settings(BaseSettings):
             sweep_retry_max_wait_seconds=self.sweep_retry_max_wait_seconds,
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
             shutdown_timeout_seconds=self.shutdown_timeout_seconds,
+            data_recheck_seconds=self.data_recheck_seconds,
         )
 
     @property

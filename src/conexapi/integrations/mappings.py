@@ -27,6 +27,7 @@ from conexapi.connections.known_products import (
 from conexapi.core.errors import NotFound, PermanentError, Unprocessable
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import siigo_client
+from conexapi.erps.siigo.documents.taxes import ProductTaxes, product_taxes
 from conexapi.integrations.api_schemas import (
     ImportReport,
     MappingCheckItem,
@@ -34,12 +35,9 @@ from conexapi.integrations.api_schemas import (
     RejectedLine,
 )
 from conexapi.integrations.models import ProductMapping
+from conexapi.integrations.proposals import is_valid_code
 from conexapi.integrations.repository import TenantIntegrations, mapped_codes
-from conexapi.integrations.service import (
-    MAX_CODE_LOOKUPS,
-    get_integration,
-    is_valid_code,
-)
+from conexapi.integrations.service import MAX_CODE_LOOKUPS, get_integration
 from conexapi.runtime import Runtime
 
 log = structlog.get_logger("conexapi.integrations")
@@ -185,6 +183,7 @@ async def check_mappings(
     in_catalog: set[str] = set()
     looked_up: set[str] = set()
     inactive: set[str] = set()
+    taxes: dict[str, ProductTaxes] = {}
     lookups = 0
     items: list[MappingCheckItem] = []
     for sku, (code, source) in sorted(targets.items()):
@@ -201,6 +200,8 @@ async def check_mappings(
             continue
         product = products.get(code)
         found: dict[str, Any] | None = product.model_dump() if product is not None else None
+        if found is not None:
+            taxes[code] = product_taxes(found)
         if found is not None and catalog_fresh:
             (in_catalog if is_active(found) else inactive).add(code)
         if found is None and lookups < MAX_CODE_LOOKUPS:
@@ -208,6 +209,8 @@ async def check_mappings(
             try:
                 found = await client.get_product_by_code(code)
                 (looked_up if is_active(found) else inactive).add(code)
+                if found is not None:
+                    taxes[code] = product_taxes(found)
             except PermanentError:
                 found = None
         if found is None:
@@ -243,8 +246,12 @@ async def check_mappings(
                 )
             )
     connection_id = integration.siigo_connection_id
-    await record_checks(session, connection_id, active=sorted(in_catalog), checked_at=fetched_at)
-    await record_checks(session, connection_id, active=sorted(looked_up), inactive=sorted(inactive))
+    await record_checks(
+        session, connection_id, active=sorted(in_catalog), checked_at=fetched_at, taxes=taxes
+    )
+    await record_checks(
+        session, connection_id, active=sorted(looked_up), inactive=sorted(inactive), taxes=taxes
+    )
     checks = product_checks(runtime)
     for code in inactive:
         checks.forget(connection_id, code)

@@ -47,6 +47,32 @@ CATALOGUE: dict[str, str] = {
     "consumidor final ({identification}).",
     "sync.consumer_fallback_processing": "Los datos de facturación del comprador seguían en "
     "proceso después de {hours} h: la factura va al consumidor final ({identification}).",
+    "sync.invalid_buyer": "Los datos fiscales del comprador no sirven para Siigo: {error}. Pida al "
+    "comprador corregir sus datos de facturación en MercadoLibre y reintente, o emita la factura "
+    "a mano en Siigo.",
+    "sync.missing_fiscal_data": "El comprador no dio datos de facturación y no hay consumidor "
+    "final configurado. Configure el consumidor final en la integración y reintente.",
+    "sync.credited": "Venta anulada: las notas crédito cubren toda la factura.",
+    "sync.credit_note_manual": "MercadoLibre devolvió $ {amount} al comprador y las notas "
+    "crédito automáticas están desactivadas: emita la nota crédito en Siigo, o actívelas y "
+    "reintente.",
+    "sync.refund_covered": "MercadoLibre cubrió el reembolso con su protección al comprador "
+    "(reclamo {claims}): usted conserva el dinero de la venta, la factura sigue vigente y no se "
+    "emite nota crédito.",
+    "sync.correction_waits_dian": "La corrección de la factura espera a que la DIAN la acepte.",
+    "sync.correction_annulled": "Factura {invoice} anulada con la nota crédito {note}; sigue la "
+    "factura corregida.",
+    "sync.corrected": "Factura {old} corregida: anulada con nota crédito y reemplazada por la "
+    "factura {new}.",
+    "sync.correction_requested": "{user} pidió corregir la factura {invoice}: se anula con nota "
+    "crédito y se emite la factura corregida.",
+    "not_correctable": "Solo se corrige la factura de una venta facturada.",
+    "nothing_to_correct": "La factura no tiene diferencias que corregir con las reglas de hoy.",
+    "correction_has_credit_notes": "La factura ya tiene notas crédito: corríjala en Siigo Nube.",
+    "credit.concept_1": "Devolución parcial de los bienes",
+    "credit.concept_2": "Anulación de la factura electrónica",
+    "credit.concept_3": "Rebaja o descuento",
+    "credit.concept_4": "Ajuste de precio",
     # -- Siigo documents -------------------------------------------------------------------------
     "invoice.rounding_deviation": "El total en Siigo ({total}) difiere en {deviation} del valor "
     "de MercadoLibre por el redondeo de Siigo (precio no alcanzable con IVA).",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conexapi.db import utcnow
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.clock import COLOMBIA
-from conexapi.sales.states import RETRYABLE_BY_HAND
+from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 
 
@@ -95,6 +95,23 @@ class SaleRepository:
             .order_by(SaleEvent.created_at, SaleEvent.id)
         )
         return list(rows.scalars())
+
+    async def make_invoiced_due(self, sale_ids: Sequence[int]) -> int:
+        """Makes invoiced sales due now, to look at their invoice again (an audit, a
+        correction); their state does not change."""
+        if not sale_ids:
+            return 0
+        result = await self.session.execute(
+            update(Sale)
+            .where(
+                Sale.tenant_id == self.tenant_id,
+                Sale.id.in_(sale_ids),
+                Sale.state == SaleState.INVOICED.value,
+            )
+            .values(next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def make_due(self, sale_ids: Sequence[int]) -> int:
         """Makes retryable sales due now (a fresh round of attempts)."""

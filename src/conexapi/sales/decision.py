@@ -124,12 +124,14 @@ def _vendor_data(
     sale was paid: billing info still PROCESSING (then the consumidor final, recorded on the
     sale), or a shipping cost nobody reports yet (then a person: a line the buyer paid for is
     never dropped)."""
+    if now.tzinfo is None:  # naive datetimes are UTC, as the database stores them
+        now = now.replace(tzinfo=UTC)
     paid_at = facts.sale_date or now
     if paid_at.tzinfo is None:
         paid_at = paid_at.replace(tzinfo=UTC)
     deadline = paid_at + timedelta(hours=settings.data_wait_hours)
     expired = now >= deadline
-    recheck_at = min(now + recheck, deadline)
+    recheck_at = min(now + recheck, deadline).astimezone(UTC)
     if not facts.shipping_known:
         if expired:
             return Decision(
