@@ -30,6 +30,13 @@ from conexapi.sync import queue
 from conexapi.sync.models import Document, Job, Sale
 
 
+def current_invoice(docs: list[Document]) -> Document | None:
+    """The sale's invoice that stands: the latest (a corrected invoice replaces the one its
+    correction annulled)."""
+    invoices = [d for d in docs if d.kind == DocumentKind.INVOICE.value]
+    return max(invoices, key=lambda d: d.seq) if invoices else None
+
+
 def _summary(doc: Document | None) -> DocumentSummary | None:
     if doc is None or doc.status != DocumentStatus.ISSUED.value:
         return None
@@ -39,7 +46,7 @@ def _summary(doc: Document | None) -> DocumentSummary | None:
 
 
 def _read(sale: Sale, docs: list[Document]) -> SaleRead:
-    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    invoice = current_invoice(docs)
     notes = [d for d in docs if d.kind == DocumentKind.CREDIT_NOTE.value]
     return SaleRead(
         id=sale.id,
@@ -84,7 +91,7 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         raise NotFound("Sale not found.", code="sale_not_found")
     docs = (await repo.documents([sale.id])).get(sale.id, [])
     base = _read(sale, docs)
-    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    invoice = current_invoice(docs)
     return SaleDetail(
         **base.model_dump(),
         facts=sale.facts,

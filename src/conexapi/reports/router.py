@@ -38,6 +38,7 @@ def profit_json(report: ProfitReport) -> dict[str, Any]:
                 "buyer": s.buyer,
                 "state": s.state,
                 "invoice_number": s.invoice_number,
+                "anulada": s.annulled,
                 **s.amounts.as_dict(),
             }
             for s in report.sales

@@ -291,7 +291,8 @@ def _check_document_settings(body: dict[str, Any], res: DocumentResult) -> None:
         err.append(
             siigo_error("parameter_required", "The field cost_center is required", ["cost_center"])
         )
-    items = body.get("items") if isinstance(body.get("items"), list) else []
+    raw_items = body.get("items")
+    items: list[Any] = raw_items if isinstance(raw_items, list) else []
     if doc_type.get("seller_by_item") and any(
         isinstance(i, dict) and i.get("seller") is None for i in items
     ):

@@ -164,7 +164,9 @@ class Invoicer:
         # A code Siigo cannot have (spaces, quotes, > 30 chars) is refused by the builder with
         # its reason, without a lookup.
         used = [c for c in dict.fromkeys(codes[k] for k in keys if k in codes) if is_valid_code(c)]
-        check = await check_products(self.runtime, self.siigo, self.ctx.siigo_connection_id, used)
+        check = await check_products(
+            self.runtime, self.siigo, self.ctx.siigo_connection_id, used, fresh=fresh
+        )
         if check.inactive:
             by_code = {code: sku for sku, code in codes.items()}
             return _products_step([(by_code.get(c, c), c) for c in check.inactive])

@@ -131,7 +131,9 @@ async def sale_page(
         if fix is not None and fix.code == "unmapped_products" and user.can_edit
         else []
     )
-    invoice = next((d for d in sale.documents if d.kind == "invoice"), None)
+    invoice = max(
+        (d for d in sale.documents if d.kind == "invoice"), key=lambda d: d.seq, default=None
+    )
     notes = [d for d in sale.documents if d.kind == "credit_note"]
     return render(
         request,
