@@ -118,7 +118,7 @@ async def test_a_covered_refund_says_why_and_keeps_the_profit(stack: Stack) -> N
 
 
 async def test_profit_follows_the_credit_notes(stack: Stack) -> None:
-    [g] = await stack.generate(1, kinds=["paid_then_cancelled"])
+    await stack.generate(1, kinds=["paid_then_cancelled"])
     await stack.settle()
     [sale] = await stack.sales()
     before = (await stack.api.get(f"/api/v1/sales/{sale['id']}", headers=stack.headers)).json()
@@ -241,3 +241,24 @@ async def test_an_invoice_issued_wrong_is_listed_and_corrected_once_on_request(
     assert row["correction"] == "corregida"
     assert row["corrected_by"] == corrected["name"]
     assert str(g["external_id"]) == sale["external_id"]
+
+
+async def test_the_dashboard_shows_each_lines_tax_and_the_review(stack: Stack) -> None:
+    from tests.web.conftest import web_login
+
+    await stack.generate(1, kinds=["mixed_tax"])
+    await stack.settle()
+    [sale] = await stack.sales()
+    await web_login(stack.api, stack.owner.email)
+    page = await stack.api.get(f"/app/sales/{sale['id']}")
+    assert page.status_code == 200
+    detail = (await stack.api.get(f"/api/v1/sales/{sale['id']}", headers=stack.headers)).json()
+    lines = detail["breakdown"]["lineas"]
+    assert len({line["impuesto"] for line in lines}) >= 2  # a mixed cart: several treatments
+    for line in lines:
+        # Each line's base and tax, with the tax's name, as the invoice was built.
+        assert f"<td>{line['impuesto']}</td>" in page.text
+    assert "El envío lleva" in page.text  # the shipping tax with its reason
+    review = await stack.api.get("/app/reports/fiscal-review")
+    assert review.status_code == 200
+    assert "Facturas revisadas" in review.text

@@ -26,6 +26,11 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    # -- dashboard actions ------------------------------------------------------------------------
+    "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
+    "factura y luego la factura corregida, una sola vez.",
+    "web.review_queued": "{count} factura(s) en cola para revisar con los productos de Siigo de "
+    "hoy; el resultado aparece aquí en unos segundos.",
     # -- vendors ----------------------------------------------------------------------------------
     "vendor.failed": "{vendor} no respondió como se esperaba ({status}). "
     "Intente de nuevo en unos minutos.",

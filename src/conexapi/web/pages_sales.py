@@ -17,7 +17,7 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
-from conexapi.messages import error_text
+from conexapi.messages import error_text, text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.states import SaleState
@@ -177,6 +177,23 @@ async def retry(
         runtime,
         ok=f"Venta {sale.external_id}: reintento en cola. Se procesará en unos segundos.",
     )
+
+
+@router.post("/{sale_id}/correction", dependencies=[Depends(verify_csrf)])
+async def request_correction(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """The seller asks to correct an invoice the fiscal review found wrong (never automatic)."""
+    user.require(Role.ADMIN)
+    target = _back(request, f"/app/sales/{sale_id}")
+    try:
+        await sales.request_correction(
+            session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=error_text(exc))
+    return redirect(target, runtime, ok=text("web.correction_queued"))
 
 
 @router.post("/retry-all", dependencies=[Depends(verify_csrf)])
