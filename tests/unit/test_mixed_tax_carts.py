@@ -71,6 +71,19 @@ carts = st.lists(
 )
 
 
+def invoice(facts: SaleFacts, config: Any = SETTINGS) -> Any:
+    return build_invoice(
+        facts,
+        config,
+        product_codes=CODES,
+        products=CATALOG,
+        rates=RATES,
+        today=date(2026, 3, 14),
+        idempotency_key="CX1FV1",
+        customer_identification="1020304050",
+    )
+
+
 def cart(raw: list[tuple[str, int, int, int, bool]], shipping: int) -> SaleFacts:
     lines = []
     for i, (code, qty, unit, pct, seller) in enumerate(raw):
@@ -127,16 +140,7 @@ def test_payments_equal_siigo_total_and_lines_carry_their_products_tax(
         }
     )
     facts = cart(raw, shipping)
-    plan = build_invoice(
-        facts,
-        config,
-        product_codes=CODES,
-        products=CATALOG,
-        rates=RATES,
-        today=date(2026, 3, 14),
-        idempotency_key="CX1FV1",
-        customer_identification="1020304050",
-    )
+    plan = invoice(facts, config)
     body = plan.json_body()
     items = body["items"]
     # Siigo's own total, line by line with each line's tax, is what the payment says.
@@ -174,16 +178,7 @@ def test_credit_notes_never_exceed_and_end_fully_credited(
     raw: list[tuple[str, int, int, int, bool]], shipping: int, refunds: list[int]
 ) -> None:
     facts = cart(raw, shipping)
-    plan = build_invoice(
-        facts,
-        SETTINGS,
-        product_codes=CODES,
-        products=CATALOG,
-        rates=RATES,
-        today=date(2026, 3, 14),
-        idempotency_key="CX1FV1",
-        customer_identification="1020304050",
-    )
+    plan = invoice(facts)
     items = invoice_items(plan.json_body(), plan.breakdown, RATES)
     lines = [it.invoiced() for it in items]
     order = facts.order_ids[0]

@@ -174,27 +174,19 @@ def validate_settings(settings: InvoicingSettings, catalogs: Catalogs, fields: s
     if "nc_payment_type_id" in fields and settings.nc_payment_type_id is not None:
         pt = catalogs.payment_type("NC", settings.nc_payment_type_id)
         checks.append(("nc_payment_type_id", "credit note payment type", pt))
-    if "iva_tax_id" in fields and settings.iva_tax_id is not None:
-        tax = catalogs.tax(settings.iva_tax_id)
-        checks.append(("iva_tax_id", "IVA tax", tax))
+    for name, label in (("iva_tax_id", "IVA tax"), ("shipping_tax_id", "shipping tax")):
+        tax_id = getattr(settings, name)
+        if name not in fields or tax_id is None:
+            continue
+        tax = catalogs.tax(tax_id)
+        checks.append((name, label, tax))
         if tax is not None and tax.type.upper() != "IVA":
             raise invalid_setting(
-                f'Tax {tax.id} ("{tax.name}") is a {tax.type} tax, not IVA.',
-                "iva_tax_id",
-                settings.iva_tax_id,
+                f'Tax {tax.id} ("{tax.name}") is a {tax.type} tax, not IVA.', name, tax_id
             )
     if "cost_center_id" in fields and settings.cost_center_id is not None:
         cc = catalogs.cost_center(settings.cost_center_id)
         checks.append(("cost_center_id", "cost center", cc))
-    if "shipping_tax_id" in fields and settings.shipping_tax_id is not None:
-        tax = catalogs.tax(settings.shipping_tax_id)
-        checks.append(("shipping_tax_id", "shipping tax", tax))
-        if tax is not None and tax.type.upper() != "IVA":
-            raise invalid_setting(
-                f'Tax {tax.id} ("{tax.name}") is a {tax.type} tax, not IVA.',
-                "shipping_tax_id",
-                settings.shipping_tax_id,
-            )
     for name, label, row in checks:
         value = getattr(settings, name)
         if row is None:

@@ -59,3 +59,24 @@ class Step:
     error: str | None = None
     data: dict[str, Any] | None = None
     reset_attempts: bool = False
+
+    @classmethod
+    def attention(
+        cls,
+        code: str,
+        message: str,
+        *,
+        kind: EventKind = EventKind.NEEDS_ATTENTION,
+        data: dict[str, Any] | None = None,
+    ) -> Step:
+        """A person must fix something: the sale waits in `needs_attention`, not due, saying
+        what and how."""
+        return cls(
+            state=SaleState.NEEDS_ATTENTION,
+            next_at=None,
+            message=message,
+            kind=kind,
+            code=code,
+            error=message,
+            data=data,
+        )

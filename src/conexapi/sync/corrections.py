@@ -142,22 +142,15 @@ async def _reissue(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step:
     plan, _ = built
     breakdown = invoice_breakdown(plan, [], doc.breakdown.get("cliente") or {})
     breakdown["corrige"] = doc.number
-    async with inv.runtime.sessions() as session:
-        sale = await inv.owned(session, inv.ctx.sale_id)
-        new = Document(
-            tenant_id=sale.tenant_id,
-            sale_id=sale.id,
-            kind=DocumentKind.INVOICE.value,
-            seq=seq,
-            idempotency_key=plan.idempotency_key,
-            status=DocumentStatus.IN_FLIGHT.value,
-            body=plan.json_body(),
-            breakdown=breakdown,
-            total=plan.total,
-            deviation=plan.deviation,
-        )
-        session.add(new)
-        await session.commit()
+    new = await inv.add_document(
+        kind=DocumentKind.INVOICE.value,
+        seq=seq,
+        idempotency_key=plan.idempotency_key,
+        body=plan.json_body(),
+        breakdown=breakdown,
+        total=plan.total,
+        deviation=plan.deviation,
+    )
     step = await inv.send(new, DocumentKind.INVOICE)
     step.next_at = utcnow()  # mark the old one corrected
     return step

@@ -78,14 +78,7 @@ async def credit_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | 
         return covered
     if not inv.ctx.settings.credit_notes_auto:
         message = text("sync.credit_note_manual", amount=money_text(outlook.next.requested))
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=message,
-            kind=EventKind.NEEDS_ATTENTION,
-            code="credit_note_manual",
-            error=message,
-        )
+        return Step.attention("credit_note_manual", message)
     if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
         return Step(
             state=SaleState.INVOICED,
@@ -119,41 +112,26 @@ async def issue_request(
             external_ref=inv.ctx.external_id,
         )
     except BuildError as exc:
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=exc.message,
-            kind=EventKind.NEEDS_ATTENTION,
-            code=exc.code,
-            error=exc.message,
-        )
-    async with inv.runtime.sessions() as session:
-        sale = await inv.owned(session, inv.ctx.sale_id)
-        note = Document(
-            tenant_id=sale.tenant_id,
-            sale_id=sale.id,
-            kind=DocumentKind.CREDIT_NOTE.value,
-            seq=seq,
-            idempotency_key=key,
-            status=DocumentStatus.IN_FLIGHT.value,
-            refund_ref=request.ref[:120],
-            body=plan.json_body(),
-            breakdown={
-                "lineas": plan.breakdown,
-                "razon": plan.reason,
-                "concepto": text(f"credit.concept_{plan.reason}"),
-                "total": str(plan.total),
-                "solicitado": str(plan.requested),
-                "iva": str(sum((Decimal(str(row["iva"])) for row in plan.breakdown), ZERO)),
-                "acreditado": credited_rows(plan.credited),
-                "order_id": request.order_id,
-            },
-            total=plan.total,
-            deviation=plan.deviation,
-        )
-        session.add(note)
-        # Committed before the ERP call, with its key.
-        await session.commit()
+        return Step.attention(exc.code, exc.message)
+    note = await inv.add_document(
+        kind=DocumentKind.CREDIT_NOTE.value,
+        seq=seq,
+        idempotency_key=key,
+        refund_ref=request.ref[:120],
+        body=plan.json_body(),
+        breakdown={
+            "lineas": plan.breakdown,
+            "razon": plan.reason,
+            "concepto": text(f"credit.concept_{plan.reason}"),
+            "total": str(plan.total),
+            "solicitado": str(plan.requested),
+            "iva": str(sum((Decimal(str(row["iva"])) for row in plan.breakdown), ZERO)),
+            "acreditado": credited_rows(plan.credited),
+            "order_id": request.order_id,
+        },
+        total=plan.total,
+        deviation=plan.deviation,
+    )
     return await _sent(inv, facts, doc, note)
 
 

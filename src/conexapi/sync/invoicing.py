@@ -106,9 +106,11 @@ class Invoicer:
             else:
                 plan = consumer_fallback_customer(settings)
         except ValueError as exc:
-            return _attention("invalid_buyer_identification", text("sync.invalid_buyer", error=exc))
+            return Step.attention(
+                "invalid_buyer_identification", text("sync.invalid_buyer", error=exc)
+            )
         if plan is None:
-            return _attention("missing_fiscal_data", text("sync.missing_fiscal_data"))
+            return Step.attention("missing_fiscal_data", text("sync.missing_fiscal_data"))
         built = await self.plan_document(facts, seq=1, customer=plan)
         if isinstance(built, Step):
             return built
@@ -264,6 +266,21 @@ class Invoicer:
                     setattr(doc, name, value)
                 await session.commit()
 
+    async def add_document(self, **fields: Any) -> Document:
+        """A new document row, in flight with its key, committed before Siigo is called
+        (whatever happens next, the key is known)."""
+        async with self.runtime.sessions() as session:
+            sale = await self.owned(session, self.ctx.sale_id)
+            doc = Document(
+                tenant_id=sale.tenant_id,
+                sale_id=sale.id,
+                status=DocumentStatus.IN_FLIGHT.value,
+                **fields,
+            )
+            session.add(doc)
+            await session.commit()
+            return doc
+
     async def merge_breakdown(self, doc_id: int, **values: Any) -> dict[str, Any]:
         """Sets keys of a document's breakdown, keeping the others as they are now in the
         database (a person may have written one meanwhile: a correction request)."""
@@ -341,56 +358,23 @@ class Invoicer:
             f"La DIAN rechazó la factura {doc.number}: {reasons}. Corrige los datos en Siigo Nube, "
             "reenvíala a la DIAN y pulsa Reintentar para actualizar el estado."
         )
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=message,
-            kind=EventKind.DIAN_REJECTED,
-            code="dian_rejected",
-            error=message,
-            data={"errors": errors},
+        return Step.attention(
+            "dian_rejected", message, kind=EventKind.DIAN_REJECTED, data={"errors": errors}
         )
 
 
 def _build_failed(exc: BuildError, data: dict[str, Any] | None = None) -> Step:
     """A document we cannot build from the sale as it stands: the user has to fix something."""
-    return Step(
-        state=SaleState.NEEDS_ATTENTION,
-        next_at=None,
-        message=exc.message,
-        kind=EventKind.NEEDS_ATTENTION,
-        code=exc.code,
-        error=exc.message,
-        data=data,
-    )
+    return Step.attention(exc.code, exc.message, data=data)
 
 
 def _products_step(missing: list[tuple[str, str]]) -> Step:
     names = ", ".join(f"{sku} (código {code})" if sku != code else sku for sku, code in missing)
     message = (
-        f"Producto sin equivalente activo en Siigo: {names}. Asocia el SKU a un producto de Siigo "
-        "en Productos, o crea/activa el producto con ese código en Siigo, y reintenta."
+        f"Producto sin equivalente activo en Siigo: {names}. Asocie el SKU a un producto de Siigo "
+        "en Productos, o cree/active el producto con ese código en Siigo, y reintente."
     )
-    return Step(
-        state=SaleState.NEEDS_ATTENTION,
-        next_at=None,
-        message=message,
-        kind=EventKind.NEEDS_ATTENTION,
-        code="unmapped_products",
-        error=message,
-        data={"skus": [sku for sku, _ in missing]},
-    )
-
-
-def _attention(code: str, message: str) -> Step:
-    return Step(
-        state=SaleState.NEEDS_ATTENTION,
-        next_at=None,
-        message=message,
-        kind=EventKind.NEEDS_ATTENTION,
-        code=code,
-        error=message,
-    )
+    return Step.attention("unmapped_products", message, data={"skus": [sku for sku, _ in missing]})
 
 
 async def invoice_of(session: AsyncSession, sale_id: int) -> Document | None:

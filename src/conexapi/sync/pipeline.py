@@ -295,14 +295,7 @@ class SaleProcessor:
                 code=outcome.code,
                 error=outcome.message,
             )
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=outcome.message,
-            kind=EventKind.NEEDS_ATTENTION,
-            code=outcome.code,
-            error=outcome.message,
-        )
+        return Step.attention(outcome.code, outcome.message)
 
     async def _mark_connection(self, connection_id: int, message: str) -> None:
         async with self.runtime.sessions() as session:
@@ -368,14 +361,7 @@ class SaleProcessor:
                 code=decision.reason,
             )
         if decision.action is Action.ATTENTION:
-            return Step(
-                state=SaleState.NEEDS_ATTENTION,
-                next_at=None,
-                message=decision.message,
-                kind=EventKind.NEEDS_ATTENTION,
-                code=decision.reason,
-                error=decision.message,
-            )
+            return Step.attention(decision.reason, decision.message)
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
         return _then_credit(await invoicer.issue(facts, existing), facts)
