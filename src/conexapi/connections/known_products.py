@@ -172,13 +172,6 @@ async def check_products(
     return result
 
 
-async def inactive_codes(
-    runtime: Runtime, client: SiigoClient, connection_id: int, codes: Sequence[str]
-) -> list[str]:
-    """The codes (in their order, without repeats) that are not active products in Siigo."""
-    return (await check_products(runtime, client, connection_id, codes)).inactive
-
-
 async def _recent(
     runtime: Runtime, connection_id: int, codes: list[str]
 ) -> dict[str, tuple[float, ProductTaxes | None]]:
