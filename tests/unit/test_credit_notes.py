@@ -281,3 +281,34 @@ def test_credit_note_needs_its_settings() -> None:
             **{**NC, "settings": SETTINGS.model_copy(update={"nc_document_id": None})},
         )
     assert err.value.names == ["nc_document_id"]
+
+
+def test_goods_on_their_way_back_are_not_credited_as_money_meanwhile() -> None:
+    _, items = invoice(sale(item("1", "A", 2, 30000)))
+    lines = [it.invoiced() for it in items]
+    pending = {"1": (OrderClaim("5", "1", return_pending=True),)}
+    refund = [Refund("1", D(30000), full=False)]
+    waiting = next_credit(lines, [], refund, statuses={"1": "partially_refunded"}, claims=pending)
+    assert waiting.next is None  # no discount now, and no return credit twice later
+    back = {"1": (OrderClaim("5", "1", returned=(ReturnedItem("MCOA", None, D(1)),)),)}
+    done = next_credit(lines, [], refund, statuses={"1": "partially_refunded"}, claims=back)
+    assert done.next is not None
+    assert done.next.concept == Concept.PARTIAL_RETURN
+
+
+def test_units_back_after_a_discount_never_credit_more_than_is_left() -> None:
+    _, items = invoice(sale(item("1", "A", 2, 30000)))
+    plans, _ = run_credits(items, [Refund("1", D(50000), full=False)], {"1": "partially_refunded"})
+    (discount,) = plans
+    issued = [IssuedCredit("money:1:50000", discount.credited, "1")]
+    back = {"1": (OrderClaim("5", "1", returned=(ReturnedItem("MCOA", None, D(1)),)),)}
+    outlook = next_credit(
+        [it.invoiced() for it in items],
+        issued,
+        [Refund("1", D(60000), full=False)],
+        statuses={"1": "partially_refunded"},
+        claims=back,
+    )
+    assert outlook.next is not None
+    nc = build_credit_note(items, outlook.next, idempotency_key="NC2", **NC)
+    assert discount.total + nc.total <= items[0].total + D("0.01")

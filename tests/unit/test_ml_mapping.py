@@ -11,6 +11,7 @@ import pytest
 from conexapi.marketplaces.mercadolibre.mapping import (
     build_sale_facts,
     parse_billing,
+    parse_order_claims,
     to_decimal,
 )
 from conexapi.sales.decision import Action, decide
@@ -261,3 +262,75 @@ def test_tolerates_nulls_and_missing_keys() -> None:
     assert facts.lines[0].sku is None
     assert facts.sale_date is None
     assert parse_billing({}) is None
+
+
+# --- claims and returns ---------------------------------------------------------------------
+# Written from MercadoLibre's claims documentation ("Gestionar reclamos": the /claims/{id}
+# example) and its returns documentation (/post-purchase/v2/claims/{id}/returns fields).
+DOC_CLAIM = {
+    "id": 5256749420,
+    "resource_id": 2000007819609432,
+    "status": "closed",
+    "type": "mediations",
+    "stage": "claim",
+    "resource": "order",
+    "reason_id": "PDD9549",
+    "quantity_type": "total",
+    "claimed_quantity": 1,
+    "resolution": {
+        "reason": "payment_refunded",
+        "date_created": "2024-03-21T05:19:22.000-04:00",
+        "benefited": ["complainant"],
+        "closed_by": "respondent",
+        "applied_coverage": False,
+    },
+    "related_entities": ["return"],
+}
+DOC_RETURN = {
+    "status": "delivered",
+    "status_money": "refunded",
+    "subtype": "return_total",
+    "orders": [
+        {
+            "order_id": 2000007819609432,
+            "item_id": "MCO1",
+            "variation_id": None,
+            "context_type": "total",
+            "total_quantity": "1.0",
+            "return_quantity": "1.0",
+        }
+    ],
+}
+
+
+def test_a_claim_with_its_return() -> None:
+    [claim] = parse_order_claims("2000007819609432", [DOC_CLAIM], {"5256749420": DOC_RETURN})
+    assert claim.covered is False
+    assert claim.return_pending is False
+    [item] = claim.returned
+    assert (item.item_id, item.variation_id, item.quantity) == ("MCO1", None, Decimal(1))
+
+
+def test_a_return_whose_money_is_retained_is_pending() -> None:
+    retained = {**DOC_RETURN, "status_money": "retained"}
+    [claim] = parse_order_claims("2000007819609432", [DOC_CLAIM], {"5256749420": retained})
+    assert claim.returned == ()
+    assert claim.return_pending is True
+
+
+def test_a_claim_mercadolibre_covered() -> None:
+    covered = {
+        **DOC_CLAIM,
+        "related_entities": [],
+        "resolution": {
+            **DOC_CLAIM["resolution"],
+            "reason": "coverage_decision",
+            "applied_coverage": True,
+        },
+    }
+    [claim] = parse_order_claims("2000007819609432", [covered])
+    assert claim.covered is True
+    assert claim.return_pending is False
+    # Another order's claim, or a claim on a payment, is not this order's.
+    assert parse_order_claims("1", [covered]) == ()
+    assert parse_order_claims("2000007819609432", [{**covered, "resource": "payment"}]) == ()

@@ -191,7 +191,10 @@ def _return_credit(
             take = min(units - credited, entry.quantity)
             if take <= 0:
                 continue
-            last = take == entry.quantity
+            # The line's last units take what is left of it; so do units worth more than what is
+            # left (a discount was credited on the line before they came back).
+            worth = entry.line.total / entry.line.quantity * take
+            last = take == entry.quantity or worth > entry.amount
             wanted.append((entry.line.index, take, entry.amount if last else None))
     if not wanted:
         return None
@@ -264,9 +267,12 @@ def next_credit(
                 covered,
                 remaining,
             )
-        returned = _return_credit(order_id, mine, claims.get(order_id, ()), issued)
+        order_claims = claims.get(order_id, ())
+        returned = _return_credit(order_id, mine, order_claims, issued)
         if returned is not None:
             return CreditOutlook(returned, False, covered, remaining)
+        if any(c.return_pending for c in order_claims):
+            continue  # goods on their way back: credited as a return once refunded
         credited = sum((t.amount for c in issued if c.order_id == order_id for t in c.lines), ZERO)
         if invoiced_orders:
             due = refund.amount - credited

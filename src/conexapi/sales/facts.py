@@ -111,6 +111,9 @@ class OrderClaim:
     covered: bool = False
     returned: tuple[ReturnedItem, ...] = ()
     closed: bool = True
+    # A return exists whose money has not gone back to the buyer yet: what it returns is not
+    # known as returned, so no credit for this order's money is decided meanwhile.
+    return_pending: bool = False
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,17 @@ async def credit_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | 
         if oid in invoiced_orders
     }
     concept = Concept(inv.ctx.settings.money_refund_reason)
-    outlook = next_credit(lines, issued, refunds, statuses=statuses, money_concept=concept)
+    # Claims already known covered (recorded on the invoice) are not asked for again.
+    claims: dict[str, tuple[OrderClaim, ...]] = {}
+    for known in doc.breakdown.get("reembolsos_cubiertos") or []:
+        order_id = str(known.get("order_id"))
+        claims[order_id] = (OrderClaim(str(known.get("claim_id")), order_id, covered=True),)
+    outlook = next_credit(
+        lines, issued, refunds, statuses=statuses, claims=claims, money_concept=concept
+    )
     if outlook.next is not None and inv.ml is not None:
         # A credit is due: what came back and whether MercadoLibre covered it is in the claims.
-        claims = await _claims(inv, [r.order_id for r in refunds])
+        claims.update(await _claims(inv, [r.order_id for r in refunds if r.order_id not in claims]))
         outlook = next_credit(
             lines, issued, refunds, statuses=statuses, claims=claims, money_concept=concept
         )

@@ -40,7 +40,9 @@ def parse_order_claims(
         )
         returned: list[ReturnedItem] = []
         ret = as_dict((returns or {}).get(claim_id))
-        if text(ret.get("status_money")).lower() == "refunded":
+        with_return = "return" in [text(e) for e in as_list(claim.get("related_entities"))]
+        refunded = text(ret.get("status_money")).lower() == "refunded"
+        if refunded:
             for entry in as_list(ret.get("orders")):
                 entry = as_dict(entry)
                 if str_id(entry.get("order_id")) not in (None, order_id):
@@ -61,6 +63,7 @@ def parse_order_claims(
                 covered=covered,
                 returned=tuple(returned),
                 closed=text(claim.get("status")).lower() == "closed",
+                return_pending=(with_return or bool(ret)) and not refunded,
             )
         )
     return tuple(out)
