@@ -262,3 +262,19 @@ async def test_the_dashboard_shows_each_lines_tax_and_the_review(stack: Stack) -
     review = await stack.api.get("/app/reports/fiscal-review")
     assert review.status_code == 200
     assert "Facturas revisadas" in review.text
+
+
+async def test_billing_still_processing_after_the_wait_goes_to_the_consumer(
+    db_url: str,
+) -> None:
+    async with running_stack(stack_settings(db_url)) as stack:
+        await stack.connect(settings={"data_wait_hours": 0})
+        await stack.generate(1, kinds=["billing_processing"])
+        await stack.settle()
+        [sale] = await stack.sales()
+        assert sale["state"] == "invoiced"
+        detail = (await stack.api.get(f"/api/v1/sales/{sale['id']}", headers=stack.headers)).json()
+        client = detail["breakdown"]["cliente"]
+        assert client["consumidor_final"] is True
+        assert client["datos_facturacion"] == "processing"
+        assert "seguían en proceso" in client["motivo"]

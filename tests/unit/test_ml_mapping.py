@@ -149,12 +149,10 @@ def test_billing_still_processing_waits_then_falls_back() -> None:
     waiting = decide(facts, settings, now=soon, recheck=timedelta(minutes=15))
     assert (waiting.action, waiting.reason) == (Action.WAIT, "billing_processing")
     assert waiting.recheck_at == soon + timedelta(minutes=15)
-    assert not waiting.consumer_fallback
     near = decide(facts, settings, now=facts.sale_date + timedelta(hours=23, minutes=55))
     assert near.recheck_at == facts.sale_date + timedelta(hours=24)  # never past the bound
     late = decide(facts, settings, now=facts.sale_date + timedelta(hours=24))
     assert (late.action, late.reason) == (Action.INVOICE, "billing_processing_expired")
-    assert late.consumer_fallback
     assert "consumidor final" in late.message
 
 

@@ -40,8 +40,6 @@ class Decision:
     # For a wait on MercadoLibre data still being processed: when to look again (None: the
     # engine's usual slow re-check; notifications and the sweep bring it back sooner).
     recheck_at: datetime | None = None
-    # Invoice anyway with the consumidor final: the buyer's fiscal data never came in time.
-    consumer_fallback: bool = False
 
 
 UNPAID_STATUSES = frozenset(
@@ -152,7 +150,6 @@ def _vendor_data(
             Action.INVOICE,
             "billing_processing_expired",
             text("sync.billing_processing_expired", hours=settings.data_wait_hours),
-            consumer_fallback=True,
         )
     return None
 

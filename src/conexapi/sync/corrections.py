@@ -78,6 +78,8 @@ async def audit(inv: Invoicer, facts: SaleFacts, doc: Document) -> None:
 
 async def correction_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | None:
     """The next step of a correction a person asked for, or None when there is none."""
+    if not doc.breakdown.get("corrige") and not doc.breakdown.get("correccion"):
+        return None  # the common case, without a query
     invoices = await inv.documents(DocumentKind.INVOICE)
     previous = [d for d in invoices if d.seq < doc.seq]
     if previous and doc.breakdown.get("corrige"):
