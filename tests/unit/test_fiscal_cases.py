@@ -1,7 +1,7 @@
 """Every case listed in issue 12 ("Fiscal truth on real catalogs"), as a table of facts → the
 document a Colombian accountant expects. Bodies follow MercadoLibre's published examples (the
-orders doc's "Obtener descuentos aplicados en una venta", mercadolibre-api.md §3.1) and Siigo's
-(siigo-api.md §7-§9)."""
+orders doc's "Obtener descuentos aplicados en una venta", docs/vendors/mercadolibre.md §3.1) and
+Siigo's (docs/vendors/siigo.md §7-§9)."""
 
 from __future__ import annotations
 

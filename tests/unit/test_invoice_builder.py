@@ -30,7 +30,7 @@ from conexapi.sales.settings import InvoicingSettings
 
 D = Decimal
 RATE = D(19)
-# The taxes of the Siigo sandbox company (siigo-api.md §8 shape).
+# The taxes of the Siigo sandbox company (docs/vendors/siigo.md §8 shape).
 RATES = tax_rates(
     [
         {"id": 13156, "name": "IVA 19%", "type": "IVA", "percentage": 19, "active": True},

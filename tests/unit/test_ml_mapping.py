@@ -139,7 +139,7 @@ def test_missing_billing_gives_no_buyer() -> None:
 
 def test_billing_still_processing_waits_then_falls_back() -> None:
     # MercadoLibre's billing-info FAQ: while the fiscal document is PROCESSING some fields come
-    # null until it is authorized (mercadolibre-api.md §5.3).
+    # null until it is authorized (docs/vendors/mercadolibre.md §5.3).
     facts = facts_of("billing_processing")
     assert facts.buyer is None
     assert facts.billing_status is BillingStatus.PROCESSING

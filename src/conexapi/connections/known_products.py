@@ -3,7 +3,7 @@ every worker.
 
 Before an invoice goes out, each of its product codes is checked in Siigo
 (`GET /v1/products?code=`): it must be active, and its `tax_classification` and `taxes[]`
-decide each line's tax (siigo-api.md §7, `erps.siigo.documents.taxes`). Siigo allows 100
+decide each line's tax (docs/vendors/siigo.md §7, `erps.siigo.documents.taxes`). Siigo allows 100
 requests per minute per company, shared by every worker, so a code found active is remembered
 for `CHECK_SECONDS`, at two levels:
 

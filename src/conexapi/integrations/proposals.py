@@ -40,12 +40,12 @@ def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str]:
 
 
 def document_type_problem(doc: DocumentType, kind: str, settings: InvoicingSettings) -> str | None:
-    """Why ConexAPI cannot issue documents of this Siigo type, or None (siigo-api.md §8).
+    """Why ConexAPI cannot issue documents of this Siigo type, or None (docs/vendors/siigo.md §8).
 
     ConexAPI sends no `number` (needs `automatic_number`), no seller per item, a cost center only
     when one is set, amounts with centavos (needs `decimals`), and electronic documents when it
-    sends them to the DIAN. Real NC types carry no `electronic_type` (§16): only an explicit
-    "NoElectronic" counts as not electronic for them.
+    sends them to the DIAN. Real NC types carry no `electronic_type` (docs/vendors/siigo.md §16):
+    only an explicit "NoElectronic" counts as not electronic for them.
     """
     if not doc.active:
         return f'"{doc.name}" is inactive in Siigo.'

@@ -16,7 +16,7 @@ Every credit takes from the lines what is left of them; the credit that takes a 
 units takes its last centavos too, so a fully refunded invoice ends fully credited. One credit
 note per event; the event's `ref` makes it idempotent (stored on the document). The DIAN
 concepts are Resolución 000042 de 2020 (anexo técnico, tabla de conceptos de corrección de notas
-crédito); Siigo's `reason` uses the same codes (siigo-api.md §10.2). See docs/fiscal.md.
+crédito); Siigo's `reason` uses the same codes (docs/vendors/siigo.md §10.2). See docs/fiscal.md.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ ZERO = Decimal("0")
 
 
 class BillingStatus(StrEnum):
-    """What MercadoLibre's billing info said about the buyer's fiscal data (§5.3)."""
+    """What MercadoLibre's billing info said about the buyer's fiscal data
+    (docs/vendors/mercadolibre.md §5.3)."""
 
     COMPLETE = "complete"  # identification present
     PROCESSING = "processing"  # the fiscal document is still PROCESSING: fields come null
@@ -102,7 +103,8 @@ class ReturnedItem:
 
 @dataclass(frozen=True)
 class OrderClaim:
-    """A MercadoLibre claim on an order, as far as credit notes care (§7)."""
+    """A MercadoLibre claim on an order, as far as credit notes care
+    (docs/vendors/mercadolibre.md §7)."""
 
     claim_id: str
     order_id: str

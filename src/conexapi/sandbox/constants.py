@@ -16,8 +16,8 @@ SIIGO_ACCESS_KEY = "sandbox"
 FV_ELECTRONIC_ID = 24446
 FV_INACTIVE_ID = 24447
 FV_NON_ELECTRONIC_ID = 24448
-# Electronic FV types ConexAPI cannot issue (siigo-api.md §8): numbered by hand, seller per item,
-# no decimals, and one that needs a cost center.
+# Electronic FV types ConexAPI cannot issue (docs/vendors/siigo.md §8): numbered by hand, seller per
+# item, no decimals, and one that needs a cost center.
 FV_MANUAL_NUMBER_ID = 24449
 FV_SELLER_BY_ITEM_ID = 24450
 FV_NO_DECIMALS_ID = 24451

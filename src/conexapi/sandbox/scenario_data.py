@@ -16,7 +16,7 @@ class CatalogProduct:
     price: int  # IVA-included COP, as ML shows it
     tax_ids: tuple[int, ...] = (c.TAX_IVA19_ID,)
     sizes: tuple[str, ...] = ()
-    # Siigo `tax_classification` (siigo-api.md §7.1): Taxed, Exempt or Excluded.
+    # Siigo `tax_classification` (docs/vendors/siigo.md §7.1): Taxed, Exempt or Excluded.
     tax_classification: str = "Taxed"
 
     @property

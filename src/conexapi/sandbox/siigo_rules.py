@@ -274,14 +274,16 @@ def validate_document(
     _check_document_settings(body, res)
     _check_items(company, body, res)
     if res.doc_type is not None and not res.doc_type.get("decimals", True):
-        # The total respects the document type's `decimals` setting (§9.3): whole pesos.
+        # The total respects the document type's `decimals` setting (docs/vendors/siigo.md §9.3):
+        # whole pesos.
         res.total = res.total.quantize(Decimal(1), ROUND_HALF_UP)
     _check_payments(company, body, res, kind)
     return res
 
 
 def _check_document_settings(body: dict[str, Any], res: DocumentResult) -> None:
-    """What the document type asks of every document (§8, `document_settings` §4.3)."""
+    """What the document type asks of every document (docs/vendors/siigo.md §8,
+    `document_settings` §4.3)."""
     doc_type, err = res.doc_type, res.errors
     if doc_type is None:
         return
@@ -470,8 +472,8 @@ def _check_item_taxes(company: Company, raw: Any, i: int, err: ErrorList) -> lis
         else:
             taxes.append(found)
     types = [t["type"] for t in taxes]
-    # Siigo's `invalid_array` for taxes (§4.3): at most 3, no repeated type, not IVA and
-    # AdValorem together, no ReteIVA/ReteICA inside items.
+    # Siigo's `invalid_array` for taxes (docs/vendors/siigo.md §4.3): at most 3, no repeated type,
+    # not IVA and AdValorem together, no ReteIVA/ReteICA inside items.
     if (
         len(raw) > 3
         or len(types) != len(set(types))

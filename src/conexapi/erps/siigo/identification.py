@@ -105,7 +105,8 @@ def nit_check_digit(nit: str) -> str:
 
 
 # A company's NIT has 9 digits; a person's NIT is their cédula (up to 10 digits). With its DV
-# appended, one digit more (DIAN, RUT; siigo-api.md §6.2: NIT "without DV; DV in check_digit").
+# appended, one digit more (DIAN, RUT; docs/vendors/siigo.md §6.2: NIT "without DV; DV in
+# check_digit").
 COMPANY_NIT_DIGITS = 9
 PERSON_NIT_MAX_DIGITS = 10
 
@@ -114,12 +115,12 @@ def split_nit(value: str, *, company: bool = True) -> tuple[str, str | None]:
     """Split a NIT as typed by a buyer into (number without DV, DV or None).
 
     The DV is taken off only when the buyer clearly wrote it: after a separator ("900.123.456-7",
-    "900123456 - 7", "900123456/7"), or when the bare number has the length of a NIT plus its
-    DV (10 digits for a company, 11 for a person) *and* its last digit is the DV of the rest.
-    MercadoLibre does not say whether billing info NITs carry the DV (mercadolibre-api.md §5.1,
-    UNCERTAIN). Any other number is kept whole: a person's 10-digit cédula used as NIT is never
-    cut, even when its last digit happens to be the DV of the first nine (1 case in 11). The DV
-    returned is the one given, not validated: `normalize_identification` verifies it.
+    "900123456 - 7", "900123456/7"), or when the bare number has the length of a NIT plus its DV (10
+    digits for a company, 11 for a person) *and* its last digit is the DV of the rest. MercadoLibre
+    does not say whether billing info NITs carry the DV (docs/vendors/mercadolibre.md §5.1,
+    UNCERTAIN). Any other number is kept whole: a person's 10-digit cédula used as NIT is never cut,
+    even when its last digit happens to be the DV of the first nine (1 case in 11). The DV returned
+    is the one given, not validated: `normalize_identification` verifies it.
     """
     text = value.strip()
     sep = re.fullmatch(r"([\d.\s]+?)\s*[-‐–/]\s*(\d)", text)
@@ -139,7 +140,7 @@ def normalize_identification(id_type: str, identification: str, *, company: bool
     the DV when `split_nit` finds one), 3–13 digits. A DV the buyer wrote must be the NIT's
     módulo-11 DV: a wrong one means a mistyped NIT, and an invoice to a NIT that does not exist
     is worse than none. Other types keep letters and digits, 1–20 (13 for "R-00-PN"); Siigo
-    rejects special characters in `identification` (§6.1).
+    rejects special characters in `identification` (docs/vendors/siigo.md §6.1).
     """
     if id_type == "31":
         number, given_dv = split_nit(identification, company=company)

@@ -201,7 +201,7 @@ def build_customer(
             "active": True,
             "vat_responsible": buyer.vat_responsible,
             # What billing info gave, else "R-99-PN" (No aplica): MercadoLibre's MCO examples
-            # carry none (§5.1).
+            # carry none (docs/vendors/mercadolibre.md §5.1).
             "fiscal_responsibilities": [
                 {"code": code} for code in buyer.fiscal_responsibilities or ("R-99-PN",)
             ],

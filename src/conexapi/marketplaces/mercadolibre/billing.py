@@ -1,4 +1,5 @@
-"""MercadoLibre billing info → the buyer's fiscal identity (mercadolibre-api.md §5; pure)."""
+"""MercadoLibre billing info → the buyer's fiscal identity (pure; docs/vendors/mercadolibre.md
+§5)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ __all__ = ["billing_status", "parse_billing"]
 def parse_billing(billing: Mapping[str, Any] | None) -> Buyer | None:
     """The buyer's fiscal identity from billing info, or None when there is no identification.
 
-    Accepts the current endpoint (`{"site_id", "buyer": {"billing_info": {...}}}`, §5.1), the
+    Accepts the current endpoint (`{"site_id", "buyer": {"billing_info": {...}}}`,
+    docs/vendors/mercadolibre.md §5.1), the
     bare `billing_info` block, and the legacy V1 shape (`{"billing_info": {"doc_type",
     "doc_number", "additional_info": [{"type", "value"}]}}`, §5.2).
     """
@@ -63,9 +65,10 @@ def parse_billing(billing: Mapping[str, Any] | None) -> Buyer | None:
 
 
 def _is_company(id_type: str, cust_type: str, last_name: str) -> bool:
-    """Person or company, as billing info says (§5.1): `cust_type` "BU" is a company and "CO" a
-    person (a person may invoice under a NIT: a merchant's NIT is their cédula plus DV). Only
-    without `cust_type` does the document decide: a NIT without last name is a company."""
+    """Person or company, as billing info says (docs/vendors/mercadolibre.md §5.1): `cust_type` "BU"
+    is a company and "CO" a person (a person may invoice under a NIT: a merchant's NIT is their
+    cédula plus DV). Only without `cust_type` does the document decide: a NIT without last name is a
+    company."""
     if cust_type == "BU":
         return True
     if cust_type == "CO":
@@ -79,10 +82,10 @@ _RESPONSIBILITY = re.compile(r"^(O-\d{2}|R-99-PN)$")
 def _fiscal_profile(block: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
     """DIAN fiscal responsibilities and VAT responsibility, when billing info gives them.
 
-    MercadoLibre's MCO examples show none (§5.1, UNCERTAIN); other sites put a `taxes` block
-    (`taxpayer_type {id, description}`). Read tolerantly: codes shaped like DIAN's ("O-13",
-    "R-99-PN") in `taxes.fiscal_responsibilities` or `attributes.fiscal_responsibilities`, and a
-    taxpayer type that says "responsable de IVA".
+    MercadoLibre's MCO examples show none (docs/vendors/mercadolibre.md §5.1, UNCERTAIN); other
+    sites put a `taxes` block (`taxpayer_type {id, description}`). Read tolerantly: codes shaped
+    like DIAN's ("O-13", "R-99-PN") in `taxes.fiscal_responsibilities` or
+    `attributes.fiscal_responsibilities`, and a taxpayer type that says "responsable de IVA".
     """
     taxes = as_dict(block.get("taxes"))
     found: list[str] = []
@@ -104,7 +107,8 @@ def _fiscal_profile(block: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
 
 
 def billing_status(billing: Mapping[str, Any] | None) -> BillingStatus:
-    """Whether billing info is usable, still being processed, or absent (§5.3).
+    """Whether billing info is usable, still being processed, or absent
+    (docs/vendors/mercadolibre.md §5.3).
 
     MercadoLibre's FAQ: while the fiscal document is PROCESSING some fields come null until it
     is authorized. A billing info that answers but has no identification yet, or that says

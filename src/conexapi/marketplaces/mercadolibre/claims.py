@@ -1,4 +1,5 @@
-"""MercadoLibre claims and returns → what credit notes need (mercadolibre-api.md §7; pure)."""
+"""MercadoLibre claims and returns → what credit notes need (pure; docs/vendors/mercadolibre.md
+§7)."""
 
 from __future__ import annotations
 

@@ -173,7 +173,8 @@ class MercadoLibreClient:
         return await self._get_optional(f"/orders/{order_id}/discounts")
 
     async def search_order_claims(self, order_id: int | str) -> list[dict[str, Any]]:
-        """`GET /post-purchase/v1/claims/search?resource=order&resource_id={order_id}` (§7):
+        """`GET /post-purchase/v1/claims/search?resource=order&resource_id={order_id}`
+        (docs/vendors/mercadolibre.md §7):
         the claims of one order (`data[]`). MercadoLibre answers 400 to `resource_id` without
         `resource` (its claims documentation, "Buscar reclamos")."""
         found = await self._get_optional(

@@ -39,7 +39,8 @@ __all__ = [
     "to_decimal",
 ]
 
-# Payment statuses meaning the buyer's money reached MercadoLibre at some point (§6.1). Refunded /
+# Payment statuses meaning the buyer's money reached MercadoLibre at some point
+# (docs/vendors/mercadolibre.md §6.1). Refunded /
 # charged back / in mediation payments were paid first; their refund is tracked separately.
 PAID_PAYMENT_STATUSES = frozenset({"approved", "refunded", "charged_back", "in_mediation"})
 
@@ -56,7 +57,8 @@ class _Shares:
 
 
 def _discount_shares(discounts: Mapping[str, Any] | None) -> dict[str, _Shares]:
-    """Who funds which discount, per item id, from `GET /orders/{id}/discounts` (§3.1).
+    """Who funds which discount, per item id, from `GET /orders/{id}/discounts`
+    (docs/vendors/mercadolibre.md §3.1).
 
     MercadoLibre's documentation (Órdenes → "Obtener descuentos aplicados en una venta") lists
     three kinds of `details[]`: `coupon`, `discount` (a campaign or promotion) and `cashback`,
@@ -285,10 +287,10 @@ def _buyer_shipping(
 ) -> tuple[Decimal, bool]:
     """What the buyer paid for shipping, and whether it is known at all.
 
-    `/shipments/{id}/costs` (`receiver.cost`, §6.2) is the authority. Without it, a non-pack
-    order's own `shipping_cost`, then the `shipping_cost` of the orders' payments (§6.1; in a pack
-    the order-level field is null, §3.1). When none of them says anything and the orders do have
-    a shipment, the amount is unknown: never assume the buyer paid nothing.
+    `/shipments/{id}/costs` (`receiver.cost`, docs/vendors/mercadolibre.md §6.2) is the authority.
+    Without it, a non-pack order's own `shipping_cost`, then the `shipping_cost` of the orders'
+    payments (§6.1; in a pack the order-level field is null, §3.1). When none of them says anything
+    and the orders do have a shipment, the amount is unknown: never assume the buyer paid nothing.
     """
     if shipment_costs:
         return to_decimal(as_dict(shipment_costs.get("receiver")).get("cost")), True

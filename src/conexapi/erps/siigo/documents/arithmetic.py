@@ -140,7 +140,8 @@ class PricedItem:
             "quantity": self.quantity,
             "price": self.price,
         }
-        # Siigo never implies taxes: a line without them is saved at 0 % (§9.4-3); an excluded
+        # Siigo never implies taxes: a line without them is saved at 0 %
+        # (docs/vendors/siigo.md §9.4-3); an excluded
         # or exempt line without a tax id is exactly that.
         if self.tax_ids:
             item["taxes"] = [{"id": tax_id} for tax_id in self.tax_ids]

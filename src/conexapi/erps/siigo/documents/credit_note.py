@@ -3,7 +3,7 @@
 What to credit is decided by `sales.credits` (which lines, units, values, DIAN concept); this
 module prices it with the same per-line arithmetic as the invoice (see `arithmetic`), each line
 with the tax of the invoice line it credits, so the NC's `payments.value` always equals the
-total Siigo computes (siigo-api.md §10).
+total Siigo computes (docs/vendors/siigo.md §10).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def build_credit_note(
     Units are credited at the invoice's unit price, except the line's last units, which take
     what is left of the line (so the invoice ends fully credited); a money credit is one unit at
     the value asked. Each item carries the taxes of the line it credits, or the NC lacks IVA
-    (siigo-api.md §10.1).
+    (docs/vendors/siigo.md §10.1).
     """
     missing = settings.missing_for_credit_notes()
     if missing:

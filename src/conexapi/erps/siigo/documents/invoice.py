@@ -254,7 +254,8 @@ def build_invoice(
     and takes the default IVA), `rates` the company's tax catalog by id. Lines of orders
     cancelled before invoicing (in a pack with other paid orders) are left out. Coupons are
     taken off each line's amount (`line_amount`); Siigo's `discount` field is not used because its
-    meaning (value or percentage) depends on the document type (§8 `discount_type`). The shipping
+    meaning (value or percentage) depends on the document type (docs/vendors/siigo.md §8,
+    `discount_type`). The shipping
     the buyer paid becomes its own line with `settings.shipping_product_code`.
     """
     missing = settings.missing()

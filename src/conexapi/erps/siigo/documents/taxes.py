@@ -1,13 +1,13 @@
 """Which tax each invoice line carries: the tax of the Siigo product it maps to (pure).
 
 Siigo never implies a tax: a line without `taxes` is saved at 0 % even for a taxed product
-(siigo-api.md §9.4-3), so every line carries its product's `taxes[].id` explicitly, with the
-percentage read from the company's tax catalog (`GET /v1/taxes`, §8), never typed by a person.
-A product without taxes takes the integration's default IVA unless Siigo classifies it as
-Exempt or Excluded (`tax_classification`, §7.1). Anything ConexAPI cannot reproduce exactly
-(impoconsumo, several taxes, a tax missing from the catalog or inactive, a classification that
-contradicts its tax) is refused with the reason, so the sale waits instead of being invoiced
-wrong. The rules and their sources are in docs/fiscal.md.
+(docs/vendors/siigo.md §9.4-3), so every line carries its product's `taxes[].id` explicitly, with
+the percentage read from the company's tax catalog (`GET /v1/taxes`, docs/vendors/siigo.md §8),
+never typed by a person. A product without taxes takes the integration's default IVA unless Siigo
+classifies it as Exempt or Excluded (`tax_classification`, docs/vendors/siigo.md §7.1). Anything
+ConexAPI cannot reproduce exactly (impoconsumo, several taxes, a tax missing from the catalog or
+inactive, a classification that contradicts its tax) is refused with the reason, so the sale waits
+instead of being invoiced wrong. The rules and their sources are in docs/fiscal.md.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def tax_rates(rows: Iterable[Mapping[str, Any] | Any]) -> dict[int, TaxRate]:
 
 def product_taxes(product: Mapping[str, Any]) -> ProductTaxes:
     """A Siigo product body (`GET /v1/products`) → its tax facts. A missing classification is
-    Siigo's default, Taxed (§7.1)."""
+    Siigo's default, Taxed (docs/vendors/siigo.md §7.1)."""
     ids: list[int] = []
     for tax in product.get("taxes") or []:
         raw = tax.get("id") if isinstance(tax, Mapping) else None
