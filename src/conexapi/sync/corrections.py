@@ -27,7 +27,7 @@ from conexapi.sales.facts import SaleFacts
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step
 from conexapi.sync.breakdowns import AUDIT_VERSION, invoice_breakdown
-from conexapi.sync.crediting import invoice_lines, issue_request
+from conexapi.sync.crediting import invoice_lines, issue_request, waits_dian
 from conexapi.sync.models import Document
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ async def correction_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Ste
     state = doc.breakdown.get("correccion") or {}
     if state.get("estado") not in (PENDING, ANNULLED):
         return None
-    if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
+    if waits_dian(doc):
         return Step(
             state=SaleState.INVOICED,
             next_at=inv.poll_time(),
@@ -114,6 +114,11 @@ async def correction_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Ste
 async def _annul(inv: Invoicer, facts: SaleFacts, doc: Document, state: dict[str, Any]) -> Step:
     ref = f"correction:{doc.seq}"
     notes = await inv.documents(DocumentKind.CREDIT_NOTE)
+    sending = [
+        n for n in notes if n.refund_ref == ref and n.status == DocumentStatus.IN_FLIGHT.value
+    ]
+    if sending:  # replay it with its key: never a second annulment
+        return _then_next(await inv.send(sending[0], DocumentKind.CREDIT_NOTE))
     done = [n for n in notes if n.refund_ref == ref and n.status == DocumentStatus.ISSUED.value]
     if done:
         await inv.merge_breakdown(
@@ -129,9 +134,8 @@ async def _annul(inv: Invoicer, facts: SaleFacts, doc: Document, state: dict[str
     lines = tuple((it.index, it.quantity, it.total) for it in items)
     total = sum((it.total for it in items), Decimal(0))
     outlook = CreditOutlook(CreditRequest(ref, Concept.ANNULMENT, None, lines, total), False)
-    step = await issue_request(inv, facts, doc, items, outlook, seq=len(notes) + 1)
-    step.next_at = utcnow()  # the corrected invoice comes next
-    return step
+    # The corrected invoice comes next.
+    return _then_next(await issue_request(inv, facts, doc, items, outlook, seq=len(notes) + 1))
 
 
 async def _reissue(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step:
@@ -153,6 +157,11 @@ async def _reissue(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step:
         total=plan.total,
         deviation=plan.deviation,
     )
-    step = await inv.send(new, DocumentKind.INVOICE)
-    step.next_at = utcnow()  # mark the old one corrected
+    return _then_next(await inv.send(new, DocumentKind.INVOICE))  # then the old one is marked
+
+
+def _then_next(step: Step) -> Step:
+    """The correction's next step comes at once, unless this one needs a person."""
+    if step.state is SaleState.INVOICED:
+        step.next_at = utcnow()
     return step

@@ -67,6 +67,8 @@ async def credit_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | 
     outlook = next_credit(
         lines, issued, refunds, statuses=statuses, claims=claims, money_concept=concept
     )
+    if outlook.next is not None and waits_dian(doc):
+        return _wait_dian(inv)
     if outlook.next is not None and inv.ml is not None:
         # A credit is due: what came back and whether MercadoLibre covered it is in the claims.
         claims.update(await _claims(inv, [r.order_id for r in refunds if r.order_id not in claims]))
@@ -86,14 +88,21 @@ async def credit_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | 
     if not inv.ctx.settings.credit_notes_auto:
         message = text("sync.credit_note_manual", amount=money_text(outlook.next.requested))
         return Step.attention("credit_note_manual", message)
-    if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
-        return Step(
-            state=SaleState.INVOICED,
-            next_at=inv.poll_time(),
-            message=text("sync.credit_note_waits_dian"),
-            kind=EventKind.WAITING_DIAN,
-        )
     return await issue_request(inv, facts, doc, items, outlook, seq=len(notes) + 1)
+
+
+def waits_dian(doc: Document) -> bool:
+    """A credit note needs the invoice accepted by the DIAN first (docs/vendors/siigo.md §10.1)."""
+    return bool(doc.body.get("stamp", {}).get("send")) and doc.stamp_status != "Accepted"
+
+
+def _wait_dian(inv: Invoicer) -> Step:
+    return Step(
+        state=SaleState.INVOICED,
+        next_at=inv.poll_time(),
+        message=text("sync.credit_note_waits_dian"),
+        kind=EventKind.WAITING_DIAN,
+    )
 
 
 async def issue_request(

@@ -111,7 +111,9 @@ class Invoicer:
             )
         if plan is None:
             return Step.attention("missing_fiscal_data", text("sync.missing_fiscal_data"))
-        built = await self.plan_document(facts, seq=1, customer=plan)
+        # A corrected invoice replanned after Siigo refused it keeps its own number (its key).
+        seq = existing.seq if existing is not None else 1
+        built = await self.plan_document(facts, seq=seq, customer=plan)
         if isinstance(built, Step):
             return built
         invoice, _ = built
@@ -140,7 +142,10 @@ class Invoicer:
                 session.add(doc)
             doc.status = DocumentStatus.IN_FLIGHT.value
             doc.body = invoice.json_body()
+            corrects = (existing.breakdown or {}).get("corrige") if existing else None
             doc.breakdown = invoice_breakdown(invoice, plan.warnings, customer)
+            if corrects:
+                doc.breakdown["corrige"] = corrects
             doc.total = invoice.total
             doc.deviation = invoice.deviation
             # Committed before the ERP call: whatever happens next, the key is known.
