@@ -278,3 +278,34 @@ async def test_billing_still_processing_after_the_wait_goes_to_the_consumer(
         assert client["consumidor_final"] is True
         assert client["datos_facturacion"] == "processing"
         assert "seguían en proceso" in client["motivo"]
+
+
+async def test_a_correction_survives_lost_responses_exactly_once(stack: Stack) -> None:
+    await stack.generate(1, kinds=["single"])
+    await stack.settle()
+    [sale] = await stack.sales()
+    [first] = await stack.siigo("invoices")
+    product = stack.sandbox.siigo.default.product_by_code(first["items"][0]["code"])
+    assert product is not None
+    product["taxes"] = [{"id": TAX_IVA5_ID, "name": "IVA 5%", "type": "IVA", "percentage": 5}]
+    await stack.api.post("/api/v1/reports/fiscal-review/refresh", headers=stack.headers)
+    await stack.settle()
+    r = await stack.api.post(f"/api/v1/sales/{sale['id']}/correction", headers=stack.headers)
+    assert r.status_code == 200, r.text
+    # Siigo creates each document and the answer is lost: ConexAPI replays its keys.
+    faults = {"siigo": {"lost_response_rate": 1.0, "lost_response_mode": "error"}}
+    await stack.control.put("/_sandbox/faults", json=faults)
+    worker = stack.worker()
+    for _ in range(3):
+        await worker.run_once()
+    stats = (await stack.control.get("/_sandbox/siigo/stats")).json()
+    assert sum(stats["faults_injected"].values()) >= 1
+    await stack.control.put("/_sandbox/faults", json={"siigo": {}})
+    await stack.settle()
+    notes = await stack.siigo("credit-notes")
+    invoices = await stack.siigo("invoices")
+    assert len(notes) == 1
+    assert len(invoices) == 2
+    assert Counter(i["idempotency_key"] for i in invoices).most_common(1)[0][1] == 1
+    [sale] = await stack.sales()
+    assert sale["invoice"]["erp_id"] in {i["id"] for i in invoices if i["id"] != first["id"]}
