@@ -301,6 +301,7 @@ class ScenarioEngine:
                     "quantity": quantity,
                     "unit_price": int(unit),
                     "coupon": int(coupon),
+                    "discounted": bool(offer.details),
                     "seller_coupon": int(offer.seller_coupon),
                     "meli_coupon": int(offer.meli_coupon),
                 }
