@@ -53,7 +53,7 @@ def test_the_fiscal_migration_cleans_integration_settings(tmp_path: Path) -> Non
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'fiscal.db'}"
     config = alembic_config(url)
-    command.upgrade(config, "7e4b2c9a1d53")
+    command.upgrade(config, "5d2e8f1a7c40")  # the revision before the fiscal one
     engine = sa.create_engine(_sync_url(url))
     now = "2026-11-30 00:00:00"
     rows = [

@@ -1,9 +1,9 @@
 """fiscal truth: product taxes on known products; integration settings without iva_rate and
 without ConexAPI's own fallback e-mail
 
-Revision ID: 5d2e8f1a7c40
-Revises: 7e4b2c9a1d53
-Create Date: 2026-11-30 12:00:00
+Revision ID: d37ed504ff7c
+Revises: 5d2e8f1a7c40
+Create Date: 2026-11-30 18:00:00
 """
 
 import json
@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "5d2e8f1a7c40"
-down_revision: str | None = "7e4b2c9a1d53"
+revision: str = "d37ed504ff7c"
+down_revision: str | None = "5d2e8f1a7c40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
