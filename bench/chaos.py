@@ -16,7 +16,9 @@ hid, and once nothing is due any more the Siigo simulator is read back and every
   invoice exists that belongs to no sale;
 - every total is exact: Siigo's own total equals its payments, and differs from what the buyer
   paid on MercadoLibre by at most 0.01 per invoice line;
-- ConexAPI's own view (`GET /api/v1/sales`) agrees: state, invoice and credit note ids and totals.
+- ConexAPI's own view (`GET /api/v1/sales`) agrees: state, invoice and credit note ids and totals;
+- the fiscal checks (`bench.scorecard`): each line's tax is its product's, returns credit what came
+  back, money refunds are discounts, covered refunds get no credit note, identities are right.
 
 Sales that end `dead` (all attempts failed) are reported on their own line: visible, never
 duplicated; with the default fault levels there must be none.
@@ -39,8 +41,6 @@ import json
 import random
 import threading
 import time
-from collections import Counter, defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ from bench.db_restart import (
     restart_checks,
 )
 from bench.private_mariadb import PrivateMariaDB
-from conexapi.sales.keys import idempotency_key, marker
+from bench.scorecard import print_scorecard, score
 
 DEFAULT_FAULTS: dict[str, Any] = {
     "mercadolibre": {
@@ -87,11 +87,6 @@ QUIRKS: dict[str, Any] = {
     "mercadolibre": {"buyer_id_only_rate": 0.2},
 }
 NO_FAULTS: dict[str, Any] = {"mercadolibre": {}, "siigo": {}, "notifications": {}}
-CENT = Decimal("0.01")
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(str(value)) if value is not None else Decimal("NaN")
 
 
 class Killer(threading.Thread):
@@ -132,202 +127,6 @@ class Killer(threading.Thread):
             self.kill_one()
 
 
-# ---------------------------------------------------------------------------- scoring
-
-
-def score(
-    integration_id: int,
-    scenarios: list[dict[str, Any]],
-    invoices: list[dict[str, Any]],
-    notes: list[dict[str, Any]],
-    sales: list[dict[str, Any]],
-) -> dict[str, Any]:
-    violations: list[dict[str, Any]] = []
-    checks: Counter[str] = Counter()
-    failed: Counter[str] = Counter()
-
-    def check(name: str, ok: bool, **context: Any) -> None:
-        checks[name] += 1
-        if not ok:
-            failed[name] += 1
-            if len(violations) < 200:
-                violations.append({"check": name, **context})
-
-    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    unkeyed: list[dict[str, Any]] = []
-    for inv in invoices:
-        if inv.get("idempotency_key"):
-            by_key[str(inv["idempotency_key"])].append(inv)
-        else:
-            unkeyed.append(inv)
-    notes_by_invoice: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for note in notes:
-        ref = note.get("invoice")
-        notes_by_invoice[str(ref.get("id") if isinstance(ref, dict) else ref)].append(note)
-    ours = {str(s["external_id"]): s for s in sales}
-    expected_keys = set()
-    dead: list[dict[str, Any]] = []
-    outcome: Counter[str] = Counter()
-
-    for g in scenarios:
-        ext = str(g["external_id"])
-        key = idempotency_key(integration_id, ext, "FV", 1)
-        expected_keys.add(key)
-        docs = by_key.get(key, []) + [
-            d for d in unkeyed if marker(key) in str(d.get("observations") or "")
-        ]
-        expectation = g["expectation"]
-        sale = ours.get(ext)
-        ctx = {"kind": g["kind"], "external_id": ext}
-        check("sale known to ConexAPI", sale is not None, **ctx)
-        if sale is None:
-            continue
-        state = sale["state"]
-        ctx["state"] = state
-        outcome[f"{expectation} -> {state}"] += 1
-        if state == "dead":
-            dead.append({**ctx, "error": sale.get("error")})
-            check("at most one invoice (dead sale)", len(docs) <= 1, invoices=len(docs), **ctx)
-            continue
-        if expectation == "credit_full" and state == "skipped":
-            # Cancelled before ConexAPI could invoice it (its notifications were late or dropped):
-            # skipping is the right outcome, and then there must be no document at all.
-            check(
-                "no invoice for a sale cancelled before invoicing", not docs, found=len(docs), **ctx
-            )
-            continue
-        billable = expectation in (
-            "invoice",
-            "attention_missing_billing",
-            "credit_full",
-            "credit_partial",
-        )
-        if billable:
-            check("exactly one invoice per billable sale", len(docs) == 1, found=len(docs), **ctx)
-        else:
-            check(
-                "no invoice for a sale that must not be invoiced", not docs, found=len(docs), **ctx
-            )
-        wanted_state = {
-            "invoice": "invoiced",
-            "attention_missing_billing": "invoiced",  # consumidor final fallback (default)
-            "credit_partial": "invoiced",
-            "credit_full": "credited",
-            "skip": "skipped",
-            "attention_unknown_sku": "needs_attention",
-        }[expectation]
-        check("ConexAPI state matches the expectation", state == wanted_state, **ctx)
-        if len(docs) != 1:
-            continue
-        inv = docs[0]
-        total = _dec(inv.get("total"))
-        paid = sum((_dec(p.get("value")) for p in inv.get("payments") or []), Decimal(0))
-        lines = max(1, len(inv.get("items") or []))
-        check("Siigo total equals its payments", abs(total - paid) <= CENT, total=str(total), **ctx)
-        # What the buyer paid on MercadoLibre, plus the coupons MercadoLibre funded (the
-        # simulator's coupons are funded by MercadoLibre: the seller invoices the full price).
-        details = g["details"]
-        ml_total = _dec(details["ml_total"]) + sum(
-            (_dec(line.get("coupon") or 0) for line in details["lines"]), Decimal(0)
-        )
-        check(
-            "invoice total within 0.01 per line of the MercadoLibre amount",
-            abs(total - ml_total) <= CENT * lines,
-            total=str(total),
-            ml_total=str(ml_total),
-            **ctx,
-        )
-        mine = sale.get("invoice") or {}
-        check(
-            "ConexAPI invoice id and total agree with Siigo",
-            str(mine.get("erp_id")) == str(inv["id"]) and _dec(mine.get("total")) == total,
-            ours=mine,
-            siigo={"id": inv["id"], "total": str(total)},
-            **ctx,
-        )
-        nc = notes_by_invoice.get(str(inv["id"]), [])
-        if expectation == "credit_full":
-            check("exactly one credit note per cancelled sale", len(nc) == 1, found=len(nc), **ctx)
-            if len(nc) == 1:
-                check(
-                    "full credit note equals the invoice",
-                    _dec(nc[0].get("total")) == total,
-                    note=str(nc[0].get("total")),
-                    invoice=str(total),
-                    **ctx,
-                )
-        elif expectation == "credit_partial":
-            check("exactly one credit note per refunded sale", len(nc) == 1, found=len(nc), **ctx)
-            if len(nc) == 1:
-                check(
-                    "partial credit note below the invoice",
-                    _dec(nc[0].get("total")) < total,
-                    **ctx,
-                )
-        else:
-            check("no credit note for a sale not refunded", not nc, found=len(nc), **ctx)
-        if nc and len(nc) == 1:
-            mine_nc = sale.get("credit_note") or {}
-            check(
-                "ConexAPI credit note agrees with Siigo",
-                str(mine_nc.get("erp_id")) == str(nc[0]["id"]),
-                ours=mine_nc,
-                **ctx,
-            )
-
-    orphans = [k for k in by_key if k not in expected_keys]
-    check("no invoice without a sale", not orphans, orphans=orphans[:20])
-    for _ in unkeyed:
-        check("every invoice carries our idempotency key", False)
-    known = {str(g["external_id"]) for g in scenarios}
-    extra = [s["external_id"] for s in sales if str(s["external_id"]) not in known]
-    check("ConexAPI holds no sale that does not exist", not extra, extra=extra[:20])
-    return {
-        "checks": dict(checks),
-        "failed": dict(failed),
-        "violations": sum(failed.values()),
-        "violation_samples": violations[:50],
-        "dead": len(dead),
-        "dead_sales": dead[:50],
-        "outcomes": dict(outcome),
-        "invoices": len(invoices),
-        "credit_notes": len(notes),
-    }
-
-
-def print_scorecard(result: dict[str, Any]) -> None:
-    sc = result["score"]
-    width = max(len(k) for k in sc["checks"]) + 2
-    print()
-    print(f"{'CHAOS SCORECARD':<{width}} {'checked':>8} {'failed':>7}")
-    print("-" * (width + 17))
-    for name, n in sc["checks"].items():
-        bad = sc["failed"].get(name, 0)
-        print(f"{name:<{width}} {n:>8} {bad:>7}{'  <-- VIOLATION' if bad else ''}")
-    print("-" * (width + 17))
-    print(f"{'dead sales (all attempts failed)':<{width}} {sc['dead']:>8}")
-    print(
-        f"sales {result['sales']}  invoices {sc['invoices']}  "
-        f"credit notes {sc['credit_notes']}  worker kills {len(result['kills'])}  "
-        f"faults injected {sum(result['faults_injected'].values())}"
-    )
-    print(f"outcomes: {json.dumps(sc['outcomes'], sort_keys=True)}")
-    for name, ok in result["restart_checks"].items():
-        print(f"{name:<{width}} {'':>8} {'ok' if ok else 'FAIL':>7}{'' if ok else '  <--'}")
-    print(f"database restarts: {json.dumps(result['db_restarts'])}")
-    verdict = (
-        "PASS"
-        if sc["violations"] == 0
-        and (sc["dead"] == 0 or result["allow_dead"])
-        and all(result["restart_checks"].values())
-        else "FAIL"
-    )
-    print(
-        f"VERDICT: {verdict} ({sc['violations']} violations, {sc['dead']} dead) "
-        f"in {result['seconds']} s"
-    )
-
-
 # ---------------------------------------------------------------------------- the run
 
 
@@ -361,6 +160,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "CONEXAPI_PERMISSION_CHECK_SECONDS": "5",
                 "CONEXAPI_WORKER_LEASE_SECONDS": "20",
                 "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",
+                # Sales waiting for billing info MercadoLibre is still processing look again soon.
+                "CONEXAPI_DATA_RECHECK_SECONDS": "2",
             },
             server=mariadb.server if mariadb is not None else SHARED,
         )
@@ -448,6 +249,7 @@ def _run_stack(
     scenarios = stack.control("GET", "/_sandbox/scenarios")
     invoices = stack.control("GET", "/_sandbox/siigo/invoices")
     notes = stack.control("GET", "/_sandbox/siigo/credit-notes")
+    customers = stack.control("GET", "/_sandbox/siigo/customers")
     sales = stack.api_sales()
     ml_stats = stack.ml_stats()
     siigo_stats = stack.siigo_stats()
@@ -469,7 +271,7 @@ def _run_stack(
         "states": stack.db.states(),
         "siigo_calls": siigo_stats.get("calls"),
         "ml_calls": ml_stats.get("calls"),
-        "score": score(stack.integration_id, scenarios, invoices, notes, sales),
+        "score": score(stack.integration_id, scenarios, invoices, notes, sales, customers),
         "allow_dead": args.allow_dead,
     }
     result["restart_checks"] = restart_checks(result)

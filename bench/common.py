@@ -62,6 +62,13 @@ INVOICE_KINDS = {
     "foreign_buyer": 3,
     "unreachable_price": 4,
     "pending_then_paid": 4,
+    "mixed_tax": 5,
+    "price_promotion": 4,
+    "promotion_with_coupon": 3,
+    "ml_funded_coupon": 3,
+    "nit_with_dv": 2,
+    "buyer_without_email": 2,
+    # billing_processing is left out: it waits for MercadoLibre on purpose (re-checked later).
 }
 
 

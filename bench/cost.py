@@ -9,13 +9,16 @@ refunds), counted with the simulators' own per-endpoint statistics:
 The minimum the APIs allow, per sale (computed from each generated sale):
 
 - MercadoLibre, per read of the sale: the order, its billing info, its shipment costs (3); a pack
-  adds the pack and each other order; an order with a coupon adds its discounts (the coupon's
-  split is only there). A sale with a later event (payment, cancellation, refund) must be read
-  again after it.
-- Siigo: one invoice per billable sale, one credit note per cancelled or refunded sale, and one
-  customer creation per buyer Siigo does not have yet (no lookup needed: invoices reference the
-  customer by identification). Catalogs (products, taxes, document types...) are read when the
-  integration is configured, never per sale.
+  adds the pack and each other order; an order with a coupon or a promotion adds its discounts
+  (who funds what is only there). A sale with a later event (payment, cancellation, refund) must
+  be read again after it; each refunded order adds its claims (1), and a return its returns (1),
+  since what came back and whether MercadoLibre covered it is only there. Billing info still
+  PROCESSING is read again until it is not.
+- Siigo: one invoice per billable sale, one credit note per cancelled or refunded sale (none when
+  MercadoLibre covered the refund), and one customer creation per buyer Siigo does not have yet
+  (no lookup needed: invoices reference the customer by identification). Catalogs (products and
+  their taxes, the tax catalog, document types...) are read when the integration is configured
+  or a product is first seen, never per sale.
 
     python -m bench.cost [--sales 300]
 """
@@ -38,7 +41,11 @@ CATALOG_PREFIXES = (
     "GET /v1/cost-centers",
     "GET /v1/account-groups",
 )
-BILLABLE = ("invoice", "attention_missing_billing", "credit_full", "credit_partial")
+BILLABLE = ("invoice", "attention_missing_billing", "credit_full", "credit_partial", "covered")
+CREDITED = ("credit_full", "credit_partial")
+# Reads of the billing info that answer PROCESSING in the `billing_processing` kind
+# (conexapi.sandbox.fiscal_scenarios.PROCESSING_READS).
+PROCESSING_READS = 2
 
 
 def minimum(sales: list[dict[str, Any]], known_ids: set[str]) -> dict[str, int]:
@@ -46,16 +53,24 @@ def minimum(sales: list[dict[str, Any]], known_ids: set[str]) -> dict[str, int]:
     for s in sales:
         lines = s["details"]["lines"]
         per_read = 3 + (1 + len(s["order_ids"]) - 1 if s["pack_id"] else 0)
-        per_read += sum(1 for line in lines if line.get("coupon"))
-        reads = 2 if s["pending_follow_ups"] else 1
+        per_read += len(
+            {ln["order_id"] for ln in lines if ln.get("coupon") or ln.get("discounted")}
+        )
+        follow_ups = s["pending_follow_ups"]
+        reads = 2 if follow_ups else 1
         ml += per_read * reads
+        refunds = [f for f in follow_ups if f["action"] in ("cancel", "refund", "refund_covered")]
+        ml += len({f["order_id"] for f in refunds})
+        ml += sum(1 for f in refunds if f.get("quantity"))
+        if s["kind"] == "billing_processing":
+            ml += PROCESSING_READS
         if s["expectation"] in BILLABLE:
             siigo += 1
             ident = s["details"]["buyer"]["identification"] or "consumidor-final"
             if ident not in known_ids:
                 known_ids.add(ident)
                 customers += 1
-        if s["expectation"] in ("credit_full", "credit_partial"):
+        if s["expectation"] in CREDITED:
             siigo += 1
     return {"ml": ml, "siigo": siigo + customers, "customers": customers}
 

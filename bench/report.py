@@ -183,10 +183,14 @@ def cost(d: dict[str, Any]) -> str:
         "orders.\n\n"
         "**Minimum the APIs allow**, per sale: MercadoLibre 3 per read of the sale (order, "
         "billing info, shipment costs) + 1 for the pack and 1 per other order of a pack + 1 "
-        "discounts call per order with a coupon; a sale with a later event must be read again. "
-        "Siigo: 1 invoice per billable sale + 1 credit note per cancelled/refunded sale + 1 "
-        "customer creation per buyer new to Siigo (no lookup needed). Catalogs are read at "
-        "configuration time, not per sale.\n\n"
+        "discounts call per order with a coupon or a promotion; a sale with a later event must "
+        "be read again, + 1 claims search per refunded order and 1 returns call per return "
+        "(what came back and whether MercadoLibre covered it is only there), + each re-read of "
+        "billing info still PROCESSING. Siigo: 1 invoice per billable sale + 1 credit note per "
+        "cancelled/refunded sale (none when MercadoLibre covered the refund) + 1 customer "
+        "creation per buyer new to Siigo (no lookup needed). Catalogs (products and their "
+        "taxes, the tax catalog) are read at configuration time or when a product is first "
+        "seen, not per sale.\n\n"
         + table(
             rows,
             [

@@ -43,6 +43,7 @@ def stack_settings(db_url: str, **overrides: Any) -> Settings:
         "siigo_api_url": f"{SANDBOX}/siigo",
         "siigo_requests_per_minute": 0,
         "stamp_poll_interval_seconds": 1,
+        "data_recheck_seconds": 1,
         "worker_concurrency": 4,
         "public_url": "http://127.0.0.1:8000",
     }

@@ -75,6 +75,7 @@ class WorkerSection(BaseModel):
     stamp_poll_interval_seconds: int
     shutdown_timeout_seconds: float
     permission_check_seconds: int
+    data_recheck_seconds: int
 
 
 class Settings(BaseSettings):
@@ -135,6 +136,10 @@ class Settings(BaseSettings):
     # How often a MercadoLibre connection whose application lacks a functional permission
     # ("Facturación") is asked again; its sales resume as soon as it works.
     permission_check_seconds: int = Field(default=300, ge=1)
+    # A sale waiting for MercadoLibre data still being processed (billing info PROCESSING, a
+    # shipping cost nobody reports yet) is looked at again this often, up to the integration's
+    # `data_wait_hours`.
+    data_recheck_seconds: int = Field(default=900, ge=1)
 
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
     jwt_issuer: str = "conexapi"
@@ -282,6 +287,7 @@ class Settings(BaseSettings):
             stamp_poll_interval_seconds=self.stamp_poll_interval_seconds,
             shutdown_timeout_seconds=self.shutdown_timeout_seconds,
             permission_check_seconds=self.permission_check_seconds,
+            data_recheck_seconds=self.data_recheck_seconds,
         )
 
     @property

@@ -313,9 +313,16 @@ def test_serve_with_two_workers_serves_api_and_webhook_from_both(deployment: Dep
                 assert d.api("GET", "/api/v1/me").status_code == 200
         finally:
             os.kill(paused, signal.SIGCONT)
-        counts = _counts_by_pid(metrics_dir, serving)
-        assert counts.get((WEBHOOK, "POST", "200"), 0) >= 5, counts
-        assert counts.get(("/api/v1/me", "GET", "200"), 0) >= 5, counts
+
+        # A process counts a request just after answering it: give the last count a moment.
+        def served_all(serving: int = serving) -> bool:
+            counts = _counts_by_pid(metrics_dir, serving)
+            return (
+                counts.get((WEBHOOK, "POST", "200"), 0) >= 5
+                and counts.get(("/api/v1/me", "GET", "200"), 0) >= 5
+            )
+
+        assert wait_until(f"process {serving} to count its requests", served_all, timeout=10)
     stored = d.sql("SELECT COUNT(*) FROM notification WHERE resource LIKE '/orders/30000000%%'")
     assert stored[0][0] == sent
     # /metrics from either process counts the requests of both.

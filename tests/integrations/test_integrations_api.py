@@ -13,9 +13,13 @@ from conexapi.integrations.mappings import resolve_product_codes
 from conexapi.runtime import Runtime
 from conexapi.sandbox.constants import (
     COST_CENTER_ID,
+    FV_COST_CENTER_ID,
     FV_ELECTRONIC_ID,
     FV_INACTIVE_ID,
+    FV_MANUAL_NUMBER_ID,
+    FV_NO_DECIMALS_ID,
     FV_NON_ELECTRONIC_ID,
+    FV_SELLER_BY_ITEM_ID,
     NC_ELECTRONIC_ID,
     PAYMENT_CREDIT_ID,
     PAYMENT_INACTIVE_ID,
@@ -189,6 +193,14 @@ async def test_one_integration_per_ml_account_and_providers_checked(
         ({"shipping_product_code": "NOPE-404"}, "No product"),
         ({"invoice_trigger": "whenever"}, "invoice_trigger"),
         ({"unknown_setting": 1}, "unknown_setting"),
+        # Document types ConexAPI can satisfy (issue 12, item 7).
+        ({"fv_document_id": FV_NON_ELECTRONIC_ID}, "not an electronic document type"),
+        ({"fv_document_id": FV_MANUAL_NUMBER_ID}, "automatic_number false"),
+        ({"fv_document_id": FV_SELLER_BY_ITEM_ID}, "seller_by_item true"),
+        ({"fv_document_id": FV_NO_DECIMALS_ID}, "does not take decimals"),
+        ({"fv_document_id": FV_COST_CENTER_ID}, "requires a cost center"),
+        ({"shipping_tax_id": TAX_RETEFUENTE_ID}, "not IVA"),
+        ({"fallback_email": "not-an-address"}, "e-mail"),
     ],
 )
 async def test_patch_validates_against_catalogs(
@@ -218,6 +230,7 @@ async def test_patch_applies_valid_changes(
         json={
             "settings": {
                 "fv_document_id": FV_NON_ELECTRONIC_ID,
+                "stamp": False,  # a document type that is not electronic: not sent to the DIAN
                 "cost_center_id": COST_CENTER_ID,
                 "send_email": True,
             }
@@ -395,3 +408,42 @@ async def test_check_reports_missing_and_inactive_products(
     }
     assert report["ok"] == 2
     assert report["problems"] == 3
+
+
+async def test_iva_rate_is_refused_with_a_clear_message(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI
+) -> None:
+    body = await _create(client, owner, sandbox)
+    patched = await client.patch(
+        f"{BASE}/{body['id']}", json={"settings": {"iva_rate": 5}}, headers=owner.headers
+    )
+    assert patched.status_code == 422
+    assert patched.json()["code"] == "setting_removed"
+    assert "Siigo's tax catalog" in patched.json()["message"]
+    created = await client.post(
+        BASE,
+        json={
+            "mercadolibre_connection_id": body["mercadolibre_connection_id"],
+            "siigo_connection_id": body["siigo_connection_id"],
+            "settings": {"iva_tax_id": 13157, "iva_rate": 19},
+        },
+        headers=owner.headers,
+    )
+    assert created.status_code == 422
+    assert "iva_rate was removed" in created.json()["message"]
+    assert "iva_rate" not in body["settings"]
+
+
+async def test_fiscal_settings_are_proposed_with_their_reason(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI
+) -> None:
+    body = await _create(client, owner, sandbox)
+    settings, proposals = body["settings"], body["proposals"]
+    assert settings["shipping_tax"] == "principal_good"
+    assert "art. 447" in proposals["shipping_tax"]["reason"]
+    # The seller's own address (its Siigo API user), never one of ConexAPI's.
+    assert settings["fallback_email"] == "sandbox@conexapi.dev"
+    assert "e-mail" in proposals["fallback_email"]["reason"]
+    assert settings["meli_coupon_invoicing"] == "as_price"
+    # Only document types ConexAPI can issue are proposed.
+    assert settings["fv_document_id"] == 24446

@@ -12,7 +12,7 @@ from conexapi.integrations.product_proposals import (
     clean_code,
     name_similarity,
 )
-from conexapi.integrations.service import is_valid_code
+from conexapi.integrations.proposals import is_valid_code
 from conexapi.integrations.unmapped import safe_code
 
 

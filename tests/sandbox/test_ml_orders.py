@@ -206,7 +206,12 @@ async def test_discounts_and_items(
     disc = (await client.get(f"/mercadolibre/orders/{oid}/discounts", headers=ml_headers)).json()
     assert disc["details"][0]["type"] == "coupon"
     order = (await client.get(f"/mercadolibre/orders/{oid}", headers=ml_headers)).json()
-    assert order["payments"][0]["coupon_amount"] == disc["details"][0]["value"]
+    # MercadoLibre's published shape: per item `amounts.total` (the discount on the line) and
+    # `amounts.seller` (the seller's part).
+    amounts = disc["details"][0]["items"][0]["amounts"]
+    assert order["payments"][0]["coupon_amount"] == amounts["total"]
+    assert amounts["seller"] == amounts["total"]  # a coupon the seller funds
+    assert "order_has_discount" in order["tags"]
     item_id = order["order_items"][0]["item"]["id"]
     item = (await client.get(f"/mercadolibre/items/{item_id}", headers=ml_headers)).json()
     assert item["attributes"][0]["id"] == "SELLER_SKU"
@@ -246,3 +251,64 @@ async def test_ml_faults_do_not_change_state(
     assert (await client.get("/mercadolibre/users/me", headers=ml_headers)).status_code == 500
     await client.put("/_sandbox/faults", json={})
     assert (await client.get("/mercadolibre/users/me", headers=ml_headers)).status_code == 200
+
+
+async def test_claims_search_returns_and_coverage(
+    client: httpx.AsyncClient, ml_headers: dict[str, str], state: SandboxState
+) -> None:
+    ret, money, covered = state.generate(
+        kinds=["partial_return_pack", "money_refund", "covered_claim"]
+    )
+    state.scenarios.advance()
+    bad = await client.get(
+        "/mercadolibre/post-purchase/v1/claims/search",
+        params={"resource_id": ret.order_ids[0]},
+        headers=ml_headers,
+    )
+    assert bad.status_code == 400  # resource_id without resource (MercadoLibre's docs)
+
+    async def claims(order_id: int) -> list[dict[str, Any]]:
+        r = await client.get(
+            "/mercadolibre/post-purchase/v1/claims/search",
+            params={"resource": "order", "resource_id": order_id},
+            headers=ml_headers,
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["data"])
+
+    [returned] = await claims(ret.order_ids[0])
+    assert returned["related_entities"] == ["return"]
+    assert await claims(ret.order_ids[1]) == []  # the other order of the pack came to no harm
+    back = await client.get(
+        f"/mercadolibre/post-purchase/v2/claims/{returned['id']}/returns", headers=ml_headers
+    )
+    assert back.json()["status_money"] == "refunded"
+    assert back.json()["orders"][0]["return_quantity"] == "2.0"
+
+    [refund_only] = await claims(money.order_ids[0])
+    assert refund_only["related_entities"] == []
+    assert refund_only["resolution"]["reason"] == "partial_refunded"
+    no_return = await client.get(
+        f"/mercadolibre/post-purchase/v2/claims/{refund_only['id']}/returns", headers=ml_headers
+    )
+    assert no_return.status_code == 404
+
+    [protected] = await claims(covered.order_ids[0])
+    assert protected["resolution"]["applied_coverage"] is True
+    assert protected["resolution"]["reason"] == "coverage_decision"
+
+
+async def test_billing_info_processing_then_complete(
+    client: httpx.AsyncClient, ml_headers: dict[str, str], state: SandboxState
+) -> None:
+    sale = state.generate(kinds=["billing_processing"])[0]
+    order = state.ml.orders[sale.order_ids[0]]
+    url = f"/mercadolibre/orders/billing-info/MCO/{order.buyer.billing_info_id}"
+    first = (await client.get(url, headers=ml_headers)).json()
+    assert first["buyer"]["billing_info"]["identification"] == {"type": None, "number": None}
+    await client.get(url, headers=ml_headers)
+    done = (await client.get(url, headers=ml_headers)).json()
+    assert (
+        done["buyer"]["billing_info"]["identification"]["number"]
+        == (sale.details["customer_identification"])
+    )

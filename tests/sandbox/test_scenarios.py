@@ -103,3 +103,67 @@ def test_generation_is_fast() -> None:
     state = SandboxState(SandboxConfig(initial_sales=3000))
     assert len(state.scenarios.sales) == 3000
     assert time.perf_counter() - started < 5
+
+
+def test_fiscal_kinds_land_in_their_state() -> None:
+    state = SandboxState(SandboxConfig(initial_sales=0))
+    kinds = [
+        "mixed_tax",
+        "price_promotion",
+        "promotion_with_coupon",
+        "ml_funded_coupon",
+        "partial_return_pack",
+        "money_refund",
+        "covered_claim",
+        "billing_processing",
+        "nit_with_dv",
+        "buyer_without_email",
+    ]
+    sales = {s.kind: s for s in state.generate(kinds=kinds)}
+    orders = state.ml.orders
+    company = state.siigo.default
+    mixed = [orders[o] for o in sales["mixed_tax"].order_ids]
+    classifications = {
+        (company.product_by_code(o.sku) or {}).get("tax_classification") for o in mixed
+    }
+    taxes = {
+        tuple(t["id"] for t in (company.product_by_code(o.sku) or {}).get("taxes") or [])
+        for o in mixed
+    }
+    assert len(mixed) >= 2
+    assert len(taxes | {str(c) for c in classifications}) >= 2  # several treatments in one cart
+    promo = orders[sales["price_promotion"].order_ids[0]]
+    assert promo.full_unit_price > promo.unit_price
+    assert state.ml.discounts[promo.id]["details"][0]["type"] == "discount"
+    ml_coupon = state.ml.discounts[sales["ml_funded_coupon"].order_ids[0]]["details"][0]
+    assert ml_coupon["items"][0]["amounts"]["seller"] == 0
+    a, b = (orders[o] for o in sales["partial_return_pack"].order_ids)
+    assert a.unit_price * a.quantity == b.unit_price * b.quantity  # same money, other goods
+    nit = orders[sales["nit_with_dv"].order_ids[0]].buyer.billing
+    assert nit is not None
+    assert "-" not in nit.id_number
+    assert nit_check_digit(nit.id_number[:-1]) == nit.id_number[-1]
+    processing = orders[sales["billing_processing"].order_ids[0]].buyer.billing
+    assert processing is not None
+    assert processing.processing_reads > 0
+    state.scenarios.advance()
+    assert a.status == "partially_refunded"
+    assert b.status == "paid"
+    assert orders[sales["money_refund"].order_ids[0]].status == "partially_refunded"
+    covered = orders[sales["covered_claim"].order_ids[0]]
+    assert covered.status == "cancelled"
+    assert any(c.covered and c.order_id == covered.id for c in state.ml.claims.values())
+
+
+def test_the_siigo_catalog_has_every_iva_treatment() -> None:
+    state = SandboxState(SandboxConfig(initial_sales=0))
+    products = state.siigo.default.products.values()
+    kinds = {
+        (p["tax_classification"], tuple(t["percentage"] for t in p["taxes"])) for p in products
+    }
+    assert ("Taxed", (19,)) in kinds
+    assert ("Taxed", (5,)) in kinds
+    assert ("Taxed", (0,)) in kinds
+    assert ("Exempt", ()) in kinds
+    assert ("Excluded", ()) in kinds
+    assert ("Taxed", ()) in kinds  # no tax in Siigo: the integration's default applies

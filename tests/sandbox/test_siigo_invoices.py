@@ -421,3 +421,61 @@ async def test_credit_note_requires_accepted_invoice(
     assert got.json()["total"] == 119800.0
     listing = await client.get(url, headers=siigo_headers)
     assert listing.json()["pagination"]["total_results"] == 1
+
+
+async def test_each_line_is_computed_with_its_own_tax(
+    client: httpx.AsyncClient,
+    siigo_headers: dict[str, str],
+    state: SandboxState,
+    customer: dict[str, Any],
+) -> None:
+    items = [
+        {"code": "FUNDA-CEL-A54", "quantity": 1, "price": 20924.369748, "taxes": [{"id": 13156}]},
+        {"code": "CAFE-TOST-250G", "quantity": 2, "price": 20476.190476, "taxes": [{"id": 13157}]},
+        {"code": "LIBRO-COCINA", "quantity": 1, "price": 59900},
+    ]
+    # 20.924,37 + 19 % = 24.900; 40.952,38 + 5 % = 43.000; 59.900 without IVA.
+    body = invoice_body(state, items=items, payments=[{"id": 5636, "value": 127800}])
+    resp = await client.post(INVOICES, json=body, headers=siigo_headers)
+    assert resp.status_code == 201, resp.text
+    lines = resp.json()["items"]
+    assert [line["total"] for line in lines] == [24900.0, 43000.0, 59900.0]
+    assert [t["percentage"] for t in lines[1]["taxes"]] == [5]
+    assert lines[2]["taxes"] == []
+    wrong = invoice_body(state, items=items, payments=[{"id": 5636, "value": 128000}])
+    assert codes(await client.post(INVOICES, json=wrong, headers=siigo_headers)) == [
+        "invalid_total_payments"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document_id", "code"),
+    [(24449, "parameter_required"), (24450, "document_settings"), (24452, "parameter_required")],
+)
+async def test_document_types_ask_for_what_they_need(
+    client: httpx.AsyncClient,
+    siigo_headers: dict[str, str],
+    state: SandboxState,
+    customer: dict[str, Any],
+    document_id: int,
+    code: str,
+) -> None:
+    body = invoice_body(state, document={"id": document_id})
+    assert code in codes(await client.post(INVOICES, json=body, headers=siigo_headers))
+
+
+async def test_a_type_without_decimals_totals_in_whole_pesos(
+    client: httpx.AsyncClient,
+    siigo_headers: dict[str, str],
+    state: SandboxState,
+    customer: dict[str, Any],
+) -> None:
+    items = [{"code": "STICKER-PACK-10", "quantity": 1, "price": 861.34, "taxes": [{"id": 13156}]}]
+    body = invoice_body(
+        state, document={"id": 24451}, items=items, payments=[{"id": 5636, "value": 1024.99}]
+    )
+    assert codes(await client.post(INVOICES, json=body, headers=siigo_headers)) == [
+        "invalid_total_payments"
+    ]
+    body["payments"] = [{"id": 5636, "value": 1025}]
+    assert (await client.post(INVOICES, json=body, headers=siigo_headers)).status_code == 201

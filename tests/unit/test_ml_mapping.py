@@ -11,10 +11,11 @@ import pytest
 from conexapi.marketplaces.mercadolibre.mapping import (
     build_sale_facts,
     parse_billing,
+    parse_order_claims,
     to_decimal,
 )
 from conexapi.sales.decision import Action, decide
-from conexapi.sales.facts import SaleFacts
+from conexapi.sales.facts import BillingStatus, SaleFacts
 from conexapi.sales.settings import InvoiceTrigger, InvoicingSettings
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "mercadolibre"
@@ -50,7 +51,7 @@ def test_single_order() -> None:
     assert line.quantity == 2
     assert line.unit_price == Decimal(59900)
     assert line.sale_fee == Decimal(7787 * 2)  # per unit × quantity
-    assert line.seller_discount == 0
+    assert line.seller_coupon == line.meli_coupon == 0
     assert facts.shipping_paid_by_buyer == 0
     assert facts.shipping_paid_by_seller == Decimal(7450)
     assert facts.total_paid == Decimal(119800)
@@ -100,10 +101,12 @@ def test_pack_incomplete() -> None:
     assert decide(facts, InvoicingSettings()).reason == "pack_incomplete"
 
 
-def test_coupon_seller_part_reduces_line_and_nit_buyer() -> None:
+def test_coupon_split_by_funding_and_nit_buyer() -> None:
     facts = facts_of("coupon")
     (line,) = facts.lines
-    assert line.seller_discount == Decimal(4000)
+    assert line.seller_coupon == Decimal(4000)
+    assert line.meli_coupon == Decimal(6000)
+    assert line.meli_rebate == 0
     assert facts.total_paid == Decimal(119900)
     buyer = facts.buyer
     assert buyer is not None
@@ -127,11 +130,30 @@ def test_shipping_by_buyer_from_order_when_no_costs_and_legacy_billing() -> None
     assert buyer.street == "Calle 5 12-30"
 
 
-@pytest.mark.parametrize("name", ["missing_billing", "billing_processing"])
-def test_missing_billing_gives_no_buyer(name: str) -> None:
-    facts = facts_of(name)
+def test_missing_billing_gives_no_buyer() -> None:
+    facts = facts_of("missing_billing")
     assert facts.buyer is None
+    assert facts.billing_status is BillingStatus.MISSING
     assert decide(facts, InvoicingSettings()).action is Action.INVOICE
+
+
+def test_billing_still_processing_waits_then_falls_back() -> None:
+    # MercadoLibre's billing-info FAQ: while the fiscal document is PROCESSING some fields come
+    # null until it is authorized (docs/vendors/mercadolibre.md §5.3).
+    facts = facts_of("billing_processing")
+    assert facts.buyer is None
+    assert facts.billing_status is BillingStatus.PROCESSING
+    assert facts.sale_date is not None
+    settings = InvoicingSettings(data_wait_hours=24)
+    soon = facts.sale_date + timedelta(hours=2)
+    waiting = decide(facts, settings, now=soon, recheck=timedelta(minutes=15))
+    assert (waiting.action, waiting.reason) == (Action.WAIT, "billing_processing")
+    assert waiting.recheck_at == soon + timedelta(minutes=15)
+    near = decide(facts, settings, now=facts.sale_date + timedelta(hours=23, minutes=55))
+    assert near.recheck_at == facts.sale_date + timedelta(hours=24)  # never past the bound
+    late = decide(facts, settings, now=facts.sale_date + timedelta(hours=24))
+    assert (late.action, late.reason) == (Action.INVOICE, "billing_processing_expired")
+    assert "consumidor final" in late.message
 
 
 def test_cancelled_unpaid_is_skipped() -> None:
@@ -238,3 +260,75 @@ def test_tolerates_nulls_and_missing_keys() -> None:
     assert facts.lines[0].sku is None
     assert facts.sale_date is None
     assert parse_billing({}) is None
+
+
+# --- claims and returns ---------------------------------------------------------------------
+# Written from MercadoLibre's claims documentation ("Gestionar reclamos": the /claims/{id}
+# example) and its returns documentation (/post-purchase/v2/claims/{id}/returns fields).
+DOC_CLAIM = {
+    "id": 5256749420,
+    "resource_id": 2000007819609432,
+    "status": "closed",
+    "type": "mediations",
+    "stage": "claim",
+    "resource": "order",
+    "reason_id": "PDD9549",
+    "quantity_type": "total",
+    "claimed_quantity": 1,
+    "resolution": {
+        "reason": "payment_refunded",
+        "date_created": "2024-03-21T05:19:22.000-04:00",
+        "benefited": ["complainant"],
+        "closed_by": "respondent",
+        "applied_coverage": False,
+    },
+    "related_entities": ["return"],
+}
+DOC_RETURN = {
+    "status": "delivered",
+    "status_money": "refunded",
+    "subtype": "return_total",
+    "orders": [
+        {
+            "order_id": 2000007819609432,
+            "item_id": "MCO1",
+            "variation_id": None,
+            "context_type": "total",
+            "total_quantity": "1.0",
+            "return_quantity": "1.0",
+        }
+    ],
+}
+
+
+def test_a_claim_with_its_return() -> None:
+    [claim] = parse_order_claims("2000007819609432", [DOC_CLAIM], {"5256749420": DOC_RETURN})
+    assert claim.covered is False
+    assert claim.return_pending is False
+    [item] = claim.returned
+    assert (item.item_id, item.variation_id, item.quantity) == ("MCO1", None, Decimal(1))
+
+
+def test_a_return_whose_money_is_retained_is_pending() -> None:
+    retained = {**DOC_RETURN, "status_money": "retained"}
+    [claim] = parse_order_claims("2000007819609432", [DOC_CLAIM], {"5256749420": retained})
+    assert claim.returned == ()
+    assert claim.return_pending is True
+
+
+def test_a_claim_mercadolibre_covered() -> None:
+    covered = {
+        **DOC_CLAIM,
+        "related_entities": [],
+        "resolution": {
+            **DOC_CLAIM["resolution"],
+            "reason": "coverage_decision",
+            "applied_coverage": True,
+        },
+    }
+    [claim] = parse_order_claims("2000007819609432", [covered])
+    assert claim.covered is True
+    assert claim.return_pending is False
+    # Another order's claim, or a claim on a payment, is not this order's.
+    assert parse_order_claims("1", [covered]) == ()
+    assert parse_order_claims("2000007819609432", [{**covered, "resource": "payment"}]) == ()

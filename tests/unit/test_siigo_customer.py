@@ -83,16 +83,50 @@ def test_company_gets_razon_social_and_check_digit() -> None:
         "city_code": "05001",
     }
     assert "postal_code" not in body["address"]
-    assert body["contacts"][0]["email"] == SETTINGS.fallback_email
+    # No e-mail from the buyer and none set for the seller: no contact e-mail, never ours.
+    assert "email" not in body["contacts"][0]
 
 
-def test_nit_with_wrong_dv_is_fixed_with_warning() -> None:
+def test_nit_with_wrong_dv_is_refused() -> None:
     buyer = Buyer(
         id_type="NIT", identification="900373913-9", first_name="ACME SAS", is_company=True
     )
-    plan = build_customer(buyer, SETTINGS)
-    assert plan.body["check_digit"] == "4"
-    assert any("dígito de verificación" in w for w in plan.warnings)
+    with pytest.raises(InvalidIdentification, match="debería ser 4"):
+        build_customer(buyer, SETTINGS)
+
+
+def test_nit_with_dv_and_no_separator_goes_without_it() -> None:
+    buyer = Buyer(
+        id_type="NIT", identification="9003739134", first_name="ACME SAS", is_company=True
+    )
+    body = build_customer(buyer, SETTINGS).body
+    assert (body["identification"], body["check_digit"]) == ("900373913", "4")
+
+
+def test_a_person_with_a_nit_keeps_first_and_last_names() -> None:
+    # A merchant (cust_type CO) billed under their NIT: a Person, never a company named only by
+    # the first name (the case).
+    buyer = person(id_type="NIT", identification="1020304050", is_company=False)
+    body = build_customer(buyer, SETTINGS).body
+    assert body["person_type"] == "Person"
+    assert body["id_type"] == "31"
+    assert body["identification"] == "1020304050"  # the cédula is never cut
+    assert body["name"] == ["Laura Marcela", "Gómez Rincón"]
+
+
+def test_company_keeps_the_fiscal_responsibilities_billing_info_gave() -> None:
+    buyer = Buyer(
+        id_type="NIT",
+        identification="900373913",
+        first_name="Gran Contribuyente S.A.",
+        is_company=True,
+        company_name="Gran Contribuyente S.A.",
+        fiscal_responsibilities=("O-13", "O-23"),
+        vat_responsible=True,
+    )
+    body = build_customer(buyer, SETTINGS).body
+    assert body["fiscal_responsibilities"] == [{"code": "O-13"}, {"code": "O-23"}]
+    assert body["vat_responsible"] is True
 
 
 @pytest.mark.parametrize(
@@ -129,7 +163,7 @@ def test_unresolvable_city_and_state_uses_bogota_with_warning() -> None:
     assert "Springfield" in plan.warnings[0]
 
 
-def test_fallback_email_and_sanitized_text() -> None:
+def test_buyer_without_email_and_sanitized_text() -> None:
     plan = build_customer(
         person(
             first_name="Ma'ría 😀 José",
@@ -142,7 +176,10 @@ def test_fallback_email_and_sanitized_text() -> None:
     )
     body = plan.body
     assert body["name"] == ["María José", "ONeil"]
-    assert body["contacts"][0]["email"] == "facturacion@conexapi.dev"
+    assert "email" not in body["contacts"][0]
+    seller = InvoicingSettings(fallback_email="facturacion@mitienda.com.co")
+    contact = build_customer(person(email=None), seller).body["contacts"][0]
+    assert contact["email"] == "facturacion@mitienda.com.co"  # the seller's own address
     assert body["address"]["address"] == "Calle 1 # 2-3"
     assert "postal_code" not in body["address"]  # 15 alnum chars > 10: omitted
 

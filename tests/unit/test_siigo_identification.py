@@ -104,3 +104,44 @@ def test_normalize_identification(id_type: str, raw: str, expected: str) -> None
 def test_invalid_identification(id_type: str, raw: str) -> None:
     with pytest.raises(InvalidIdentification):
         normalize_identification(id_type, raw)
+
+
+# --- the NIT's check digit: taken off only when clearly written, always verified -------------
+
+
+def _cedula_whose_last_digit_is_the_dv_of_the_rest() -> str:
+    # 1 ten-digit cédula in 11 ends with the mod-11 DV of its first nine digits.
+    n = 1020304050
+    while nit_check_digit(str(n)[:9]) != str(n)[-1]:
+        n += 1
+    return str(n)
+
+
+def test_a_persons_ten_digit_cedula_is_never_cut() -> None:
+    cedula = _cedula_whose_last_digit_is_the_dv_of_the_rest()
+    # A person (cust_type CO) invoicing under a NIT: the NIT is the cédula, 10 digits.
+    assert split_nit(cedula, company=False) == (cedula, None)
+    assert normalize_identification("31", cedula, company=False) == cedula
+    # The same digits from a company would be a 9-digit NIT plus its DV.
+    assert split_nit(cedula, company=True) == (cedula[:9], cedula[-1])
+
+
+def test_a_persons_nit_with_its_dv_appended_is_split() -> None:
+    cedula = "1020304050"
+    with_dv = cedula + nit_check_digit(cedula)
+    assert split_nit(with_dv, company=False) == (cedula, nit_check_digit(cedula))
+    assert normalize_identification("31", with_dv, company=False) == cedula
+
+
+def test_a_company_nit_with_its_dv_and_no_separator() -> None:
+    # The case of the issue: "9003739134" is NIT 900373913 with DV 4, not a 10-digit NIT.
+    assert normalize_identification("31", "9003739134", company=True) == "900373913"
+    # Ten digits whose last one is not the DV are kept whole (never guessed).
+    assert normalize_identification("31", "9003739135", company=True) == "9003739135"
+
+
+def test_a_written_dv_that_does_not_verify_is_refused() -> None:
+    with pytest.raises(InvalidIdentification, match="debería ser 4"):
+        normalize_identification("31", "900373913-5")
+    with pytest.raises(InvalidIdentification):
+        normalize_identification("31", "1020304050-0", company=False)

@@ -19,7 +19,7 @@ from conexapi.core.http import parse_meli_error, parse_siigo_error, send, siigo_
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient
 from conexapi.integrations.product_proposals import ProductIndex
-from conexapi.integrations.service import propose
+from conexapi.integrations.proposals import propose
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, StaticBearer
 from conexapi.marketplaces.mercadolibre.mapping import build_sale_facts, parse_billing
 from conexapi.runtime import build_http_client

@@ -9,16 +9,20 @@ than `max_age`, or `refresh=True`. The products catalog is large, so it is loade
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.repository import CatalogStore
-from conexapi.db import utcnow
+from conexapi.db import retry_on_lock_conflict, utcnow
 from conexapi.erps.siigo.client import SiigoClient
+from conexapi.erps.siigo.documents.taxes import TaxRate, tax_rates
+from conexapi.runtime import Runtime
 
 NON_ELECTRONIC = "NoElectronic"
 
@@ -78,7 +82,7 @@ class Tax(_Row):
     id: int
     name: str = ""
     type: str = ""
-    percentage: float = 0
+    percentage: Decimal = Decimal(0)
     active: bool = True
 
 
@@ -122,6 +126,7 @@ class Product(_Row):
     name: str = ""
     type: str = "Product"
     active: bool = True
+    tax_classification: str = "Taxed"
     taxes: list[dict[str, Any]] = []
     reference: str | None = None
     additional_fields: dict[str, Any] | None = None
@@ -331,3 +336,57 @@ async def remember_product(
     ]
     data.append(product)
     await store.save(PRODUCTS, data, row.fetched_at.replace(tzinfo=None))
+
+
+# --- the tax catalog, for every invoice ------------------------------------------------------
+
+TAXES = "taxes"
+TAX_MEMORY_SECONDS = 600.0
+_TAX_MEMORY = "tax_catalog"
+
+
+class TaxMemory(dict[int, tuple[float, dict[int, TaxRate]]]):
+    """Each company's tax catalog, held by a process until a monotonic deadline."""
+
+
+async def load_tax_rates(
+    runtime: Runtime,
+    client: SiigoClient,
+    connection_id: int,
+    *,
+    refresh: bool = False,
+    max_age: timedelta = timedelta(hours=12),
+) -> dict[int, TaxRate]:
+    """The company's tax catalog (`GET /v1/taxes`) by id, for building documents.
+
+    Every invoice needs it (each line's percentage comes from it), so it is kept in the process
+    for `TAX_MEMORY_SECONDS`, then read from the cached `erp_catalog` row, and only then, or when
+    `refresh` (a product names a tax the cached catalog lacks), asked from Siigo.
+    """
+    memory = runtime.extras.get(_TAX_MEMORY)
+    if not isinstance(memory, TaxMemory):
+        memory = TaxMemory()
+        runtime.extras[_TAX_MEMORY] = memory
+    cached = memory.get(connection_id)
+    if cached is not None and not refresh and time.monotonic() < cached[0]:
+        return cached[1]
+    now = utcnow()
+    rows: list[Any] | None = None
+    if not refresh:
+        async with runtime.sessions() as session:
+            row = await CatalogStore(session, connection_id).get(TAXES)
+            if row is not None and now - row.fetched_at.replace(tzinfo=None) <= max_age:
+                rows = list(row.data)
+    if rows is None:
+        rows = await client.list_taxes()
+        fetched = rows
+
+        async def save() -> None:
+            async with runtime.sessions() as session:
+                await CatalogStore(session, connection_id).save(TAXES, fetched, now)
+                await session.commit()
+
+        await retry_on_lock_conflict(save)
+    rates = tax_rates(rows)
+    memory[connection_id] = (time.monotonic() + TAX_MEMORY_SECONDS, rates)
+    return rates

@@ -1,8 +1,11 @@
-"""Which product codes are active in a Siigo company: checked once, shared by every worker.
+"""Which product codes are active in a Siigo company, and their taxes: checked once, shared by
+every worker.
 
 Before an invoice goes out, each of its product codes is checked in Siigo
-(`GET /v1/products?code=`). Siigo allows 100 requests per minute per company, shared by every
-worker, so a code found active is remembered for `CHECK_SECONDS`, at two levels:
+(`GET /v1/products?code=`): it must be active, and its `tax_classification` and `taxes[]`
+decide each line's tax (docs/vendors/siigo.md §7, `erps.siigo.documents.taxes`). Siigo allows 100
+requests per minute per company, shared by every worker, so a code found active is remembered
+for `CHECK_SECONDS`, at two levels:
 
 1. in the process (`ProductChecks`, kept on the runtime): a warm worker costs nothing, not even
    a database statement;
@@ -10,9 +13,11 @@ worker, so a code found active is remembered for `CHECK_SECONDS`, at two levels:
    any process checked recently, and asks Siigo only about the rest.
 
 An entry expires `CHECK_SECONDS` after Siigo was asked (the database's `checked_at`), whichever
-level it is read from. A code not found, or inactive, is never remembered: a product created or
-activated a second ago is found at the next try. A code Siigo refuses on a document, or that a
-mapping check finds missing, is forgotten (`forget_products`, `record_checks`).
+level it is read from: a tax changed in Siigo reaches invoices within that time. A code recorded
+as active without its taxes is asked again before invoicing. A code not found, or inactive, is
+never remembered: a product created or activated a second ago is found at the next try. A code
+Siigo refuses on a document, or that a mapping check finds missing, is forgotten
+(`forget_products`, `record_checks`).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +38,7 @@ from conexapi.connections.models import KnownProduct
 from conexapi.core.http import siigo_errors
 from conexapi.db import naive_utc, retry_on_lock_conflict, upsert_many, utcnow
 from conexapi.erps.siigo.client import SiigoClient
+from conexapi.erps.siigo.documents.taxes import ProductTaxes, product_taxes
 from conexapi.runtime import Runtime
 
 CHECK_SECONDS = 600.0
@@ -51,18 +58,35 @@ class ProductChecks:
     def __init__(self) -> None:
         # (connection id, code) -> monotonic time the check expires
         self._expires: dict[tuple[int, str], float] = {}
+        self._taxes: dict[tuple[int, str], ProductTaxes] = {}
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
 
-    def known(self, connection_id: int, code: str) -> bool:
+    def known(self, connection_id: int, code: str, *, with_taxes: bool = False) -> bool:
         expires = self._expires.get((connection_id, code))
-        return expires is not None and time.monotonic() < expires
+        fresh = expires is not None and time.monotonic() < expires
+        return fresh and (not with_taxes or (connection_id, code) in self._taxes)
 
-    def remember(self, connection_id: int, code: str, *, age: float = 0.0) -> None:
-        """`code` was found active `age` seconds ago."""
+    def taxes(self, connection_id: int, code: str) -> ProductTaxes | None:
+        return self._taxes.get((connection_id, code)) if self.known(connection_id, code) else None
+
+    def remember(
+        self,
+        connection_id: int,
+        code: str,
+        *,
+        age: float = 0.0,
+        taxes: ProductTaxes | None = None,
+    ) -> None:
+        """`code` was found active `age` seconds ago (with its taxes, when known)."""
         self._expires[(connection_id, code)] = time.monotonic() + CHECK_SECONDS - max(age, 0.0)
+        if taxes is not None:
+            self._taxes[(connection_id, code)] = taxes
+        else:
+            self._taxes.pop((connection_id, code), None)
 
     def forget(self, connection_id: int, code: str) -> None:
         self._expires.pop((connection_id, code), None)
+        self._taxes.pop((connection_id, code), None)
 
     def lock(self, connection_id: int, code: str) -> asyncio.Lock:
         lock = self._locks.get((connection_id, code))
@@ -79,71 +103,114 @@ def product_checks(runtime: Runtime) -> ProductChecks:
     return checks
 
 
-async def inactive_codes(
-    runtime: Runtime, client: SiigoClient, connection_id: int, codes: Sequence[str]
-) -> list[str]:
-    """The codes (in their order, without repeats) that are not active products in Siigo.
+@dataclass
+class ProductCheck:
+    """What Siigo says about the codes of a document: their taxes, and the codes it cannot take."""
+
+    taxes: dict[str, ProductTaxes] = field(default_factory=dict)
+    inactive: list[str] = field(default_factory=list)
+
+
+async def check_products(
+    runtime: Runtime,
+    client: SiigoClient,
+    connection_id: int,
+    codes: Sequence[str],
+    *,
+    fresh: bool = False,
+) -> ProductCheck:
+    """Each code's taxes, and the codes (in their order, without repeats) that are not active
+    products in Siigo.
 
     Process memory first, then one query for the codes it does not know, then Siigo for the
-    rest; the codes Siigo found active are recorded for every process.
+    rest; what Siigo said about the active ones is recorded for every process. `fresh` asks
+    Siigo for every code (an audit of issued invoices must see the products as they are now).
     """
     checks = product_checks(runtime)
-    wanted = [c for c in dict.fromkeys(codes) if not checks.known(connection_id, c)]
+    result = ProductCheck()
+
+    def take_known(wanted: list[str]) -> list[str]:
+        if fresh:
+            return wanted
+        rest = []
+        for code in wanted:
+            taxes = checks.taxes(connection_id, code)
+            if taxes is not None and checks.known(connection_id, code, with_taxes=True):
+                result.taxes[code] = taxes
+            else:
+                rest.append(code)
+        return rest
+
+    wanted = take_known(list(dict.fromkeys(codes)))
     if not wanted:
-        return []
+        return result
     async with AsyncExitStack() as stack:
         for code in sorted(wanted):  # always the same order: two sales never wait on each other
             await stack.enter_async_context(checks.lock(connection_id, code))
         # While this task waited, another one of the process may have checked some.
-        wanted = [c for c in wanted if not checks.known(connection_id, c)]
+        wanted = take_known(wanted)
         if not wanted:
-            return []
-        for code, age in (await _recent(runtime, connection_id, wanted)).items():
-            checks.remember(connection_id, code, age=age)
-        inactive: list[str] = []
-        found: list[str] = []
+            return result
+        for code, (age, taxes) in (await _recent(runtime, connection_id, wanted)).items():
+            checks.remember(connection_id, code, age=age, taxes=taxes)
+        wanted = take_known(wanted)
+        found: dict[str, ProductTaxes] = {}
         try:
             for code in wanted:
-                if checks.known(connection_id, code):
-                    continue
-                if is_active(await client.get_product_by_code(code)):
-                    found.append(code)
+                product = await client.get_product_by_code(code)
+                if is_active(product):
+                    assert product is not None
+                    found[code] = product_taxes(product)
                 else:
-                    inactive.append(code)
+                    result.inactive.append(code)
         finally:
             # Also when a later lookup failed (a 429, say): those already made are not lost.
             if found:
                 await _save(runtime, connection_id, found)
-                for code in found:
-                    checks.remember(connection_id, code)
-    return inactive
+                for code, taxes in found.items():
+                    checks.remember(connection_id, code, taxes=taxes)
+        result.taxes.update(found)
+    return result
 
 
-async def _recent(runtime: Runtime, connection_id: int, codes: list[str]) -> dict[str, float]:
-    """The codes any process found active less than `CHECK_SECONDS` ago -> seconds since."""
+async def _recent(
+    runtime: Runtime, connection_id: int, codes: list[str]
+) -> dict[str, tuple[float, ProductTaxes | None]]:
+    """The codes any process found active less than `CHECK_SECONDS` ago -> (seconds since,
+    their taxes when they were recorded with them)."""
     now = utcnow()
     async with runtime.sessions() as session:
         rows = (
             await session.execute(
-                select(KnownProduct.code, KnownProduct.checked_at).where(
+                select(
+                    KnownProduct.code,
+                    KnownProduct.checked_at,
+                    KnownProduct.tax_classification,
+                    KnownProduct.taxes,
+                ).where(
                     KnownProduct.connection_id == connection_id,
                     KnownProduct.code.in_(codes),
                     KnownProduct.checked_at > now - timedelta(seconds=CHECK_SECONDS),
                 )
             )
         ).all()
-    ages: dict[str, float] = {}
-    for code, checked_at in rows:
+    found: dict[str, tuple[float, ProductTaxes | None]] = {}
+    for code, checked_at, classification, taxes in rows:
         checked = naive_utc(checked_at)
         assert checked is not None
-        ages[str(code)] = (now - checked).total_seconds()
-    return ages
+        known = (
+            ProductTaxes(str(code), str(classification), tuple(int(t) for t in taxes or []))
+            if classification
+            else None
+        )
+        found[str(code)] = ((now - checked).total_seconds(), known)
+    return found
 
 
-async def _save(runtime: Runtime, connection_id: int, codes: list[str]) -> None:
+async def _save(runtime: Runtime, connection_id: int, found: Mapping[str, ProductTaxes]) -> None:
     async def work() -> None:
         async with runtime.sessions() as session:
-            await record_checks(session, connection_id, active=codes)
+            await record_checks(session, connection_id, active=sorted(found), taxes=found)
             await session.commit()
 
     await retry_on_lock_conflict(work)
@@ -156,17 +223,32 @@ async def record_checks(
     active: Sequence[str] = (),
     inactive: Sequence[str] = (),
     checked_at: datetime | None = None,
+    taxes: Mapping[str, ProductTaxes] | None = None,
 ) -> None:
     """Writes, in the caller's transaction, what Siigo said about some codes at `checked_at`
-    (default now): the active ones are (re)stamped as checked then, the others are no longer
-    known. An older `checked_at` may replace a newer one: the code is only checked sooner."""
+    (default now): the active ones are (re)stamped as checked then, with their taxes (`taxes`;
+    a code without them is asked again before invoicing), the others are no longer known. An
+    older `checked_at` may replace a newer one: the code is only checked sooner."""
     when = checked_at or utcnow()
-    rows = [
-        {"connection_id": connection_id, "code": code, "checked_at": when}
-        for code in sorted(set(active))
-    ]
+    taxes = taxes or {}
+    rows = []
+    for code in sorted(set(active)):
+        known = taxes.get(code)
+        rows.append(
+            {
+                "connection_id": connection_id,
+                "code": code,
+                "checked_at": when,
+                "tax_classification": known.classification if known else None,
+                "taxes": list(known.tax_ids) if known else [],
+            }
+        )
     await upsert_many(
-        session, KnownProduct, rows, key=["connection_id", "code"], update=["checked_at"]
+        session,
+        KnownProduct,
+        rows,
+        key=["connection_id", "code"],
+        update=["checked_at", "tax_classification", "taxes"],
     )
     if inactive:
         await session.execute(

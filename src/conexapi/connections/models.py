@@ -116,6 +116,10 @@ class KnownProduct(Base):
     # Siigo codes have at most 30 characters; an unmapped SKU (up to 120) is looked up as is.
     code: Mapped[str] = mapped_column(String(120))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The product's taxes as Siigo said then (`tax_classification`, `taxes[].id`); NULL when the
+    # code was recorded without them (then it is asked again before invoicing).
+    tax_classification: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    taxes: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class RateBucket(Base):

@@ -124,6 +124,14 @@ class CatalogStore:
         )
         return {row.kind: row for row in result.scalars()}
 
+    async def get(self, kind: str) -> ErpCatalog | None:
+        result = await self.session.execute(
+            select(ErpCatalog)
+            .where(ErpCatalog.connection_id == self.connection_id, ErpCatalog.kind == kind)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
     async def save(self, kind: str, data: list[Any], now: datetime) -> None:
         """Upsert without races: insert-or-ignore, then update (two loaders may run at once)."""
         inserted = await insert_ignore(

@@ -5,8 +5,8 @@ them. The company's cached products catalog answers first (`connections.catalogs
 does not list may be a product created a moment ago, so it is looked up (`GET /v1/products?code=`)
 while they are few, or the catalog is read again once when they are many (Siigo allows 100
 requests a minute per company). What Siigo said is shared with the workers' own check before
-invoicing (`connections.known_products`): an active code costs them no lookup, a missing or
-inactive one is looked up again.
+invoicing (`connections.known_products`), with the product's taxes: an active code costs them no
+lookup, a missing or inactive one is looked up again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,9 @@ from conexapi.connections.known_products import (
 from conexapi.core.errors import PermanentError
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import siigo_client
-from conexapi.integrations.service import MAX_CODE_LOOKUPS, is_valid_code
+from conexapi.erps.siigo.documents.taxes import ProductTaxes, product_taxes
+from conexapi.integrations.proposals import is_valid_code
+from conexapi.integrations.service import MAX_CODE_LOOKUPS
 from conexapi.runtime import Runtime
 
 OK = "ok"
@@ -68,24 +71,27 @@ async def check_codes(
         # Many codes the cached catalog does not know: one fresh read beats a lookup each.
         products, fetched_at = await load_products_at(session, client, connection_id, refresh=True)
         unknown = [c for c in valid if c not in products]
-    looked_up: dict[str, dict[str, object] | None] = {}
+    looked_up: dict[str, dict[str, Any] | None] = {}
     for code in unknown[:MAX_CODE_LOOKUPS]:
         try:
             looked_up[code] = await client.get_product_by_code(code)
         except PermanentError:
             looked_up[code] = None
+    taxes: dict[str, ProductTaxes] = {}
     for code in valid:
         product = products.get(code)
         if product is not None:
             result[code] = _from_catalog(product)
+            taxes[code] = product_taxes(product.model_dump())
         elif looked_up.get(code) is not None:
             found = looked_up[code]
             assert found is not None
             status = OK if is_active(found) else INACTIVE
             result[code] = CodeCheck(code, status, str(found.get("name") or "") or None)
+            taxes[code] = product_taxes(found)
         else:
             result[code] = CodeCheck(code, NOT_FOUND)
-    await _share(session, runtime, connection_id, result, set(looked_up), fetched_at)
+    await _share(session, runtime, connection_id, result, set(looked_up), fetched_at, taxes)
     return result
 
 
@@ -100,6 +106,7 @@ async def _share(
     checks: dict[str, CodeCheck],
     looked_up: set[str],
     fetched_at: datetime,
+    taxes: dict[str, ProductTaxes],
 ) -> None:
     """Positives as of when Siigo said so (the catalog read, or a lookup just now); a missing or
     inactive code is forgotten, so the workers ask Siigo again before invoicing with it."""
@@ -109,8 +116,10 @@ async def _share(
     )
     from_lookup = sorted(c for c, check in checks.items() if check.ok and c in looked_up)
     bad = sorted(c for c, check in checks.items() if check.status in (NOT_FOUND, INACTIVE))
-    await record_checks(session, connection_id, active=from_catalog, checked_at=fetched_at)
-    await record_checks(session, connection_id, active=from_lookup, inactive=bad)
+    await record_checks(
+        session, connection_id, active=from_catalog, checked_at=fetched_at, taxes=taxes
+    )
+    await record_checks(session, connection_id, active=from_lookup, inactive=bad, taxes=taxes)
     memory = product_checks(runtime)
     for code in bad:
         memory.forget(connection_id, code)

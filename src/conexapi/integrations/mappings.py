@@ -32,7 +32,8 @@ from conexapi.integrations.code_checks import (
 )
 from conexapi.integrations.models import ProductMapping
 from conexapi.integrations.repository import TenantIntegrations, mapped_codes
-from conexapi.integrations.service import get_integration, is_valid_code
+from conexapi.integrations.proposals import is_valid_code
+from conexapi.integrations.service import get_integration
 from conexapi.runtime import Runtime
 
 log = structlog.get_logger("conexapi.integrations")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conexapi.db import utcnow
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.clock import COLOMBIA
-from conexapi.sales.states import RETRYABLE_BY_HAND
+from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 
 
@@ -96,18 +96,32 @@ class SaleRepository:
         )
         return list(rows.scalars())
 
+    async def make_invoiced_due(self, sale_ids: Sequence[int]) -> int:
+        """Makes invoiced sales due now, to look at their invoice again (an audit, a
+        correction); their state and attempts do not change."""
+        return await self._make_due(sale_ids, [SaleState.INVOICED.value], reset_attempts=False)
+
     async def make_due(self, sale_ids: Sequence[int]) -> int:
         """Makes retryable sales due now (a fresh round of attempts)."""
+        states = [s.value for s in RETRYABLE_BY_HAND]
+        return await self._make_due(sale_ids, states, reset_attempts=True)
+
+    async def _make_due(
+        self, sale_ids: Sequence[int], states: list[str], *, reset_attempts: bool
+    ) -> int:
         if not sale_ids:
             return 0
+        values: dict[str, Any] = {"next_attempt_at": utcnow()}
+        if reset_attempts:
+            values["attempts"] = 0
         result = await self.session.execute(
             update(Sale)
             .where(
                 Sale.tenant_id == self.tenant_id,
                 Sale.id.in_(sale_ids),
-                Sale.state.in_([s.value for s in RETRYABLE_BY_HAND]),
+                Sale.state.in_(states),
             )
-            .values(next_attempt_at=utcnow(), attempts=0)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -53,6 +53,16 @@ async def get_sale(sale_id: int, claims: ClaimsDep, session: SessionDep) -> Sale
 @router.post("/{sale_id}/retry", response_model=SaleRead)
 async def retry_sale(sale_id: int, claims: AdminDep, session: SessionDep) -> SaleRead:
     return await service.retry_sale(
+        session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
+    )
+
+
+@router.post("/{sale_id}/correction")
+async def request_correction(sale_id: int, claims: AdminDep, session: SessionDep) -> dict[str, Any]:
+    """Corrects an invoice the fiscal review found wrong: a credit note annuls it and the
+    corrected invoice follows, each exactly once (asking again changes nothing). Never done
+    without this request."""
+    return await service.request_correction(
         session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
     )
 

@@ -3,11 +3,15 @@ backfill jobs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.core.errors import Conflict, NotFound, Unprocessable
+from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
+from conexapi.messages import text
 from conexapi.operations.repository import SaleRepository
 from conexapi.operations.schemas import (
     BackfillRequest,
@@ -20,10 +24,17 @@ from conexapi.operations.schemas import (
     SalePage,
     SaleRead,
 )
-from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus
+from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync import queue
 from conexapi.sync.models import Document, Job, Sale
+
+
+def current_invoice(docs: list[Document]) -> Document | None:
+    """The sale's invoice that stands: the latest (a corrected invoice replaces the one its
+    correction annulled)."""
+    invoices = [d for d in docs if d.kind == DocumentKind.INVOICE.value]
+    return max(invoices, key=lambda d: d.seq) if invoices else None
 
 
 def _summary(doc: Document | None) -> DocumentSummary | None:
@@ -35,7 +46,7 @@ def _summary(doc: Document | None) -> DocumentSummary | None:
 
 
 def _read(sale: Sale, docs: list[Document]) -> SaleRead:
-    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    invoice = current_invoice(docs)
     notes = [d for d in docs if d.kind == DocumentKind.CREDIT_NOTE.value]
     return SaleRead(
         id=sale.id,
@@ -80,7 +91,7 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         raise NotFound("Sale not found.", code="sale_not_found")
     docs = (await repo.documents([sale.id])).get(sale.id, [])
     base = _read(sale, docs)
-    invoice = next((d for d in docs if d.kind == DocumentKind.INVOICE.value), None)
+    invoice = current_invoice(docs)
     return SaleDetail(
         **base.model_dump(),
         facts=sale.facts,
@@ -168,3 +179,59 @@ async def get_job(session: AsyncSession, *, tenant_id: int, job_id: int) -> Job:
     if job is None:
         raise NotFound("Job not found.", code="job_not_found")
     return job
+
+
+async def request_correction(
+    session: AsyncSession, *, tenant_id: int, sale_id: int, user: str
+) -> dict[str, Any]:
+    """A person asks ConexAPI to correct an invoice its audit found wrong: annul it with a
+    credit note and issue the corrected one (`sync.corrections`). Asking again changes nothing:
+    the correction happens once."""
+    repo = SaleRepository(session, tenant_id)
+    sale = await repo.get(sale_id)
+    if sale is None:
+        raise NotFound("Sale not found.", code="sale_not_found")
+    docs = (await repo.documents([sale.id])).get(sale.id, [])
+    invoices = sorted(
+        (
+            d
+            for d in docs
+            if d.kind == DocumentKind.INVOICE.value and d.status == DocumentStatus.ISSUED.value
+        ),
+        key=lambda d: d.seq,
+    )
+    if not invoices or sale.state != SaleState.INVOICED.value:
+        raise Conflict("Only an invoiced sale's invoice is corrected.", code="not_correctable")
+    invoice = invoices[-1]
+    for earlier in invoices[:-1]:
+        if (earlier.breakdown.get("correccion") or {}).get("estado"):
+            return {"sale_id": sale.id, "correction": earlier.breakdown["correccion"]}
+    current = invoice.breakdown.get("correccion")
+    if current:
+        return {"sale_id": sale.id, "correction": current}
+    audit = invoice.breakdown.get("auditoria") or {}
+    if not audit.get("diferencias"):
+        raise Conflict(
+            "The invoice has no difference to correct under today's rules.",
+            code="nothing_to_correct",
+        )
+    if any(d.kind == DocumentKind.CREDIT_NOTE.value for d in docs):
+        raise Conflict(
+            "The invoice already has credit notes: correct it in Siigo Nube.",
+            code="correction_has_credit_notes",
+        )
+    correction = {"estado": "pendiente", "solicitada_por": user, "fecha": utcnow().isoformat()}
+    locked = await session.get(Document, invoice.id, with_for_update=True, populate_existing=True)
+    assert locked is not None
+    if locked.breakdown.get("correccion"):  # asked at the same moment by someone else
+        return {"sale_id": sale.id, "correction": locked.breakdown["correccion"]}
+    locked.breakdown = {**locked.breakdown, "correccion": correction}
+    await repo.make_invoiced_due([sale.id])
+    queue.add_event(
+        session,
+        sale,
+        kind=EventKind.CORRECTION_REQUESTED,
+        message=text("sync.correction_requested", user=user, invoice=invoice.number),
+    )
+    await session.flush()
+    return {"sale_id": sale.id, "correction": correction}

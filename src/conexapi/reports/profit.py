@@ -1,7 +1,9 @@
 """Profit per sale, per day (Colombia date) and per platform, in exact `Decimal` pesos.
 
 A sale counts once its invoice was built: that is when the invoicer records `sale.profit`
-(total paid by the buyer, IVA, MercadoLibre fee, shipping paid by the seller, refunds, net).
+(total paid by the buyer, what MercadoLibre paid for the buyer, IVA, MercadoLibre fee, shipping
+paid by the seller, refunds, net), written again after every credit note
+(`sales.profit.sale_profit`). A fully credited sale is counted as annulled, not as a sale.
 Sales that never reach an invoice (skipped, waiting) earn nothing to report yet.
 """
 
@@ -31,15 +33,19 @@ def to_decimal(value: Any) -> Decimal:
 @dataclass
 class Amounts:
     total: Decimal = ZERO
+    aporte_ml: Decimal = ZERO
     comision: Decimal = ZERO
     envio_vendedor: Decimal = ZERO
     iva: Decimal = ZERO
     devuelto: Decimal = ZERO
     neto: Decimal = ZERO
     ventas: int = 0
+    anuladas: int = 0
 
     def add(self, other: Amounts) -> None:
         self.total += other.total
+        self.aporte_ml += other.aporte_ml
+        self.anuladas += other.anuladas
         self.comision += other.comision
         self.envio_vendedor += other.envio_vendedor
         self.iva += other.iva
@@ -57,7 +63,9 @@ class Amounts:
     def as_dict(self) -> dict[str, str | int]:
         return {
             "ventas": self.ventas,
+            "anuladas": self.anuladas,
             "total": str(self.total),
+            "aporte_mercadolibre": str(self.aporte_ml),
             "comision": str(self.comision),
             "envio_vendedor": str(self.envio_vendedor),
             "iva": str(self.iva),
@@ -76,6 +84,7 @@ class SaleProfit:
     state: str
     invoice_number: str | None
     amounts: Amounts
+    annulled: bool = False
 
 
 @dataclass
@@ -95,16 +104,20 @@ def sale_profit(row: SaleWithDocs) -> SaleProfit | None:
     if sale.state not in COUNTED_STATES or not sale.profit:
         return None
     p = sale.profit
+    annulled = sale.state == SaleState.CREDITED.value
     amounts = Amounts(
         total=to_decimal(p.get("total")),
+        aporte_ml=to_decimal(p.get("aporte_mercadolibre")),
         comision=to_decimal(p.get("comision")),
         envio_vendedor=to_decimal(p.get("envio_vendedor")),
         iva=to_decimal(p.get("iva")),
         devuelto=to_decimal(p.get("devuelto")),
         neto=to_decimal(p.get("neto")),
-        ventas=1,
+        ventas=0 if annulled else 1,
+        anuladas=1 if annulled else 0,
     )
-    invoice = next((d for d in row.documents if d.kind == "invoice" and d.number), None)
+    invoices = [d for d in row.documents if d.kind == "invoice" and d.number]
+    invoice = max(invoices, key=lambda d: d.seq) if invoices else None
     return SaleProfit(
         sale_id=sale.id,
         external_id=sale.external_id,
@@ -114,6 +127,7 @@ def sale_profit(row: SaleWithDocs) -> SaleProfit | None:
         state=sale.state,
         invoice_number=invoice.number if invoice else None,
         amounts=amounts,
+        annulled=annulled,
     )
 
 

@@ -24,6 +24,12 @@ GAP_MESSAGES = {
     "cancelled_without_credit_note": "Cancelada en MercadoLibre tras facturar, sin nota crédito",
     "total_mismatch": "El total de la factura no coincide con lo pagado",
 }
+# Why an invoice may differ from what the buyer paid, each recorded on the invoice when it was
+# built (`diferencias`): explained in the detail, never a gap.
+DIFFERENCE_REASONS = {
+    "cupon_mercadolibre": "cupón pagado por MercadoLibre, facturado como parte del precio",
+    "redondeo": "redondeo de Siigo",
+}
 
 
 @dataclass
@@ -68,10 +74,24 @@ def _ml_status(statuses: list[str]) -> str:
     return ", ".join(unique) if unique else "desconocido"
 
 
+def _explained(invoice: Document) -> tuple[Decimal, str]:
+    """The part of the invoice's difference with what the buyer paid that has a recorded
+    reason, and those reasons in words."""
+    total = Decimal("0")
+    words = []
+    for diff in invoice.breakdown.get("diferencias") or []:
+        value = to_decimal(diff.get("valor"))
+        total += value
+        reason = DIFFERENCE_REASONS.get(str(diff.get("motivo")), str(diff.get("motivo")))
+        words.append(f"{reason} ({value})")
+    return total, "; ".join(words)
+
+
 def reconcile_sale(row: SaleWithDocs) -> ReconciliationRow:
     sale = row.sale
     statuses = [str(s) for s in sale.facts.get("statuses", [])]
-    invoice = next(iter(_issued(row.documents, DocumentKind.INVOICE)), None)
+    issued = _issued(row.documents, DocumentKind.INVOICE)
+    invoice = max(issued, key=lambda d: d.seq) if issued else None
     notes = _issued(row.documents, DocumentKind.CREDIT_NOTE)
     ml_total = to_decimal(sale.facts["total_paid"]) if sale.facts.get("total_paid") else sale.total
     out = ReconciliationRow(
@@ -105,16 +125,18 @@ def reconcile_sale(row: SaleWithDocs) -> ReconciliationRow:
             out.detail = out.detail or errors
         elif invoice.stamp_status != "Accepted":
             out.gaps.append("dian_pending")
-        if cancelled and not notes:
+        covered = invoice.breakdown.get("reembolsos_cubiertos") or []
+        if cancelled and not notes and not covered:
             out.gaps.append("cancelled_without_credit_note")
-        if (
-            ml_total is not None
-            and invoice.total is not None
-            and abs(invoice.total - ml_total) > TOTAL_TOLERANCE
-            and not notes
-        ):
-            out.gaps.append("total_mismatch")
-            out.detail = out.detail or f"Factura {invoice.total} vs pagado {ml_total}"
+        elif covered and not notes:
+            out.detail = out.detail or "Reembolso cubierto por MercadoLibre: sin nota crédito."
+        if ml_total is not None and invoice.total is not None and not notes:
+            explained, reasons = _explained(invoice)
+            if abs(invoice.total - ml_total - explained) > TOTAL_TOLERANCE:
+                out.gaps.append("total_mismatch")
+                out.detail = out.detail or f"Factura {invoice.total} vs pagado {ml_total}"
+            elif reasons:
+                out.detail = out.detail or f"Diferencia explicada: {reasons}."
     return out
 
 

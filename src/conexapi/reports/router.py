@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.api.deps import ClaimsDep, SessionDep
+from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
 from conexapi.reports import service
 from conexapi.reports.csvout import csv_response
+from conexapi.reports.fiscal_review import review_json
 from conexapi.reports.profit import PROFIT_CSV_HEADER, ProfitReport, profit_csv_rows
 from conexapi.reports.reconciliation import (
     RECONCILIATION_CSV_HEADER,
@@ -37,6 +38,7 @@ def profit_json(report: ProfitReport) -> dict[str, Any]:
                 "buyer": s.buyer,
                 "state": s.state,
                 "invoice_number": s.invoice_number,
+                "anulada": s.annulled,
                 **s.amounts.as_dict(),
             }
             for s in report.sales
@@ -137,3 +139,25 @@ async def reconciliation_csv(
     return csv_response(
         name, RECONCILIATION_CSV_HEADER, reconciliation_csv_rows(result, only_gaps=only_gaps)
     )
+
+
+@router.get("/fiscal-review")
+async def fiscal_review(q: ReportQueryDep, session: SessionDep) -> dict[str, Any]:
+    """Invoices already issued whose line taxes differ from their products' taxes, or whose
+    discounts were deducted twice, with the difference and where their correction stands."""
+    result = await service.review(
+        session, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
+    )
+    return {**_period_json(q.period), **review_json(result)}
+
+
+@router.post("/fiscal-review/refresh")
+async def refresh_fiscal_review(
+    q: ReportQueryDep, session: SessionDep, _admin: AdminDep
+) -> dict[str, Any]:
+    """Audits again every invoice of the period against Siigo's products as they are now (the
+    worker does it, a few seconds later); the report then shows what it found."""
+    queued = await service.refresh_review(
+        session, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
+    )
+    return {**_period_json(q.period), "queued": queued}

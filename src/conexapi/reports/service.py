@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.core.errors import Unprocessable
+from conexapi.operations.repository import SaleRepository
+from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
 from conexapi.reports.profit import ProfitReport, profit_report
 from conexapi.reports.reconciliation import Reconciliation, reconcile
 from conexapi.reports.repository import SaleWithDocs, sales_in_range
@@ -58,3 +60,34 @@ async def reconciliation(
 ) -> Reconciliation:
     rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
     return reconcile(rows)
+
+
+async def review(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> FiscalReview:
+    """Invoices of the period already issued wrong (their audit found differences)."""
+    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
+    return fiscal_review(rows)
+
+
+async def refresh_review(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> int:
+    """Asks the worker to audit again, against Siigo's products as they are now, every invoice
+    of the period not being corrected. Returns how many sales were queued for it."""
+    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
+    queued: list[int] = []
+    for row in rows:
+        invoices = [d for d in row.documents if d.kind == "invoice" and d.status == "issued"]
+        if not invoices:
+            continue
+        current = max(invoices, key=lambda d: d.seq)
+        if current.breakdown.get("correccion") or len(invoices) > 1:
+            continue
+        audit = dict(current.breakdown.get("auditoria") or {})
+        audit["version"] = None  # audited again at the sale's next look
+        current.breakdown = {**current.breakdown, "auditoria": audit}
+        queued.append(row.sale.id)
+    await SaleRepository(session, tenant_id).make_invoiced_due(queued)
+    await session.flush()
+    return len(queued)

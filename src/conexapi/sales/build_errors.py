@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from conexapi.messages import text
+
 __all__ = [
     "MAX_ITEMS",
     "BuildError",
@@ -20,6 +22,7 @@ __all__ = [
     "MissingSettings",
     "TooManyItems",
     "UnmappedProducts",
+    "UnsupportedTax",
 ]
 
 MAX_ITEMS = 500  # Siigo: at most 500 items per FV/NC (docs/vendors/siigo.md §4.3 invalid_array)
@@ -32,7 +35,8 @@ _SETTING_LABELS: dict[str, str] = {
     "seller_id": "el vendedor de Siigo",
     "payment_type_id": "la forma de pago de las facturas",
     "nc_payment_type_id": "la forma de pago de las notas crédito",
-    "iva_tax_id": "el impuesto IVA",
+    "iva_tax_id": "el IVA para productos sin impuesto en Siigo",
+    "shipping_tax_id": "el impuesto del envío",
     "shipping_product_code": "el producto de Siigo para el envío",
 }
 
@@ -59,8 +63,8 @@ class MissingSettings(BuildError):
         self.names = list(names)
         labels = [f"{_SETTING_LABELS.get(n, n)} ({n})" for n in self.names]
         super().__init__(
-            f"Falta configurar {_join_es(labels)} en la integración. Complétalo en "
-            "Configuración de la integración y reintenta la venta.",
+            f"Falta configurar {_join_es(labels)} en la integración. Complételo en "
+            "Configuración de la integración y reintente la venta.",
             details={"settings": self.names},
         )
 
@@ -72,13 +76,13 @@ class UnmappedProducts(BuildError):
         self.skus = list(skus)
         if len(self.skus) == 1:
             message = (
-                f"El SKU {self.skus[0]} no está asociado a un producto de Siigo. Asócialo en "
-                "Productos o crea el producto con ese código en Siigo."
+                f"El SKU {self.skus[0]} no está asociado a un producto de Siigo. Asócielo en "
+                "Productos o cree el producto con ese código en Siigo."
             )
         else:
             message = (
                 f"Los SKU {_join_es(self.skus)} no están asociados a productos de Siigo. "
-                "Asócialos en Productos o crea los productos con esos códigos en Siigo."
+                "Asócielos en Productos o cree los productos con esos códigos en Siigo."
             )
         super().__init__(message, details={"skus": self.skus})
 
@@ -89,7 +93,7 @@ class InvalidProductCode(BuildError):
     def __init__(self, sku: str, product_code: str) -> None:
         super().__init__(
             f"El código de producto de Siigo '{product_code}' asociado al SKU {sku} no es "
-            "válido (máximo 30 caracteres, sin espacios ni comillas). Corrige la asociación "
+            "válido (máximo 30 caracteres, sin espacios ni comillas). Corrija la asociación "
             "en Productos.",
             details={"sku": sku, "code": product_code},
         )
@@ -107,7 +111,7 @@ class InvalidAmount(BuildError):
 
     def __init__(self, what: str, amount: Decimal) -> None:
         super().__init__(
-            f"El valor de {what} es {amount}: Siigo solo acepta valores positivos. Revisa los "
+            f"El valor de {what} es {amount}: Siigo solo acepta valores positivos. Revise los "
             "descuentos de la venta en MercadoLibre.",
             details={"what": what, "amount": str(amount)},
         )
@@ -120,6 +124,18 @@ class TooManyItems(BuildError):
         super().__init__(
             f"La venta tiene {count} líneas y Siigo admite máximo {MAX_ITEMS} por documento.",
             details={"count": count},
+        )
+
+
+class UnsupportedTax(BuildError):
+    """A product whose taxes ConexAPI cannot reproduce exactly: better wait than invoice wrong."""
+
+    code = "unsupported_product_tax"
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(
+            text("build.unsupported_tax", code=code, reason=reason),
+            details={"code": code, "reason": reason},
         )
 
 

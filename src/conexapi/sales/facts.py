@@ -1,7 +1,7 @@
 """Canonical, vendor-neutral facts about one sale: the seam between marketplaces and ERPs.
 
 `marketplaces.mercadolibre.mapping` builds these from MercadoLibre JSON; the invoice builder
-(`sync.invoice_builder`) turns them into a Siigo document plan. Pure data, no I/O.
+(`erps.siigo.documents.invoice`) turns them into a Siigo document plan. Pure data, no I/O.
 All money is `Decimal` in COP, as MercadoLibre reports it (prices include IVA).
 """
 
@@ -10,6 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal("0")
+
+
+class BillingStatus(StrEnum):
+    """What MercadoLibre's billing info said about the buyer's fiscal data
+    (docs/vendors/mercadolibre.md §5.3)."""
+
+    COMPLETE = "complete"  # identification present
+    PROCESSING = "processing"  # the fiscal document is still PROCESSING: fields come null
+    MISSING = "missing"  # the buyer gave none (or MercadoLibre has none)
 
 
 @dataclass(frozen=True)
@@ -28,11 +40,19 @@ class Buyer:
     state_code: str = ""  # MercadoLibre's ISO-like "CO-DC"
     zip_code: str = ""
     email: str | None = None
+    # DIAN fiscal responsibilities billing info gave ("O-13", "O-15", "O-23", "O-47", "R-99-PN").
+    fiscal_responsibilities: tuple[str, ...] = ()
+    vat_responsible: bool = False
 
 
 @dataclass(frozen=True)
 class SaleLine:
-    """One order item: `unit_price` is what the buyer paid per unit, IVA included."""
+    """One order item: `unit_price` is what the buyer paid per unit, IVA included.
+
+    A price promotion (campaign, deal, volume, seller campaign) is already in `unit_price`
+    (`full_unit_price` is the list price before it). Coupons are not: they come from
+    `/orders/{id}/discounts`, split by who funds them (docs/fiscal.md, "Descuentos").
+    """
 
     order_id: str
     item_id: str
@@ -41,8 +61,26 @@ class SaleLine:
     unit_price: Decimal
     sku: str | None = None
     variation_id: str | None = None
-    seller_discount: Decimal = Decimal("0")  # seller-financed discount on the whole line
-    sale_fee: Decimal = Decimal("0")  # MercadoLibre commission for the whole line
+    full_unit_price: Decimal | None = None
+    seller_coupon: Decimal = ZERO  # coupons funded by the seller, whole line
+    meli_coupon: Decimal = ZERO  # coupons funded by MercadoLibre, whole line
+    # MercadoLibre's share of a price promotion (already out of `unit_price`) and the part of it
+    # MercadoLibre pays back as a lower sale fee (`funding_mode: sale_fee`).
+    meli_rebate: Decimal = ZERO
+    meli_rebate_in_fee: Decimal = ZERO
+    sale_fee: Decimal = ZERO  # MercadoLibre commission for the whole line
+
+    @property
+    def gross(self) -> Decimal:
+        """What the line costs at the price the buyer saw, before coupons (IVA included)."""
+        return self.unit_price * self.quantity
+
+    @property
+    def promotion(self) -> Decimal:
+        """The price promotion already applied (list price minus unit price, whole line)."""
+        if self.full_unit_price is None or self.full_unit_price <= self.unit_price:
+            return ZERO
+        return (self.full_unit_price - self.unit_price) * self.quantity
 
 
 @dataclass(frozen=True)
@@ -52,6 +90,32 @@ class Refund:
     order_id: str
     amount: Decimal
     full: bool  # the whole order was cancelled/refunded
+
+
+@dataclass(frozen=True)
+class ReturnedItem:
+    """Units of one item that came back to the seller (a claim's return, `return_quantity`)."""
+
+    item_id: str
+    variation_id: str | None
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class OrderClaim:
+    """A MercadoLibre claim on an order, as far as credit notes care
+    (docs/vendors/mercadolibre.md §7)."""
+
+    claim_id: str
+    order_id: str
+    # MercadoLibre applied its coverage (`resolution.applied_coverage`): it paid the buyer with
+    # its own money and the seller keeps the sale's money, so nothing is credited.
+    covered: bool = False
+    returned: tuple[ReturnedItem, ...] = ()
+    closed: bool = True
+    # A return exists whose money has not gone back to the buyer yet: what it returns is not
+    # known as returned, so no credit for this order's money is decided meanwhile.
+    return_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +141,10 @@ class SaleFacts:
     delivered: bool = False
     pack_complete: bool = True  # every order the pack lists was fetched
     extra: dict[str, str] = field(default_factory=dict)
+    billing_status: BillingStatus = BillingStatus.COMPLETE
+    # False when the buyer may have paid shipping but neither the shipment's costs nor the
+    # orders/payments say how much (the sale waits rather than drop a line the buyer paid).
+    shipping_known: bool = True
     # Which version of each order these facts describe: order id → MercadoLibre's `last_updated`
     # as fetched. The sweep compares it with what `orders/search` reports to skip re-checks.
     order_versions: dict[str, str] = field(default_factory=dict)

@@ -25,10 +25,13 @@ class EventKind(StrEnum):
     RECEIVED = "received"  # an order of the sale was notified, swept or backfilled
     RETRY_REQUESTED = "retry_requested"  # a person asked to retry
     CHECKED = "checked"  # processed, nothing changed (not written when the state is the same)
-    WAITING = "waiting"  # not billable yet (unpaid, pack incomplete, not delivered)
+    WAITING = "waiting"  # not billable yet (unpaid, pack incomplete, not delivered, data pending)
     SKIPPED = "skipped"  # never to be invoiced
     INVOICED = "invoiced"  # the invoice was issued in Siigo
     CREDIT_NOTE = "credit_note"  # a credit note was issued in Siigo
+    REFUND_COVERED = "refund_covered"  # MercadoLibre covered a refund: no credit note
+    CORRECTION_REQUESTED = "correction_requested"  # a person asked to correct a wrong invoice
+    CORRECTED = "corrected"  # the wrong invoice was annulled and a corrected one issued
     WAITING_DIAN = "waiting_dian"  # a refund waits for the DIAN to accept the invoice
     DIAN_REJECTED = "dian_rejected"  # the DIAN rejected the invoice
     DEFERRED = "deferred"  # a vendor asked to wait (429); no attempt burnt
@@ -57,3 +60,24 @@ class Step:
     error: str | None = None
     data: dict[str, Any] | None = None
     reset_attempts: bool = False
+
+    @classmethod
+    def attention(
+        cls,
+        code: str,
+        message: str,
+        *,
+        kind: EventKind = EventKind.NEEDS_ATTENTION,
+        data: dict[str, Any] | None = None,
+    ) -> Step:
+        """A person must fix something: the sale waits in `needs_attention`, not due, saying
+        what and how."""
+        return cls(
+            state=SaleState.NEEDS_ATTENTION,
+            next_at=None,
+            message=message,
+            kind=kind,
+            code=code,
+            error=message,
+            data=data,
+        )

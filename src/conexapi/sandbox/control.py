@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from conexapi.sandbox.config import FaultsState, QuirksState
 from conexapi.sandbox.ml_models import PERMISSIONS
 from conexapi.sandbox.scenarios import KINDS
-from conexapi.sandbox.siigo_state import Document
+from conexapi.sandbox.siigo_state import Company, Document
 from conexapi.sandbox.state import SandboxState, seed_products
 
 
@@ -193,6 +193,8 @@ async def order_action(
         order = state.ml.refund(order_id, body.amount, body.quantity)
     elif action == "fraud":
         order = state.ml.mark_fraud(order_id)
+    elif action == "refund_covered":
+        order = state.ml.refund_covered(order_id)
     else:
         raise HTTPException(404, {"error": "unknown_action", "action": action})
     return order.render()
@@ -267,23 +269,36 @@ async def add_company(body: CompanyBody, state: StateDep) -> dict[str, Any]:
     return {"username": company.username, "requests_per_minute": company.requests_per_minute}
 
 
-def _doc_view(doc: Document) -> dict[str, Any]:
-    return {
+def _doc_view(doc: Document, company: Company) -> dict[str, Any]:
+    """A document as Siigo renders it, plus what only the sandbox shows: for every line, the
+    taxes and classification of the product it maps to (to compare with the line's own)."""
+    view = {
         **doc.render(),
         "idempotency_key": doc.idempotency_key,
         "company": doc.company,
         "stamp_send": doc.stamp_send,
     }
+    for item in view["items"]:
+        product = company.product_by_code(str(item["code"]))
+        item["product_taxes"] = (
+            [{"id": t["id"], "name": t["name"]} for t in product.get("taxes") or []]
+            if product is not None
+            else None
+        )
+        item["product_tax_classification"] = product.get("tax_classification") if product else None
+    return view
 
 
 @router.get("/siigo/invoices")
 async def siigo_invoices(state: StateDep) -> list[dict[str, Any]]:
-    return [_doc_view(d) for c in state.siigo.companies.values() for d in c.invoices.values()]
+    return [_doc_view(d, c) for c in state.siigo.companies.values() for d in c.invoices.values()]
 
 
 @router.get("/siigo/credit-notes")
 async def siigo_credit_notes(state: StateDep) -> list[dict[str, Any]]:
-    return [_doc_view(d) for c in state.siigo.companies.values() for d in c.credit_notes.values()]
+    return [
+        _doc_view(d, c) for c in state.siigo.companies.values() for d in c.credit_notes.values()
+    ]
 
 
 @router.get("/siigo/customers")
@@ -312,7 +327,7 @@ async def force_stamp(invoice_id: str, body: StampBody, state: StateDep) -> dict
         raise HTTPException(404, {"error": "unknown_document"})
     company, doc = found
     company.force_stamp(doc, body.status, body.errors)
-    return _doc_view(doc)
+    return _doc_view(doc, company)
 
 
 @router.post("/siigo/reject-next")

@@ -269,7 +269,7 @@ async def billing_info(
     seller_id, info = entry
     if seller_id != user:
         raise MLHTTPError(403, "forbidden", "The user has not access to the billing info")
-    return info.render_v2(seller_id)
+    return info.read_v2(seller_id)
 
 
 @api_router.get("/orders/{order_id}")
@@ -297,7 +297,7 @@ async def order_billing_legacy(
     if info is None:
         raise not_found("Billing info not found")
     if x_version == "2":
-        return info.render_v2(order.seller_id)
+        return info.read_v2(order.seller_id)
     return info.render_legacy()
 
 
@@ -436,6 +436,35 @@ async def missed_feeds(request: Request, state: StateDep, user: UserDep) -> dict
     return {"messages": messages[offset : offset + limit]}
 
 
+@api_router.get("/post-purchase/v1/claims/search")
+async def claims_search(request: Request, state: StateDep, user: UserDep) -> dict[str, Any]:
+    """Claims of the seller, by order (`resource=order&resource_id=` or `order_id=`) or by
+    player. MercadoLibre answers 400 to `resource_id` without `resource` and to a search with
+    no filter at all (its claims documentation, "Buscar reclamos")."""
+    q = request.query_params
+    if "resource_id" in q and "resource" not in q:
+        raise MLHTTPError(400, "bad_request", "resource is required with resource_id")
+    order_ref = q.get("order_id") or (
+        q.get("resource_id") if q.get("resource") == "order" else None
+    )
+    if order_ref is None and "players.user_id" not in q:
+        raise MLHTTPError(400, "bad_request", "At least one filter is required")
+    try:
+        offset, limit = int(q.get("offset", "0")), min(int(q.get("limit", "30")), 100)
+        order_id = int(order_ref) if order_ref is not None else None
+    except ValueError as exc:
+        raise MLHTTPError(400, "bad_request", "Invalid request parameters") from exc
+    found = [
+        c
+        for c in state.ml.claims.values()
+        if c.seller_id == user and (order_id is None or c.order_id == order_id)
+    ]
+    return {
+        "paging": {"total": len(found), "offset": offset, "limit": limit},
+        "data": [render_claim(c) for c in found[offset : offset + limit]],
+    }
+
+
 @api_router.get("/post-purchase/v1/claims/{claim_id}")
 async def claim_get(claim_id: int, state: StateDep, user: UserDep) -> dict[str, Any]:
     claim = state.ml.claims.get(claim_id)
@@ -449,7 +478,7 @@ async def claim_get(claim_id: int, state: StateDep, user: UserDep) -> dict[str, 
 @api_router.get("/post-purchase/v2/claims/{claim_id}/returns")
 async def claim_returns(claim_id: int, state: StateDep, user: UserDep) -> dict[str, Any]:
     claim = state.ml.claims.get(claim_id)
-    if claim is None:
+    if claim is None or not claim.has_return:
         raise not_found(f"Return not found for claim: {claim_id}")
     if claim.seller_id != user:
         raise MLHTTPError(403, "forbidden", "The user has not access to the claim")

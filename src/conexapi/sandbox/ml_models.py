@@ -57,6 +57,36 @@ class BillingInfo:
     zip_code: str
     neighborhood: str | None
     comment: str | None
+    # While > 0 the fiscal document is still PROCESSING: each read answers it with the fields
+    # null (MercadoLibre's billing-info FAQ) and counts down.
+    processing_reads: int = 0
+
+    def processing_block(self) -> dict[str, Any]:
+        return {
+            "name": None,
+            "last_name": None,
+            "identification": {"type": None, "number": None},
+            "address": {
+                "street_name": None,
+                "street_number": None,
+                "city_name": None,
+                "state": {"name": None, "code": None},
+                "zip_code": None,
+                "country_id": "CO",
+            },
+            "attributes": {"is_normalized": False, "cust_type": None},
+        }
+
+    def read_v2(self, seller_id: int) -> dict[str, Any]:
+        """One read of the current endpoint (counts down a PROCESSING document)."""
+        if self.processing_reads > 0:
+            self.processing_reads -= 1
+            return {
+                "site_id": SITE_ID,
+                "buyer": {"cust_id": self.cust_id, "billing_info": self.processing_block()},
+                "seller": {"cust_id": seller_id},
+            }
+        return self.render_v2(seller_id)
 
     def billing_block(self) -> dict[str, Any]:
         block: dict[str, Any] = {"name": self.name}
@@ -223,6 +253,7 @@ class Order:
     date_closed: datetime | None = None
     fraud: bool = False
     cancel_detail: dict[str, Any] | None = None
+    discounted: bool = False  # `/orders/{id}/discounts` has something for it
 
     @property
     def total_amount(self) -> Decimal:
@@ -232,7 +263,7 @@ class Order:
         tags: list[str] = []
         if self.pack_id is not None:
             tags.append("pack_order")
-        if self.coupon_amount > 0:
+        if self.coupon_amount > 0 or self.discounted:
             tags.append("order_has_discount")
         tags.append("paid" if self.payment.status in ("approved", "refunded") else "not_paid")
         if self.fraud:
@@ -387,3 +418,8 @@ class Claim:
     date_created: datetime
     last_updated: datetime
     status: str = "closed"
+    # MercadoLibre paid the buyer with its own money (its buyer protection): the seller keeps it.
+    covered: bool = False
+    # A return of goods goes with the claim (`related_entities: ["return"]`); without one the
+    # claim ended in money only.
+    has_return: bool = True

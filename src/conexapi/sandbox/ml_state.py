@@ -250,30 +250,41 @@ class MercadoLibreState:
         self._changed(order)
         return order
 
+    def _claim(
+        self, order: Order, returned: int, *, has_return: bool, covered: bool = False
+    ) -> Claim:
+        now = self.clock.now()
+        claim = Claim(
+            id=self.new_id(5_100_000_000),
+            order_id=order.id,
+            seller_id=order.seller_id,
+            buyer_id=order.buyer.id,
+            item_id=order.item.id,
+            variation_id=order.variation["id"] if order.variation else None,
+            total_quantity=order.quantity,
+            return_quantity=returned,
+            date_created=now,
+            last_updated=now,
+            covered=covered,
+            has_return=has_return,
+        )
+        self.claims[claim.id] = claim
+        self.on_change("post_purchase", f"/post-purchase/v1/claims/{claim.id}", order.seller_id)
+        return claim
+
     def refund(
         self, order_id: int, amount: Decimal | None = None, quantity: int | None = None
     ) -> Order:
-        """Partial refund by amount, or by returned quantity (which also creates claim+return)."""
+        """Partial refund after a claim: by returned quantity (the claim has a return of those
+        units) or by amount alone (the claim ends in money, the buyer keeps the goods)."""
         order = self.orders[order_id]
         pay = order.payment
         if quantity is not None:
             quantity = max(1, min(quantity, order.quantity))
             amount = order.unit_price * quantity
-            now = self.clock.now()
-            claim = Claim(
-                id=self.new_id(5_100_000_000),
-                order_id=order.id,
-                seller_id=order.seller_id,
-                buyer_id=order.buyer.id,
-                item_id=order.item.id,
-                variation_id=order.variation["id"] if order.variation else None,
-                total_quantity=order.quantity,
-                return_quantity=quantity,
-                date_created=now,
-                last_updated=now,
-            )
-            self.claims[claim.id] = claim
-            self.on_change("post_purchase", f"/post-purchase/v1/claims/{claim.id}", order.seller_id)
+            self._claim(order, quantity, has_return=True)
+        elif amount is not None:
+            self._claim(order, 0, has_return=False)
         if amount is None:
             amount = pay.transaction_amount
         pay.refunded = min(pay.transaction_amount, pay.refunded + amount)
@@ -283,6 +294,14 @@ class MercadoLibreState:
         order.status = "partially_refunded"
         self._changed(order)
         return order
+
+    def refund_covered(self, order_id: int) -> Order:
+        """A claim MercadoLibre resolves with its buyer protection: it pays the buyer back with
+        its own money (`resolution.applied_coverage: true`); the order is cancelled for the
+        buyer, the seller keeps the sale's money."""
+        order = self.orders[order_id]
+        self._claim(order, 0, has_return=False, covered=True)
+        return self.cancel(order_id)
 
     def mark_fraud(self, order_id: int) -> Order:
         order = self.orders[order_id]

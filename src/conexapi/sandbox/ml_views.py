@@ -73,13 +73,19 @@ def render_shipment(ml: MercadoLibreState, s: Shipment) -> dict[str, Any]:
 
 def render_claim(c: Claim) -> dict[str, Any]:
     partial = c.return_quantity < c.total_quantity
+    if c.covered:
+        reason = "coverage_decision"
+    elif c.has_return:
+        reason = "partial_refunded" if partial else "payment_refunded"
+    else:
+        reason = "partial_refunded"
     return {
         "id": c.id,
         "resource": "order",
         "resource_id": c.order_id,
         "status": c.status,
         "type": "mediations",
-        "stage": "claim",
+        "stage": "dispute" if c.covered else "claim",
         "parent_id": None,
         "reason_id": "PDD9939",
         "fulfilled": True,
@@ -100,13 +106,13 @@ def render_claim(c: Claim) -> dict[str, Any]:
             },
         ],
         "resolution": {
-            "reason": "partial_refunded" if partial else "payment_refunded",
+            "reason": reason,
             "date_created": ml_time(c.last_updated),
             "benefited": ["complainant"],
             "closed_by": "mediator",
-            "applied_coverage": False,
+            "applied_coverage": c.covered,
         },
-        "related_entities": ["return"],
+        "related_entities": ["return"] if c.has_return else [],
         "site_id": SITE_ID,
         "date_created": ml_time(c.date_created),
         "last_updated": ml_time(c.last_updated),

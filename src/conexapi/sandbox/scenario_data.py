@@ -14,8 +14,10 @@ class CatalogProduct:
     title: str
     category_id: str
     price: int  # IVA-included COP, as ML shows it
-    tax_id: int = c.TAX_IVA19_ID
+    tax_ids: tuple[int, ...] = (c.TAX_IVA19_ID,)
     sizes: tuple[str, ...] = ()
+    # Siigo `tax_classification` (docs/vendors/siigo.md §7.1): Taxed, Exempt or Excluded.
+    tax_classification: str = "Taxed"
 
     @property
     def gross(self) -> Decimal:
@@ -30,7 +32,7 @@ PRODUCTS: tuple[CatalogProduct, ...] = (
     CatalogProduct("LAMP-LED-ESC", "Lámpara LED de escritorio", "MCO1582", 89900),
     CatalogProduct("MORRAL-URB-25L", "Morral urbano 25 L", "MCO1246", 119000),
     CatalogProduct(
-        "CAFE-HUILA-500G", "Café de origen Huila 500 g", "MCO1403", 32500, c.TAX_IVA5_ID
+        "CAFE-HUILA-500G", "Café de origen Huila 500 g", "MCO1403", 32500, (c.TAX_IVA5_ID,)
     ),
     CatalogProduct("SARTEN-ANTIAD-24", "Sartén antiadherente 24 cm", "MCO1574", 74990),
 )
@@ -47,6 +49,45 @@ UNKNOWN_SKU_PRODUCT = CatalogProduct(
     "SKU-NO-SIIGO-99", "Soporte celular para carro", "MCO1747", 39900
 )
 INACTIVE_PRODUCT = CatalogProduct("PROD-DESCONT-01", "Producto descontinuado", "MCO1000", 19900)
+# A store selling goods under every IVA treatment, as their products are set up in Siigo: the
+# tax of each invoice line is the tax of its product (docs/fiscal.md). Which good falls where is
+# the seller's accountant's call, made in Siigo; these are plausible set-ups for the simulator.
+MIXED_TAX_PRODUCTS: tuple[CatalogProduct, ...] = (
+    CatalogProduct("FUNDA-CEL-A54", "Funda para celular A54", "MCO1051", 24900),
+    CatalogProduct(
+        "CAFE-TOST-250G", "Café tostado en grano 250 g", "MCO1403", 21500, (c.TAX_IVA5_ID,)
+    ),
+    CatalogProduct(
+        "CUADERNO-100H", "Cuaderno argollado 100 hojas", "MCO1659", 8900, (c.TAX_IVA0_ID,)
+    ),
+    CatalogProduct(
+        "LECHE-POLVO-900",
+        "Leche entera en polvo 900 g",
+        "MCO1423",
+        38900,
+        (),
+        tax_classification="Exempt",
+    ),
+    CatalogProduct(
+        "BICI-URB-26",
+        "Bicicleta urbana rin 26",
+        "MCO1292",
+        749900,
+        (c.TAX_EXCLUDED_ID,),
+        tax_classification="Excluded",
+    ),
+    CatalogProduct(
+        "LIBRO-COCINA",
+        "Libro de cocina colombiana",
+        "MCO1196",
+        59900,
+        (),
+        tax_classification="Excluded",
+    ),
+    # No tax in Siigo and classified Taxed: the integration's default IVA applies.
+    CatalogProduct("TAPETE-YOGA", "Tapete para yoga 6 mm", "MCO1276", 64900, ()),
+)
+
 # Real SKUs Siigo can't take as product codes (spaces, quotes, more than 30 characters;
 # docs/vendors/siigo.md §7.1, docs/vendors/mercadolibre.md §15): the seller's Siigo product has
 # another code.
@@ -77,7 +118,9 @@ def siigo_seed_products() -> list[SeedProduct]:
     (variations named with their size), an inactive one, and for each SKU it can't take the
     seller's product under another code, findable by proposals: the SKU without spaces and
     quotes, the SKU as `reference`, or a name like the listing's title."""
-    rows = [SeedProduct(p, p.sku) for p in PRODUCTS + UNREACHABLE_PRODUCTS]
+    rows = [
+        SeedProduct(p, p.sku) for p in PRODUCTS + UNREACHABLE_PRODUCTS + MIXED_TAX_PRODUCTS
+    ]
     rows += [
         SeedProduct(
             VARIATION_PRODUCT, f"{VARIATION_PRODUCT.sku}-{s}", name=f"{VARIATION_PRODUCT.title} {s}"

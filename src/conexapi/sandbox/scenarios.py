@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from conexapi.sandbox import fiscal_scenarios as fiscal
 from conexapi.sandbox import scenario_data as data
 from conexapi.sandbox.config import MercadoLibreQuirks
 from conexapi.sandbox.ml_models import BillingInfo, Buyer, Item, Order, Pack, Shipment
@@ -40,6 +41,7 @@ KINDS: dict[str, str] = {
     "fraud": "skip",
     "paid_then_cancelled": "credit_full",
     "partial_refund": "credit_partial",
+    **fiscal.FISCAL_KINDS,
 }
 DEFAULT_MIX: dict[str, float] = {
     "single": 40,
@@ -60,6 +62,7 @@ DEFAULT_MIX: dict[str, float] = {
     "fraud": 2,
     "paid_then_cancelled": 3,
     "partial_refund": 3,
+    **fiscal.FISCAL_MIX,
 }
 
 
@@ -140,6 +143,8 @@ class ScenarioEngine:
             )
         elif action == "fraud":
             self.ml.mark_fraud(order_id)
+        elif action == "refund_covered":
+            self.ml.refund_covered(order_id)
 
     # ------------------------------------------------------------------ builders
     def _buyer(self, rng: random.Random, kind: str) -> Buyer:
@@ -156,10 +161,13 @@ class ScenarioEngine:
         if kind == "missing_billing":
             return Buyer(buyer_id, nickname, first, last, None, billing_id, id_only)
         city, state_name, state_code, zip_code = rng.choice(data.CITIES)
-        id_type = "NIT" if kind == "company_buyer" else "CE" if kind == "foreign_buyer" else "CC"
+        company = kind in ("company_buyer", "nit_with_dv")
+        id_type = "NIT" if company else "CE" if kind == "foreign_buyer" else "CC"
         if id_type == "NIT":
             base = str(rng.choice((800, 900, 901)) * 1_000_000 + rng.randrange(1_000_000))
             number = f"{base}-{nit_check_digit(base)}"
+            if kind == "nit_with_dv":
+                number = fiscal.nit_without_separator(base, nit_check_digit(base))
             name, bill_last = rng.choice(data.COMPANY_NAMES), None
         elif id_type == "CE":
             number = str(rng.randrange(100_000, 9_999_999))
@@ -189,6 +197,7 @@ class ScenarioEngine:
             zip_code=zip_code,
             neighborhood=rng.choice(data.NEIGHBORHOODS),
             comment=rng.choice(data.COMMENTS),
+            processing_reads=fiscal.PROCESSING_READS if kind == "billing_processing" else 0,
         )
         return Buyer(buyer_id, nickname, first, last, billing, billing_id, id_only)
 
@@ -240,25 +249,32 @@ class ScenarioEngine:
         ml = self.ml
         now = ml.clock.now()
         buyer = self._buyer(rng, kind)
-        n_orders = rng.choice((2, 2, 3)) if kind == "pack" else 1
+        n_orders = fiscal.order_count(rng, kind) or (rng.choice((2, 2, 3)) if kind == "pack" else 1)
         pack_id = ml.new_id(2_000_006_000_000_000) if n_orders > 1 else None
-        buyer_pays_shipping = kind == "shipping_buyer" or (
+        chosen = fiscal.products(rng, kind, n_orders)
+        buyer_pays_shipping = kind in ("shipping_buyer", "mixed_tax") or (
             kind not in ("unreachable_price",) and rng.random() < 0.15
         )
         ship_cost = Decimal(rng.choice((7900, 9900, 12500))) if buyer_pays_shipping else Decimal(0)
         shipment_id = ml.new_id(44_000_000_000)
         orders: list[Order] = []
         lines: list[dict[str, Any]] = []
+        invoice_total = Decimal(0)
         for idx in range(n_orders):
-            product = self._product_for(rng, kind)
+            product = chosen[idx] if chosen else self._product_for(rng, kind)
             item = self._item(seller_id, product)
             variation = rng.choice(item.variations) if item.variations else None
             sku = variation["attributes"][0]["value_name"] if variation else product.sku
-            quantity = 1 if kind == "unreachable_price" else rng.choice((1, 1, 1, 2, 2, 3, 4, 5))
+            quantity = fiscal.quantity(kind, idx) or (
+                1 if kind == "unreachable_price" else rng.choice((1, 1, 1, 2, 2, 3, 4, 5))
+            )
             unit = product.gross
+            if kind == "partial_return_pack" and idx == 1:
+                unit = orders[0].unit_price * orders[0].quantity  # B is worth what A's units are
             total = unit * quantity
-            coupon = Decimal(rng.choice((5000, 10000))) if kind == "coupon" and idx == 0 else 0
-            coupon = min(Decimal(coupon), total - 1) if coupon else Decimal(0)
+            full_unit = (unit * Decimal("1.15")).quantize(Decimal(100))
+            offer = fiscal.discounts(rng, kind, idx, item.id, quantity, unit, full_unit)
+            coupon = offer.seller_coupon + offer.meli_coupon
             fee = (unit * Decimal("0.13")).quantize(Decimal(1))
             # In a pack the order-level shipping_cost is null; the buyer's shipping rides on the
             # first order's payment, beside its transaction amount (`total_paid_amount` adds
@@ -272,7 +288,7 @@ class ScenarioEngine:
                 total - coupon,
                 order_ship,
                 coupon,
-                fee * quantity,
+                fee * quantity - offer.fee_cut,
                 now,
             )
             order = Order(
@@ -284,7 +300,7 @@ class ScenarioEngine:
                 sku=sku,
                 quantity=quantity,
                 unit_price=unit,
-                full_unit_price=(unit * Decimal("1.15")).quantize(Decimal(100)),
+                full_unit_price=full_unit,
                 sale_fee=fee,
                 date_created=now,
                 last_updated=now,
@@ -293,8 +309,11 @@ class ScenarioEngine:
                 shipping_id=shipment_id,
                 shipping_cost=None if pack_id else ship_cost,
                 coupon_amount=coupon,
+                discounted=bool(offer.details),
             )
             orders.append(order)
+            # What the invoice says (MercadoLibre-funded coupons stay in the price by default).
+            invoice_total += total - offer.seller_coupon + order_ship
             lines.append(
                 {
                     "order_id": order_id,
@@ -302,29 +321,13 @@ class ScenarioEngine:
                     "quantity": quantity,
                     "unit_price": int(unit),
                     "coupon": int(coupon),
+                    "discounted": bool(offer.details),
+                    "seller_coupon": int(offer.seller_coupon),
+                    "meli_coupon": int(offer.meli_coupon),
                 }
             )
-            if coupon:
-                ml.discounts[order_id] = {
-                    "details": [
-                        {
-                            "type": "coupon",
-                            "value": int(coupon),
-                            "supplier": {"funding_mode": "sale_fee", "offer_id": None},
-                            "items": [
-                                {
-                                    "id": item.id,
-                                    "quantity": quantity,
-                                    "amounts": {
-                                        "total": int(coupon),
-                                        "seller": 0,
-                                        "full": int(total),
-                                    },
-                                }
-                            ],
-                        }
-                    ]
-                }
+            if offer.details:
+                ml.discounts[order_id] = {"details": offer.details}
         receiver_city = buyer.billing.city_name if buyer.billing else "Bogotá D.C."
         receiver_state = buyer.billing.state_name if buyer.billing else "Bogotá D.C."
         seller_cost = Decimal(0) if buyer_pays_shipping else Decimal(rng.choice((6950, 7450, 8900)))
@@ -363,10 +366,26 @@ class ScenarioEngine:
                 "shipping_paid_by": "buyer" if buyer_pays_shipping else "seller",
                 "receiver_shipping_cost": int(ship_cost),
                 "ml_total": int(sum((o.payment.total_paid for o in orders), Decimal(0))),
+                "invoice_total": int(invoice_total),
+                **self._fiscal_details(kind, buyer, orders),
             },
         )
         self._lifecycle(rng, sale, orders)
         return sale
+
+    @staticmethod
+    def _fiscal_details(kind: str, buyer: Buyer, orders: list[Order]) -> dict[str, Any]:
+        """What the scorecard checks for the fiscal kinds, besides the expectation."""
+        out: dict[str, Any] = {}
+        if kind == "nit_with_dv" and buyer.billing is not None:
+            out["customer_identification"] = buyer.billing.id_number[:-1]
+        if kind == "billing_processing" and buyer.billing is not None:
+            out["customer_identification"] = buyer.billing.id_number
+        if kind == "partial_return_pack":
+            out["returned"] = {"code": orders[0].sku, "quantity": orders[0].quantity}
+        if kind == "money_refund":
+            out["credit_reason"] = 3
+        return out
 
     def _lifecycle(self, rng: random.Random, sale: GeneratedSale, orders: list[Order]) -> None:
         kind, ml = sale.kind, self.ml
@@ -386,6 +405,8 @@ class ScenarioEngine:
             ml.mark_fraud(orders[0].id)
         elif kind == "paid_then_cancelled":
             sale.follow_ups.append(("cancel", orders[0].id, {}))
+        elif kind in fiscal.FISCAL_KINDS:
+            sale.follow_ups += fiscal.follow_ups(kind, [o.id for o in orders])
         elif kind == "partial_refund":
             order = orders[0]
             if order.quantity > 1:

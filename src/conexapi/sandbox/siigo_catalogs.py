@@ -8,7 +8,13 @@ from conexapi.sandbox import constants as c
 
 
 def _doc_type(
-    id_: int, code: int, name: str, type_: str, active: bool, electronic: str | None
+    id_: int,
+    code: int,
+    name: str,
+    type_: str,
+    active: bool,
+    electronic: str | None,
+    **over: Any,
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": id_,
@@ -37,7 +43,7 @@ def _doc_type(
         "prefix": type_,
         "global_discounts": [],
         "global_charges": [],
-    }
+    } | over
     if electronic is None:
         # NC types carry no `electronic_type` (blueprint `DocumentTypeNC`, portal example): they
         # are electronic when the company invoices electronically (`Company.is_electronic`).
@@ -60,6 +66,43 @@ def default_document_types() -> dict[int, dict[str, Any]]:
             c.FV_INACTIVE_ID, 2, "Factura electrónica anterior", "FV", False, "ElectronicInvoice"
         ),
         _doc_type(c.FV_NON_ELECTRONIC_ID, 3, "Factura de venta POS", "FV", True, "NoElectronic"),
+        _doc_type(
+            c.FV_MANUAL_NUMBER_ID,
+            4,
+            "Factura numeración manual",
+            "FV",
+            True,
+            "ElectronicInvoice",
+            automatic_number=False,
+        ),
+        _doc_type(
+            c.FV_SELLER_BY_ITEM_ID,
+            5,
+            "Factura vendedor por ítem",
+            "FV",
+            True,
+            "ElectronicInvoice",
+            seller_by_item=True,
+        ),
+        _doc_type(
+            c.FV_NO_DECIMALS_ID,
+            6,
+            "Factura sin decimales",
+            "FV",
+            True,
+            "ElectronicInvoice",
+            decimals=False,
+        ),
+        _doc_type(
+            c.FV_COST_CENTER_ID,
+            7,
+            "Factura con centro de costo",
+            "FV",
+            True,
+            "ElectronicInvoice",
+            cost_center=True,
+            cost_center_mandatory=True,
+        ),
         _doc_type(c.NC_ELECTRONIC_ID, 2, "Nota crédito electrónica", "NC", True, None),
     ]
     return {d["id"]: d for d in docs}
@@ -72,6 +115,7 @@ def default_taxes() -> dict[int, dict[str, Any]]:
         (c.TAX_IVA0_ID, "IVA 0%", "IVA", 0),
         (c.TAX_EXCLUDED_ID, "IVA Excluido", "IVA", 0),
         (c.TAX_RETEFUENTE_ID, "Retefuente 2.5%", "Retefuente", 2.5),
+        (c.TAX_IMPOCONSUMO_ID, "Impoconsumo 8%", "Impoconsumo", 8),
     ]
     return {
         t[0]: {"id": t[0], "name": t[1], "type": t[2], "percentage": t[3], "active": True}

@@ -271,9 +271,40 @@ def validate_document(
         _check_customer_and_seller(company, body, res)
     elif "seller" in body and body["seller"] is not None:
         _check_seller(company, body["seller"], err)
+    _check_document_settings(body, res)
     _check_items(company, body, res)
+    if res.doc_type is not None and not res.doc_type.get("decimals", True):
+        # The total respects the document type's `decimals` setting (docs/vendors/siigo.md §9.3):
+        # whole pesos.
+        res.total = res.total.quantize(Decimal(1), ROUND_HALF_UP)
     _check_payments(company, body, res, kind)
     return res
+
+
+def _check_document_settings(body: dict[str, Any], res: DocumentResult) -> None:
+    """What the document type asks of every document (docs/vendors/siigo.md §8,
+    `document_settings` §4.3)."""
+    doc_type, err = res.doc_type, res.errors
+    if doc_type is None:
+        return
+    if not doc_type.get("automatic_number", True) and body.get("number") is None:
+        err.append(siigo_error("parameter_required", "The field number is required", ["number"]))
+    if doc_type.get("cost_center_mandatory") and body.get("cost_center") is None:
+        err.append(
+            siigo_error("parameter_required", "The field cost_center is required", ["cost_center"])
+        )
+    raw_items = body.get("items")
+    items: list[Any] = raw_items if isinstance(raw_items, list) else []
+    if doc_type.get("seller_by_item") and any(
+        isinstance(i, dict) and i.get("seller") is None for i in items
+    ):
+        err.append(
+            siigo_error(
+                "document_settings",
+                "The document type requires a seller by item",
+                ["items.seller"],
+            )
+        )
 
 
 def _check_seller(company: Company, seller: Any, err: ErrorList) -> None:
@@ -441,7 +472,14 @@ def _check_item_taxes(company: Company, raw: Any, i: int, err: ErrorList) -> lis
         else:
             taxes.append(found)
     types = [t["type"] for t in taxes]
-    if len(raw) > 3 or len(types) != len(set(types)) or {"ReteIVA", "ReteICA"} & set(types):
+    # Siigo's `invalid_array` for taxes (docs/vendors/siigo.md §4.3): at most 3, no repeated type,
+    # not IVA and AdValorem together, no ReteIVA/ReteICA inside items.
+    if (
+        len(raw) > 3
+        or len(types) != len(set(types))
+        or {"ReteIVA", "ReteICA"} & set(types)
+        or {"IVA", "AdValorem"} <= set(types)
+    ):
         err.append(
             siigo_error(
                 "invalid_array", "The array taxes has invalid values", [f"items[{i}].taxes"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from conexapi.sandbox.clock import Clock
 from conexapi.sandbox.config import FaultsState, SandboxConfig
-from conexapi.sandbox.constants import DEFAULT_SELLER_ID, TAX_IVA19_ID
+from conexapi.sandbox.constants import DEFAULT_SELLER_ID
 from conexapi.sandbox.faults import FaultInjector
 from conexapi.sandbox.ml_state import MercadoLibreState
 from conexapi.sandbox.notifier import Notifier
@@ -28,9 +28,9 @@ def seed_products(company: Company, clock: Clock) -> None:
                 "account_group": 1253,
                 "type": "Product",
                 "active": seed.active,
-                "tax_classification": "Taxed",
+                "tax_classification": product.tax_classification,
                 "tax_included": True,
-                "taxes": [{"id": product.tax_id or TAX_IVA19_ID}],
+                "taxes": [{"id": tax_id} for tax_id in product.tax_ids],
                 "prices": [
                     {
                         "currency_code": "COP",

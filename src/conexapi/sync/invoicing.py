@@ -1,37 +1,44 @@
-"""The ERP half of processing a sale: customer, products, invoice, DIAN status, credit notes."""
+"""The ERP half of processing a sale: customer, products and their taxes, invoice, DIAN status;
+credit notes live in `crediting`, corrections of wrong invoices in `corrections`."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.connections.known_products import forget_products, inactive_codes, refused_codes
+from conexapi.connections.catalogs import load_tax_rates
+from conexapi.connections.known_products import check_products, forget_products, refused_codes
 from conexapi.core.errors import PermanentError
 from conexapi.db import utcnow
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
 from conexapi.erps.siigo.documents.invoice import (
     BuildError,
+    InvoicePlan,
+    MissingSettings,
     UnmappedProducts,
-    build_credit_note,
     build_invoice,
     idempotency_key,
     line_key,
 )
+from conexapi.erps.siigo.documents.taxes import TaxRate
 from conexapi.erps.siigo.mapping import CustomerPlan, build_customer, consumer_fallback_customer
 from conexapi.integrations.mappings import resolve_product_codes
+from conexapi.integrations.proposals import is_valid_code
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
 from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.clock import colombia_today
 from conexapi.sales.facts import SaleFacts
+from conexapi.sales.profit import sale_profit
 from conexapi.sales.snapshot import to_json
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step
+from conexapi.sync import corrections, crediting
+from conexapi.sync.breakdowns import customer_note, invoice_breakdown
 from conexapi.sync.customers import ensure_customer
 from conexapi.sync.issuing import apply_result, create_or_adopt, stamp_pending
 from conexapi.sync.models import Document, Sale
@@ -50,8 +57,8 @@ class Invoicer:
         self.runtime = runtime
         self.ctx = ctx
         self.ml = ml
-        self._owned = owned
-        self._update_owned = update_owned
+        self.owned = owned
+        self.update_owned = update_owned
         self._siigo: SiigoClient | None = None
 
     @property
@@ -64,7 +71,7 @@ class Invoicer:
         async with self.runtime.sessions() as session:
             return await invoice_of(session, self.ctx.sale_id)
 
-    async def _documents(self, kind: DocumentKind) -> list[Document]:
+    async def documents(self, kind: DocumentKind) -> list[Document]:
         async with self.runtime.sessions() as session:
             return list(
                 (
@@ -80,17 +87,16 @@ class Invoicer:
 
     async def issue(self, facts: SaleFacts, existing: Document | None) -> Step:
         if existing is None or existing.status != DocumentStatus.IN_FLIGHT.value:
-            try:
-                doc = await self._plan_invoice(facts, existing)
-            except UnmappedProducts as exc:
-                return _products_step([(sku, sku) for sku in exc.skus], facts)
-            except BuildError as exc:
-                return _build_failed(exc, data={"details": to_json(exc.details)})
+            doc = await self._plan_invoice(facts, existing)
             if isinstance(doc, Step):
                 return doc
         else:
             doc = existing  # in flight: replay exactly what was sent, with the same key
-        return await self._send(doc, DocumentKind.INVOICE)
+        step = await self.send(doc, DocumentKind.INVOICE)
+        note = doc.breakdown.get("cliente") or {}
+        if step.kind is EventKind.INVOICED and note.get("consumidor_final"):
+            step.message += " " + str(note.get("motivo") or "")
+        return step
 
     async def _plan_invoice(self, facts: SaleFacts, existing: Document | None) -> Document | Step:
         settings = self.ctx.settings
@@ -101,59 +107,28 @@ class Invoicer:
             else:
                 plan = consumer_fallback_customer(settings)
         except ValueError as exc:
-            message = (
-                f"Los datos fiscales del comprador no son válidos para Siigo: {exc}. Corrígelos "
-                "en Siigo o activa el consumidor final."
-            )
-            return Step(
-                state=SaleState.NEEDS_ATTENTION,
-                next_at=None,
-                message=message,
-                kind=EventKind.NEEDS_ATTENTION,
-                code="invalid_buyer_identification",
-                error=message,
+            return Step.attention(
+                "invalid_buyer_identification", text("sync.invalid_buyer", error=exc)
             )
         if plan is None:
-            message = (
-                "El comprador no dio datos de facturación y no hay consumidor final configurado. "
-                "Configura el consumidor final en la integración y reintenta."
-            )
-            return Step(
-                state=SaleState.NEEDS_ATTENTION,
-                next_at=None,
-                message=message,
-                kind=EventKind.NEEDS_ATTENTION,
-                code="missing_fiscal_data",
-                error=message,
-            )
-        keys = [line_key(line) for line in facts.lines]
-        async with self.runtime.sessions() as session:
-            codes = await resolve_product_codes(session, self.ctx.integration_id, keys)
-        key = idempotency_key(self.ctx.integration_id, self.ctx.external_id, "FV", 1)
-        invoice = build_invoice(
-            facts,
-            settings,
-            product_codes=codes,
-            today=colombia_today(),
-            idempotency_key=key,
-            customer_identification=plan.identification,
-            branch_office=int(plan.body.get("branch_office", 0)),
-        )
-        missing = await self._unknown_products(
-            codes, [str(i["code"]) for i in invoice.body["items"]]
-        )
-        if missing:
-            return _products_step(missing, facts)
+            return Step.attention("missing_fiscal_data", text("sync.missing_fiscal_data"))
+        # A corrected invoice replanned after Siigo refused it keeps its own number (its key).
+        seq = existing.seq if existing is not None else 1
+        built = await self.plan_document(facts, seq=seq, customer=plan)
+        if isinstance(built, Step):
+            return built
+        invoice, _ = built
+        customer = customer_note(facts, plan, settings.data_wait_hours)
         await ensure_customer(
             self.runtime, self.siigo, connection_id=self.ctx.siigo_connection_id, plan=plan
         )
         async with self.runtime.sessions() as session:
             # One conditional UPDATE checks the lease, locks the sale and writes its profit and
             # the facts fetched for this attempt (see Context.pending).
-            await self._update_owned(
+            await self.update_owned(
                 session,
                 self.ctx.sale_id,
-                profit=_profit(facts, invoice.tax_total),
+                profit=sale_profit(facts, invoice_iva=invoice.tax_total),
                 **self.ctx.pending,
             )
             doc = await session.get(Document, existing.id) if existing else None
@@ -163,16 +138,15 @@ class Invoicer:
                     sale_id=self.ctx.sale_id,
                     kind=DocumentKind.INVOICE.value,
                     seq=1,
-                    idempotency_key=key,
+                    idempotency_key=invoice.idempotency_key,
                 )
                 session.add(doc)
             doc.status = DocumentStatus.IN_FLIGHT.value
             doc.body = invoice.json_body()
-            doc.breakdown = {
-                **invoice.summary(),
-                "advertencias": plan.warnings + invoice.warnings,
-                "order_ids": list(invoice.order_ids),
-            }
+            corrects = (existing.breakdown or {}).get("corrige") if existing else None
+            doc.breakdown = invoice_breakdown(invoice, plan.warnings, customer)
+            if corrects:
+                doc.breakdown["corrige"] = corrects
             doc.total = invoice.total
             doc.deviation = invoice.deviation
             # Committed before the ERP call: whatever happens next, the key is known.
@@ -180,20 +154,76 @@ class Invoicer:
             self.ctx.pending = {}
             return doc
 
-    async def _send(self, doc: Document, kind: DocumentKind) -> Step:
+    async def plan_document(
+        self, facts: SaleFacts, *, seq: int, customer: CustomerPlan, fresh: bool = False
+    ) -> tuple[InvoicePlan, dict[int, TaxRate]] | Step:
+        """The invoice plan of the sale as it stands (its `seq`-th invoice), with each line's
+        product taxes checked in Siigo (asked again when `fresh`); a Step when a person must fix
+        something first."""
+        settings = self.ctx.settings
+        missing = settings.missing()
+        if facts.shipping_paid_by_buyer > 0 and not settings.shipping_product_code:
+            missing.append("shipping_product_code")
+        if missing:  # before asking Siigo anything
+            return _build_failed(MissingSettings(missing))
+        keys = [line_key(line) for line in facts.lines]
+        async with self.runtime.sessions() as session:
+            codes = await resolve_product_codes(session, self.ctx.integration_id, keys)
+        # A code Siigo cannot have (spaces, quotes, > 30 chars) is refused by the builder with
+        # its reason, without a lookup.
+        used = [c for c in dict.fromkeys(codes[k] for k in keys if k in codes) if is_valid_code(c)]
+        check = await check_products(
+            self.runtime, self.siigo, self.ctx.siigo_connection_id, used, fresh=fresh
+        )
+        if check.inactive:
+            by_code = {code: sku for sku, code in codes.items()}
+            return _products_step([(by_code.get(c, c), c) for c in check.inactive], facts)
+        rates = await self.tax_rates([t for p in check.taxes.values() for t in p.tax_ids])
+        key = idempotency_key(self.ctx.integration_id, self.ctx.external_id, "FV", seq)
+        try:
+            invoice = build_invoice(
+                facts,
+                settings,
+                product_codes=codes,
+                products=check.taxes,
+                rates=rates,
+                today=colombia_today(),
+                idempotency_key=key,
+                customer_identification=customer.identification,
+                branch_office=int(customer.body.get("branch_office", 0)),
+            )
+        except UnmappedProducts as exc:  # SKUs Siigo can't take as codes, and not mapped yet
+            return _products_step([(sku, sku) for sku in exc.skus], facts)
+        except BuildError as exc:
+            return _build_failed(exc, data={"details": to_json(exc.details)})
+        return invoice, rates
+
+    async def tax_rates(self, needed: list[int] | None = None) -> dict[int, TaxRate]:
+        """The company's tax catalog; read again from Siigo when a product names a tax the
+        cached one lacks (a tax created since)."""
+        connection = self.ctx.siigo_connection_id
+        rates = await load_tax_rates(self.runtime, self.siigo, connection)
+        wanted = set(needed or ())
+        if self.ctx.settings.iva_tax_id is not None:
+            wanted.add(self.ctx.settings.iva_tax_id)
+        if wanted - set(rates):
+            rates = await load_tax_rates(self.runtime, self.siigo, connection, refresh=True)
+        return rates
+
+    async def send(self, doc: Document, kind: DocumentKind) -> Step:
         try:
             result = await create_or_adopt(self.siigo, doc)
         except PermanentError as exc:
             # Siigo refused it and has no such document: nothing was created. A product it
             # refused (deleted or deactivated since it was checked) is checked again next time.
-            await self._set_doc(doc.id, status=DocumentStatus.FAILED.value)
+            await self.set_doc(doc.id, status=DocumentStatus.FAILED.value)
             await forget_products(
                 self.runtime,
                 self.ctx.siigo_connection_id,
                 refused_codes(exc.body, doc.body.get("items") or []),
             )
             raise
-        doc = await self._record(doc.id, result)
+        doc = await self.record(doc.id, result)
         label = "Factura" if kind is DocumentKind.INVOICE else "Nota crédito"
         data = {
             "document_id": doc.id,
@@ -205,7 +235,7 @@ class Invoicer:
         if kind is DocumentKind.INVOICE:
             if doc.stamp_status == "Rejected":
                 return await self._rejected(doc)
-            next_at = self._poll_time() if stamp_pending(doc) else None
+            next_at = self.poll_time() if stamp_pending(doc) else None
             if next_at is None and self.ctx.settings.upload_invoice_to_marketplace:
                 next_at = utcnow()  # the PDF goes to MercadoLibre next
             return Step(
@@ -225,18 +255,18 @@ class Invoicer:
             reset_attempts=True,
         )
 
-    async def _record(self, doc_id: int, result: dict[str, Any]) -> Document:
+    async def record(self, doc_id: int, result: dict[str, Any]) -> Document:
         async with self.runtime.sessions() as session:
             doc = await session.get(Document, doc_id)
             assert doc is not None
             apply_result(doc, result)
             doc.status = DocumentStatus.ISSUED.value
             if stamp_pending(doc):
-                doc.next_poll_at = self._poll_time()
+                doc.next_poll_at = self.poll_time()
             await session.commit()
             return doc
 
-    async def _set_doc(self, doc_id: int, **values: Any) -> None:
+    async def set_doc(self, doc_id: int, **values: Any) -> None:
         async with self.runtime.sessions() as session:
             doc = await session.get(Document, doc_id)
             if doc is not None:
@@ -244,27 +274,37 @@ class Invoicer:
                     setattr(doc, name, value)
                 await session.commit()
 
-    def _poll_time(self) -> datetime:
+    async def add_document(self, **fields: Any) -> Document:
+        """A new document row, in flight with its key, committed before Siigo is called
+        (whatever happens next, the key is known)."""
+        async with self.runtime.sessions() as session:
+            sale = await self.owned(session, self.ctx.sale_id)
+            doc = Document(
+                tenant_id=sale.tenant_id,
+                sale_id=sale.id,
+                status=DocumentStatus.IN_FLIGHT.value,
+                **fields,
+            )
+            session.add(doc)
+            await session.commit()
+            return doc
+
+    async def merge_breakdown(self, doc_id: int, **values: Any) -> dict[str, Any]:
+        """Sets keys of a document's breakdown, keeping the others as they are now in the
+        database (a person may have written one meanwhile: a correction request)."""
+        async with self.runtime.sessions() as session:
+            doc = await session.get(Document, doc_id, with_for_update=True)
+            if doc is None:
+                return {}
+            doc.breakdown = {**(doc.breakdown or {}), **values}
+            merged = dict(doc.breakdown)
+            await session.commit()
+            return merged
+
+    def poll_time(self) -> datetime:
         return utcnow() + timedelta(
             seconds=self.runtime.settings.worker.stamp_poll_interval_seconds
         )
-
-    async def _unknown_products(
-        self, codes: dict[str, str], used: list[str]
-    ) -> list[tuple[str, str]]:
-        """Codes that do not exist or are inactive in Siigo, as (sku, code).
-
-        Positives are remembered by every process for a while (`connections.known_products`).
-        """
-        by_code = {code: sku for sku, code in codes.items()}
-        # The shipping product is not in `codes`: it was checked when the settings were saved.
-        inactive = await inactive_codes(
-            self.runtime,
-            self.siigo,
-            self.ctx.siigo_connection_id,
-            [code for code in used if code in by_code],
-        )
-        return [(by_code[code], code) for code in inactive]
 
     # -- after the invoice: DIAN status, cancellations and refunds --------------------------------
 
@@ -272,106 +312,31 @@ class Invoicer:
         # Pending, or rejected and maybe fixed and resent from Siigo Nube since: ask again.
         if doc.erp_id and (stamp_pending(doc) or doc.stamp_status == "Rejected"):
             result = await self.siigo.get_invoice(doc.erp_id)
-            doc = await self._record(doc.id, result)
+            doc = await self.record(doc.id, result)
         if doc.stamp_status == "Rejected":
             return await self._rejected(doc)
         await self._upload_to_marketplace(doc)
-        # Orders of a pack cancelled before invoicing were never on the invoice: not credited.
-        invoiced_orders = set(doc.breakdown.get("order_ids") or facts.order_ids)
-        refunded = sum(
-            (r.amount for r in facts.refunds if r.order_id in invoiced_orders), Decimal("0")
-        )
-        credits = await self._documents(DocumentKind.CREDIT_NOTE)
-        in_flight = [c for c in credits if c.status == DocumentStatus.IN_FLIGHT.value]
-        if in_flight:
-            return await self._send(in_flight[0], DocumentKind.CREDIT_NOTE)
-        issued = [c for c in credits if c.status == DocumentStatus.ISSUED.value]
-        credited = sum((c.total or Decimal("0") for c in issued), Decimal("0"))
-        invoice_total = doc.total or Decimal("0")
-        if issued and credited >= invoice_total:
-            return Step(
-                state=SaleState.CREDITED,
-                next_at=None,
-                message="Venta anulada con nota crédito.",
-                kind=EventKind.CHECKED,
-            )
-        if refunded <= 0 or self._already_credited(issued, refunded):
-            if stamp_pending(doc):
-                return Step(
-                    state=SaleState.INVOICED,
-                    next_at=self._poll_time(),
-                    message="Esperando la respuesta de la DIAN.",
-                    kind=EventKind.CHECKED,
-                )
+        step = await corrections.correction_step(self, facts, doc)
+        if step is not None:
+            return step
+        step = await crediting.credit_step(self, facts, doc)
+        if step is not None:
+            return step
+        if stamp_pending(doc):
             return Step(
                 state=SaleState.INVOICED,
-                next_at=None,
-                message="Factura al día.",
+                next_at=self.poll_time(),
+                message="Esperando la respuesta de la DIAN.",
                 kind=EventKind.CHECKED,
-                reset_attempts=True,
             )
-        if not self.ctx.settings.credit_notes_auto:
-            message = (
-                f"MercadoLibre devolvió {refunded} al comprador; las notas crédito automáticas "
-                "están desactivadas: emítela en Siigo o actívalas y reintenta."
-            )
-            return Step(
-                state=SaleState.NEEDS_ATTENTION,
-                next_at=None,
-                message=message,
-                kind=EventKind.NEEDS_ATTENTION,
-                code="credit_note_manual",
-                error=message,
-            )
-        if doc.body.get("stamp", {}).get("send") and doc.stamp_status != "Accepted":
-            return Step(
-                state=SaleState.INVOICED,
-                next_at=self._poll_time(),
-                message=text("sync.credit_note_waits_dian"),
-                kind=EventKind.WAITING_DIAN,
-            )
-        statuses = dict(zip(facts.order_ids, facts.statuses, strict=False))
-        full = not issued and all(
-            statuses.get(o) in ("cancelled", "pending_cancel") for o in invoiced_orders
+        await corrections.audit(self, facts, doc)
+        return Step(
+            state=SaleState.INVOICED,
+            next_at=None,
+            message="Factura al día.",
+            kind=EventKind.CHECKED,
+            reset_attempts=True,
         )
-        seq = len(credits) + 1
-        key = idempotency_key(self.ctx.integration_id, self.ctx.external_id, "NC", seq)
-        try:
-            plan = build_credit_note(
-                doc.body,
-                refund_amount=None if full else min(refunded - credited, invoice_total),
-                full=full,
-                settings=self.ctx.settings,
-                invoice_erp_id=str(doc.erp_id),
-                today=colombia_today(),
-                idempotency_key=key,
-                external_ref=self.ctx.external_id,
-            )
-        except BuildError as exc:
-            return _build_failed(exc)
-        async with self.runtime.sessions() as session:
-            sale = await self._owned(session, self.ctx.sale_id)
-            note = Document(
-                tenant_id=sale.tenant_id,
-                sale_id=sale.id,
-                kind=DocumentKind.CREDIT_NOTE.value,
-                seq=seq,
-                idempotency_key=key,
-                status=DocumentStatus.IN_FLIGHT.value,
-                refund_ref=f"refunded:{refunded}",
-                body=plan.json_body(),
-                breakdown={
-                    "lineas": plan.breakdown,
-                    "razon": plan.reason,
-                    "total": str(plan.total),
-                    "solicitado": str(plan.requested),
-                },
-                total=plan.total,
-                deviation=plan.deviation,
-            )
-            session.add(note)
-            await session.commit()
-        return await self._send(note, DocumentKind.CREDIT_NOTE)
 
     async def _upload_to_marketplace(self, doc: Document) -> None:
         """Optional: attach the accepted invoice PDF to the MercadoLibre sale, once
@@ -391,82 +356,47 @@ class Invoicer:
         except PermanentError as exc:
             if exc.status_code != 409:  # 409: a PDF is already there (a previous attempt)
                 raise
-        await self._set_doc(doc.id, breakdown={**doc.breakdown, "pdf_en_mercadolibre": True})
-
-    @staticmethod
-    def _already_credited(issued: list[Document], refunded: Decimal) -> bool:
-        return any(c.refund_ref == f"refunded:{refunded}" for c in issued)
+        await self.merge_breakdown(doc.id, pdf_en_mercadolibre=True)
 
     async def _rejected(self, doc: Document) -> Step:
         errors = await self.siigo.get_invoice_stamp_errors(str(doc.erp_id))
-        await self._set_doc(doc.id, stamp_errors=errors)
+        await self.set_doc(doc.id, stamp_errors=errors)
         reasons = "; ".join(errors) or "sin detalle"
         message = (
             f"La DIAN rechazó la factura {doc.number}: {reasons}. Corrige los datos en Siigo Nube, "
             "reenvíala a la DIAN y pulsa Reintentar para actualizar el estado."
         )
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=message,
-            kind=EventKind.DIAN_REJECTED,
-            code="dian_rejected",
-            error=message,
-            data={"errors": errors},
+        return Step.attention(
+            "dian_rejected", message, kind=EventKind.DIAN_REJECTED, data={"errors": errors}
         )
 
 
 def _build_failed(exc: BuildError, data: dict[str, Any] | None = None) -> Step:
     """A document we cannot build from the sale as it stands: the user has to fix something."""
-    return Step(
-        state=SaleState.NEEDS_ATTENTION,
-        next_at=None,
-        message=exc.message,
-        kind=EventKind.NEEDS_ATTENTION,
-        code=exc.code,
-        error=exc.message,
-        data=data,
-    )
+    return Step.attention(exc.code, exc.message, data=data)
 
 
 def _products_step(missing: list[tuple[str, str]], facts: SaleFacts) -> Step:
     """Waiting for products: each (SKU or item:variation, the code tried) Siigo has no active
     product for. The data names them with the item's title, for the proposals."""
     names = ", ".join(f"{sku} (código {code})" if sku != code else sku for sku, code in missing)
-    message = text("sync.unmapped_products", names=names)
     titles = {line_key(ln): ln.title for ln in facts.lines}
     skus = [sku for sku, _ in missing]
-    return Step(
-        state=SaleState.NEEDS_ATTENTION,
-        next_at=None,
-        message=message,
-        kind=EventKind.NEEDS_ATTENTION,
-        code="unmapped_products",
-        error=message,
+    return Step.attention(
+        "unmapped_products",
+        text("sync.unmapped_products", names=names),
         data={"skus": skus, "titles": {sku: titles.get(sku, "") for sku in skus}},
     )
 
 
-def _profit(facts: SaleFacts, iva: Decimal) -> dict[str, str]:
-    """What the sale earned: paid by the buyer, minus IVA, fees and shipping paid by the seller."""
-    refunded = sum((r.amount for r in facts.refunds), Decimal("0"))
-    net = facts.total_paid - iva - facts.marketplace_fee - facts.shipping_paid_by_seller - refunded
-    return {
-        "total": str(facts.total_paid),
-        "iva": str(iva),
-        "comision": str(facts.marketplace_fee),
-        "envio_vendedor": str(facts.shipping_paid_by_seller),
-        "devuelto": str(refunded),
-        "neto": str(net),
-    }
-
-
 async def invoice_of(session: AsyncSession, sale_id: int) -> Document | None:
-    """The sale's invoice row (there is at most one)."""
+    """The sale's current invoice row: its latest (a corrected invoice replaces the one it
+    annuls, `corrections`)."""
     return (
         await session.execute(
-            select(Document).where(
-                Document.sale_id == sale_id, Document.kind == DocumentKind.INVOICE.value
-            )
+            select(Document)
+            .where(Document.sale_id == sale_id, Document.kind == DocumentKind.INVOICE.value)
+            .order_by(Document.seq.desc())
+            .limit(1)
         )
     ).scalar_one_or_none()

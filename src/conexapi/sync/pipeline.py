@@ -25,6 +25,7 @@ from conexapi.db import (
     insert_many_ignore,
     is_database_unavailable,
     is_lock_conflict,
+    naive_utc,
     retry_on_lock_conflict,
     utcnow,
 )
@@ -162,7 +163,7 @@ class SaleProcessor:
             order_ids=[str(o) for o in row[4]],
             attempts=row[5],
             state=row[6],
-            settings=InvoicingSettings.model_validate(row[7] or {}),
+            settings=InvoicingSettings.from_stored(row[7]),
             ml_connection_id=row[8],
             siigo_connection_id=row[9],
             ml_status=row[10] or reauth,
@@ -314,14 +315,7 @@ class SaleProcessor:
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
             # Reconnecting the account makes the sale due again.
             return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_REAUTH)
-        return Step(
-            state=SaleState.NEEDS_ATTENTION,
-            next_at=None,
-            message=outcome.message,
-            kind=EventKind.NEEDS_ATTENTION,
-            code=outcome.code,
-            error=outcome.message,
-        )
+        return Step.attention(outcome.code, outcome.message)
 
     async def _mark_connection(self, connection_id: int, message: str) -> None:
         async with self.runtime.sessions() as session:
@@ -385,8 +379,9 @@ class SaleProcessor:
             existing = await invoicer.invoice_document()
         if existing is not None and existing.erp_id:
             return await invoicer.after_invoice(facts, existing)
-        decision = decide(facts, ctx.settings)
         now = utcnow()
+        recheck = timedelta(seconds=self.runtime.settings.worker.data_recheck_seconds)
+        decision = decide(facts, ctx.settings, now=now, recheck=recheck)
         if decision.action is Action.SKIP:
             if existing is not None:  # an invoice in flight: resolve it before anything else
                 return _then_credit(await invoicer.issue(facts, existing), facts)
@@ -398,14 +393,17 @@ class SaleProcessor:
                 code=decision.reason,
             )
         if decision.action is Action.WAIT:
-            # Re-checked on the next notification or sweep; a slow safety net besides those.
+            # Re-checked on the next notification or sweep; a slow safety net besides those, or
+            # the decision's own schedule when it waits for data MercadoLibre is processing.
             return Step(
                 state=SaleState.WAITING,
-                next_at=now + timedelta(hours=6),
+                next_at=naive_utc(decision.recheck_at) or now + timedelta(hours=6),
                 message=decision.message,
                 kind=EventKind.WAITING,
                 code=decision.reason,
             )
+        if decision.action is Action.ATTENTION:
+            return Step.attention(decision.reason, decision.message)
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
         return _then_credit(await invoicer.issue(facts, existing), facts)

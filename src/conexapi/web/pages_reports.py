@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.messages import text
 from conexapi.reports import service as reports
 from conexapi.reports.csvout import csv_response
 from conexapi.reports.profit import PROFIT_CSV_HEADER, profit_csv_rows
@@ -16,7 +18,7 @@ from conexapi.reports.reconciliation import (
     RECONCILIATION_CSV_HEADER,
     reconciliation_csv_rows,
 )
-from conexapi.web.auth import WebRoute, WebUserDep
+from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.charts import Bar, bar_chart, day_label
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
@@ -94,3 +96,39 @@ async def reconciliation_csv(
         RECONCILIATION_CSV_HEADER,
         reconciliation_csv_rows(result, only_gaps=only_gaps),
     )
+
+
+@router.get("/fiscal-review", response_class=HTMLResponse)
+async def fiscal_review_page(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    period: PeriodDep,
+) -> HTMLResponse:
+    """Invoices already issued wrong (a line taxed unlike its product, a discount deducted twice),
+    with the difference and a button to correct each one: never corrected without it."""
+    review = await reports.review(session, tenant_id=user.tenant_id, period=period)
+    return render(
+        request,
+        runtime,
+        "fiscal_review.html",
+        {
+            "title": "Revisión fiscal",
+            "period": period,
+            "review": review,
+            "query": f"date_from={period.date_from}&date_to={period.date_to}",
+        },
+        user=user,
+        nav="reports",
+    )
+
+
+@router.post("/fiscal-review/refresh", dependencies=[Depends(verify_csrf)])
+async def refresh_fiscal_review(
+    user: WebUserDep, session: SessionDep, runtime: RuntimeDep, period: PeriodDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    queued = await reports.refresh_review(session, tenant_id=user.tenant_id, period=period)
+    target = f"/app/reports/fiscal-review?date_from={period.date_from}&date_to={period.date_to}"
+    return redirect(target, runtime, ok=text("web.review_queued", count=queued))

@@ -16,7 +16,7 @@ from conexapi.connections.catalogs import load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import service as integrations
-from conexapi.messages import text
+from conexapi.messages import error_text, text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.states import SaleState
@@ -131,7 +131,9 @@ async def sale_page(
         if fix is not None and fix.code == "unmapped_products" and user.can_edit
         else []
     )
-    invoice = next((d for d in sale.documents if d.kind == "invoice"), None)
+    invoice = max(
+        (d for d in sale.documents if d.kind == "invoice"), key=lambda d: d.seq, default=None
+    )
     notes = [d for d in sale.documents if d.kind == "credit_note"]
     return render(
         request,
@@ -175,6 +177,23 @@ async def retry(
         runtime,
         ok=f"Venta {sale.external_id}: reintento en cola. Se procesará en unos segundos.",
     )
+
+
+@router.post("/{sale_id}/correction", dependencies=[Depends(verify_csrf)])
+async def request_correction(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """The seller asks to correct an invoice the fiscal review found wrong (never automatic)."""
+    user.require(Role.ADMIN)
+    target = _back(request, f"/app/sales/{sale_id}")
+    try:
+        await sales.request_correction(
+            session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=error_text(exc))
+    return redirect(target, runtime, ok=text("web.correction_queued"))
 
 
 @router.post("/retry-all", dependencies=[Depends(verify_csrf)])

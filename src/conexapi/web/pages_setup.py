@@ -50,7 +50,22 @@ INT_SETTINGS = (
     "nc_payment_type_id",
     "iva_tax_id",
     "cost_center_id",
+    "shipping_tax_id",
+    "data_wait_hours",
 )
+# Settings chosen among fixed values: name -> {value: label}.
+CHOICE_SETTINGS: dict[str, dict[str, str]] = {
+    "invoice_trigger": {"paid": "Pagada", "delivered": "Entregada"},
+    "shipping_tax": {
+        "principal_good": "El del producto principal de la venta (E.T. art. 447)",
+        "fixed": "Siempre el impuesto elegido abajo",
+    },
+    "meli_coupon_invoicing": {
+        "as_price": "Como parte del precio (MercadoLibre paga por el comprador)",
+        "as_discount": "Fuera de la factura (la factura dice lo que pagó el comprador)",
+    },
+    "money_refund_reason": {"3": "3 · Rebaja o descuento", "4": "4 · Ajuste de precio"},
+}
 
 
 # --- Integración ----------------------------------------------------------------------------
@@ -71,7 +86,14 @@ def _options(catalogs: Catalogs) -> dict[str, list[tuple[Any, str]]]:
         "payment_type_id": [(p.id, p.name) for p in catalogs.payment_types_fv if p.active],
         "nc_payment_type_id": [(p.id, p.name) for p in catalogs.payment_types_nc if p.active],
         "iva_tax_id": [
-            (t.id, f"{t.name} ({t.percentage:g} %)") for t in catalogs.taxes if t.active
+            (t.id, f"{t.name} ({t.percentage:g} %)")
+            for t in catalogs.taxes
+            if t.active and t.type.upper() == "IVA"
+        ],
+        "shipping_tax_id": [
+            (t.id, f"{t.name} ({t.percentage:g} %)")
+            for t in catalogs.taxes
+            if t.active and t.type.upper() == "IVA"
         ],
         "cost_center_id": [
             (c.id, f"{c.code} · {c.name}" if c.code else c.name)
@@ -106,6 +128,7 @@ async def _integration_page(
         "ml_connections": [c for c in conns if c.provider == "mercadolibre"],
         "siigo_connections": [c for c in conns if c.provider == "siigo"],
         "labels": SETTING_LABELS,
+        "choices": CHOICE_SETTINGS,
         "import_report": import_report,
         "check_report": check_report,
         "q": q or "",
@@ -231,12 +254,13 @@ def settings_changes(form: dict[str, str], current: InvoicingSettings) -> dict[s
         code = form["shipping_product_code"].strip() or None
         if code != current.shipping_product_code:
             changes["shipping_product_code"] = code
-    if "invoice_trigger" in form and form["invoice_trigger"] != current.invoice_trigger.value:
-        changes["invoice_trigger"] = form["invoice_trigger"]
-    if "iva_rate" in form:
-        rate = form["iva_rate"].strip().replace(",", ".")
-        if rate and rate != str(current.iva_rate):
-            changes["iva_rate"] = rate
+    for name in CHOICE_SETTINGS:
+        if name in form and form[name] != str(getattr(current, name)):
+            changes[name] = form[name]
+    if "fallback_email" in form:
+        email = form["fallback_email"].strip() or None
+        if email != current.fallback_email:
+            changes["fallback_email"] = email
     if form.get("_booleans") == "1":
         for name in BOOL_SETTINGS:
             value = form.get(name) == "on"

@@ -104,36 +104,53 @@ def nit_check_digit(nit: str) -> str:
     return str(11 - remainder if remainder > 1 else remainder)
 
 
-def split_nit(value: str) -> tuple[str, str | None]:
+# A company's NIT has 9 digits; a person's NIT is their cédula (up to 10 digits). With its DV
+# appended, one digit more (DIAN, RUT; docs/vendors/siigo.md §6.2: NIT "without DV; DV in
+# check_digit").
+COMPANY_NIT_DIGITS = 9
+PERSON_NIT_MAX_DIGITS = 10
+
+
+def split_nit(value: str, *, company: bool = True) -> tuple[str, str | None]:
     """Split a NIT as typed by a buyer into (number without DV, DV or None).
 
-    Accepted: "900.123.456-7", "900123456-7", "900123456 7" (explicit separator: the last digit
-    after it is the DV), "900123456" (no DV). MercadoLibre does not say whether billing info NITs
-    carry the DV (docs/vendors/mercadolibre.md §5.1, UNCERTAIN), so for a bare 10-digit value we
-    treat the last digit as the DV only when it *is* the DV of the first nine digits: company NITs
-    have nine digits, and a 10-digit number whose last digit matches by chance (1 in 11) is far less
-    likely than a NIT pasted with its DV. The returned DV is the one given, not validated: compare
-    with `nit_check_digit` to detect typos.
+    The DV is taken off only when the buyer clearly wrote it: after a separator ("900.123.456-7",
+    "900123456 - 7", "900123456/7"), or when the bare number has the length of a NIT plus its DV (10
+    digits for a company, 11 for a person) *and* its last digit is the DV of the rest. MercadoLibre
+    does not say whether billing info NITs carry the DV (docs/vendors/mercadolibre.md §5.1,
+    UNCERTAIN). Any other number is kept whole: a person's 10-digit cédula used as NIT is never cut,
+    even when its last digit happens to be the DV of the first nine (1 case in 11). The DV returned
+    is the one given, not validated: `normalize_identification` verifies it.
     """
     text = value.strip()
     sep = re.fullmatch(r"([\d.\s]+?)\s*[-‐–/]\s*(\d)", text)
     if sep is not None:
         return re.sub(r"\D", "", sep.group(1)), sep.group(2)
     digits = re.sub(r"\D", "", text)
-    if len(digits) == 10 and nit_check_digit(digits[:9]) == digits[9]:
-        return digits[:9], digits[9]
+    with_dv = COMPANY_NIT_DIGITS + 1 if company else PERSON_NIT_MAX_DIGITS + 1
+    if len(digits) == with_dv and nit_check_digit(digits[:-1]) == digits[-1]:
+        return digits[:-1], digits[-1]
     return digits, None
 
 
-def normalize_identification(id_type: str, identification: str) -> str:
+def normalize_identification(id_type: str, identification: str, *, company: bool = True) -> str:
     """The identification as Siigo wants it for `id_type`, or `InvalidIdentification`.
 
-    Numeric types (13 CC, 31 NIT, 11 RC) keep digits only (dots, spaces, and for NITs the DV are
-    dropped), 3–13 digits. Other types keep letters and digits, 1–20 (13 for "R-00-PN"); Siigo
+    Numeric types (13 CC, 31 NIT, 11 RC) keep digits only (dots and spaces dropped, and for NITs
+    the DV when `split_nit` finds one), 3–13 digits. A DV the buyer wrote must be the NIT's
+    módulo-11 DV: a wrong one means a mistyped NIT, and an invoice to a NIT that does not exist
+    is worse than none. Other types keep letters and digits, 1–20 (13 for "R-00-PN"); Siigo
     rejects special characters in `identification` (docs/vendors/siigo.md §6.1).
     """
     if id_type == "31":
-        number, _ = split_nit(identification)
+        number, given_dv = split_nit(identification, company=company)
+        if number.isdigit() and given_dv is not None and nit_check_digit(number) != given_dv:
+            raise InvalidIdentification(
+                id_type,
+                identification,
+                f"el dígito de verificación {given_dv} no corresponde al NIT {number} "
+                f"(según el módulo 11 de la DIAN debería ser {nit_check_digit(number)})",
+            )
     elif id_type in NUMERIC_ID_TYPES:
         number = re.sub(r"[\s.\-]", "", identification.strip())
     else:

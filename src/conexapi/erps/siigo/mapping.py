@@ -16,7 +16,6 @@ from conexapi.erps.siigo.identification import (
     nit_check_digit,
     normalize_identification,
     siigo_id_type,
-    split_nit,
 )
 from conexapi.geo.divipola import CityCode, capital_of, resolve_city
 from conexapi.sales.facts import Buyer
@@ -146,9 +145,9 @@ def build_customer(
     cannot be sent to Siigo as is.
     """
     id_type = siigo_id_type(buyer.id_type)
-    identification = normalize_identification(id_type, buyer.identification)
+    is_company = buyer.is_company
+    identification = normalize_identification(id_type, buyer.identification, company=is_company)
     warnings: list[str] = []
-    is_company = buyer.is_company or (id_type == "31" and not buyer.last_name)
 
     body: dict[str, Any] = {
         "type": "Customer",
@@ -157,14 +156,8 @@ def build_customer(
         "identification": identification,
     }
     if id_type == "31":
-        _, given_dv = split_nit(buyer.identification)
-        dv = nit_check_digit(identification)
-        if given_dv is not None and given_dv != dv:
-            warnings.append(
-                f"El dígito de verificación del NIT {buyer.identification} no corresponde; "
-                f"se usó {dv}."
-            )
-        body["check_digit"] = dv
+        # normalize_identification already refused a DV that does not verify.
+        body["check_digit"] = nit_check_digit(identification)
 
     if is_company:
         company = sanitize_text(
@@ -193,19 +186,25 @@ def build_customer(
     if postal is not None:
         address["postal_code"] = postal
 
-    email = (buyer.email or "").strip() or settings.fallback_email
-    contact: dict[str, Any] = {"first_name": contact_first, "email": email[:100]}
+    # The buyer's own e-mail, else the seller's billing address (a setting), else none: never an
+    # address of ours, or every invoice would be mailed to a stranger (Ley 1581 de 2012).
+    email = (buyer.email or "").strip() or (settings.fallback_email or "").strip()
+    contact: dict[str, Any] = {"first_name": contact_first}
     if contact_last:
         contact["last_name"] = contact_last
+    if email:
+        contact["email"] = email[:100]
 
     body.update(
         {
             "branch_office": 0,
             "active": True,
-            "vat_responsible": False,
-            # MercadoLibre gives no fiscal responsibilities (docs/vendors/mercadolibre.md §5.1):
-            # "R-99-PN" = No aplica.
-            "fiscal_responsibilities": [{"code": "R-99-PN"}],
+            "vat_responsible": buyer.vat_responsible,
+            # What billing info gave, else "R-99-PN" (No aplica): MercadoLibre's MCO examples
+            # carry none (docs/vendors/mercadolibre.md §5.1).
+            "fiscal_responsibilities": [
+                {"code": code} for code in buyer.fiscal_responsibilities or ("R-99-PN",)
+            ],
             "address": address,
             # At least one contact, or invoicing fails later with `customer_settings`
             # (docs/vendors/siigo.md §9.4-8).

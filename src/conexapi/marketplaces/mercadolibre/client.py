@@ -210,6 +210,23 @@ class MercadoLibreClient:
         """`GET /orders/{id}/discounts`; None on 404."""
         return await self._get_optional(f"/orders/{order_id}/discounts")
 
+    async def search_order_claims(self, order_id: int | str) -> list[dict[str, Any]]:
+        """`GET /post-purchase/v1/claims/search?resource=order&resource_id={order_id}`
+        (docs/vendors/mercadolibre.md §7):
+        the claims of one order (`data[]`). MercadoLibre answers 400 to `resource_id` without
+        `resource` (its claims documentation, "Buscar reclamos")."""
+        found = await self._get_optional(
+            "/post-purchase/v1/claims/search",
+            params={"resource": "order", "resource_id": order_id, "limit": 30},
+        )
+        rows = (found or {}).get("data")
+        return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+    async def get_claim_returns(self, claim_id: int | str) -> dict[str, Any] | None:
+        """`GET /post-purchase/v2/claims/{claim_id}/returns`: the return's `status_money` and
+        `orders[].return_quantity`; None when the claim has no return (404)."""
+        return await self._get_optional(f"/post-purchase/v2/claims/{claim_id}/returns")
+
     async def get_missed_feeds(
         self, app_id: int | str, *, topic: str | None = None, offset: int = 0, limit: int = 10
     ) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """unmapped sku: sales waiting for a SKU that has no usable Siigo product
 
 Revision ID: b41d7e2c9a15
-Revises: 5d2e8f1a7c40
+Revises: d37ed504ff7c
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import conexapi.db
 
 revision: str = "b41d7e2c9a15"
-down_revision: str | None = "5d2e8f1a7c40"
+down_revision: str | None = "d37ed504ff7c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

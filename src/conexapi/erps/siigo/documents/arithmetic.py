@@ -114,25 +114,40 @@ def money_text(value: Decimal) -> str:
 
 @dataclass(frozen=True)
 class PricedItem:
+    """One document line: Siigo's body fields, its exact totals and what it stands for.
+
+    `tax_ids`/`rate`/`tax_label` are the line's own tax (each line carries its product's tax);
+    `order_id`/`item` say which MercadoLibre order item it bills (None for shipping), so a credit
+    note credits the lines of the order that came back.
+    """
+
     code: str
     description: str
     quantity: Decimal
     price: Decimal
     expected_gross: Decimal
     totals: LineTotals
+    tax_ids: tuple[int, ...] = ()
+    rate: Decimal = ZERO
+    tax_label: str = ""
+    order_id: str | None = None
+    item: str | None = None
 
-    def body(self, tax_id: int) -> dict[str, Any]:
-        return {
+    def body(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
             "code": self.code,
             "description": self.description,
             "quantity": self.quantity,
             "price": self.price,
-            # Siigo never implies taxes: a line without them is saved at 0 %
-            # (docs/vendors/siigo.md §9.4-3).
-            "taxes": [{"id": tax_id}],
         }
+        # Siigo never implies taxes: a line without them is saved at 0 %
+        # (docs/vendors/siigo.md §9.4-3); an excluded
+        # or exempt line without a tax id is exactly that.
+        if self.tax_ids:
+            item["taxes"] = [{"id": tax_id} for tax_id in self.tax_ids]
+        return item
 
-    def row(self) -> dict[str, str]:
+    def row(self) -> dict[str, Any]:
         return {
             "concepto": self.description,
             "codigo": self.code,
@@ -142,4 +157,9 @@ class PricedItem:
             "base": money_text(self.totals.base),
             "iva": money_text(self.totals.tax),
             "total": money_text(self.totals.total),
+            "impuesto": self.tax_label,
+            "tasa": format(self.rate.normalize(), "f"),
+            "impuestos": list(self.tax_ids),
+            "order_id": self.order_id,
+            "item": self.item,
         }

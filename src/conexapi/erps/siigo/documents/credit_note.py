@@ -1,7 +1,9 @@
-"""The credit-note builder: a Siigo invoice + a refund → a Siigo NC plan.
+"""The credit-note builder: an issued Siigo invoice + what to credit → a Siigo NC plan (pure).
 
-Pure and exact, with the same per-line arithmetic as the invoice (see `siigo_arithmetic`): the
-NC's `payments.value` always equals the total Siigo computes (docs/vendors/siigo.md §10).
+What to credit is decided by `sales.credits` (which lines, units, values, DIAN concept); this
+module prices it with the same per-line arithmetic as the invoice (see `arithmetic`), each line
+with the tax of the invoice line it credits, so the NC's `payments.value` always equals the
+total Siigo computes (docs/vendors/siigo.md §10).
 """
 
 from __future__ import annotations
@@ -9,43 +11,50 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from conexapi.erps.siigo.documents.arithmetic import (
-    CENT,
     ZERO,
     PricedItem,
     json_safe,
+    money_text,
     net_unit_price,
-    round2,
     siigo_line_total,
 )
-from conexapi.sales.build_errors import EmptySale, InvalidRefund, MissingSettings
+from conexapi.erps.siigo.documents.taxes import TaxRate
+from conexapi.erps.siigo.mapping import sanitize_text
+from conexapi.sales.build_errors import EmptySale, MissingSettings
+from conexapi.sales.credits import Concept, CreditRequest, InvoicedLine, LineCredit
 from conexapi.sales.keys import OBSERVATIONS_UNSAFE, marker
 from conexapi.sales.settings import InvoicingSettings
 
-__all__ = ["CreditNotePlan", "build_credit_note"]
+__all__ = ["CONCEPT_LABELS", "CreditNotePlan", "InvoiceItem", "build_credit_note", "invoice_items"]
 
-# --- credit note ----------------------------------------------------------------------------
+CONCEPT_LABELS = {
+    Concept.PARTIAL_RETURN: "Devolucion parcial",
+    Concept.ANNULMENT: "Anulacion",
+    Concept.DISCOUNT: "Rebaja",
+    Concept.PRICE_ADJUSTMENT: "Ajuste de precio",
+}
 
 
 @dataclass(frozen=True)
 class CreditNotePlan:
     """A Siigo `POST /v1/credit-notes` body (docs/vendors/siigo.md §10) with its exact total.
 
-    `approach`: "mirror" (every invoice line), "whole_units" (returned units of some lines) or
-    "proportional" (each line reduced by the same share). `deviation` = `total` − requested
-    refund (≤0.01 per line when the refund is not reachable with Siigo's rounding).
+    `credited` is what it takes from each invoice line (stored with the document, so the next
+    credit knows what is left); `deviation` = `total` − the values asked (≤0.01 per line when a
+    value is not reachable with Siigo's rounding).
     """
 
     body: dict[str, Any]
     total: Decimal
     reason: int
-    approach: str
     requested: Decimal
     deviation: Decimal
-    breakdown: list[dict[str, str]]
+    breakdown: list[dict[str, Any]]
+    credited: tuple[LineCredit, ...]
     idempotency_key: str
 
     def json_body(self) -> dict[str, Any]:
@@ -54,163 +63,145 @@ class CreditNotePlan:
 
 
 @dataclass(frozen=True)
-class _InvoiceLine:
+class InvoiceItem:
+    """One line of an issued invoice, as sent to Siigo, with its rate and MercadoLibre origin."""
+
+    index: int
     code: str
     description: str
     quantity: Decimal
     price: Decimal
-    taxes: list[dict[str, Any]]
-    total: Decimal
+    tax_ids: tuple[int, ...]
+    rate: Decimal
+    order_id: str | None = None
+    item: str | None = None
 
-    def credit(self, quantity: Decimal, price: Decimal, rate: Decimal) -> PricedItem:
-        totals = siigo_line_total(quantity, price, ZERO, rate)
-        return PricedItem(self.code, self.description, quantity, price, totals.total, totals)
+    @property
+    def total(self) -> Decimal:
+        return siigo_line_total(self.quantity, self.price, ZERO, self.rate).total
+
+    def invoiced(self) -> InvoicedLine:
+        return InvoicedLine(self.index, self.quantity, self.total, self.order_id, self.item)
 
 
-def _invoice_lines(
-    invoice: Mapping[str, Any] | Sequence[Mapping[str, Any]], rate: Decimal, tax_id: int
-) -> list[_InvoiceLine]:
-    raw_items = invoice.get("items", []) if isinstance(invoice, Mapping) else invoice
-    lines: list[_InvoiceLine] = []
-    for raw in raw_items:
-        quantity = Decimal(str(raw["quantity"]))
-        price = Decimal(str(raw["price"]))
-        taxes = [dict(t) for t in raw.get("taxes") or [{"id": tax_id}]]
-        total = siigo_line_total(quantity, price, ZERO, rate).total
-        lines.append(
-            _InvoiceLine(
-                str(raw["code"]), str(raw.get("description", "")), quantity, price, taxes, total
+def _rate(
+    raw_rows: Mapping[str, Any] | None, tax_ids: Sequence[int], rates: Mapping[int, TaxRate]
+) -> Decimal:
+    if raw_rows is not None and raw_rows.get("tasa") not in (None, ""):
+        return Decimal(str(raw_rows["tasa"]))
+    return sum((rates[t].percentage for t in tax_ids if t in rates), ZERO)
+
+
+def invoice_items(
+    body: Mapping[str, Any],
+    breakdown: Sequence[Mapping[str, Any]] = (),
+    rates: Mapping[int, TaxRate] | None = None,
+    *,
+    origins: Sequence[tuple[str | None, str | None]] | None = None,
+) -> list[InvoiceItem]:
+    """The lines of an invoice body as sent, with each line's rate and origin.
+
+    The rate and the order/item of a line come from the invoice's breakdown (written when it was
+    built); for an invoice built before they were, the rate comes from the tax catalog and the
+    origin from `origins` (or none: the line belongs to the whole sale).
+    """
+    rates = rates or {}
+    items: list[InvoiceItem] = []
+    for i, raw in enumerate(body.get("items") or []):
+        row = breakdown[i] if i < len(breakdown) else None
+        tax_ids = tuple(int(t["id"]) for t in raw.get("taxes") or [] if isinstance(t, Mapping))
+        order_id = row.get("order_id") if row is not None else None
+        item = row.get("item") if row is not None else None
+        if row is None or "order_id" not in row:
+            order_id, item = (
+                origins[i] if origins is not None and i < len(origins) else (None, None)
+            )
+        items.append(
+            InvoiceItem(
+                index=i,
+                code=str(raw["code"]),
+                description=str(raw.get("description") or ""),
+                quantity=Decimal(str(raw["quantity"])),
+                price=Decimal(str(raw["price"])),
+                tax_ids=tax_ids,
+                rate=_rate(row, tax_ids, rates),
+                order_id=str(order_id) if order_id else None,
+                item=str(item) if item else None,
             )
         )
-    return lines
-
-
-def _whole_units(
-    lines: Sequence[_InvoiceLine], refund: Decimal, rate: Decimal
-) -> list[tuple[_InvoiceLine, Decimal]] | None:
-    """Returned whole units whose Siigo total matches the refund (exactly, else ≤0.01/line).
-
-    Enumerates unit counts per line while the search space stays small (≤20 000 combinations,
-    plenty for MercadoLibre packs); otherwise only single-line matches are tried.
-    """
-    options: list[list[Decimal]] = []
-    space = 1
-    for ln in lines:
-        whole = ln.quantity == ln.quantity.to_integral_value()
-        count = int(ln.quantity) if whole else 0
-        options.append([Decimal(k) for k in range(count + 1)])
-        space *= count + 1
-    best: tuple[Decimal, int, list[tuple[_InvoiceLine, Decimal]]] | None = None
-
-    def consider(combo: list[tuple[_InvoiceLine, Decimal]]) -> None:
-        nonlocal best
-        used = [(ln, k) for ln, k in combo if k > 0]
-        if not used:
-            return
-        total = sum((siigo_line_total(k, ln.price, ZERO, rate).total for ln, k in used), ZERO)
-        diff = abs(total - refund)
-        if diff > CENT * len(used):
-            return
-        units = int(sum((k for _, k in used), ZERO))
-        if best is None or (diff, units) < (best[0], best[1]):
-            best = (diff, units, used)
-
-    if space <= 20_000:
-        combos: list[list[Decimal]] = [[]]
-        for opts in options:
-            combos = [[*c, k] for c in combos for k in opts]
-        for counts in combos:
-            consider(list(zip(lines, counts, strict=True)))
-    else:
-        for i, ln in enumerate(lines):
-            for k in options[i][1:]:
-                consider([(ln, k)])
-    return best[2] if best is not None else None
-
-
-def _proportional(
-    lines: Sequence[_InvoiceLine], refund: Decimal, invoice_total: Decimal, rate: Decimal
-) -> list[PricedItem]:
-    """Each line credited by the same share of its total, one item of quantity 1 per line.
-
-    Shares are floored to centavos and the leftover centavos go to the largest remainders
-    (capped at each line's total), so the targets add up to the refund; each item's price is
-    then searched like an invoice line, so no item exceeds its invoice line.
-    """
-    exact = [ln.total * refund / invoice_total for ln in lines]
-    targets = [
-        min(e.quantize(CENT, rounding=ROUND_DOWN), ln.total)
-        for e, ln in zip(exact, lines, strict=True)
-    ]
-    leftover = int((refund - sum(targets, ZERO)) / CENT)
-    order = sorted(range(len(lines)), key=lambda i: exact[i] - targets[i], reverse=True)
-    for i in order:
-        if leftover <= 0:
-            break
-        if targets[i] + CENT <= lines[i].total:
-            targets[i] += CENT
-            leftover -= 1
-    items: list[PricedItem] = []
-    for ln, target in zip(lines, targets, strict=True):
-        if target <= 0:
-            continue
-        price = net_unit_price(target, Decimal(1), rate)
-        items.append(ln.credit(Decimal(1), price, rate))
     return items
 
 
+def _credit_item(line: InvoiceItem, quantity: Decimal, amount: Decimal | None) -> PricedItem:
+    """The NC item for `quantity` units of `line` (at the invoice's unit price, or at the price
+    that reaches `amount` for the line's last units), or for the value `amount` alone."""
+    rate = line.rate
+    if quantity > 0:
+        price = line.price
+        totals = siigo_line_total(quantity, price, ZERO, rate)
+        if amount is not None and totals.total != amount:
+            price = net_unit_price(amount, quantity, rate)
+            totals = siigo_line_total(quantity, price, ZERO, rate)
+        description = line.description
+    else:
+        assert amount is not None
+        quantity = Decimal(1)
+        price = net_unit_price(amount, quantity, rate)
+        totals = siigo_line_total(quantity, price, ZERO, rate)
+        description = sanitize_text(f"Rebaja - {line.description}", 100)
+    return PricedItem(
+        line.code,
+        description,
+        quantity,
+        price,
+        totals.total if amount is None else amount,
+        totals,
+        tax_ids=line.tax_ids,
+        rate=rate,
+        order_id=line.order_id,
+        item=line.item,
+    )
+
+
 def build_credit_note(
-    invoice: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    items: Sequence[InvoiceItem],
+    request: CreditRequest,
     *,
-    refund_amount: Decimal | None,
-    full: bool,
     settings: InvoicingSettings,
     invoice_erp_id: str,
     today: date,
     idempotency_key: str,
     external_ref: str = "",
 ) -> CreditNotePlan:
-    """Credit note against a Siigo invoice (its body as built, or just its `items`).
+    """The credit note `request` asks for, against the invoice whose lines are `items`.
 
-    Full (reason 2, "Anulación de factura electrónica"): every invoice line mirrored (same code,
-    quantity, price, taxes), so the NC total equals the invoice total. Partial (reason 1,
-    "Devolución parcial"): for `refund_amount` (IVA included, as MercadoLibre refunds it),
-    whole returned units when some combination of them matches the amount, else every line
-    reduced by the same share (see `_proportional`). Never more than the invoice.
+    Units are credited at the invoice's unit price, except the line's last units, which take
+    what is left of the line (so the invoice ends fully credited); a money credit is one unit at
+    the value asked. Each item carries the taxes of the line it credits, or the NC lacks IVA
+    (docs/vendors/siigo.md §10.1).
     """
     missing = settings.missing_for_credit_notes()
     if missing:
         raise MissingSettings(missing)
-    assert settings.nc_document_id is not None
-    assert settings.iva_tax_id is not None
-    rate = settings.iva_rate
-    lines = _invoice_lines(invoice, rate, settings.iva_tax_id)
-    if not lines:
+    by_index = {it.index: it for it in items}
+    priced: list[PricedItem] = []
+    credited: list[LineCredit] = []
+    asked = ZERO
+    for index, quantity, amount in request.lines:
+        line = by_index.get(index)
+        if line is None:
+            continue
+        item = _credit_item(line, quantity, amount)
+        priced.append(item)
+        credited.append(LineCredit(index, quantity, item.totals.total))
+        asked += item.expected_gross
+    if not priced:
         raise EmptySale()
-    invoice_total = sum((ln.total for ln in lines), ZERO)
-
-    mirror = [ln.credit(ln.quantity, ln.price, rate) for ln in lines]
-    if full:
-        items, approach, reason, requested = mirror, "mirror", 2, invoice_total
-    else:
-        if refund_amount is None or refund_amount <= 0:
-            raise InvalidRefund("El valor a devolver de la nota crédito parcial debe ser positivo.")
-        requested = round2(refund_amount)
-        reason = 1
-        units = None if requested >= invoice_total else _whole_units(lines, requested, rate)
-        if requested >= invoice_total:
-            items, approach = mirror, "mirror"
-        elif units is not None:
-            items = [ln.credit(k, ln.price, rate) for ln, k in units]
-            approach = "whole_units"
-        else:
-            items = _proportional(lines, requested, invoice_total, rate)
-            approach = "proportional"
-    taxes_by_code = {ln.code: ln.taxes for ln in lines}
-    total = sum((it.totals.total for it in items), ZERO)
-    kind = "total" if full else "parcial"
+    total = sum((it.totals.total for it in priced), ZERO)
+    reason = int(request.concept)
     tail = f" - {marker(idempotency_key)}"
-    head = OBSERVATIONS_UNSAFE.sub("", f"Devolucion {kind} MercadoLibre {external_ref}".strip())
+    label = CONCEPT_LABELS[request.concept]
+    head = OBSERVATIONS_UNSAFE.sub("", f"{label} MercadoLibre {external_ref}".strip())
     body: dict[str, Any] = {
         "document": {"id": settings.nc_document_id},
         "date": today.isoformat(),
@@ -224,10 +215,7 @@ def build_credit_note(
     body.update(
         {
             "observations": head[: 4000 - len(tail)] + tail,
-            # Same tax ids as the invoice lines, or the NC lacks IVA (docs/vendors/siigo.md §10.1).
-            "items": [
-                {**it.body(settings.iva_tax_id), "taxes": taxes_by_code[it.code]} for it in items
-            ],
+            "items": [it.body() for it in priced],
             "payments": [{"id": settings.nc_payment_type_id, "value": total}],
             # stamp.send true, or the DIAN still sees the invoice as valid
             # (docs/vendors/siigo.md §10.1).
@@ -235,13 +223,30 @@ def build_credit_note(
             "mail": {"send": settings.send_email},
         }
     )
+    rows = []
+    for it, taken in zip(priced, credited, strict=True):
+        row = it.row()
+        row["linea_factura"] = taken.index
+        rows.append(row)
     return CreditNotePlan(
         body=body,
         total=total,
         reason=reason,
-        approach=approach,
-        requested=requested,
-        deviation=total - requested,
-        breakdown=[it.row() for it in items],
+        requested=request.requested or asked,
+        deviation=total - asked,
+        breakdown=rows,
+        credited=tuple(credited),
         idempotency_key=idempotency_key,
     )
+
+
+def credited_rows(credited: Sequence[LineCredit]) -> list[dict[str, str | int]]:
+    """`credited` as stored in the document's breakdown ("acreditado")."""
+    return [
+        {
+            "linea": c.index,
+            "cantidad": format(c.quantity.normalize(), "f"),
+            "valor": money_text(c.amount),
+        }
+        for c in credited
+    ]
