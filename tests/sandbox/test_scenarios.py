@@ -147,7 +147,10 @@ def test_fiscal_kinds_land_in_their_state() -> None:
     assert processing is not None
     assert processing.processing_reads > 0
     state.scenarios.advance()
-    assert a.status == "partially_refunded"
+    # All of A came back: A's goods are refunded (A is cancelled when that was all its payment,
+    # partially refunded when the shipping rode on it); B is untouched.
+    assert a.payment.refunded == a.unit_price * a.quantity
+    assert a.status == ("cancelled" if a.payment.shipping_cost == 0 else "partially_refunded")
     assert b.status == "paid"
     assert orders[sales["money_refund"].order_ids[0]].status == "partially_refunded"
     covered = orders[sales["covered_claim"].order_ids[0]]

@@ -31,8 +31,8 @@ from conexapi.integrations.code_checks import (
     check_codes,
 )
 from conexapi.integrations.models import ProductMapping
-from conexapi.integrations.repository import TenantIntegrations, mapped_codes
 from conexapi.integrations.proposals import is_valid_code
+from conexapi.integrations.repository import TenantIntegrations, mapped_codes
 from conexapi.integrations.service import get_integration
 from conexapi.runtime import Runtime
 

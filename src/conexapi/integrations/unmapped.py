@@ -30,8 +30,8 @@ from conexapi.integrations.api_schemas import (
 )
 from conexapi.integrations.models import UnmappedSku
 from conexapi.integrations.product_proposals import ProductIndex, clean_code
-from conexapi.integrations.repository import TenantIntegrations
 from conexapi.integrations.proposals import is_valid_code
+from conexapi.integrations.repository import TenantIntegrations
 from conexapi.integrations.service import get_integration, read_integration
 from conexapi.runtime import Runtime
 from conexapi.sales.settings import InvoicingSettings

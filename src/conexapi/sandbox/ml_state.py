@@ -286,10 +286,12 @@ class MercadoLibreState:
         elif amount is not None:
             self._claim(order, 0, has_return=False)
         if amount is None:
-            amount = pay.transaction_amount
-        pay.refunded = min(pay.transaction_amount, pay.refunded + amount)
+            amount = pay.total_paid
+        # A paid order becomes cancelled when its payment is refunded whole, the shipping the
+        # buyer paid included (docs/vendors/mercadolibre.md §3.2); less is a partial refund.
+        pay.refunded = min(pay.total_paid, pay.refunded + amount)
         pay.date_last_modified = self.clock.now()
-        if pay.refunded >= pay.transaction_amount:
+        if pay.refunded >= pay.total_paid:
             return self.cancel(order_id)
         order.status = "partially_refunded"
         self._changed(order)

@@ -118,9 +118,7 @@ def siigo_seed_products() -> list[SeedProduct]:
     (variations named with their size), an inactive one, and for each SKU it can't take the
     seller's product under another code, findable by proposals: the SKU without spaces and
     quotes, the SKU as `reference`, or a name like the listing's title."""
-    rows = [
-        SeedProduct(p, p.sku) for p in PRODUCTS + UNREACHABLE_PRODUCTS + MIXED_TAX_PRODUCTS
-    ]
+    rows = [SeedProduct(p, p.sku) for p in PRODUCTS + UNREACHABLE_PRODUCTS + MIXED_TAX_PRODUCTS]
     rows += [
         SeedProduct(
             VARIATION_PRODUCT, f"{VARIATION_PRODUCT.sku}-{s}", name=f"{VARIATION_PRODUCT.title} {s}"
