@@ -27,6 +27,7 @@ from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
 from conexapi.settings import Settings, load_settings
 from conexapi.sync.stats import QueueStatsCache
+from conexapi.web.apidocs import router as docs_router
 from conexapi.web.router import STATIC_DIR, web_router
 
 
@@ -56,6 +57,9 @@ def create_app(
         version=__version__,
         description="MercadoLibre Colombia → Siigo Nube: every paid sale, exactly one invoice.",
         lifespan=lifespan,
+        # The API docs load their assets from our own static files: no CDN (works offline).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.multiprocess_metrics = multiprocess_metrics
@@ -71,6 +75,7 @@ def create_app(
     app.include_router(jobs_router)
     app.include_router(reports_router)
     app.include_router(web_router)
+    app.include_router(docs_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
