@@ -34,6 +34,18 @@ CATALOGUE: dict[str, str] = {
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
     # -- dashboard actions ------------------------------------------------------------------------
+    "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
+    "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "
+    "minuto)",
+    "web.queued_place": "En cola · puesto {place} · ~{minutes} min",
+    "web.queued_at": "En cola · próximo intento {when}",
+    "web.queued": "En cola",
+    "web.retry_queued": "Venta {sale}: en cola para reintentar. Esta página se actualiza sola "
+    "cuando termine.",
+    "web.updated": "Actualizado.",
+    "web.annulled": "Venta anulada: las notas crédito devolvieron el total de la factura "
+    "({returned}). No cuenta como ingreso.",
+    "web.partial_refund": "Devolución parcial: {returned} devueltos con {notes} nota(s) crédito.",
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",
     "web.review_queued": "{count} factura(s) en cola para revisar con los productos de Siigo de "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from conexapi.messages.numbers import cop, dmy, integer, to_decimal
 from conexapi.sales.clock import COLOMBIA
 
 STATE_LABELS: dict[str, str] = {
@@ -67,29 +67,6 @@ ML_STATUS_LABELS = {
 MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
 
 
-def to_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def cop(value: Any, *, empty: str = "—") -> str:
-    """Colombian pesos: "$ 129.700"; cents only when there are any ("$ 1.234,50")."""
-    amount = to_decimal(value)
-    if amount is None:
-        return empty
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    whole, cents = divmod(amount, 1)
-    grouped = f"{int(whole):,}".replace(",", ".")
-    if cents:
-        grouped += "," + f"{int(cents * 100):02d}"
-    return f"{sign}$ {grouped}"
-
-
 def number(value: Any) -> str:
     amount = to_decimal(value)
     if amount is None:
@@ -147,6 +124,8 @@ FILTERS = {
     "ml_statuses": ml_statuses,
     "cop": cop,
     "number": number,
+    "integer": integer,
+    "dmy": dmy,
     "fecha": fecha,
     "iso_local": iso_local,
     "state_label": state_label,

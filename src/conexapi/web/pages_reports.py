@@ -20,6 +20,14 @@ from conexapi.reports.reconciliation import (
 )
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.charts import Bar, bar_chart, day_label
+from conexapi.web.excel import (
+    PROFIT_COLUMNS,
+    RECONCILIATION_COLUMNS,
+    profit_rows,
+    reconciliation_rows,
+    workbook,
+    xlsx_response,
+)
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -80,6 +88,30 @@ async def profit_csv(
         f"ganancias_{period.date_from}_{period.date_to}.csv",
         PROFIT_CSV_HEADER,
         profit_csv_rows(report),
+    )
+
+
+@router.get("/profit.xlsx", response_class=Response)
+async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) -> Response:
+    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
+    return xlsx_response(
+        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
+        workbook("Ganancias", PROFIT_COLUMNS, profit_rows(report)),
+    )
+
+
+@router.get("/reconciliation.xlsx", response_class=Response)
+async def reconciliation_xlsx(
+    user: WebUserDep, session: SessionDep, period: PeriodDep, only_gaps: bool = False
+) -> Response:
+    result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
+    return xlsx_response(
+        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
+        workbook(
+            "Conciliación",
+            RECONCILIATION_COLUMNS,
+            reconciliation_rows(result, only_gaps=only_gaps),
+        ),
     )
 
 
