@@ -33,6 +33,22 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    "invalid_date": "Fecha no válida: elíjala en el calendario (día/mes/año).",
+    "invalid_date_range": "La fecha «Desde» es posterior a «Hasta», o el rango pasa de un año. "
+    "Corrija las fechas.",
+    "invalid_state": "Ese estado de venta no existe.",
+    "csv_empty": "El archivo está vacío: la primera línea debe ser el encabezado sku,erp_code.",
+    "csv_missing_columns": "La primera línea del archivo debe ser el encabezado sku,erp_code "
+    "(separado por coma o punto y coma). Corríjalo y vuelva a subirlo.",
+    "file_too_large": "El archivo supera 2 MB.",
+    # -- CSV import: why a line was rejected ------------------------------------------------------
+    "csv.missing_columns": "faltan columnas",
+    "csv.empty_sku": "el SKU está vacío",
+    "csv.sku_too_long": "el SKU tiene más de 120 caracteres",
+    "csv.invalid_code": "código no válido (de 1 a 30 caracteres, sin espacios ni comillas)",
+    "csv.duplicate_sku": "SKU repetido en el archivo (aparece antes en la línea {line})",
+    "csv.not_found": "no existe en Siigo",
+    "csv.inactive": "está inactivo en Siigo",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
     "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from conexapi.messages import text
 from conexapi.messages.numbers import cop, dmy, integer, to_decimal
 from conexapi.sales.clock import COLOMBIA
 
@@ -120,7 +121,29 @@ def ml_statuses(statuses: Any) -> str:
     return ", ".join(ML_STATUS_LABELS.get(s, s) for s in unique) or "—"
 
 
+CSV_REASONS = {
+    "missing columns": "csv.missing_columns",
+    "empty sku": "csv.empty_sku",
+    "sku too long": "csv.sku_too_long",
+    "invalid code": "csv.invalid_code",
+    "not found in Siigo": "csv.not_found",
+    "inactive in Siigo": "csv.inactive",
+}
+
+
+def csv_reason(reason: str) -> str:
+    """A CSV import line's rejection (the API's English reason) in the seller's words."""
+    if reason.startswith("duplicate sku"):
+        line = "".join(c for c in reason if c.isdigit()) or "—"
+        return text("csv.duplicate_sku", line=line)
+    for prefix, key in CSV_REASONS.items():
+        if reason.startswith(prefix):
+            return text(key)
+    return reason
+
+
 FILTERS = {
+    "csv_reason": csv_reason,
     "ml_statuses": ml_statuses,
     "cop": cop,
     "number": number,
