@@ -49,6 +49,35 @@ CATALOGUE: dict[str, str] = {
     "csv.duplicate_sku": "SKU repetido en el archivo (aparece antes en la línea {line})",
     "csv.not_found": "no existe en Siigo",
     "csv.inactive": "está inactivo en Siigo",
+    # -- why a setting is proposed (Integración, "Propuesto: …") ----------------------------------
+    "proposal.fv": "«{name}»: tipo de factura electrónica de venta activo ({kind}){extra}",
+    "proposal.first_of_resolution": " (el primero de {n}; revise la resolución de numeración)",
+    "proposal.first_of": " (el primero de {n}; revise que sea el correcto)",
+    "proposal.first_of_users": " (el primero de {n} usuarios activos)",
+    "proposal.cost_center": "«{name}»: el tipo de factura exige centro de costo; es el primero "
+    "activo",
+    "proposal.nc_plain": "«{name}»: tipo de nota crédito activo, para facturas no "
+    "electrónicas{extra}",
+    "proposal.nc_unknown": "«{name}»: tipo de nota crédito activo; Siigo no dice si sus notas "
+    "crédito son electrónicas y su empresa factura electrónicamente, así que lo son{extra}",
+    "proposal.nc_electronic": "«{name}»: tipo de nota crédito electrónica activo ({kind}){extra}",
+    "proposal.seller": "«{name}»: usuario activo de Siigo{extra}",
+    "proposal.payment_named": "«{name}»: forma de pago {kind} activa y sin vencimiento, con "
+    "nombre parecido a «{wanted}»",
+    "proposal.payment_first": "«{name}»: la primera de {n} formas de pago {kind} activas sin "
+    "vencimiento (revise que sea la de las ventas de MercadoLibre)",
+    "proposal.iva": "«{name}»: el IVA del 19 % activo, para los productos que no tienen impuesto "
+    "en Siigo (el impuesto propio del producto siempre manda)",
+    "proposal.shipping_tax": "el envío lleva el IVA del bien principal del carrito: el transporte "
+    "sigue al bien que lleva (Estatuto Tributario, art. 447); un carrito todo excluido lleva el "
+    "envío excluido",
+    "proposal.fallback_email": "el correo del usuario API de Siigo de su empresa: a los "
+    "compradores sin correo no se les inventa uno; cámbielo por su correo de facturación si es "
+    "otro",
+    "proposal.shipping_existing": "producto «{name}» que ya existe en Siigo, para el envío{note}",
+    "proposal.shipping_not_service": " (es de tipo {kind}; se recomienda uno de tipo Servicio)",
+    "proposal.shipping_created": "creado en Siigo como servicio (código {code}, IVA 19 %, grupo "
+    "de inventario «{group}»)",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
     "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "
