@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 
+from conexapi.core.errors import PermanentError, TransientError
 from conexapi.db import transaction
 from conexapi.messages.numbers import cop, dmy, integer
 from conexapi.operations.service import minutes_for
 from conexapi.runtime import Runtime
 from conexapi.sync.models import Document, Sale
+from conexapi.sync.policy import RetryPolicy, classify
 from conexapi.web.excel import XLSX
 from conexapi.web.format import csv_reason
 from conexapi.web.jinja import HERE
@@ -389,3 +391,57 @@ async def test_reconciliation_explains_a_mercadolibre_coupon_in_words(
         "redondeo de Siigo ($ 0,40)" in page
     )
     assert re.search(r"\d{2}/\d{2}/\d{4}", page)
+
+
+async def test_a_vendor_timeout_reads_in_spanish_with_the_code_behind_detalles(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
+) -> None:
+    ids = await seed_sales(runtime, owner.tenant_id)
+    outcome = classify(
+        TransientError("mercadolibre did not answer in time (ReadTimeout)", vendor="mercadolibre"),
+        attempt=1,
+        policy=RetryPolicy(base_seconds=10, cap_seconds=300, max_attempts=5),
+    )
+    rejected = classify(
+        PermanentError("Invalid item", vendor="mercadolibre", status_code=422),
+        attempt=1,
+        policy=RetryPolicy(base_seconds=10, cap_seconds=300, max_attempts=5),
+    )
+    sid = await _add_sale(
+        runtime,
+        owner.tenant_id,
+        ids["integration"],
+        external_id="2000800",
+        order_ids=["2000800"],
+        state="retrying",
+        total=Decimal("1000"),
+        sale_date=datetime.now(UTC),
+        error_code=outcome.code,
+        error_message=outcome.message,
+        facts=_facts(),
+    )
+    other = await _add_sale(
+        runtime,
+        owner.tenant_id,
+        ids["integration"],
+        external_id="2000801",
+        order_ids=["2000801"],
+        state="needs_attention",
+        total=Decimal("1000"),
+        sale_date=datetime.now(UTC),
+        error_code=rejected.code,
+        error_message=rejected.message,
+        facts=_facts(),
+    )
+    await web_login(client, owner.email)
+    for sale_id in (sid, other):
+        html = (await client.get(f"/app/sales/{sale_id}")).text
+        seen = visible_text(html)
+        assert not ENGLISH.findall(seen), ENGLISH.findall(seen)
+        assert "Detalles" in html
+    timeout_page = (await client.get(f"/app/sales/{sid}")).text
+    assert "MercadoLibre no respondió a tiempo" in timeout_page
+    assert "ReadTimeout" in timeout_page  # kept, behind the toggle
+    listing = visible_text((await client.get("/app/sales")).text)
+    assert "MercadoLibre no respondió a tiempo" in listing
+    assert "ReadTimeout" not in listing

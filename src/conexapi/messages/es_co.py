@@ -78,6 +78,16 @@ CATALOGUE: dict[str, str] = {
     "proposal.shipping_not_service": " (es de tipo {kind}; se recomienda uno de tipo Servicio)",
     "proposal.shipping_created": "creado en Siigo como servicio (código {code}, IVA 19 %, grupo "
     "de inventario «{group}»)",
+    # -- a vendor failed while a sale was processed (details go behind "Detalles") -------------
+    "sync.vendor_transient": "{vendor} no respondió a tiempo o tuvo un problema pasajero; la "
+    "venta se reintenta automáticamente.",
+    "sync.vendor_reauth": "La conexión con {vendor} necesita volver a autorizarse: "
+    "reconéctela en Conexiones.",
+    "sync.vendor_not_found": "{vendor} no encontró lo que se le pidió (la venta o un dato de "
+    "ella); revise la venta en {vendor}.",
+    "sync.vendor_rejected": "{vendor} rechazó el documento{said}",
+    "sync.internal_error": "Error interno inesperado; la venta se reintenta y el error quedó "
+    "registrado para el equipo de ConexAPI.",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
     "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "

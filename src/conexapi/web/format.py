@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from conexapi.messages import text
+from conexapi.messages import split_detail, text
 from conexapi.messages.numbers import cop, dmy, integer, to_decimal
 from conexapi.sales.clock import COLOMBIA
 
@@ -142,7 +142,18 @@ def csv_reason(reason: str) -> str:
     return reason
 
 
+def human(message: str | None) -> str:
+    """A stored message without its technical detail (that goes behind "Detalles")."""
+    return split_detail(message)[0]
+
+
+def technical(message: str | None) -> str:
+    return split_detail(message)[1]
+
+
 FILTERS = {
+    "human": human,
+    "technical": technical,
     "csv_reason": csv_reason,
     "ml_statuses": ml_statuses,
     "cop": cop,

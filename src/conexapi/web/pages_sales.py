@@ -24,7 +24,7 @@ from conexapi.sales.states import SaleState
 from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
-from conexapi.web.format import STATE_TONES, fecha, state_label
+from conexapi.web.format import STATE_TONES, fecha, human, state_label
 from conexapi.web.ledger import ledger
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
@@ -137,7 +137,7 @@ def progress_json(status: Progress) -> dict[str, object]:
                 "label": state_label(q.state.value),
                 "tone": STATE_TONES.get(q.state.value, "muted"),
                 "queue": queue_text(q),
-                "error": q.error.message if q.error else "",
+                "error": human(q.error.message) if q.error else "",
                 "invoice": q.invoice_number or "",
             }
             for q in status.sales
