@@ -445,3 +445,32 @@ async def test_a_vendor_timeout_reads_in_spanish_with_the_code_behind_detalles(
     listing = visible_text((await client.get("/app/sales")).text)
     assert "MercadoLibre no respondió a tiempo" in listing
     assert "ReadTimeout" not in listing
+
+
+async def test_csv_import_redirects_and_says_what_went_wrong_in_spanish(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
+) -> None:
+    ids = await seed_sales(runtime, owner.tenant_id)
+    csrf = await web_login(client, owner.email)
+    url = f"/app/integration/{ids['integration']}/mappings/import"
+    wrong = await client.post(
+        url,
+        data={"csrf_token": csrf},
+        files={"file": ("mapeo.csv", b"codigo;producto\nA;B\n", "text/csv")},
+    )
+    assert wrong.status_code == 303  # post/redirect/get: a reload sends nothing again
+    assert wrong.headers["location"].startswith(f"/app/integration?id={ids['integration']}")
+    page = await client.get(wrong.headers["location"])
+    assert page.status_code == 200
+    assert 'id="menu"' in page.text
+    assert "La primera línea del archivo debe ser el encabezado sku,erp_code" in page.text
+    assert "The first line" not in page.text
+    empty = await client.post(
+        url,
+        data={"csrf_token": csrf},
+        files={"file": ("mapeo.csv", b"sku,erp_code\n,ABC\n", "text/csv")},
+    )
+    assert empty.status_code == 303
+    after = await client.get(empty.headers["location"])
+    assert "línea 2 (SKU —): el SKU está vacío" in after.text
+    assert "empty sku" not in after.text

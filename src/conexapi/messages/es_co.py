@@ -89,6 +89,13 @@ CATALOGUE: dict[str, str] = {
     "sync.internal_error": "Error interno inesperado; la venta se reintenta y el error quedó "
     "registrado para el equipo de ConexAPI.",
     # -- dashboard actions ------------------------------------------------------------------------
+    "web.import_done": "Importación: {saved} fila(s) guardada(s), {rejected} rechazada(s); "
+    "{retried} venta(s) en cola para reintentar.",
+    "web.import_line": "línea {line} (SKU {sku}): {reason}",
+    "web.import_more": " y {n} más.",
+    "web.setting_invalid": "No se guardó: el valor de «{field}» no existe o no está activo en "
+    "Siigo, o no sirve para facturar desde ConexAPI. Elija otro.",
+    "web.setting_not_saved": "No se guardó: {reason}",
     "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
     "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "
     "minuto)",
