@@ -231,11 +231,22 @@ async def test_reversed_date_range_is_said_on_the_reports_page_with_the_menu(
     assert 'id="menu"' in page.text
     assert "«Desde» es posterior a «Hasta»" in page.text
     assert 'aria-invalid="true"' in page.text
+    reversed_ = await client.get(
+        "/app/sales", params={"date_from": "2026-11-20", "date_to": "2026-11-01"}
+    )
+    assert reversed_.status_code == 422
+    assert 'id="menu"' in reversed_.text
+    assert "«Desde» es posterior a «Hasta»" in reversed_.text
+    assert 'value="2026-11-20"' in reversed_.text  # what the seller typed stays, to correct it
     bad = await client.get("/app/sales", params={"date_from": "ayer"})
     assert bad.status_code == 422
-    assert 'id="menu"' in bad.text  # the error page keeps the menu
-    assert "<summary>Detalles</summary>" in bad.text
-    assert "invalid_date" not in visible_text(bad.text)
+    assert 'id="menu"' in bad.text
+    assert "Fecha no válida" in bad.text
+    wrong_state = await client.get("/app/sales", params={"state": "bogus"})
+    assert wrong_state.status_code == 422
+    assert 'id="menu"' in wrong_state.text  # the error page keeps the menu
+    assert "<summary>Detalles</summary>" in wrong_state.text
+    assert "invalid_state" not in visible_text(wrong_state.text)
 
 
 async def test_no_page_speaks_english_or_tu(

@@ -68,7 +68,17 @@ async def sales_list(
     date_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    f = _filters(state, q, optional_date(date_from), optional_date(date_to))
+    # Wrong dates are said next to the fields, on this page with its menu; the list shows
+    # every date meanwhile.
+    form_error = None
+    try:
+        start, end = optional_date(date_from), optional_date(date_to)
+        if start and end and start > end:
+            raise Unprocessable("date_from is after date_to.", code="invalid_date_range")
+    except AppError as exc:
+        form_error = error_text(exc)
+        start = end = None
+    f = _filters(state, q, start, end)
     result = await sales.list_sales(
         session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
     )
@@ -105,9 +115,12 @@ async def sales_list(
             "total_all": sum(result.counts.values()),
             "backlog_text": backlog_banner(status),
             "queued": {q.id: queue_text(q) for q in status.sales},
+            "form_error": form_error,
+            "asked": {"date_from": date_from or "", "date_to": date_to or ""},
         },
         user=user,
         nav="sales",
+        status_code=422 if form_error else 200,
     )
 
 
