@@ -30,7 +30,7 @@ from conexapi.sync.unblock import resume_mapped_sales
 from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
-from conexapi.web.format import csv_reason
+from conexapi.web.format import csv_reason, human
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -477,8 +477,9 @@ def job_progress(job: Job) -> dict[str, Any]:
         "state": job.state,
         "state_label": labels.get(job.state, job.state),
         "done": job.done,
+        "done_text": integer(job.done),
         "percent": percent,
-        "error": job.error,
+        "error": human(job.error) if job.error else None,
         "finished": job.state in ("done", "failed"),
         "date_from": job.params.get("date_from"),
         "date_to": job.params.get("date_to"),

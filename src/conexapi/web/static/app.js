@@ -82,9 +82,9 @@
           job.querySelector("[data-job-bar]").style.width = p.percent + "%";
           job.querySelector("[role=progressbar]").setAttribute("aria-valuenow", p.percent);
           job.querySelector("[data-job-percent]").textContent = p.percent;
-          job.querySelector("[data-job-done]").textContent = p.done;
+          job.querySelector("[data-job-done]").textContent = p.done_text;
           job.querySelector("[data-job-state]").textContent = p.state_label;
-          job.querySelector("[data-job-error]").textContent = p.error ? " · Error: " + p.error : "";
+          job.querySelector("[data-job-error]").textContent = p.error ? " · Problema: " + p.error : "";
           if (!p.finished) { setTimeout(tick, 1500); }
         })
         .catch(function () { setTimeout(tick, 5000); });
