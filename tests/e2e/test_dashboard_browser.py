@@ -175,8 +175,14 @@ async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
         page.set_default_timeout(15_000)
         try:
             sale_path = await _walk(page, stack)
+            desktop_shots = {"/app": "resumen.png", PAGES[-2]: "error-en-sitio.png"}
             for path in (*PAGES, sale_path):
-                await _check(page, stack.base_url + path, width=DESKTOP["width"])
+                await _check(
+                    page,
+                    stack.base_url + path,
+                    width=DESKTOP["width"],
+                    shot=desktop_shots.get(path),
+                )
             await _live_refresh(page, stack)
             state = await context.storage_state()
             phone = await browser.new_context(
