@@ -174,6 +174,31 @@ class Settings(BaseSettings):
     # most this often, however often Prometheus scrapes.
     metrics_queue_cache_seconds: float = Field(default=10.0, ge=0)
 
+    # Bounded in-process memories (`core/caches.py`): the most entries each cache of a process
+    # keeps (least recently used dropped first), and how long a remembered answer is reused.
+    cache_connections: int = Field(
+        default=10_000,
+        ge=1,
+        description="Per-connection entries each in-process cache keeps (access tokens, tax "
+        "catalogues, webhook sellers, idle per-connection locks).",
+    )
+    cache_product_codes: int = Field(
+        default=50_000,
+        ge=1,
+        description="Siigo product codes a process remembers as checked (and idle per-code locks).",
+    )
+    token_memo_seconds: float = Field(
+        default=30.0, ge=0, description="How long a process reuses a connection's access token."
+    )
+    intake_target_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long the webhook reuses 'this MercadoLibre seller is connected'.",
+    )
+    tax_catalog_memory_seconds: float = Field(
+        default=600.0, ge=0, description="How long a process reuses a Siigo company's tax catalog."
+    )
+
     # `conexapi demo`: the seed of the simulated sales.
     demo_seed: int = 7
 
