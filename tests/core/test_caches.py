@@ -141,7 +141,8 @@ def test_product_checks_are_bounded_and_expire() -> None:
     assert len(checks) == 2
     assert not checks.known(7, "A")
     assert checks.taxes(7, "A") is None
-    assert checks.known(7, "B") and not checks.known(7, "B", with_taxes=True)
+    assert checks.known(7, "B")
+    assert not checks.known(7, "B", with_taxes=True)
     checks.remember(7, "A", taxes=taxes)  # remembered again after eviction
     assert checks.known(7, "A", with_taxes=True)
     assert checks.taxes(7, "A") == taxes
@@ -190,7 +191,8 @@ async def test_runtime_memories_are_sized_by_the_settings(tmp_path: Path) -> Non
     )
     runtime = Runtime.build(settings)
     try:
-        assert runtime.token_memo is None and runtime.intake is None
+        assert runtime.token_memo is None
+        assert runtime.intake is None
         memo = token_memo(runtime)
         assert memo is token_memo(runtime) is runtime.token_memo
         assert memo.ttl == 5
