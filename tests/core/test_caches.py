@@ -40,64 +40,74 @@ async def test_lock_table_forgets_idle_locks_beyond_its_size() -> None:
     assert [k in locks for k in range(10)] == [False] * 7 + [True] * 3  # the most recent kept
 
 
-async def test_lock_table_never_forgets_a_held_lock_and_still_serialises() -> None:
-    locks: LockTable[str] = LockTable(max_idle=0)
-    order: list[str] = []
-    held = asyncio.Event()
-    release = asyncio.Event()
+class Exclusive:
+    """Tasks that record entering and leaving one key's lock, and how many were in at once."""
 
-    async def first() -> None:
-        async with locks("connection-1"):
-            order.append("first in")
-            held.set()
-            await release.wait()
-            order.append("first out")
+    def __init__(self, locks: LockTable[str], key: str) -> None:
+        self.locks, self.key = locks, key
+        self.order: list[str] = []
+        self.inside = self.most = 0
 
-    async def second() -> None:
-        async with locks("connection-1"):
-            order.append("second in")
+    async def run(self, name: str, release: asyncio.Event | None = None) -> None:
+        async with self.locks(self.key):
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.order.append(f"{name} in")
+            if release is not None:
+                await release.wait()
+            await asyncio.sleep(0)
+            self.order.append(f"{name} out")
+            self.inside -= 1
 
-    one = asyncio.create_task(first())
-    await held.wait()
-    # Many other keys come and go while connection-1 is held: with no idle room at all they are
-    # dropped at once, but the held lock is not.
-    for key in range(50):
+    async def holding(self, name: str) -> tuple[asyncio.Task[None], asyncio.Event]:
+        """A task holding the lock until the returned event is set."""
+        release = asyncio.Event()
+        task = asyncio.create_task(self.run(name, release))
+        while f"{name} in" not in self.order:
+            await asyncio.sleep(0)
+        return task, release
+
+
+async def churn(locks: LockTable[str], count: int = 50) -> None:
+    """Other keys come and go (with no idle room, each is dropped as soon as it is released)."""
+    for key in range(count):
         async with locks(f"other-{key}"):
             pass
+
+
+async def test_lock_table_never_forgets_a_held_lock_and_still_serialises() -> None:
+    locks: LockTable[str] = LockTable(max_idle=0)
+    one = Exclusive(locks, "connection-1")
+    first, release = await one.holding("first")
+    await churn(locks)
     assert "connection-1" in locks
     assert len(locks) == 1
-    two = asyncio.create_task(second())
+    second = asyncio.create_task(one.run("second"))
     for _ in range(5):
         await asyncio.sleep(0)
-    assert order == ["first in"]  # the second task waits on the same lock
+    assert one.order == ["first in"]  # the second task waits on the same lock
     release.set()
-    await asyncio.gather(one, two)
-    assert order == ["first in", "first out", "second in"]
+    await asyncio.gather(first, second)
+    assert one.order == ["first in", "first out", "second in", "second out"]
+    assert one.most == 1
     assert len(locks) == 0  # idle again, and no idle room: forgotten
 
 
 async def test_lock_table_keeps_a_lock_someone_waits_for() -> None:
-    locks: LockTable[int] = LockTable(max_idle=0)
-    entered: list[int] = []
-    held = asyncio.Event()
-    release = asyncio.Event()
-
-    async def holder() -> None:
-        async with locks(1):
-            held.set()
-            await release.wait()
-
-    async def waiter(n: int) -> None:
-        async with locks(1):
-            entered.append(n)
-
-    task = asyncio.create_task(holder())
-    await held.wait()
-    waiters = [asyncio.create_task(waiter(n)) for n in range(3)]
+    locks: LockTable[str] = LockTable(max_idle=0)
+    one = Exclusive(locks, "connection-1")
+    holder, release = await one.holding("holder")
+    waiters = [asyncio.create_task(one.run(f"waiter-{n}")) for n in range(3)]
     await asyncio.sleep(0)
     release.set()
-    await asyncio.gather(task, *waiters)
-    assert entered == [0, 1, 2]
+    await holder
+    # The holder released while others wait: the lock stays, so a newcomer queues behind them
+    # instead of getting a fresh lock of its own.
+    await churn(locks)
+    newcomer = asyncio.create_task(one.run("newcomer"))
+    await asyncio.gather(*waiters, newcomer)
+    assert one.most == 1
+    assert one.order[-2:] == ["newcomer in", "newcomer out"]
     assert len(locks) == 0
 
 
