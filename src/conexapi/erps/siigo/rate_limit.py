@@ -34,9 +34,9 @@ from conexapi.runtime import Runtime
 log = structlog.get_logger("conexapi.siigo.rate_limit")
 
 
-# (scope, key) -> (tokens, monotonic time of the last update); see the module docstring. Bounded
-# (the demo's one process): a bucket dropped as least recently used was idle long enough to be
-# full again, so forgetting it changes nothing.
+# (scope, key) -> (tokens, monotonic time of the last update); see the module docstring. Bounded:
+# the demo's one process has far fewer companies than this; past it, the least recently used
+# bucket is forgotten and starts full again.
 MEMORY_BUCKETS = 10_000
 _MEMORY: LRUCache[tuple[str, str], tuple[float, float]] = LRUCache(maxsize=MEMORY_BUCKETS)
 
