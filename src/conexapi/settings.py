@@ -176,28 +176,14 @@ class Settings(BaseSettings):
 
     # Bounded in-process memories (`core/caches.py`): the most entries each cache of a process
     # keeps (least recently used dropped first), and how long a remembered answer is reused.
-    cache_connections: int = Field(
-        default=10_000,
-        ge=1,
-        description="Per-connection entries each in-process cache keeps (access tokens, tax "
-        "catalogues, webhook sellers, idle per-connection locks).",
-    )
-    cache_product_codes: int = Field(
-        default=50_000,
-        ge=1,
-        description="Siigo product codes a process remembers as checked (and idle per-code locks).",
-    )
-    token_memo_seconds: float = Field(
-        default=30.0, ge=0, description="How long a process reuses a connection's access token."
-    )
-    intake_target_seconds: float = Field(
-        default=30.0,
-        ge=0,
-        description="How long the webhook reuses 'this MercadoLibre seller is connected'.",
-    )
-    tax_catalog_memory_seconds: float = Field(
-        default=600.0, ge=0, description="How long a process reuses a Siigo company's tax catalog."
-    )
+    # Per connection: access tokens, tax catalogues, webhook sellers, idle per-connection locks.
+    cache_connections: int = Field(default=10_000, ge=1)
+    # Siigo product codes remembered as checked (and idle per-code locks).
+    cache_product_codes: int = Field(default=50_000, ge=1)
+    token_memo_seconds: float = Field(default=30.0, ge=0)
+    # "This MercadoLibre seller is connected" (only positive answers are kept).
+    intake_target_seconds: float = Field(default=30.0, ge=0)
+    tax_catalog_memory_seconds: float = Field(default=600.0, ge=0)
 
     # `conexapi demo`: the seed of the simulated sales.
     demo_seed: int = 7
