@@ -166,6 +166,10 @@ def test_product_checks_are_bounded_and_expire() -> None:
     clock.now += CHECK_SECONDS
     assert not checks.known(7, "A")
     assert len(checks) == 0
+    # A check older than CHECK_SECONDS replaces a fresh one: the code is asked again.
+    checks.remember(7, "A", taxes=taxes)
+    checks.remember(7, "A", age=CHECK_SECONDS + 1)
+    assert not checks.known(7, "A")
 
 
 async def test_product_check_locks_serialise_after_other_codes_were_evicted() -> None:
