@@ -33,6 +33,20 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    "oauth_state_invalid": "Este enlace de autorización no es válido. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_state_expired": "Este enlace de autorización caducó. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_state_used": "Este enlace de autorización ya se usó. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_browser_mismatch": "La autorización debe terminarse en el mismo navegador y con el "
+    "mismo usuario que la iniciaron. Si alguien le envió este enlace, no lo use: inicie usted la "
+    "conexión desde ConexAPI (Conexiones → Conectar MercadoLibre).",
+    "oauth_user_inactive": "El usuario que inició esta autorización ya no está activo en "
+    "ConexAPI. Inicie la conexión de nuevo con un usuario activo.",
+    "oauth_code_invalid": "MercadoLibre no aceptó la autorización (puede haberse usado o "
+    "caducado). Inicie la conexión de nuevo.",
+    "web.oauth_failed_title": "No se pudo conectar MercadoLibre",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",
