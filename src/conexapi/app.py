@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
+from conexapi.alerts.router import router as alerts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
 from conexapi.api.outage import install_outage_handlers
@@ -70,6 +71,7 @@ def create_app(
     app.include_router(sales_router)
     app.include_router(jobs_router)
     app.include_router(reports_router)
+    app.include_router(alerts_router)
     app.include_router(web_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from conexapi.accounts.models import Role
 from conexapi.accounts.service import add_user, authenticate, list_users
 from conexapi.alerts import service as alerts
+from conexapi.alerts.delivery import url_resolver
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
@@ -166,7 +167,12 @@ async def save_alert_settings(
     user.require(Role.ADMIN)
     try:
         await alerts.save_settings(
-            session, tenant_id=user.tenant_id, webhook_url=webhook_url, email_to=email_to
+            session,
+            tenant_id=user.tenant_id,
+            webhook_url=webhook_url,
+            email_to=email_to,
+            allow_private_urls=runtime.settings.allow_private_urls,
+            resolver=url_resolver(runtime),
         )
     except AppError as exc:
         return redirect("/app/alerts", runtime, error=error_text(exc))
