@@ -221,7 +221,9 @@ async def running_stack(
     state.notifier.transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
+            headers={"Origin": "http://testserver"},
         ) as api,
         httpx.AsyncClient(transport=transport, base_url=SANDBOX) as control,
     ):

@@ -19,11 +19,11 @@ from conexapi.messages import error_text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.web.auth import (
-    SESSION_COOKIE,
     WebRoute,
     WebUserDep,
     clear_session_cookie,
     redirect,
+    session_token,
     set_session_cookie,
     verify_csrf,
 )
@@ -41,9 +41,10 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, runtime: RuntimeDep, next: str = "/app") -> Response:
-    if request.cookies.get(SESSION_COOKIE):
+    token = session_token(request, runtime)
+    if token:
         try:
-            runtime.tokens.verify(request.cookies[SESSION_COOKIE])
+            runtime.tokens.verify(token)
             return RedirectResponse(_safe_next(next), status_code=303)
         except Unauthorized:
             pass
