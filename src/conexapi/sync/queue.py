@@ -195,7 +195,10 @@ async def make_sales_due(
                 )
             )
         ).all():
-            ends = (fetched_at + refetch_window).replace(microsecond=0) + timedelta(seconds=1)
+            if fetched_at is None:
+                continue
+            ends: datetime = fetched_at + refetch_window
+            ends = ends.replace(microsecond=0) + timedelta(seconds=1)
             later.setdefault(ends, []).append(sale_id)
         for ends, ids in later.items():
             await _due_at(session, ids, ends)
