@@ -83,8 +83,9 @@ def create_app(
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    # The webhook skips the framework (see NotificationFastPath).
-    app.add_middleware(NotificationFastPath, runtime=rt)
-    # Outermost: every response carries the security headers, errors and the webhook included.
+    # Every response carries the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
+    # Outermost: the webhook skips the framework (see NotificationFastPath); it sends the same
+    # security headers itself, precomputed.
+    app.add_middleware(NotificationFastPath, runtime=rt)
     return app
