@@ -148,7 +148,10 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(runtime=runtime)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    # Like a browser, which sends Origin on every POST (the dashboard refuses a POST without it).
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}
+    ) as c:
         yield c
 
 

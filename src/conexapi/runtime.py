@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # only for the attributes' types: their modules import this o
     from conexapi.connections.known_products import ProductChecks
     from conexapi.connections.renewal import TokenKeeper
     from conexapi.connections.token_memo import TokenMemo
+    from conexapi.core.outbound import Resolver
     from conexapi.erps.siigo.documents.taxes import TaxRate
     from conexapi.erps.siigo.rate_limit import RateLimiter
     from conexapi.inbox.batcher import IntakeBatcher
@@ -67,6 +68,9 @@ class Runtime:
     tax_catalogs: TTLCache[int, dict[int, TaxRate]] | None = None  # by connection id
     siigo_limiter: RateLimiter | None = None
     intake: IntakeBatcher | None = None
+    # How names of URLs called on a tenant's behalf resolve (None: the system's resolver;
+    # tests put one that resolves without DNS).
+    url_resolver: Resolver | None = None
     # The application id MercadoLibre notifications must carry (None: not checked).
     meli_application_id: str | None = field(init=False)
 

@@ -39,6 +39,7 @@ from conexapi.inbox.service import (
     MeliNotification,
     dedupe_key,
     find_targets,
+    stored_body,
 )
 
 log = structlog.get_logger("conexapi.intake")
@@ -172,12 +173,12 @@ class IntakeBatcher:
                 seen.add(key)
                 target = targets.get(str(payload.user_id))
                 if target is None:
-                    status, result = (
-                        NotificationStatus.IGNORED,
-                        IntakeResult("ignored", "unknown_account"),
-                    )
+                    # A seller nobody connected: acknowledged, counted, never stored (anyone can
+                    # post notifications; storing them would let them fill the database).
                     NOTIFICATIONS.labels("ignored_unknown_account").inc()
-                elif payload.topic in ("orders_v2", "orders") and ORDER_RESOURCE.match(
+                    results.append(IntakeResult("ignored", "unknown_account"))
+                    continue
+                if payload.topic in ("orders_v2", "orders") and ORDER_RESOURCE.match(
                     payload.resource
                 ):
                     # Its sale is made due by the next worker (inbox.apply), not in the request.
@@ -194,11 +195,11 @@ class IntakeBatcher:
                         "topic": payload.topic,
                         "resource": payload.resource,
                         "account_id": str(payload.user_id),
-                        "tenant_id": target[0] if target else None,
-                        "integration_id": target[1] if target else None,
+                        "tenant_id": target[0],
+                        "integration_id": target[1],
                         "status": status.value,
-                        "reason": result.reason if status is NotificationStatus.IGNORED else None,
-                        "body": item.raw,
+                        "reason": None,
+                        "body": stored_body(item.raw),
                         "received_at": now,
                     }
                 )

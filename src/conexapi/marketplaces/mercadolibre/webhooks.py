@@ -24,6 +24,7 @@ from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep
 from conexapi.core.errors import AppError
 from conexapi.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, NOTIFICATIONS
+from conexapi.core.security_headers import security_headers
 from conexapi.db import is_database_unavailable
 from conexapi.inbox.batcher import IntakeBatcher
 from conexapi.inbox.service import MeliNotification
@@ -102,6 +103,8 @@ class NotificationFastPath:
         self.runtime = runtime
         self._requests: dict[int, Any] = {}
         self._latency = HTTP_LATENCY.labels("POST", PATH)
+        # The headers every response carries (core.security_headers), computed once.
+        self._security = security_headers(https=runtime.settings.public_url.startswith("https://"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -141,6 +144,7 @@ class NotificationFastPath:
                     (b"content-length", str(len(data)).encode()),
                     (b"x-request-id", request_id.encode()),
                     *extra_headers,
+                    *self._security,
                 ],
             }
         )
