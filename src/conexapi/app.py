@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
+from conexapi.alerts.router import router as alerts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
 from conexapi.api.outage import install_outage_handlers
@@ -18,6 +19,7 @@ from conexapi.connections.router import router as connections_router
 from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
 from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from conexapi.core.security_headers import SecurityHeadersMiddleware
 from conexapi.integrations.router import router as integrations_router
 from conexapi.marketplaces.mercadolibre.webhooks import NotificationFastPath
 from conexapi.marketplaces.mercadolibre.webhooks import router as webhooks_router
@@ -52,14 +54,19 @@ def create_app(
         if owns_runtime:
             await rt.aclose()
 
+    # The API's map is for integrators, not for anyone on the internet: in production it is
+    # served only when CONEXAPI_DOCS_ENABLED=true.
+    docs = not settings.is_production or settings.docs_enabled
     app = FastAPI(
+        # The API docs are our own routes (`web.apidocs`): their assets come from our static
+        # files, no CDN, so they work offline.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
         title="ConexAPI",
         version=__version__,
         description="MercadoLibre Colombia → Siigo Nube: every paid sale, exactly one invoice.",
         lifespan=lifespan,
-        # The API docs load their assets from our own static files: no CDN (works offline).
-        docs_url=None,
-        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.multiprocess_metrics = multiprocess_metrics
@@ -74,11 +81,16 @@ def create_app(
     app.include_router(sales_router)
     app.include_router(jobs_router)
     app.include_router(reports_router)
+    app.include_router(alerts_router)
     app.include_router(web_router)
-    app.include_router(docs_router)
+    if docs:
+        app.include_router(docs_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    # Outermost: the webhook skips the framework (see NotificationFastPath).
+    # Every response carries the security headers, errors included.
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
+    # Outermost: the webhook skips the framework (see NotificationFastPath); it sends the same
+    # security headers itself, precomputed.
     app.add_middleware(NotificationFastPath, runtime=rt)
     return app

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import socket
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 from conexapi.accounts.service import create_user
 from conexapi.app import create_app
@@ -63,8 +63,6 @@ SHOTS = Path(
     os.environ.get("CONEXAPI_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="conexapi-shots-")
 )
 EMAIL, PASSWORD = "vendedor@tienda.co", "clave-segura-1"
-
-playwright_api = importlib.import_module("playwright.async_api")
 
 
 def _require_chromium() -> None:
@@ -146,12 +144,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         sandbox.stop()
 
 
-async def _wait_for_text(page: object, url: str, text: str, timeout: float = 25.0) -> None:
+async def _wait_for_text(page: Page, url: str, text: str, timeout: float = 25.0) -> None:
     """Reloads `url` until `text` shows (the worker runs in the background)."""
     deadline = time.monotonic() + timeout
     while True:
-        await page.goto(url)  # type: ignore[attr-defined]
-        if text in await page.content():  # type: ignore[attr-defined]
+        await page.goto(url)
+        if text in await page.content():
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"{text!r} did not appear on {url}")
@@ -161,7 +159,7 @@ async def _wait_for_text(page: object, url: str, text: str, timeout: float = 25.
 async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
     _require_chromium()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    async with playwright_api.async_playwright() as pw:
+    async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # bypass_csp: only so the test can inject axe-core; the pages keep their policy.
         context = await browser.new_context(
@@ -203,8 +201,8 @@ async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
             await browser.close()
 
 
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGES = (
     "/app",
     "/app/sales",
@@ -287,8 +285,8 @@ async def _phone(p: Any, stack: Stack, sale_path: str) -> None:
     assert state_box["y"] < sale_box["y"]
 
 
-async def _walk(page: object, stack: Stack) -> str:
-    p = page  # typed loosely: playwright's Page
+async def _walk(page: Page, stack: Stack) -> str:
+    p = page
     base = stack.base_url
 
     # 1. Sign in.

@@ -43,6 +43,8 @@ async def test_api_docs_load_their_assets_from_the_package(client: httpx.AsyncCl
         assert len(served.content) > 100_000
     css = await client.get("/app/static/apidocs/swagger-ui.css")
     assert css.status_code == 200
+    policy = (await client.get("/docs")).headers["content-security-policy"]
+    assert "https:" not in policy  # nothing loaded from another host
 
 
 # -- helpers ----------------------------------------------------------------------------------
