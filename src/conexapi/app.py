@@ -29,6 +29,7 @@ from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
 from conexapi.settings import Settings, load_settings
 from conexapi.sync.stats import QueueStatsCache
+from conexapi.web.apidocs import router as docs_router
 from conexapi.web.router import STATIC_DIR, web_router
 
 
@@ -57,8 +58,10 @@ def create_app(
     # served only when CONEXAPI_DOCS_ENABLED=true.
     docs = not settings.is_production or settings.docs_enabled
     app = FastAPI(
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # The API docs are our own routes (`web.apidocs`): their assets come from our static
+        # files, no CDN, so they work offline.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         title="ConexAPI",
         version=__version__,
@@ -80,6 +83,8 @@ def create_app(
     app.include_router(reports_router)
     app.include_router(alerts_router)
     app.include_router(web_router)
+    if docs:
+        app.include_router(docs_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -20,11 +20,12 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 from conexapi.accounts.service import create_user
 from conexapi.app import create_app
@@ -160,19 +161,131 @@ async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # bypass_csp: only so the test can inject axe-core; the pages keep their policy.
         context = await browser.new_context(
-            viewport={"width": 1280, "height": 860}, locale="es-CO", accept_downloads=True
+            viewport=DESKTOP,
+            locale="es-CO",
+            timezone_id="America/Bogota",
+            accept_downloads=True,
+            bypass_csp=True,
         )
         page = await context.new_page()
         page.set_default_timeout(15_000)
         try:
-            await _walk(page, stack)
+            sale_path = await _walk(page, stack)
+            desktop_shots = {"/app": "resumen.png", PAGES[-2]: "error-en-sitio.png"}
+            for path in (*PAGES, sale_path):
+                await _check(
+                    page,
+                    stack.base_url + path,
+                    width=DESKTOP["width"],
+                    shot=desktop_shots.get(path),
+                )
+            await _live_refresh(page, stack)
+            state = await context.storage_state()
+            phone = await browser.new_context(
+                viewport=PHONE,
+                locale="es-CO",
+                timezone_id="America/Bogota",
+                is_mobile=True,
+                has_touch=True,
+                storage_state=state,
+                bypass_csp=True,
+            )
+            try:
+                await _phone(await phone.new_page(), stack, sale_path)
+            finally:
+                await phone.close()
         finally:
             await context.close()
             await browser.close()
 
 
-async def _walk(page: Page, stack: Stack) -> None:
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+PAGES = (
+    "/app",
+    "/app/sales",
+    "/app/reports",
+    "/app/connections",
+    "/app/integration",
+    "/app/alerts",
+    "/app/users",
+    "/app/products",
+    "/app/reports?date_from=2026-11-20&date_to=2026-11-01",
+    "/docs",
+)
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+async def _check(p: Any, url: str, *, width: int, shot: str | None = None) -> None:
+    """No sideways scrolling, and axe-core finds no serious or critical violation."""
+    await p.goto(url)
+    await p.wait_for_load_state("load")
+    scroll = await p.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{url} scrolls sideways at {width} px ({scroll} px wide)"
+    if "/docs" in url:
+        await p.wait_for_selector(".swagger-ui .info")  # rendered from our own assets, offline
+        return
+    await p.add_script_tag(path=str(AXE))
+    result = await p.evaluate(
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))"
+    )
+    assert result == [], f"{url}: {result}"
+    if shot:
+        await p.screenshot(path=str(SHOTS / shot), full_page=True)
+
+
+async def _live_refresh(p: Any, stack: Stack) -> None:
+    """A retried sale changes on the open list without a reload (the page polls)."""
+    await p.goto(f"{stack.base_url}/app/sales")
+    before = int(await p.text_content('[data-count="invoiced"]') or "0")
+    await p.evaluate("window.__same_page = true")
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=30) as sandbox:
+        generated = await sandbox.post(
+            "/_sandbox/scenarios/generate", json={"count": 1, "kinds": ["single"], "seed": 9}
+        )
+        assert generated.status_code == 200, generated.text
+    await sweep_due_integrations(stack.runtime, force=True)
+    stack.worker.wake()
+    await p.wait_for_function(
+        "n => document.querySelector('[data-count=\"invoiced\"]').textContent === String(n)",
+        arg=before + 1,
+        timeout=30_000,
+    )
+    assert await p.evaluate("window.__same_page === true")  # no reload happened
+
+
+async def _phone(p: Any, stack: Stack, sale_path: str) -> None:
+    p.set_default_timeout(15_000)
+    base = stack.base_url
+    names = {
+        "/app": "phone-resumen.png",
+        "/app/sales": "phone-ventas.png",
+        "/app/reports": "phone-reportes.png",
+        "/app/integration": "phone-integracion.png",
+    }
+    for path in (*PAGES, sale_path):
+        shot = names.get(path) or ("phone-venta.png" if path == sale_path else None)
+        await _check(p, base + path, width=PHONE["width"], shot=shot)
+    # The menu button opens the whole menu, Integración, Alertas and Usuarios included.
+    await p.goto(f"{base}/app/sales")
+    assert not await p.is_visible("nav#menu a[href='/app/integration']")
+    await p.click("[data-menu-toggle]")
+    for href in ("/app/integration", "/app/alerts", "/app/users", "/app/products"):
+        assert await p.is_visible(f"nav#menu a[href='{href}']"), href
+    await p.screenshot(path=str(SHOTS / "phone-menu.png"))
+    # Sales are cards: the state comes first, above the sale number.
+    state_box = await p.locator("tbody tr td.c-state").first.bounding_box()
+    sale_box = await p.locator("tbody tr td.c-sale").first.bounding_box()
+    assert state_box is not None
+    assert sale_box is not None
+    assert state_box["y"] < sale_box["y"]
+
+
+async def _walk(page: Page, stack: Stack) -> str:
     p = page
     base = stack.base_url
 
@@ -209,7 +322,10 @@ async def _walk(page: Page, stack: Stack) -> None:
     await p.check("#c-ship")
     await p.click("#create-integration")
     await p.wait_for_selector("text=Integración creada")
-    assert "Propuesto:" in await p.content()
+    html = await p.content()
+    assert "Propuesto:" in html
+    assert "factura electrónica de venta activo" in html  # the reasons in Spanish
+    assert "active electronic" not in html
     await p.screenshot(path=str(SHOTS / "integracion.png"), full_page=True)
 
     # 5. Sales happen in MercadoLibre: two ordinary ones and one with an unknown SKU.
@@ -251,10 +367,9 @@ async def _walk(page: Page, stack: Stack) -> None:
     await p.wait_for_selector("svg[role=img]")
     await p.screenshot(path=str(SHOTS / "reportes.png"), full_page=True)
     async with p.expect_download() as info:
-        await p.click("#export-profit")
+        await p.click("#export-profit-xlsx")
     download = await info.value
+    assert download.suggested_filename.endswith(".xlsx")
     content = Path(await download.path()).read_bytes()
-    assert content.startswith(b"\xef\xbb\xbf")
-    text = content.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("venta_id,referencia_ml,fecha")
-    assert len(text.splitlines()) >= 3  # header + the invoiced sales
+    assert content.startswith(b"PK")  # a real workbook (a zip), not a CSV renamed
+    return str(sale_url).removeprefix(base)

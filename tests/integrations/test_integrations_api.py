@@ -82,6 +82,9 @@ async def test_settings_are_proposed_with_reasons(
         assert proposals[name]["value"] == settings[name]
         assert proposals[name]["reason"]
     assert "electronic" in proposals["fv_document_id"]["reason"]
+    # The same reasons in the seller's words, for the dashboard.
+    assert "factura electrónica de venta activo" in proposals["fv_document_id"]["text"]
+    assert all(p["text"] for p in proposals.values())
     # No shipping product in the company and not allowed to create one: reported missing.
     assert body["missing"] == ["shipping_product_code"]
     assert settings["shipping_product_code"] is None

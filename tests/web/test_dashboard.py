@@ -170,7 +170,8 @@ async def test_retry_one_and_all(
     assert one.status_code == 303
     assert one.headers["location"] == "/app/sales?state=dead"
     after = await client.get(one.headers["location"])
-    assert "reintento en cola" in after.text
+    assert "en cola para reintentar" in after.text
+    assert "En cola · puesto 1" in after.text  # the row says where it is, not the old error
     detail = await client.get(f"/app/sales/{ids['dead']}")
     assert "Reintento pedido por owner@tienda.co" in detail.text
     all_ = await client.post("/app/sales/retry-all", data={"csrf_token": csrf, "state": ""})

@@ -5,8 +5,9 @@ A pure ASGI layer around the whole app, so nothing (an error page, a 404 from ro
 speed, sends the same list itself (`security_headers`, computed once):
 
 - `Content-Security-Policy`: our own scripts and styles only, no plugins, no `<base>`, and
-  `frame-ancestors 'none'` (no framing: clickjacking). The interactive API docs load Swagger UI
-  and ReDoc from their CDN, so those two pages get a policy that allows it.
+  `frame-ancestors 'none'` (no framing: clickjacking). The interactive API docs serve Swagger UI
+  and ReDoc from our own static files (no CDN) but start them with an inline script, and ReDoc
+  runs a worker from a blob: those two pages get a policy that allows just that.
 - `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, `X-Frame-Options: DENY`
   (for browsers that ignore frame-ancestors).
 - `Strict-Transport-Security` when the service is served over https.
@@ -22,12 +23,10 @@ CSP = (
 )
 # No `form-action`: browsers apply it to the redirect after a form too, and "Conectar
 # MercadoLibre" posts to us and is redirected to MercadoLibre's consent page.
-# FastAPI's /docs and /redoc pages: an inline bootstrap script and the CDN's bundles.
+# The /docs and /redoc pages (`web.apidocs`): an inline bootstrap script, our own bundles.
 DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-    "https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; "
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})

@@ -36,6 +36,8 @@ class IntegrationPatch(BaseModel):
 class Proposal(BaseModel):
     value: Any
     reason: str
+    # The same reason in the seller's words (Spanish, "usted"), for the dashboard.
+    text: str = ""
 
 
 class IntegrationRead(BaseModel):

@@ -9,10 +9,12 @@ from typing import Any
 from conexapi.connections.catalogs import NON_ELECTRONIC, Catalogs, DocumentType, PaymentType
 from conexapi.core.errors import Unprocessable
 from conexapi.integrations.api_schemas import Proposal
+from conexapi.messages import text
 from conexapi.sales.settings import InvoicingSettings
 
 SIIGO_CODE_RE = re.compile(r"^[^'\"\s]{1,30}$")
 PREFERRED_PAYMENT_NAMES = ("mercadopago", "mercado pago", "contado", "efectivo")
+KIND_ES = {"FV": "de factura", "NC": "de nota crédito"}
 
 
 def is_valid_code(code: str) -> bool:
@@ -21,21 +23,27 @@ def is_valid_code(code: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- proposals
-def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str]:
+def _pick_payment(rows: list[PaymentType], kind: str) -> tuple[int | None, str, str]:
+    """(id, the API's reason, the seller's reason in Spanish)."""
     candidates = [p for p in rows if p.active and not p.due_date]
+    kind_es = KIND_ES[kind]
     if not candidates:
-        return None, f"no active {kind} payment type without due date in Siigo"
+        return None, f"no active {kind} payment type without due date in Siigo", ""
     for wanted in PREFERRED_PAYMENT_NAMES:
         for p in candidates:
             if wanted in p.name.lower():
-                return p.id, (
+                return (
+                    p.id,
                     f'"{p.name}": active {kind} payment type without due date, '
-                    f'named like "{wanted}"'
+                    f'named like "{wanted}"',
+                    text("proposal.payment_named", name=p.name, kind=kind_es, wanted=wanted),
                 )
     p = candidates[0]
-    return p.id, (
-        f'"{p.name}": the first of {len(candidates)} active {kind} payment types without due date '
-        "(check it is the one for MercadoLibre sales)"
+    return (
+        p.id,
+        f'"{p.name}": the first of {len(candidates)} active {kind} payment types without due '
+        "date (check it is the one for MercadoLibre sales)",
+        text("proposal.payment_first", name=p.name, n=len(candidates), kind=kind_es),
     )
 
 
@@ -71,7 +79,7 @@ def document_type_problem(doc: DocumentType, kind: str, settings: InvoicingSetti
 
 def _pick_credit_note_type(
     catalogs: Catalogs, usable: InvoicingSettings
-) -> tuple[DocumentType, str] | None:
+) -> tuple[DocumentType, str, str] | None:
     """The NC type for credit notes: active, one ConexAPI can fill in, and electronic when the
     company invoices electronically. Siigo's NC rows carry no `electronic_type`
     (docs/vendors/siigo.md §16), so a row that says nothing counts as electronic in such a
@@ -89,16 +97,25 @@ def _pick_credit_note_type(
     named = [d for d in fit if "electr" in d.name.lower()]
     doc = (named or fit)[0]
     extra = "" if len(fit) == 1 else f" (first of {len(fit)}; check it is the right one)"
+    extra_es = "" if len(fit) == 1 else text("proposal.first_of", n=len(fit))
     if not electronic:
-        return doc, f'"{doc.name}": active credit note type, for non-electronic invoices{extra}'
+        return (
+            doc,
+            f'"{doc.name}": active credit note type, for non-electronic invoices{extra}',
+            text("proposal.nc_plain", name=doc.name, extra=extra_es),
+        )
     if doc.electronic_unknown:
         why = (
             "active credit note type; Siigo does not say whether NC types are electronic, and "
             "this company invoices electronically, so its credit notes are electronic"
         )
+        texto = text("proposal.nc_unknown", name=doc.name, extra=extra_es)
     else:
         why = f"active electronic credit note type ({doc.electronic_type})"
-    return doc, f'"{doc.name}": {why}{extra}'
+        texto = text(
+            "proposal.nc_electronic", name=doc.name, kind=doc.electronic_type, extra=extra_es
+        )
+    return doc, f'"{doc.name}": {why}{extra}', texto
 
 
 def propose(
@@ -108,9 +125,9 @@ def propose(
     values: dict[str, Any] = {}
     reasons: dict[str, Proposal] = {}
 
-    def put(name: str, value: Any, reason: str) -> None:
+    def put(name: str, value: Any, reason: str, texto: str) -> None:
         values[name] = value
-        reasons[name] = Proposal(value=value, reason=reason)
+        reasons[name] = Proposal(value=value, reason=reason, text=texto)
 
     usable = InvoicingSettings(cost_center_id=0)  # a cost center is proposed below when needed
     fv = [
@@ -121,10 +138,12 @@ def propose(
     if fv:
         doc = fv[0]
         extra = "" if len(fv) == 1 else f" (first of {len(fv)}; check the numbering resolution)"
+        extra_es = "" if len(fv) == 1 else text("proposal.first_of_resolution", n=len(fv))
         put(
             "fv_document_id",
             doc.id,
             f'"{doc.name}": active electronic sales invoice type ({doc.electronic_type}){extra}',
+            text("proposal.fv", name=doc.name, kind=doc.electronic_type, extra=extra_es),
         )
         if doc.cost_center_mandatory:
             centers = [c for c in catalogs.cost_centers if c.active]
@@ -133,20 +152,27 @@ def propose(
                     "cost_center_id",
                     centers[0].id,
                     f'"{centers[0].name}": the invoice type requires a cost center; first active',
+                    text("proposal.cost_center", name=centers[0].name),
                 )
     nc = _pick_credit_note_type(catalogs, usable)
     if nc is not None:
-        put("nc_document_id", nc[0].id, nc[1])
+        put("nc_document_id", nc[0].id, nc[1], nc[2])
     users = [u for u in catalogs.users if u.active]
     if users:
         extra = "" if len(users) == 1 else f" (first of {len(users)} active users)"
-        put("seller_id", users[0].id, f'"{users[0].full_name}": active Siigo user{extra}')
-    pid, reason = _pick_payment(catalogs.payment_types_fv, "FV")
+        extra_es = "" if len(users) == 1 else text("proposal.first_of_users", n=len(users))
+        put(
+            "seller_id",
+            users[0].id,
+            f'"{users[0].full_name}": active Siigo user{extra}',
+            text("proposal.seller", name=users[0].full_name, extra=extra_es),
+        )
+    pid, reason, texto = _pick_payment(catalogs.payment_types_fv, "FV")
     if pid is not None:
-        put("payment_type_id", pid, reason)
-    pid, reason = _pick_payment(catalogs.payment_types_nc, "NC")
+        put("payment_type_id", pid, reason, texto)
+    pid, reason, texto = _pick_payment(catalogs.payment_types_nc, "NC")
     if pid is not None:
-        put("nc_payment_type_id", pid, reason)
+        put("nc_payment_type_id", pid, reason, texto)
     iva = [
         t
         for t in catalogs.taxes
@@ -158,12 +184,14 @@ def propose(
             iva[0].id,
             f'"{iva[0].name}": the active IVA 19 % tax, for products without a tax in Siigo '
             "(a product's own tax always wins)",
+            text("proposal.iva", name=iva[0].name),
         )
     put(
         "shipping_tax",
         "principal_good",
         "shipping is taxed like the cart's principal good: carriage follows the good it carries "
         "(Estatuto Tributario art. 447); an all-excluded cart gets an excluded shipping line",
+        text("proposal.shipping_tax"),
     )
     if company_email and "@" in company_email:
         put(
@@ -171,6 +199,7 @@ def propose(
             company_email,
             "the e-mail of your company's Siigo API user: buyers without an e-mail get no "
             "address of ours; change it to your billing address if it is another",
+            text("proposal.fallback_email"),
         )
     return values, reasons
 

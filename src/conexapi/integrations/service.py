@@ -32,6 +32,7 @@ from conexapi.integrations.proposals import (
     validate_settings,
 )
 from conexapi.integrations.repository import TenantIntegrations
+from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.settings import REMOVED_SETTINGS, InvoicingSettings
 
@@ -89,9 +90,11 @@ async def _ensure_shipping_product(
     if existing is not None:
         kind = existing.get("type")
         note = "" if kind == "Service" else f" (its type is {kind}; a Service is recommended)"
+        note_es = "" if kind == "Service" else text("proposal.shipping_not_service", kind=kind)
         return Proposal(
             value=existing["code"],
             reason=f'existing Siigo product "{existing.get("name")}" for shipping{note}',
+            text=text("proposal.shipping_existing", name=existing.get("name"), note=note_es),
         )
     if not create:
         return None
@@ -119,6 +122,7 @@ async def _ensure_shipping_product(
             f"created in Siigo as a Service product (code {SHIPPING_PRODUCT_CODE}, IVA 19 %, "
             f'account group "{groups[0].name}")'
         ),
+        text=text("proposal.shipping_created", code=SHIPPING_PRODUCT_CODE, group=groups[0].name),
     )
 
 

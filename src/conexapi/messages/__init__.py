@@ -11,7 +11,31 @@ from __future__ import annotations
 from conexapi.core.errors import AppError, IntegrationError
 from conexapi.messages.es_co import CATALOGUE
 
-__all__ = ["CATALOGUE", "error_text", "text", "vendor_text"]
+__all__ = [
+    "CATALOGUE",
+    "DETAIL_MARK",
+    "error_text",
+    "split_detail",
+    "text",
+    "vendor_text",
+    "with_detail",
+]
+
+# Separates what a seller reads from the technical part of a stored message (a vendor's code or
+# English text): pages show the first part and put the second behind a "Detalles" toggle.
+DETAIL_MARK = " · Detalle técnico: "
+
+
+def with_detail(sentence: str, detail: str | None) -> str:
+    """A seller's sentence with its technical detail attached (shown apart by the pages)."""
+    detail = (detail or "").strip()
+    return f"{sentence}{DETAIL_MARK}{detail}" if detail else sentence
+
+
+def split_detail(message: str | None) -> tuple[str, str]:
+    """(what the seller reads, the technical detail or "")."""
+    head, _, detail = (message or "").partition(DETAIL_MARK)
+    return head, detail
 
 
 def text(key: str, /, **params: object) -> str:

@@ -33,6 +33,61 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    "invalid_date": "Fecha no válida: elíjala en el calendario (día/mes/año).",
+    "invalid_date_range": "La fecha «Desde» es posterior a «Hasta», o el rango pasa de un año. "
+    "Corrija las fechas.",
+    "invalid_state": "Ese estado de venta no existe.",
+    "csv_empty": "El archivo está vacío: la primera línea debe ser el encabezado sku,erp_code.",
+    "csv_missing_columns": "La primera línea del archivo debe ser el encabezado sku,erp_code "
+    "(separado por coma o punto y coma). Corríjalo y vuelva a subirlo.",
+    "file_too_large": "El archivo supera 2 MB.",
+    # -- CSV import: why a line was rejected ------------------------------------------------------
+    "csv.missing_columns": "faltan columnas",
+    "csv.empty_sku": "el SKU está vacío",
+    "csv.sku_too_long": "el SKU tiene más de 120 caracteres",
+    "csv.invalid_code": "código no válido (de 1 a 30 caracteres, sin espacios ni comillas)",
+    "csv.duplicate_sku": "SKU repetido en el archivo (aparece antes en la línea {line})",
+    "csv.not_found": "no existe en Siigo",
+    "csv.inactive": "está inactivo en Siigo",
+    # -- why a setting is proposed (Integración, "Propuesto: …") ----------------------------------
+    "proposal.fv": "«{name}»: tipo de factura electrónica de venta activo ({kind}){extra}",
+    "proposal.first_of_resolution": " (el primero de {n}; revise la resolución de numeración)",
+    "proposal.first_of": " (el primero de {n}; revise que sea el correcto)",
+    "proposal.first_of_users": " (el primero de {n} usuarios activos)",
+    "proposal.cost_center": "«{name}»: el tipo de factura exige centro de costo; es el primero "
+    "activo",
+    "proposal.nc_plain": "«{name}»: tipo de nota crédito activo, para facturas no "
+    "electrónicas{extra}",
+    "proposal.nc_unknown": "«{name}»: tipo de nota crédito activo; Siigo no dice si sus notas "
+    "crédito son electrónicas y su empresa factura electrónicamente, así que lo son{extra}",
+    "proposal.nc_electronic": "«{name}»: tipo de nota crédito electrónica activo ({kind}){extra}",
+    "proposal.seller": "«{name}»: usuario activo de Siigo{extra}",
+    "proposal.payment_named": "«{name}»: forma de pago {kind} activa y sin vencimiento, con "
+    "nombre parecido a «{wanted}»",
+    "proposal.payment_first": "«{name}»: la primera de {n} formas de pago {kind} activas sin "
+    "vencimiento (revise que sea la de las ventas de MercadoLibre)",
+    "proposal.iva": "«{name}»: el IVA del 19 % activo, para los productos que no tienen impuesto "
+    "en Siigo (el impuesto propio del producto siempre manda)",
+    "proposal.shipping_tax": "el envío lleva el IVA del bien principal del carrito: el transporte "
+    "sigue al bien que lleva (Estatuto Tributario, art. 447); un carrito todo excluido lleva el "
+    "envío excluido",
+    "proposal.fallback_email": "el correo del usuario API de Siigo de su empresa: a los "
+    "compradores sin correo no se les inventa uno; cámbielo por su correo de facturación si es "
+    "otro",
+    "proposal.shipping_existing": "producto «{name}» que ya existe en Siigo, para el envío{note}",
+    "proposal.shipping_not_service": " (es de tipo {kind}; se recomienda uno de tipo Servicio)",
+    "proposal.shipping_created": "creado en Siigo como servicio (código {code}, IVA 19 %, grupo "
+    "de inventario «{group}»)",
+    # -- a vendor failed while a sale was processed (details go behind "Detalles") -------------
+    "sync.vendor_transient": "{vendor} no respondió a tiempo o tuvo un problema pasajero; la "
+    "venta se reintenta automáticamente.",
+    "sync.vendor_reauth": "La conexión con {vendor} necesita volver a autorizarse: "
+    "reconéctela en Conexiones.",
+    "sync.vendor_not_found": "{vendor} no encontró lo que se le pidió (la venta o un dato de "
+    "ella); revise la venta en {vendor}.",
+    "sync.vendor_rejected": "{vendor} rechazó el documento{said}",
+    "sync.internal_error": "Error interno inesperado; la venta se reintenta y el error quedó "
+    "registrado para el equipo de ConexAPI.",
     "oauth_state_invalid": "Este enlace de autorización no es válido. Inicie la conexión de nuevo "
     "desde ConexAPI.",
     "oauth_state_expired": "Este enlace de autorización caducó. Inicie la conexión de nuevo "
@@ -65,6 +120,25 @@ CATALOGUE: dict[str, str] = {
     "alerts.delivery.email_failed": "No se pudo enviar el correo.",
     "alerts.delivery.failed": "No se pudo entregar.",
     # -- dashboard actions ------------------------------------------------------------------------
+    "web.import_done": "Importación: {saved} fila(s) guardada(s), {rejected} rechazada(s); "
+    "{retried} venta(s) en cola para reintentar.",
+    "web.import_line": "línea {line} (SKU {sku}): {reason}",
+    "web.import_more": " y {n} más.",
+    "web.setting_invalid": "No se guardó: el valor de «{field}» no existe o no está activo en "
+    "Siigo, o no sirve para facturar desde ConexAPI. Elija otro.",
+    "web.setting_not_saved": "No se guardó: {reason}",
+    "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
+    "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "
+    "minuto)",
+    "web.queued_place": "En cola · puesto {place} · ~{minutes} min",
+    "web.queued_at": "En cola · próximo intento {when}",
+    "web.queued": "En cola",
+    "web.retry_queued": "Venta {sale}: en cola para reintentar. Esta página se actualiza sola "
+    "cuando termine.",
+    "web.updated": "Actualizado.",
+    "web.annulled": "Venta anulada: las notas crédito devolvieron el total de la factura "
+    "({returned}). No cuenta como ingreso.",
+    "web.partial_refund": "Devolución parcial: {returned} devueltos con {notes} nota(s) crédito.",
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",
     "web.review_queued": "{count} factura(s) en cola para revisar con los productos de Siigo de "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import utcnow
@@ -32,20 +33,56 @@ class SaleRepository:
         if f.date_to is not None:
             stmt = stmt.where(_sale_day() < _colombia_midnight(f.date_to) + timedelta(days=1))
         if f.q:
-            like = f"%{f.q.strip()}%"
-            by_order = select(SaleOrder.sale_id).where(SaleOrder.order_id == f.q.strip())
-            by_doc = select(Document.sale_id).where(
-                Document.tenant_id == self.tenant_id, Document.number.like(like)
-            )
-            stmt = stmt.where(
-                or_(
-                    Sale.external_id == f.q.strip(),
-                    Sale.buyer_name.like(like),
-                    Sale.id.in_(by_order),
-                    Sale.id.in_(by_doc),
-                )
-            )
+            stmt = stmt.where(self._search(f.q))
         return stmt
+
+    def _search(self, q: str) -> Any:
+        """What the search box finds: the sale or pack number, an order number, the buyer's
+        name, an invoice number, and (3 characters or more) anything in the sale's facts: the
+        buyer's nickname and cédula/NIT (typed with or without dots and dash), a SKU."""
+        q = q.strip()
+        like = f"%{q}%"
+        by_order = select(SaleOrder.sale_id).where(SaleOrder.order_id == q)
+        by_doc = select(Document.sale_id).where(
+            Document.tenant_id == self.tenant_id, Document.number.like(like)
+        )
+        found = [
+            Sale.external_id == q,
+            Sale.buyer_name.like(like),
+            Sale.id.in_(by_order),
+            Sale.id.in_(by_doc),
+        ]
+        if len(q) >= 3:
+            facts = func.lower(cast(Sale.facts, Text))
+            found.append(facts.like(like.lower()))
+            digits = re.sub(r"[.\-\s]", "", q)
+            if digits != q and digits.isdigit():
+                found.append(facts.like(f"%{digits}%"))
+        return or_(*found)
+
+    async def queue(self) -> list[tuple[int, datetime | None]]:
+        """The tenant's sales waiting for the worker (pending, retrying, or retried by hand), in
+        the order it takes them (`sync.queue.claim_due`): (id, when due)."""
+        waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
+        rows = await self.session.execute(
+            select(Sale.id, Sale.next_attempt_at)
+            .where(
+                Sale.tenant_id == self.tenant_id,
+                Sale.state.in_(waiting),
+                Sale.next_attempt_at.is_not(None),
+            )
+            .order_by(Sale.next_attempt_at, Sale.id)
+            .limit(50_000)
+        )
+        return [(int(i), due) for i, due in rows.all()]
+
+    async def states(self, sale_ids: Sequence[int]) -> list[Sale]:
+        if not sale_ids:
+            return []
+        rows = await self.session.execute(
+            select(Sale).where(Sale.tenant_id == self.tenant_id, Sale.id.in_(sale_ids))
+        )
+        return list(rows.scalars())
 
     async def page(self, f: SaleFilter, *, page: int, page_size: int) -> tuple[list[Sale], int]:
         total = (

@@ -133,3 +133,24 @@ class JobRead(BaseModel):
     params: dict[str, Any]
     done: int
     error: str | None
+
+
+# -- progress (the dashboard refreshes rows and counts from this) ------------------------------
+
+
+class QueuedSale(BaseModel):
+    id: int
+    state: SaleState
+    error: ErrorRead | None
+    place: int | None  # 1 = next for the worker; None when the sale is not waiting in the queue
+    eta_minutes: int | None
+    next_attempt_at: datetime | None
+    invoice_number: str | None
+
+
+class Progress(BaseModel):
+    backlog: int  # sales due for the worker now (pending, retrying or retried by hand)
+    backlog_minutes: int  # how long they take at Siigo's request limit
+    requests_per_minute: int
+    counts: dict[str, int]
+    sales: list[QueuedSale]

@@ -3,6 +3,7 @@ backfill jobs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ from conexapi.operations.schemas import (
     DocumentSummary,
     ErrorRead,
     EventRead,
+    Progress,
+    QueuedSale,
     SaleDetail,
     SaleFilter,
     SalePage,
@@ -235,3 +238,62 @@ async def request_correction(
     )
     await session.flush()
     return {"sale_id": sale.id, "correction": correction}
+
+
+# Siigo requests one sale needs, on average: its invoice and the check of its DIAN stamp
+# (customers and products are looked up once and cached).
+REQUESTS_PER_SALE = 2
+
+
+def minutes_for(sales: int, requests_per_minute: int) -> int:
+    """Minutes to invoice `sales` at Siigo's request limit (at least 1 while any wait)."""
+    if sales <= 0:
+        return 0
+    rate = max(requests_per_minute, 1)
+    return max(1, -(-sales * REQUESTS_PER_SALE // rate))
+
+
+async def progress(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    sale_ids: list[int],
+    now: datetime,
+    requests_per_minute: int,
+) -> Progress:
+    """Where the given sales are: their state and, when they wait for the worker, their place
+    in the queue and the expected minutes; plus the backlog and the counts per state."""
+    repo = SaleRepository(session, tenant_id)
+    waiting = await repo.queue()
+    due = [sid for sid, at in waiting if at is not None and _aware(at) <= now]
+    places = {sid: n for n, sid in enumerate(due, start=1)}
+    sales = await repo.states(sale_ids[:200])
+    docs = await repo.documents([s.id for s in sales])
+    items = []
+    for sale in sales:
+        place = places.get(sale.id)
+        invoice = current_invoice(docs.get(sale.id, []))
+        items.append(
+            QueuedSale(
+                id=sale.id,
+                state=SaleState(sale.state),
+                error=ErrorRead(code=sale.error_code, message=sale.error_message or "")
+                if sale.error_code
+                else None,
+                place=place,
+                eta_minutes=minutes_for(place, requests_per_minute) if place else None,
+                next_attempt_at=sale.next_attempt_at,
+                invoice_number=invoice.number if invoice else None,
+            )
+        )
+    return Progress(
+        backlog=len(due),
+        backlog_minutes=minutes_for(len(due), requests_per_minute),
+        requests_per_minute=requests_per_minute,
+        counts=await repo.counts(),
+        sales=items,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

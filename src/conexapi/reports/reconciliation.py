@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from conexapi.messages.numbers import cop
 from conexapi.reports.profit import colombia_day, to_decimal
 from conexapi.reports.repository import SaleWithDocs
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
@@ -46,6 +48,7 @@ class ReconciliationRow:
     credit_note_number: str | None
     gaps: list[str] = field(default_factory=list)
     detail: str = ""
+    explained: bool = False  # the invoice differs from what was paid, for a reason in `detail`
 
     @property
     def gap_messages(self) -> list[str]:
@@ -64,6 +67,11 @@ class Reconciliation:
     def gaps(self) -> list[ReconciliationRow]:
         return [r for r in self.rows if r.gaps]
 
+    @property
+    def explained(self) -> list[ReconciliationRow]:
+        """Invoices that differ from what the buyer paid for a known reason (not a gap)."""
+        return [r for r in self.rows if r.explained and not r.gaps]
+
 
 def _issued(docs: list[Document], kind: DocumentKind) -> list[Document]:
     return [d for d in docs if d.kind == kind.value and d.status == DocumentStatus.ISSUED.value]
@@ -74,17 +82,27 @@ def _ml_status(statuses: list[str]) -> str:
     return ", ".join(unique) if unique else "desconocido"
 
 
-def _explained(invoice: Document) -> tuple[Decimal, str]:
-    """The part of the invoice's difference with what the buyer paid that has a recorded
-    reason, and those reasons in words."""
+def _explained(invoice: Document, facts: dict[str, Any]) -> tuple[Decimal, list[str]]:
+    """The part of the invoice's difference with what the buyer paid that has a reason, and
+    those reasons in words (es-CO amounts). Invoices built before the reasons were recorded
+    still carry the MercadoLibre-funded coupons in the sale's facts: those explain too."""
     total = Decimal("0")
     words = []
-    for diff in invoice.breakdown.get("diferencias") or []:
+    recorded = invoice.breakdown.get("diferencias") or []
+    for diff in recorded:
         value = to_decimal(diff.get("valor"))
         total += value
         reason = DIFFERENCE_REASONS.get(str(diff.get("motivo")), str(diff.get("motivo")))
-        words.append(f"{reason} ({value})")
-    return total, "; ".join(words)
+        words.append(f"{reason} ({cop(value)})")
+    if not recorded:
+        coupon = sum(
+            (to_decimal(line.get("meli_coupon")) for line in facts.get("lines") or []),
+            Decimal("0"),
+        )
+        if coupon:
+            total += coupon
+            words.append(f"{DIFFERENCE_REASONS['cupon_mercadolibre']} ({cop(coupon)})")
+    return total, words
 
 
 def reconcile_sale(row: SaleWithDocs) -> ReconciliationRow:
@@ -131,12 +149,21 @@ def reconcile_sale(row: SaleWithDocs) -> ReconciliationRow:
         elif covered and not notes:
             out.detail = out.detail or "Reembolso cubierto por MercadoLibre: sin nota crédito."
         if ml_total is not None and invoice.total is not None and not notes:
-            explained, reasons = _explained(invoice)
-            if abs(invoice.total - ml_total - explained) > TOTAL_TOLERANCE:
+            explained, reasons = _explained(invoice, sale.facts)
+            rest = invoice.total - ml_total - explained
+            if abs(rest) > TOTAL_TOLERANCE:
                 out.gaps.append("total_mismatch")
-                out.detail = out.detail or f"Factura {invoice.total} vs pagado {ml_total}"
-            elif reasons:
-                out.detail = out.detail or f"Diferencia explicada: {reasons}."
+                out.detail = out.detail or (
+                    f"La factura suma {cop(invoice.total)} y el comprador pagó {cop(ml_total)}"
+                    + (f"; se explican {cop(explained)}: {'; '.join(reasons)}" if reasons else "")
+                    + "."
+                )
+            else:
+                if rest and not any(r.startswith(DIFFERENCE_REASONS["redondeo"]) for r in reasons):
+                    reasons.append(f"{DIFFERENCE_REASONS['redondeo']} ({cop(rest)})")
+                if reasons:
+                    out.detail = out.detail or f"Diferencia explicada: {'; '.join(reasons)}."
+                    out.explained = True
     return out
 
 

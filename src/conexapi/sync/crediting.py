@@ -12,7 +12,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from conexapi.erps.siigo.documents.arithmetic import money_text
 from conexapi.erps.siigo.documents.credit_note import (
     InvoiceItem,
     build_credit_note,
@@ -22,6 +21,7 @@ from conexapi.erps.siigo.documents.credit_note import (
 from conexapi.erps.siigo.documents.invoice import BuildError, idempotency_key
 from conexapi.marketplaces.mercadolibre.mapping import parse_order_claims
 from conexapi.messages import text
+from conexapi.messages.numbers import cop
 from conexapi.sales.clock import colombia_today
 from conexapi.sales.credits import Concept, CreditOutlook, next_credit
 from conexapi.sales.facts import OrderClaim, SaleFacts
@@ -86,7 +86,7 @@ async def credit_step(inv: Invoicer, facts: SaleFacts, doc: Document) -> Step | 
     if outlook.next is None:
         return covered
     if not inv.ctx.settings.credit_notes_auto:
-        message = text("sync.credit_note_manual", amount=money_text(outlook.next.requested))
+        message = text("sync.credit_note_manual", amount=cop(outlook.next.requested))
         return Step.attention("credit_note_manual", message)
     return await issue_request(inv, facts, doc, items, outlook, seq=len(notes) + 1)
 

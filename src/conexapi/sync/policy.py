@@ -33,7 +33,7 @@ from conexapi.core.errors import (
     TransientError,
 )
 from conexapi.core.http import siigo_errors
-from conexapi.messages import text
+from conexapi.messages import text, with_detail
 
 if TYPE_CHECKING:
     from conexapi.settings import WorkerSection
@@ -124,14 +124,14 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
         return Outcome(
             Verdict.RETRY,
             "transient_error",
-            f"{_vendor(exc)} no respondió bien ({_short(exc)}); se reintenta automáticamente.",
+            with_detail(text("sync.vendor_transient", vendor=_vendor(exc)), _short(exc)),
             policy.backoff(attempt),
         )
     if isinstance(exc, AuthError):
         return Outcome(
             Verdict.REAUTH,
             f"{exc.vendor}_needs_reauth",
-            f"La conexión con {_vendor(exc)} necesita volver a autorizarse: {exc.message}",
+            with_detail(text("sync.vendor_reauth", vendor=_vendor(exc)), exc.message),
         )
     if isinstance(exc, PermissionMissingError):
         permission = text(f"permission.{exc.permission or 'unknown'}")
@@ -145,22 +145,35 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
         return Outcome(
             Verdict.ATTENTION,
             f"{exc.vendor}_not_found",
-            f"{_vendor(exc)} no encontró el recurso: {exc.message}",
+            with_detail(text("sync.vendor_not_found", vendor=_vendor(exc)), exc.message),
         )
     if isinstance(exc, PermanentError):
         code = exc.vendor_code or "rejected"
+        # Siigo's own words say what to fix (they are Spanish); MercadoLibre's are English and
+        # go behind "Detalles" with the code.
+        said = exc.message if exc.vendor == "siigo" else ""
         return Outcome(
             Verdict.ATTENTION,
             f"{exc.vendor}_{code}",
-            f"{_vendor(exc)} rechazó el documento ({code}): {exc.message}",
+            with_detail(
+                text(
+                    "sync.vendor_rejected", vendor=_vendor(exc), said=f": {said}" if said else "."
+                ),
+                code if said else f"{code}: {exc.message}",
+            ),
         )
     if isinstance(exc, IntegrationError):
-        return Outcome(Verdict.RETRY, "integration_error", str(exc), policy.backoff(attempt))
+        return Outcome(
+            Verdict.RETRY,
+            "integration_error",
+            with_detail(text("sync.vendor_transient", vendor=_vendor(exc)), str(exc)),
+            policy.backoff(attempt),
+        )
     # An unexpected bug: retry with backoff (it may be a race), and it ends `dead` if it persists.
     return Outcome(
         Verdict.RETRY,
         "internal_error",
-        f"Error interno inesperado ({type(exc).__name__}); se reintenta y quedó registrado.",
+        with_detail(text("sync.internal_error"), type(exc).__name__),
         policy.backoff(attempt),
     )
 

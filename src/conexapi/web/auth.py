@@ -39,7 +39,7 @@ from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError, Forbidden, Unauthorized
 from conexapi.db import is_database_unavailable
-from conexapi.messages import text
+from conexapi.messages import error_text, text
 from conexapi.runtime import Runtime
 from conexapi.security.cookies import SESSION_COOKIE, cookie_name, is_secure
 from conexapi.security.tokens import TokenClaims
@@ -324,7 +324,10 @@ class WebRoute(APIRoute):
                 clear_session_cookie(response)
                 return response
             except AppError as exc:
-                return _error_page(request, exc.status_code, exc.message, exc.code)
+                # The catalogue's words, except where the dashboard itself worded the error
+                # more precisely (which role is needed, why the form expired).
+                message = exc.message if exc.code in WEB_WORDED else error_text(exc)
+                return _error_page(request, exc.status_code, message, exc.code)
             except outage.DATABASE_ERRORS as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -335,13 +338,43 @@ class WebRoute(APIRoute):
                 errors = exc.errors()
                 first = errors[0] if errors else {}
                 where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
-                message = f"Dato no válido: {where or 'formulario'} ({first.get('msg', '')})."
-                return _error_page(request, 422, message, "validation_error")
+                message = text("web.invalid_field", field=FIELD_LABELS.get(where, where or "—"))
+                detail = f"{where}: {first.get('msg', '')}"
+                return _error_page(request, 422, message, "validation_error", detail=detail)
 
         return handler
 
 
-def _error_page(request: Request, status: int, message: str, code: str) -> Response:
+WEB_WORDED = {"insufficient_role", "csrf_failed"}
+# The names of form and query fields, as the seller sees them on the page.
+FIELD_LABELS = {
+    "date_from": "Desde",
+    "date_to": "Hasta",
+    "q": "Buscar",
+    "page": "Página",
+    "email": "Correo",
+    "password": "Contraseña",
+    "file": "Archivo",
+}
+
+
+def _signed_in(request: Request) -> WebUser | None:
+    """The signed-in user as far as the cookie tells (no database): the error page keeps the
+    menu, so the seller is never stranded on a bare page."""
+    runtime = getattr(request.app.state, "runtime", None)
+    token = request.cookies.get(SESSION_COOKIE)
+    if runtime is None or not token:
+        return None
+    try:
+        claims = runtime.tokens.verify(token)
+    except Unauthorized:
+        return None
+    return WebUser(claims=claims, email="", tenant_name="")
+
+
+def _error_page(
+    request: Request, status: int, message: str, code: str, *, detail: str = ""
+) -> Response:
     if _wants_json(request):
         return JSONResponse({"code": code, "message": message}, status_code=status)
     return templates.TemplateResponse(
@@ -351,8 +384,9 @@ def _error_page(request: Request, status: int, message: str, code: str) -> Respo
             "title": ERROR_TITLES.get(status, "Algo salió mal"),
             "message": message,
             "code": code,
+            "detail": detail,
             "status": status,
-            "user": None,
+            "user": _signed_in(request),
             "flash": None,
             "csrf": "",
             "nav": "",

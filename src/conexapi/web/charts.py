@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from conexapi.web.format import MONTHS, cop
+from conexapi.messages.numbers import cop
+from conexapi.web.format import MONTHS
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from conexapi.messages import split_detail, text
+from conexapi.messages.numbers import cop, dmy, integer, to_decimal
 from conexapi.sales.clock import COLOMBIA
 
 STATE_LABELS: dict[str, str] = {
@@ -68,29 +69,6 @@ ML_STATUS_LABELS = {
 MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
 
 
-def to_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def cop(value: Any, *, empty: str = "—") -> str:
-    """Colombian pesos: "$ 129.700"; cents only when there are any ("$ 1.234,50")."""
-    amount = to_decimal(value)
-    if amount is None:
-        return empty
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    whole, cents = divmod(amount, 1)
-    grouped = f"{int(whole):,}".replace(",", ".")
-    if cents:
-        grouped += "," + f"{int(cents * 100):02d}"
-    return f"{sign}$ {grouped}"
-
-
 def number(value: Any) -> str:
     amount = to_decimal(value)
     if amount is None:
@@ -144,6 +122,36 @@ def ml_statuses(statuses: Any) -> str:
     return ", ".join(ML_STATUS_LABELS.get(s, s) for s in unique) or "—"
 
 
+CSV_REASONS = {
+    "missing columns": "csv.missing_columns",
+    "empty sku": "csv.empty_sku",
+    "sku too long": "csv.sku_too_long",
+    "invalid code": "csv.invalid_code",
+    "not found in Siigo": "csv.not_found",
+    "inactive in Siigo": "csv.inactive",
+}
+
+
+def csv_reason(reason: str) -> str:
+    """A CSV import line's rejection (the API's English reason) in the seller's words."""
+    if reason.startswith("duplicate sku"):
+        line = "".join(c for c in reason if c.isdigit()) or "—"
+        return text("csv.duplicate_sku", line=line)
+    for prefix, key in CSV_REASONS.items():
+        if reason.startswith(prefix):
+            return text(key)
+    return reason
+
+
+def human(message: str | None) -> str:
+    """A stored message without its technical detail (that goes behind "Detalles")."""
+    return split_detail(message)[0]
+
+
+def technical(message: str | None) -> str:
+    return split_detail(message)[1]
+
+
 def external_link(url: object) -> str:
     """`url` when it is an absolute http(s) URL, else "" (no link): a vendor's value such as
     Siigo's `public_url` could be `javascript:…` or `data:…`, which must never become a link."""
@@ -171,9 +179,14 @@ def internal_link(path: object) -> str:
 FILTERS = {
     "external_link": external_link,
     "internal_link": internal_link,
+    "human": human,
+    "technical": technical,
+    "csv_reason": csv_reason,
     "ml_statuses": ml_statuses,
     "cop": cop,
     "number": number,
+    "integer": integer,
+    "dmy": dmy,
     "fecha": fecha,
     "iso_local": iso_local,
     "state_label": state_label,

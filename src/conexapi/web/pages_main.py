@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
@@ -18,6 +19,8 @@ from conexapi.integrations import service as integrations
 from conexapi.messages import error_text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
+from conexapi.reports import service as reports
+from conexapi.sales.clock import colombia_today
 from conexapi.web.auth import (
     WebRoute,
     WebUserDep,
@@ -27,6 +30,7 @@ from conexapi.web.auth import (
     set_session_cookie,
     verify_csrf,
 )
+from conexapi.web.pages_sales import backlog_banner
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -102,12 +106,34 @@ async def logout() -> RedirectResponse:
     return response
 
 
+PERIODS = {"hoy": 0, "7": 6, "30": 29}
+PERIOD_LABELS = {"hoy": "Hoy", "7": "Últimos 7 días", "30": "Últimos 30 días"}
+
+
 @router.get("", response_class=HTMLResponse)
 async def home(
-    request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    periodo: Annotated[str, Query(max_length=5)] = "hoy",
 ) -> HTMLResponse:
+    """Resumen opens on today: sales, invoiced, net, pending and what needs the seller."""
+    if periodo not in PERIODS:
+        periodo = "hoy"
+    today = colombia_today()
+    period = reports.DateRange(today - timedelta(days=PERIODS[periodo]), today)
+    in_period = SaleFilter(date_from=period.date_from, date_to=period.date_to)
     page = await sales.list_sales(
-        session, tenant_id=user.tenant_id, filters=SaleFilter(), page=1, page_size=8
+        session, tenant_id=user.tenant_id, filters=in_period, page=1, page_size=8
+    )
+    profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
+    status = await sales.progress(
+        session,
+        tenant_id=user.tenant_id,
+        sale_ids=[],
+        now=datetime.now(UTC),
+        requests_per_minute=runtime.settings.siigo_requests_per_minute,
     )
     conns = await connections.list_connections(session, tenant_id=user.tenant_id)
     views = await integrations.list_integrations(session, tenant_id=user.tenant_id)
@@ -118,6 +144,8 @@ async def home(
         ("Conectar MercadoLibre", has_ml, "/app/connections#mercadolibre"),
         ("Crear la integración y revisar la configuración", bool(views), "/app/integration"),
     ]
+    counts = page.counts
+    span = f"date_from={period.date_from}&date_to={period.date_to}"
     return render(
         request,
         runtime,
@@ -125,11 +153,19 @@ async def home(
         {
             "title": "Resumen",
             "page": page,
+            "profit": profit.totals,
+            "periodo": periodo,
+            "periods": PERIOD_LABELS,
+            "span": span,
+            "pending": sum(counts.get(s, 0) for s in ("pending", "waiting", "retrying")),
+            "attention": counts.get("needs_attention", 0),
+            "dead": counts.get("dead", 0),
+            "backlog_text": backlog_banner(status),
             "connections": conns,
             "views": views,
             "steps": steps,
             "setup_done": all(done for _, done, _ in steps),
-            "total_all": sum(page.counts.values()),
+            "total_all": sum(counts.values()),
         },
         user=user,
         nav="home",

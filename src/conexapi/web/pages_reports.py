@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
-from conexapi.messages import text
+from conexapi.core.errors import AppError
+from conexapi.messages import error_text, text
 from conexapi.reports import service as reports
 from conexapi.reports.csvout import csv_response
 from conexapi.reports.profit import PROFIT_CSV_HEADER, profit_csv_rows
@@ -20,6 +21,14 @@ from conexapi.reports.reconciliation import (
 )
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.charts import Bar, bar_chart, day_label
+from conexapi.web.excel import (
+    PROFIT_COLUMNS,
+    RECONCILIATION_COLUMNS,
+    profit_rows,
+    reconciliation_rows,
+    workbook,
+    xlsx_response,
+)
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -42,8 +51,17 @@ async def reports_page(
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    period: PeriodDep,
+    date_from: Annotated[str | None, Query(max_length=10)] = None,
+    date_to: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
+    # A reversed or unreadable range is said on this page, next to the fields, with the last
+    # 30 days shown meanwhile: never a bare error page.
+    form_error = None
+    try:
+        period = reports.resolve_range(optional_date(date_from), optional_date(date_to))
+    except AppError as exc:
+        form_error = error_text(exc)
+        period = reports.resolve_range(None, None)
     profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
     recon = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
     chart = bar_chart(
@@ -63,9 +81,12 @@ async def reports_page(
             "chart": chart,
             "gap_messages": GAP_MESSAGES,
             "query": query,
+            "form_error": form_error,
+            "asked": {"date_from": date_from or "", "date_to": date_to or ""},
         },
         user=user,
         nav="reports",
+        status_code=422 if form_error else 200,
     )
 
 
@@ -80,6 +101,30 @@ async def profit_csv(
         f"ganancias_{period.date_from}_{period.date_to}.csv",
         PROFIT_CSV_HEADER,
         profit_csv_rows(report),
+    )
+
+
+@router.get("/profit.xlsx", response_class=Response)
+async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) -> Response:
+    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
+    return xlsx_response(
+        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
+        workbook("Ganancias", PROFIT_COLUMNS, profit_rows(report)),
+    )
+
+
+@router.get("/reconciliation.xlsx", response_class=Response)
+async def reconciliation_xlsx(
+    user: WebUserDep, session: SessionDep, period: PeriodDep, only_gaps: bool = False
+) -> Response:
+    result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
+    return xlsx_response(
+        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
+        workbook(
+            "Conciliación",
+            RECONCILIATION_COLUMNS,
+            reconciliation_rows(result, only_gaps=only_gaps),
+        ),
     )
 
 

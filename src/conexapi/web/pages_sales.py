@@ -3,12 +3,12 @@ the sale page (timeline, invoice breakdown, documents, DIAN status)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
@@ -17,12 +17,15 @@ from conexapi.core.errors import AppError, IntegrationError, Unprocessable
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import service as integrations
 from conexapi.messages import error_text, text
+from conexapi.messages.numbers import integer
 from conexapi.operations import service as sales
-from conexapi.operations.schemas import SaleFilter
+from conexapi.operations.schemas import Progress, QueuedSale, SaleFilter
 from conexapi.sales.states import SaleState
 from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
+from conexapi.web.format import STATE_TONES, fecha, human, state_label
+from conexapi.web.ledger import ledger
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -65,7 +68,17 @@ async def sales_list(
     date_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    f = _filters(state, q, optional_date(date_from), optional_date(date_to))
+    # Wrong dates are said next to the fields, on this page with its menu; the list shows
+    # every date meanwhile.
+    form_error = None
+    try:
+        start, end = optional_date(date_from), optional_date(date_to)
+        if start and end and start > end:
+            raise Unprocessable("date_from is after date_to.", code="invalid_date_range")
+    except AppError as exc:
+        form_error = error_text(exc)
+        start = end = None
+    f = _filters(state, q, start, end)
     result = await sales.list_sales(
         session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
     )
@@ -82,6 +95,7 @@ async def sales_list(
     if wants_products and user.can_edit:
         product_codes = await _siigo_products(session, runtime, user.tenant_id)
     pages = max(1, -(-result.total // PAGE_SIZE))
+    status = await _progress(session, runtime, user.tenant_id, [i.id for i in result.items])
     return render(
         request,
         runtime,
@@ -99,10 +113,85 @@ async def sales_list(
             "prev_query": _query(f, page=page - 1) if page > 1 else None,
             "next_query": _query(f, page=page + 1) if page < pages else None,
             "total_all": sum(result.counts.values()),
+            "backlog_text": backlog_banner(status),
+            "queued": {q.id: queue_text(q) for q in status.sales},
+            "form_error": form_error,
+            "asked": {"date_from": date_from or "", "date_to": date_to or ""},
         },
         user=user,
         nav="sales",
+        status_code=422 if form_error else 200,
     )
+
+
+async def _progress(
+    session: SessionDep, runtime: RuntimeDep, tenant_id: int, ids: list[int]
+) -> Progress:
+    return await sales.progress(
+        session,
+        tenant_id=tenant_id,
+        sale_ids=ids,
+        now=datetime.now(UTC),
+        requests_per_minute=runtime.settings.siigo_requests_per_minute,
+    )
+
+
+def progress_json(status: Progress) -> dict[str, object]:
+    """What the page's script needs to refresh rows, counts and the backlog banner, with the
+    words already in Spanish (the script only places them)."""
+    return {
+        "backlog": status.backlog,
+        "banner": backlog_banner(status),
+        "counts": {k: integer(v) for k, v in status.counts.items()},
+        "total": integer(sum(status.counts.values())),
+        "sales": {
+            str(q.id): {
+                "state": q.state.value,
+                "label": state_label(q.state.value),
+                "tone": STATE_TONES.get(q.state.value, "muted"),
+                "queue": queue_text(q),
+                "error": human(q.error.message) if q.error else "",
+                "invoice": q.invoice_number or "",
+            }
+            for q in status.sales
+        },
+    }
+
+
+def backlog_banner(status: Progress) -> str:
+    if not status.backlog:
+        return ""
+    return text(
+        "web.backlog",
+        count=integer(status.backlog),
+        sales="venta" if status.backlog == 1 else "ventas",
+        minutes=integer(status.backlog_minutes),
+        rate=integer(status.requests_per_minute),
+    )
+
+
+def queue_text(q: QueuedSale) -> str:
+    if q.place is not None:
+        return text("web.queued_place", place=integer(q.place), minutes=integer(q.eta_minutes or 1))
+    if q.state not in (SaleState.PENDING, SaleState.RETRYING):
+        return ""
+    if q.next_attempt_at is not None:
+        return text("web.queued_at", when=fecha(q.next_attempt_at))
+    return text("web.queued")
+
+
+@router.get("/status.json")
+async def sales_status(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    ids: Annotated[str, Query(max_length=2000)] = "",
+) -> JSONResponse:
+    """Polled by the list and the sale page every few seconds: rows and counts refresh without
+    reloading the page."""
+    wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:200]
+    status = await _progress(session, runtime, user.tenant_id, wanted)
+    return JSONResponse(progress_json(status), headers={"Cache-Control": "no-store"})
 
 
 async def _siigo_products(
@@ -135,6 +224,7 @@ async def sale_page(
         (d for d in sale.documents if d.kind == "invoice"), key=lambda d: d.seq, default=None
     )
     notes = [d for d in sale.documents if d.kind == "credit_note"]
+    status = await _progress(session, runtime, user.tenant_id, [sale.id])
     return render(
         request,
         runtime,
@@ -147,6 +237,9 @@ async def sale_page(
             "setting_labels": SETTING_LABELS,
             "invoice": invoice,
             "notes": notes,
+            "ledger": ledger(sale, invoice, notes),
+            "backlog_text": backlog_banner(status),
+            "queued": {q.id: queue_text(q) for q in status.sales},
             "retryable": sale.state
             in (SaleState.NEEDS_ATTENTION, SaleState.RETRYING, SaleState.DEAD),
         },
@@ -175,7 +268,7 @@ async def retry(
     return redirect(
         _back(request, f"/app/sales/{sale_id}"),
         runtime,
-        ok=f"Venta {sale.external_id}: reintento en cola. Se procesará en unos segundos.",
+        ok=text("web.retry_queued", sale=sale.external_id),
     )
 
 

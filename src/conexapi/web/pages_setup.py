@@ -20,6 +20,7 @@ from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
 from conexapi.messages import error_text, text, vendor_text
+from conexapi.messages.numbers import integer
 from conexapi.operations.schemas import BackfillRequest
 from conexapi.operations.service import get_job, start_backfill
 from conexapi.sales.clock import COLOMBIA, colombia_today
@@ -29,6 +30,7 @@ from conexapi.sync.unblock import resume_mapped_sales
 from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
+from conexapi.web.format import csv_reason, human
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -269,6 +271,19 @@ def settings_changes(form: dict[str, str], current: InvoicingSettings) -> dict[s
     return changes
 
 
+def _setting_error(exc: AppError | ValidationError) -> str:
+    """Why a setting was not saved, naming the field as the page does (the English detail stays
+    in the logs and the API)."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        field = str(errors[0]["loc"][0]) if errors and errors[0].get("loc") else ""
+    elif exc.code == "invalid_setting":
+        field = str((exc.details or {}).get("field", ""))
+    else:
+        return text("web.setting_not_saved", reason=error_text(exc))
+    return text("web.setting_invalid", field=SETTING_LABELS.get(field, field or "—"))
+
+
 @router.post("/integration/{integration_id}/settings", dependencies=[Depends(verify_csrf)])
 async def save_settings(
     integration_id: int,
@@ -299,8 +314,7 @@ async def save_settings(
         return redirect(target, runtime, error=vendor_text(exc))
     except (AppError, ValidationError) as exc:
         await session.rollback()
-        detail = exc.message if isinstance(exc, AppError) else str(exc)
-        return redirect(target, runtime, error=f"No se guardó: {detail}")
+        return redirect(target, runtime, error=_setting_error(exc))
     names = ", ".join(SETTING_LABELS.get(n, n) for n in changes)
     return redirect(target, runtime, ok=f"Configuración guardada ({names}).")
 
@@ -356,16 +370,14 @@ async def delete_mapping(
 @router.post(
     "/integration/{integration_id}/mappings/import",
     dependencies=[Depends(verify_csrf)],
-    response_class=HTMLResponse,
 )
 async def import_mappings(
     integration_id: int,
-    request: Request,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
     file: UploadFile,
-) -> HTMLResponse:
+) -> RedirectResponse:
     user.require(Role.ADMIN)
     content = await file.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
@@ -380,22 +392,30 @@ async def import_mappings(
             content=content,
         ),
     )
+    target = f"/app/integration?id={integration_id}#productos"
     if report is None:
-        return await _integration_page(
-            request,
-            user,
-            session,
-            runtime,
-            integration_id=integration_id,
-            check_report={"error": error},
-        )
-    report.sales_retried = await resume_mapped_sales(
+        # Post/redirect/get: the error is said on the same page, and a reload sends nothing.
+        return redirect(target, runtime, error=error)
+    retried = await resume_mapped_sales(
         session, tenant_id=user.tenant_id, integration_id=integration_id
     )
     await session.flush()
-    return await _integration_page(
-        request, user, session, runtime, integration_id=integration_id, import_report=report
+    rejected = "; ".join(
+        text("web.import_line", line=r.line, sku=r.sku or "—", reason=csv_reason(r.reason))
+        for r in report.rejected[:5]
     )
+    more = len(report.rejected) - 5
+    summary = text(
+        "web.import_done",
+        saved=integer(report.accepted),
+        rejected=integer(len(report.rejected)),
+        retried=integer(retried),
+    )
+    if rejected:
+        summary += " " + rejected + (text("web.import_more", n=integer(more)) if more > 0 else ".")
+    if report.rejected:
+        return redirect(target, runtime, error=summary)
+    return redirect(target, runtime, ok=summary)
 
 
 @router.post(
@@ -457,8 +477,9 @@ def job_progress(job: Job) -> dict[str, Any]:
         "state": job.state,
         "state_label": labels.get(job.state, job.state),
         "done": job.done,
+        "done_text": integer(job.done),
         "percent": percent,
-        "error": job.error,
+        "error": human(job.error) if job.error else None,
         "finished": job.state in ("done", "failed"),
         "date_from": job.params.get("date_from"),
         "date_to": job.params.get("date_to"),

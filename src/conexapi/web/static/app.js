@@ -9,6 +9,67 @@
       if (btn) { setTimeout(function () { btn.disabled = true; }, 0); }
     }
   });
+  // Phone: the menu button opens and closes the whole menu.
+  var toggle = document.querySelector("[data-menu-toggle]");
+  var menu = document.getElementById("menu");
+  if (toggle && menu) {
+    toggle.addEventListener("click", function () {
+      var open = menu.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  // Sales: rows, counts and the backlog banner refresh from a small JSON endpoint while the
+  // page is open (the words come from the server, already in Spanish).
+  var list = document.querySelector("[data-progress-url]");
+  if (list) {
+    var rows = document.querySelectorAll("[data-sale-id]");
+    var ids = [];
+    rows.forEach(function (r) { ids.push(r.dataset.saleId); });
+    var poll = function () {
+      var url = list.dataset.progressUrl + "?ids=" + ids.join(",");
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (p) {
+          if (!p) { setTimeout(poll, 10000); return; }
+          rows.forEach(function (row) {
+            var s = p.sales[row.dataset.saleId];
+            if (!s) { return; }
+            var badge = row.querySelector("[data-badge] .badge");
+            if (badge) {
+              badge.textContent = s.label;
+              badge.className = "badge tone-" + s.tone;
+            }
+            var q = row.querySelector("[data-queue]");
+            if (q) { q.textContent = s.queue; }
+            var e = row.querySelector("[data-error]");
+            if (e && row.dataset.state !== s.state) { e.textContent = s.error; }
+            var inv = row.querySelector("[data-invoice]");
+            if (inv && s.invoice && row.dataset.state !== s.state) {
+              inv.textContent = s.invoice;
+            }
+            if (row.dataset.reload !== undefined && row.dataset.state !== s.state) {
+              window.location.reload();
+              return;
+            }
+            row.dataset.state = s.state;
+            if (s.state !== "needs_attention") { row.classList.remove("attention"); }
+          });
+          document.querySelectorAll("[data-count]").forEach(function (el) {
+            el.textContent = p.counts[el.dataset.count] || "0";
+          });
+          var total = document.querySelector("[data-count-total]");
+          if (total) { total.textContent = p.total; }
+          var banner = document.querySelector("[data-backlog]");
+          if (banner) {
+            banner.textContent = p.banner;
+            banner.hidden = !p.banner;
+          }
+          setTimeout(poll, p.backlog ? 3000 : 8000);
+        })
+        .catch(function () { setTimeout(poll, 10000); });
+    };
+    setTimeout(poll, 2000);
+  }
   // Backfill progress: poll the job's JSON endpoint until it finishes.
   var job = document.getElementById("job");
   if (job && job.dataset.jobUrl) {
@@ -21,9 +82,9 @@
           job.querySelector("[data-job-bar]").style.width = p.percent + "%";
           job.querySelector("[role=progressbar]").setAttribute("aria-valuenow", p.percent);
           job.querySelector("[data-job-percent]").textContent = p.percent;
-          job.querySelector("[data-job-done]").textContent = p.done;
+          job.querySelector("[data-job-done]").textContent = p.done_text;
           job.querySelector("[data-job-state]").textContent = p.state_label;
-          job.querySelector("[data-job-error]").textContent = p.error ? " · Error: " + p.error : "";
+          job.querySelector("[data-job-error]").textContent = p.error ? " · Problema: " + p.error : "";
           if (!p.finished) { setTimeout(tick, 1500); }
         })
         .catch(function () { setTimeout(tick, 5000); });

@@ -39,6 +39,7 @@ from conexapi.erps.siigo.documents.credit_note import CreditNotePlan, build_cred
 from conexapi.erps.siigo.documents.taxes import LineTax, ProductTaxes, TaxRate, line_tax
 from conexapi.erps.siigo.mapping import sanitize_text
 from conexapi.messages import text
+from conexapi.messages.numbers import cop
 from conexapi.sales.build_errors import (
     MAX_ITEMS,
     BuildError,
@@ -231,7 +232,7 @@ def _shipping_tax(
         "invoice.shipping_tax_principal",
         label=principal.tax_label,
         product=principal.description,
-        amount=money_text(principal.expected_gross),
+        amount=cop(principal.expected_gross),
     )
     return tax, reason
 
@@ -357,7 +358,7 @@ def build_invoice(
             {
                 "motivo": "cupon_mercadolibre",
                 "valor": money_text(kept_coupons),
-                "detalle": text("invoice.difference_meli_coupon", amount=money_text(kept_coupons)),
+                "detalle": text("invoice.difference_meli_coupon", amount=cop(kept_coupons)),
             }
         )
     if deviation:
