@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from conexapi.alerts.service import resolve_connection_alerts
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.connections import service
+from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.schemas import (
     AuthorizeResponse,
     CatalogsSummary,
@@ -30,6 +32,14 @@ _ERRORS = error_responses(
 )
 
 
+async def _resolve_alerts(session: SessionDep, connection: Connection) -> None:
+    """Reconnected: its "necesita volver a autorizarse" alert ends now, not at the next scan."""
+    if connection.status == ConnectionStatus.ACTIVE.value:
+        await resolve_connection_alerts(
+            session, tenant_id=connection.tenant_id, connection_id=connection.id
+        )
+
+
 @router.post("/siigo", response_model=ConnectionRead, status_code=201, responses=_ERRORS)
 async def connect_siigo(
     body: SiigoConnect, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
@@ -41,6 +51,7 @@ async def connect_siigo(
         username=body.username,
         access_key=body.access_key,
     )
+    await _resolve_alerts(session, connection)
     return ConnectionRead.model_validate(connection)
 
 
@@ -66,6 +77,7 @@ async def mercadolibre_callback(
     connection = await service.complete_meli_authorization(
         session, runtime=runtime, code=code, state=state
     )
+    await _resolve_alerts(session, connection)
     if "text/html" in request.headers.get("accept", ""):
         return RedirectResponse("/app/connections?connected=mercadolibre", status_code=303)
     body = ConnectionRead.model_validate(connection).model_dump(mode="json")

@@ -337,3 +337,7 @@ CATALOGUE: dict[str, str] = {
     "facturar con exactitud: {reason}. Revise los impuestos del producto en Siigo (un solo IVA, o "
     "clasificación Excluido o Exento) y reintente la venta; mientras tanto la venta no se factura.",
 }
+
+from conexapi.messages.es_co_seller_fixes import SELLER_FIXES  # noqa: E402
+
+CATALOGUE.update(SELLER_FIXES)

@@ -47,6 +47,12 @@ class Sale(TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     profit: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What a person decided for this sale (`sync.manual`): {"invoiced_elsewhere": {by, at,
+    # reason, note}} and/or {"buyer": {...}} (who the invoice goes to). None: nothing.
+    manual: Mapped[dict[str, Any] | None] = mapped_column(nullable=True, default=None)
+    # While its integration previews (`Integration.preview`): the invoice ConexAPI would send
+    # to Siigo, exactly (`sync.preview`). None once live.
+    preview: Mapped[dict[str, Any] | None] = mapped_column(nullable=True, default=None)
 
 
 class Document(TimestampMixin, Base):
