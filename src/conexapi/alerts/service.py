@@ -330,7 +330,9 @@ def _sales_message(kind: str, n: int) -> str:
     return text("alert.refunded_elsewhere", count=n)
 
 
-async def current_alerts(session: AsyncSession, *, tenant_id: int, limit: int = 10) -> list[LiveAlert]:
+async def current_alerts(
+    session: AsyncSession, *, tenant_id: int, limit: int = 10
+) -> list[LiveAlert]:
     """The tenant's open alerts whose condition still holds, with live counts: read-only (the
     periodic scan, a reconnection or "Revisar ahora" resolve them in the database). An alert
     stays stale nowhere a seller looks."""

@@ -31,6 +31,7 @@ SELLER_FIXES: dict[str, str] = {
     "not_marked": "La venta no está marcada como facturada por fuera.",
     "refunded_elsewhere": "MercadoLibre ya devolvió el dinero de esta venta: no se puede facturar.",
     "no_refund_to_acknowledge": "La venta no tiene una devolución pendiente.",
+    "sale_not_markable": "Solo se marca una venta sin documentos en Siigo que no esté marcada ya.",
     "sale_has_document": "La venta ya tiene un documento en Siigo.",
     "sale_not_retryable": "Esta venta no está esperando una corrección.",
     "invalid_identification": "La identificación no es válida: revise el tipo y el número (en "
@@ -45,8 +46,7 @@ SELLER_FIXES: dict[str, str] = {
     "el {day}) se factura ahora.",
     "preview.live_skipped": "{user} pasó la integración a facturación real desde el {day}: esta "
     "venta es anterior y no se factura.",
-    "preview.started": "Vista previa activada: ConexAPI arma las facturas y no envía nada a "
-    "Siigo.",
+    "preview.started": "Vista previa activada: ConexAPI arma las facturas y no envía nada a Siigo.",
     "preview.went_live": "Facturación real activada: {invoiced} venta(s) se facturan ahora y "
     "{skipped} anterior(es) al {day} no se facturan.",
     "preview.banner": "Vista previa: ConexAPI arma cada factura y le muestra lo que enviaría a "

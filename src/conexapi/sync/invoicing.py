@@ -34,8 +34,8 @@ from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.clock import colombia_today
 from conexapi.sales.facts import Buyer, SaleFacts
-from conexapi.sales.settings import ConsumerFallback
 from conexapi.sales.profit import sale_profit
+from conexapi.sales.settings import ConsumerFallback
 from conexapi.sales.snapshot import to_json
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step

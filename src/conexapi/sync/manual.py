@@ -345,7 +345,10 @@ async def set_buyer(
     ).first()
     if has_doc is not None:
         raise Conflict("The sale already has a document.", code="sale_has_document")
-    sale.manual = {**(sale.manual or {}), "buyer": {**buyer, "by": user, "at": utcnow().isoformat()}}
+    sale.manual = {
+        **(sale.manual or {}),
+        "buyer": {**buyer, "by": user, "at": utcnow().isoformat()},
+    }
     sale.attempts = 0
     sale.next_attempt_at = utcnow()
     described = (
@@ -367,9 +370,7 @@ async def set_buyer(
 async def _sale(session: AsyncSession, tenant_id: int, sale_id: int) -> Sale:
     sale = (
         await session.execute(
-            select(Sale)
-            .where(Sale.id == sale_id, Sale.tenant_id == tenant_id)
-            .with_for_update()
+            select(Sale).where(Sale.id == sale_id, Sale.tenant_id == tenant_id).with_for_update()
         )
     ).scalar_one_or_none()
     if sale is None:

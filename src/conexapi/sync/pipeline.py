@@ -204,10 +204,15 @@ class SaleProcessor:
         return sale  # type: ignore[no-any-return]
 
     async def _finish(self, ctx: Context, step: Step) -> None:
-        failing = step.code in KEPT_CODES or step.error is not None or step.state in (
-            SaleState.NEEDS_ATTENTION,
-            SaleState.RETRYING,
-            SaleState.DEAD,
+        failing = (
+            step.code in KEPT_CODES
+            or step.error is not None
+            or step.state
+            in (
+                SaleState.NEEDS_ATTENTION,
+                SaleState.RETRYING,
+                SaleState.DEAD,
+            )
         )
         values: dict[str, Any] = {
             "state": step.state.value,

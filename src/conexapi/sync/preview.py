@@ -66,9 +66,7 @@ async def _integration(session: AsyncSession, tenant_id: int, integration_id: in
     return integration
 
 
-async def set_preview(
-    session: AsyncSession, *, tenant_id: int, integration_id: int
-) -> Integration:
+async def set_preview(session: AsyncSession, *, tenant_id: int, integration_id: int) -> Integration:
     """Puts the integration in Vista previa: from now on, no invoice is sent."""
     integration = await _integration(session, tenant_id, integration_id)
     integration.preview = True
