@@ -39,6 +39,23 @@ SELLER_FIXES: dict[str, str] = {
     "invalid_buyer_name": "Escriba el nombre o la razón social del comprador.",
     "alert.refunded_elsewhere": "{count} venta(s) que usted facturó por fuera tuvieron una "
     "devolución en MercadoLibre: haga la nota crédito en Siigo Nube.",
+    "web.buyer_saved": "Venta {sale}: comprador guardado; se reintenta en unos segundos.",
+    "web.unmarked": "Marca quitada: la venta se procesa de nuevo.",
+    "web.refund_acknowledged": "Devolución marcada como atendida.",
+    "web.bulk_retried": "{count} venta(s) en cola para reintentar.",
+    "web.map_code_required": "Elija el producto de Siigo para el SKU.",
+    "web.sku_group_mapped": "SKU {sku} asociado a {code} en Siigo: {count} venta(s) en cola "
+    "para reintentar.",
+    "web.confirm_retry": "Se reintentarán {count} venta(s) del filtro actual.",
+    "web.confirm_nothing": "No hay ventas para esta acción.",
+    "cause.unmapped_products": "Producto sin asociar a Siigo",
+    "cause.missing_settings": "Falta configuración",
+    "cause.missing_fiscal_data": "Comprador sin datos de facturación",
+    "cause.invalid_buyer_identification": "Identificación del comprador no válida",
+    "cause.dian_rejected": "Rechazada por la DIAN",
+    "cause.siigo_parameter_inactive": "Producto o dato inactivo en Siigo",
+    "cause.unsupported_product_tax": "Impuesto del producto no soportado",
+    "cause.other": "Otra causa",
     # -- vista previa --------------------------------------------------------------------------
     "preview": "Vista previa: la factura está lista, pero no se envía a Siigo.",
     "preview.built": "Vista previa: factura armada por {total}; no se envió a Siigo.",
@@ -49,6 +66,8 @@ SELLER_FIXES: dict[str, str] = {
     "preview.started": "Vista previa activada: ConexAPI arma las facturas y no envía nada a Siigo.",
     "preview.went_live": "Facturación real activada: {invoiced} venta(s) se facturan ahora y "
     "{skipped} anterior(es) al {day} no se facturan.",
+    "preview.invalid_date": "Elija una fecha válida, hoy o anterior, desde la que se facturan "
+    "las ventas.",
     "preview.banner": "Vista previa: ConexAPI arma cada factura y le muestra lo que enviaría a "
     "Siigo, sin enviarla.",
 }

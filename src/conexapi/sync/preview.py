@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.core.errors import NotFound
@@ -29,7 +29,14 @@ from conexapi.sync import queue
 from conexapi.sync.invoicing import PREVIEW
 from conexapi.sync.models import Sale
 
-__all__ = ["BEFORE_GO_LIVE", "PREVIEW", "go_live", "set_preview", "still_previewing"]
+__all__ = [
+    "BEFORE_GO_LIVE",
+    "PREVIEW",
+    "go_live",
+    "previewed_count",
+    "set_preview",
+    "still_previewing",
+]
 
 BEFORE_GO_LIVE = "before_go_live"
 # The previewed sales a go-live decides about: built and waiting, or stopped before (a setting
@@ -50,6 +57,21 @@ async def still_previewing(session: AsyncSession, integration_id: int) -> bool:
                 select(Integration.preview).where(Integration.id == integration_id)
             )
         ).scalar_one_or_none()
+    )
+
+
+async def previewed_count(session: AsyncSession, integration_id: int) -> int:
+    """Sales of the integration built in Vista previa and waiting for the go-live."""
+    return int(
+        (
+            await session.execute(
+                select(func.count(Sale.id)).where(
+                    Sale.integration_id == integration_id,
+                    Sale.state == SaleState.WAITING.value,
+                    Sale.error_code == PREVIEW,
+                )
+            )
+        ).scalar_one()
     )
 
 

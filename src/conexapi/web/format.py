@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from conexapi.messages import CATALOGUE
 from conexapi.sales.clock import COLOMBIA
 
 STATE_LABELS: dict[str, str] = {
@@ -119,6 +120,30 @@ def fecha(moment: datetime | date | None, *, with_time: bool = True) -> str:
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
+def fecha_iso(value: Any) -> str:
+    """An ISO moment stored as text (a person's mark, a preview), in Colombia time."""
+    if isinstance(value, datetime):
+        return fecha(value)
+    try:
+        return fecha(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "—"
+
+
+def fecha_dia(value: Any) -> str:
+    """A day given as AAAA-MM-DD, as "27 nov 2026"."""
+    try:
+        return fecha(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "—")
+
+
+def cause_label(code: str | None) -> str:
+    """Why sales need the seller, in a few words (the catalogue's `cause.<code>`)."""
+    key = f"cause.{code}"
+    return CATALOGUE.get(key, CATALOGUE["cause.other"])
+
+
 def iso_local(moment: datetime | None) -> str:
     value = local(moment)
     return value.isoformat(timespec="seconds") if value else ""
@@ -148,6 +173,9 @@ FILTERS = {
     "cop": cop,
     "number": number,
     "fecha": fecha,
+    "fecha_iso": fecha_iso,
+    "fecha_dia": fecha_dia,
+    "cause_label": cause_label,
     "iso_local": iso_local,
     "state_label": state_label,
     "state_tone": lambda s: STATE_TONES.get(s or "", "muted"),
