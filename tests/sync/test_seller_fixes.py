@@ -60,10 +60,13 @@ async def test_preview_builds_every_invoice_and_sends_nothing_until_going_live(
         preview = detail["preview"]
         body = preview["factura"]
         assert body["customer"]["identification"] == preview["cliente"]["identification"]
-        assert body["items"] and all("taxes" in item for item in body["items"])
-        assert body["payments"] and body["payments"][0]["value"]
+        assert body["items"]
+        assert all("taxes" in item for item in body["items"])
+        assert body["payments"]
+        assert body["payments"][0]["value"]
         assert preview["desglose"]["total"] == preview["total"]
-        assert detail["invoice"] is None and detail["documents"] == []
+        assert detail["invoice"] is None
+        assert detail["documents"] == []
     # Waiting is all they do: nothing makes a previewed sale send by itself.
     async with transaction(stack.runtime.sessions) as session:
         await session.execute(update(Sale).values(next_attempt_at=None))
@@ -130,7 +133,9 @@ async def test_invoiced_elsewhere_never_gets_a_document_and_a_refund_raises_an_a
     detail = await _detail(stack, sale["id"])
     assert detail["state"] == "skipped"
     mark = detail["manual"]["invoiced_elsewhere"]
-    assert mark["reason"] == "Facturada a mano en Siigo en octubre" and mark["by"] and mark["at"]
+    assert mark["reason"] == "Facturada a mano en Siigo en octubre"
+    assert mark["by"]
+    assert mark["at"]
     assert any("facturada por fuera" in e["message"] for e in detail["timeline"])
 
     # MercadoLibre cancels and refunds it: no credit note, an alert for the seller.
@@ -182,7 +187,8 @@ async def test_bulk_mark_by_date_confirms_the_count(stack: Stack) -> None:
         json={**body, "expected_count": 2},
         headers=stack.headers,
     )
-    assert r.status_code == 409 and r.json()["code"] == "count_changed"
+    assert r.status_code == 409
+    assert r.json()["code"] == "count_changed"
     assert {s["state"] for s in await stack.sales()} == {"waiting"}
     r = await stack.api.post(
         "/api/v1/sales/invoiced-elsewhere",
@@ -219,7 +225,8 @@ async def test_a_buyer_without_fiscal_data_goes_to_whom_the_seller_says(stack: S
         json={"id_type": "NIT", "identification": "900123456-1", "name": "Tienda SAS"},
         headers=stack.headers,
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_identification"
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_identification"
     ok = await stack.api.put(
         f"/api/v1/sales/{first['id']}/buyer",
         json={"id_type": "NIT", "identification": "800197268-4", "name": "Comercial Andina SAS"},

@@ -33,7 +33,8 @@ async def test_sales_of_one_sku_are_grouped_and_fixed_together(stack: Stack) -> 
     page = await stack.api.get("/app/sales?state=needs_attention")
     assert page.status_code == 200
     assert "Por causa" in page.text
-    assert "· 8 ventas" in page.text and "Asociar y reintentar las 8" in page.text
+    assert "· 8 ventas" in page.text
+    assert "Asociar y reintentar las 8" in page.text
     # The rows point to the group instead of repeating the same form eight times.
     assert "/map-products" not in page.text
     assert page.text.count("Corregir en «Por causa»") == 8
@@ -78,7 +79,8 @@ async def test_sales_of_one_sku_are_grouped_and_fixed_together(stack: Stack) -> 
 async def test_a_buyer_without_fiscal_data_is_fixed_on_the_sale(stack: Stack) -> None:
     csrf = await web_login(stack.api, stack.owner.email)
     page = await stack.api.get("/app/integration")
-    assert 'name="consumer_fallback"' in page.text and "upload_invoice_to_marketplace" in page.text
+    assert 'name="consumer_fallback"' in page.text
+    assert "upload_invoice_to_marketplace" in page.text
     # Every setting stays as it is except consumidor final, turned off, and the upload, on.
     form = {
         "csrf_token": csrf_of(page.text),
@@ -103,7 +105,8 @@ async def test_a_buyer_without_fiscal_data_is_fixed_on_the_sale(stack: Stack) ->
     [sale] = await stack.sales()
     assert sale["error"]["code"] == "missing_fiscal_data"
     page = await stack.api.get(f"/app/sales/{sale['id']}")
-    assert "Facturar a consumidor final" in page.text and "Ingresar CC/NIT" in page.text
+    assert "Facturar a consumidor final" in page.text
+    assert "Ingresar CC/NIT" in page.text
     bad = await stack.api.post(
         f"/app/sales/{sale['id']}/buyer",
         data={
@@ -135,11 +138,13 @@ async def test_preview_shows_the_invoice_and_one_switch_goes_live(stack: Stack) 
     await stack.generate(2, kinds=["single", "shipping_buyer"])
     await stack.settle()
     page = await stack.api.get("/app/integration")
-    assert "Pasar a facturación real" in page.text and "2 ventas en vista previa" in page.text
+    assert "Pasar a facturación real" in page.text
+    assert "2 ventas en vista previa" in page.text
     for sale in await stack.sales():
         detail = await stack.api.get(f"/app/sales/{sale['id']}")
         assert "Vista previa: lo que se enviaría a Siigo" in detail.text
-        assert "Forma de pago" in detail.text and "Total factura" in detail.text
+        assert "Forma de pago" in detail.text
+        assert "Total factura" in detail.text
     assert await stack.siigo("invoices") == []
     live = await stack.api.post(
         f"/app/integration/{stack.integration_id}/go-live",
@@ -165,7 +170,8 @@ async def test_bulk_actions_confirm_the_count(stack: Stack) -> None:
         f"/app/sales/bulk?action=elsewhere&date_from={today}&date_to={today}"
     )
     assert page.status_code == 200
-    assert 'data-count="2"' in page.text and "Marcar las 2" in page.text
+    assert 'data-count="2"' in page.text
+    assert "Marcar las 2" in page.text
     # Counted 2, but the seller confirms 3: nothing changes, the page asks again.
     stale = await stack.api.post(
         "/app/sales/bulk/elsewhere",
@@ -189,7 +195,8 @@ async def test_bulk_actions_confirm_the_count(stack: Stack) -> None:
     assert {s["state"] for s in sales} == {"skipped"}
     assert await stack.siigo("invoices") == []
     detail = await stack.api.get(f"/app/sales/{sales[0]['id']}")
-    assert "Facturadas a mano" in detail.text and stack.owner.email in detail.text
+    assert "Facturadas a mano" in detail.text
+    assert stack.owner.email in detail.text
     # Retrying everything asks with the number first.
     confirm = await stack.api.get("/app/sales/bulk?action=retry")
     assert 'data-count="0"' in confirm.text
@@ -221,7 +228,8 @@ async def test_alerts_end_with_their_condition_and_link_to_real_pages(stack: Sta
     page = await stack.api.get("/app/sales")
     assert "necesita volver a autorizarse" not in page.text  # the account is connected
     assert "1 venta requiere atención" in page.text  # counted now, not 7
-    assert "/app/ventas" not in page.text and "/app/conexiones" not in page.text
+    assert "/app/ventas" not in page.text
+    assert "/app/conexiones" not in page.text
     assert 'href="/app/sales?state=needs_attention"' in page.text
     async with stack.runtime.sessions() as session:
         kinds = {a.kind for a in (await session.execute(select(Alert))).scalars()}

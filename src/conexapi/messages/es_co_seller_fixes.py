@@ -4,6 +4,10 @@ one catalogue, `es_co.CATALOGUE`)."""
 from __future__ import annotations
 
 SELLER_FIXES: dict[str, str] = {
+    # The fix is on the sale now (it overrides the older wording in `es_co`).
+    "sync.missing_fiscal_data": "El comprador no dio datos de facturación. En la venta, elija "
+    "«Facturar a consumidor final» o ingrese su CC/NIT; para todas las ventas así, active el "
+    "consumidor final en Integración.",
     # -- facturada por fuera / no facturar -----------------------------------------------------
     "manual.elsewhere_state": "Facturada por fuera (marcada por {user}): {reason}. ConexAPI no "
     "emite documentos para esta venta.",
