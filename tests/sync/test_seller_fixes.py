@@ -104,6 +104,12 @@ async def test_going_live_invoices_the_previewed_sales_from_the_chosen_date(stac
     assert {s["state"] for s in await stack.sales()} == {"invoiced"}
     invoices = await stack.siigo("invoices")
     assert len(invoices) == 2
+    # Once it has invoices to follow, it cannot go back to preview.
+    again = await stack.api.post(
+        f"/api/v1/integrations/{stack.integration_id}/preview", headers=stack.headers
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "preview_after_documents"
     # What was sent is what the preview showed.
     for sale_id, preview in previewed.items():
         detail = await _detail(stack, sale_id)

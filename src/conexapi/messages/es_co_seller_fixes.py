@@ -72,6 +72,8 @@ SELLER_FIXES: dict[str, str] = {
     "{skipped} anterior(es) al {day} no se facturan.",
     "preview.invalid_date": "Elija una fecha válida, hoy o anterior, desde la que se facturan "
     "las ventas.",
+    "preview_after_documents": "Esta integración ya emitió documentos en Siigo: la vista previa "
+    "es para empezar, antes de la primera factura.",
     "preview.banner": "Vista previa: ConexAPI arma cada factura y le muestra lo que enviaría a "
     "Siigo, sin enviarla.",
 }

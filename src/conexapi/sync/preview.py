@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.core.errors import NotFound
+from conexapi.core.errors import Conflict, NotFound
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
@@ -27,7 +27,7 @@ from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync import queue
 from conexapi.sync.invoicing import PREVIEW
-from conexapi.sync.models import Sale
+from conexapi.sync.models import Document, Sale
 
 __all__ = [
     "BEFORE_GO_LIVE",
@@ -89,8 +89,25 @@ async def _integration(session: AsyncSession, tenant_id: int, integration_id: in
 
 
 async def set_preview(session: AsyncSession, *, tenant_id: int, integration_id: int) -> Integration:
-    """Puts the integration in Vista previa: from now on, no invoice is sent."""
+    """Puts the integration in Vista previa: from now on, no invoice is sent. Only before its
+    first document: an integration that invoiced already has invoices to follow (DIAN status,
+    credit notes for refunds), which a preview would leave without their credit notes."""
     integration = await _integration(session, tenant_id, integration_id)
+    if integration.preview:
+        return integration
+    issued = (
+        await session.execute(
+            select(Document.id)
+            .join(Sale, Sale.id == Document.sale_id)
+            .where(Sale.integration_id == integration_id)
+            .limit(1)
+        )
+    ).first()
+    if issued is not None:
+        raise Conflict(
+            "The integration has documents already: preview is for a new integration.",
+            code="preview_after_documents",
+        )
     integration.preview = True
     await session.flush()
     return integration

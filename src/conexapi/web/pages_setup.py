@@ -332,7 +332,12 @@ async def start_preview(
     integration_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
-    await preview.set_preview(session, tenant_id=user.tenant_id, integration_id=integration_id)
+    target = f"/app/integration?id={integration_id}#vista-previa"
+    try:
+        await preview.set_preview(session, tenant_id=user.tenant_id, integration_id=integration_id)
+    except AppError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=error_text(exc))
     return redirect(
         f"/app/integration?id={integration_id}#vista-previa", runtime, ok=text("preview.started")
     )
