@@ -234,3 +234,28 @@ async def test_alerts_end_with_their_condition_and_link_to_real_pages(stack: Sta
     async with stack.runtime.sessions() as session:
         kinds = {a.kind for a in (await session.execute(select(Alert))).scalars()}
     assert "connection_needs_reauth" in kinds
+
+
+async def test_every_buyer_without_data_to_consumidor_final_at_once(stack: Stack) -> None:
+    r = await stack.api.patch(
+        f"/api/v1/integrations/{stack.integration_id}",
+        json={"settings": {"consumer_fallback": None}},
+        headers=stack.headers,
+    )
+    assert r.status_code == 200, r.text
+    await stack.generate(1, kinds=["missing_billing"], seed=5)
+    await stack.generate(1, kinds=["missing_billing"], seed=6)
+    await stack.settle()
+    csrf = await web_login(stack.api, stack.owner.email)
+    page = await stack.api.get("/app/sales")
+    assert "Facturar las 2 a consumidor final" in page.text
+    confirm = await stack.api.get("/app/sales/bulk?action=consumer")
+    assert 'data-count="2"' in confirm.text
+    done = await stack.api.post(
+        "/app/sales/bulk/consumer", data={"csrf_token": csrf, "expected_count": "2"}
+    )
+    assert done.status_code == 303
+    await stack.settle()
+    assert {s["state"] for s in await stack.sales()} == {"invoiced"}
+    customers = {i["customer"]["identification"] for i in await stack.siigo("invoices")}
+    assert customers == {"222222222222"}

@@ -51,6 +51,10 @@ SELLER_FIXES: dict[str, str] = {
     "web.sku_group_mapped": "SKU {sku} asociado a {code} en Siigo: {count} venta(s) en cola "
     "para reintentar.",
     "web.confirm_retry": "Se reintentarán {count} venta(s) del filtro actual.",
+    "web.confirm_consumer": "Se facturarán a consumidor final {count} venta(s) cuyo comprador "
+    "no dio datos de facturación.",
+    "web.bulk_consumer": "{count} venta(s) se facturan a consumidor final; se reintentan en "
+    "unos segundos.",
     "web.confirm_nothing": "No hay ventas para esta acción.",
     "cause.unmapped_products": "Producto sin asociar a Siigo",
     "cause.missing_settings": "Falta configuración",

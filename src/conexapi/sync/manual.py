@@ -367,6 +367,43 @@ async def set_buyer(
     return sale
 
 
+async def buyer_fixable_ids(session: AsyncSession, *, tenant_id: int) -> list[int]:
+    """Sales waiting for the seller to say who their buyer is."""
+    rows = await session.execute(
+        select(Sale.id)
+        .where(
+            Sale.tenant_id == tenant_id,
+            Sale.state == SaleState.NEEDS_ATTENTION.value,
+            Sale.error_code.in_(BUYER_FIXABLE),
+        )
+        .limit(MAX_BULK)
+    )
+    return [int(r) for r in rows.scalars()]
+
+
+async def consumer_final_all(
+    session: AsyncSession, *, tenant_id: int, user: str, expected: int
+) -> int:
+    """Every sale waiting for its buyer goes to consumidor final (the count the person
+    confirmed must still be the count: `count_changed` otherwise)."""
+    ids = await buyer_fixable_ids(session, tenant_id=tenant_id)
+    if len(ids) != expected:
+        raise Conflict(
+            f"{len(ids)} sales match now, not {expected}: confirm again.",
+            code="count_changed",
+            details={"count": len(ids)},
+        )
+    for sale_id in ids:
+        await set_buyer(
+            session,
+            tenant_id=tenant_id,
+            sale_id=sale_id,
+            user=user,
+            buyer={"consumer_final": True},
+        )
+    return len(ids)
+
+
 async def _sale(session: AsyncSession, tenant_id: int, sale_id: int) -> Sale:
     sale = (
         await session.execute(

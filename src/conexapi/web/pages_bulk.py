@@ -99,7 +99,7 @@ async def confirm_page(
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    action: Annotated[str, Query(pattern="^(retry|elsewhere)$")] = "retry",
+    action: Annotated[str, Query(pattern="^(retry|elsewhere|consumer)$")] = "retry",
     state: str = "",
     q: Annotated[str, Query(max_length=100)] = "",
     date_from: str = "",
@@ -116,7 +116,9 @@ async def confirm_page(
         "date_to": date_to,
         "error": None,
     }
-    if action == "retry":
+    if action == "consumer":
+        context["count"] = len(await manual.buyer_fixable_ids(session, tenant_id=user.tenant_id))
+    elif action == "retry":
         f = _filters(state, q, date_from, date_to)
         context["count"] = len(await SaleRepository(session, user.tenant_id).retryable_ids(f))
     else:
@@ -186,6 +188,29 @@ async def bulk_elsewhere(
         return redirect(again, runtime, error=error_text(exc))
     return redirect(
         "/app/sales?state=skipped", runtime, ok=text("manual.marked", count=number(count))
+    )
+
+
+@router.post("/bulk/consumer", dependencies=[Depends(verify_csrf)])
+async def bulk_consumer_final(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    expected_count: Annotated[int, Form(ge=0)],
+) -> RedirectResponse:
+    """Every sale whose buyer gave no fiscal data, invoiced to consumidor final."""
+    user.require(Role.ADMIN)
+    try:
+        count = await manual.consumer_final_all(
+            session, tenant_id=user.tenant_id, user=user.actor, expected=expected_count
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect("/app/sales/bulk?action=consumer", runtime, error=error_text(exc))
+    return redirect(
+        "/app/sales?state=needs_attention",
+        runtime,
+        ok=text("web.bulk_consumer", count=number(count)),
     )
 
 
