@@ -2,7 +2,7 @@
 invoice a previewing integration would send, and the integration's preview mode
 
 Revision ID: c5a8f3e1d902
-Revises: b41d7e2c9a15
+Revises: e5a1c3b7d902
 Create Date: 2026-11-30 19:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c5a8f3e1d902"
-down_revision: str | None = "b41d7e2c9a15"
+down_revision: str | None = "e5a1c3b7d902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
