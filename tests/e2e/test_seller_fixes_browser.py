@@ -6,7 +6,6 @@ that exist."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -153,8 +152,9 @@ async def test_invoiced_elsewhere_by_date_and_alert_links_in_the_browser(stack: 
         base = stack.base_url
         await _connected(p, stack, preview=True)
         await _sales(stack, ["single", "company_buyer", "unknown_sku"], seed=9)
-        await _wait_for_text(p, f"{base}/app/integration", "ventas en vista previa")
-        await asyncio.sleep(0.5)
+        # All three read from MercadoLibre: two previewed, the unknown SKU waiting for a fix.
+        await _wait_for_text(p, f"{base}/app/integration", "2 ventas en vista previa")
+        await _wait_for_text(p, f"{base}/app/sales?state=needs_attention", "1 venta")
         today = colombia_today().isoformat()
         await p.goto(f"{base}/app/sales")
         await p.click("text=Marcar ventas como facturadas por fuera (por fechas)")
