@@ -34,6 +34,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/integrations/{integration_id}/backfill"): {
         "json": {"date_from": colombia_today().isoformat(), "date_to": colombia_today().isoformat()}
     },
+    ("post", "/api/v1/integrations/{integration_id}/go-live"): {
+        "json": {"invoice_from": colombia_today().isoformat()}
+    },
+    ("post", "/api/v1/sales/{sale_id}/invoiced-elsewhere"): {"json": {}},
+    ("put", "/api/v1/sales/{sale_id}/buyer"): {"json": {"consumer_final": True}},
 }
 
 

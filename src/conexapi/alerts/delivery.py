@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.alerts.models import Alert, AlertSettings, DeliveryState
-from conexapi.alerts.service import get_settings
+from conexapi.alerts.service import fixed_path, get_settings
 from conexapi.core import outbound
 from conexapi.db import transaction, utcnow
 from conexapi.messages import CATALOGUE, text
@@ -57,7 +57,7 @@ def smtp_sender(config: SmtpSection) -> EmailSender:
 
 
 def _payload(alert: Alert, public_url: str) -> dict[str, Any]:
-    path = str(alert.data.get("path", "/app"))
+    path = fixed_path(str(alert.data.get("path") or "/app")) or "/app"
     return {
         "id": alert.id,
         "tenant_id": alert.tenant_id,

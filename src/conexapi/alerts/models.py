@@ -17,6 +17,8 @@ class AlertKind(StrEnum):
     CONNECTION_NEEDS_PERMISSION = "connection_needs_permission"
     SALES_NEED_ATTENTION = "sales_need_attention"
     SALES_DEAD = "sales_dead"
+    # A sale the seller invoiced elsewhere was refunded: their own credit note is due.
+    SALES_REFUNDED_ELSEWHERE = "sales_refunded_elsewhere"
 
 
 class AlertStatus(StrEnum):

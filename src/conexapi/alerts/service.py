@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -23,10 +24,16 @@ from conexapi.db import insert_ignore, transaction, utcnow
 from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
+from conexapi.sync.manual import REFUNDED_ELSEWHERE
 from conexapi.sync.models import Sale
 
 log = structlog.get_logger("conexapi.alerts")
 
+
+CONNECTIONS_PATH = "/app/connections"
+
+# Paths earlier versions stored on alerts, and the pages they meant.
+LEGACY_PATHS = {"/app/ventas": "/app/sales", "/app/conexiones": CONNECTIONS_PATH}
 
 PROVIDER_NAMES = {"mercadolibre": "MercadoLibre", "siigo": "Siigo"}
 
@@ -192,12 +199,16 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
     sales_stmt = select(Sale.tenant_id, Sale.state, func.count(Sale.id)).where(
         Sale.state.in_([SaleState.NEEDS_ATTENTION.value, SaleState.DEAD.value])
     )
+    refunded_stmt = select(Sale.tenant_id, func.count(Sale.id)).where(
+        Sale.state == SaleState.SKIPPED.value, Sale.error_code == REFUNDED_ELSEWHERE
+    )
     open_stmt = select(Alert.tenant_id, Alert.kind, Alert.subject).where(
         Alert.status == AlertStatus.OPEN.value
     )
     if tenant_id is not None:
         conn_stmt = conn_stmt.where(Connection.tenant_id == tenant_id)
         sales_stmt = sales_stmt.where(Sale.tenant_id == tenant_id)
+        refunded_stmt = refunded_stmt.where(Sale.tenant_id == tenant_id)
         open_stmt = open_stmt.where(Alert.tenant_id == tenant_id)
     wanted: set[tuple[int, str, str]] = set()
     for cid, tid, provider, name, status, meta in (await session.execute(conn_stmt)).all():
@@ -220,7 +231,7 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
                     "connection_id": cid,
                     "provider": provider,
                     "permissions": missing,
-                    "path": "/app/connections",
+                    "path": CONNECTIONS_PATH,
                 },
             )
             continue
@@ -232,7 +243,7 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
             subject=subject,
             message=f"La conexión con {label} ({name or 'sin nombre'}) necesita volver a "
             "autorizarse. Mientras tanto no se facturan ventas nuevas.",
-            data={"connection_id": cid, "provider": provider, "path": "/app/conexiones"},
+            data={"connection_id": cid, "provider": provider, "path": CONNECTIONS_PATH},
         )
     rows = await session.execute(sales_stmt.group_by(Sale.tenant_id, Sale.state))
     for tid, state, count in rows.all():
@@ -256,7 +267,22 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
             kind=kind,
             subject="sales",
             message=message,
-            data={"count": n, "state": state, "path": f"/app/ventas?state={state}"},
+            data={"count": n, "state": state, "path": f"/app/sales?state={state}"},
+        )
+    for tid, count in (await session.execute(refunded_stmt.group_by(Sale.tenant_id))).all():
+        kind = AlertKind.SALES_REFUNDED_ELSEWHERE.value
+        wanted.add((tid, kind, "sales"))
+        await raise_alert(
+            session,
+            tenant_id=tid,
+            kind=kind,
+            subject="sales",
+            message=text("alert.refunded_elsewhere", count=int(count)),
+            data={
+                "count": int(count),
+                "state": SaleState.SKIPPED.value,
+                "path": "/app/sales?state=skipped",
+            },
         )
     still_open = 0
     for tid, kind, subject in (await session.execute(open_stmt)).all():
@@ -271,3 +297,126 @@ async def scan_for_alerts(runtime: Runtime) -> int:
     """For the worker's upkeep loop: one scan over every tenant, in its own transaction."""
     async with transaction(runtime.sessions) as session:
         return await scan_tenant_alerts(session)
+
+
+# --- what a person sees now ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveAlert:
+    """An open alert as it stands now: its count and message computed from the current state,
+    its link to a page that exists."""
+
+    id: int
+    kind: str
+    subject: str
+    message: str
+    data: dict[str, Any]
+    created_at: Any
+
+
+def fixed_path(path: str | None) -> str | None:
+    """A stored alert link, pointing at the page that exists (older alerts stored Spanish
+    paths that never existed)."""
+    if not path:
+        return None
+    for old, new in LEGACY_PATHS.items():
+        if path == old or path.startswith(old + "?") or path.startswith(old + "/"):
+            return new + path[len(old) :]
+    return path
+
+
+def _sales_message(kind: str, n: int) -> str:
+    if kind == AlertKind.SALES_NEED_ATTENTION.value:
+        return (
+            f"{n} venta{'s' if n != 1 else ''} requiere{'n' if n != 1 else ''} atención: "
+            "revise el motivo y corríjalo desde Ventas."
+        )
+    if kind == AlertKind.SALES_DEAD.value:
+        return (
+            f"{n} venta{'s' if n != 1 else ''} agotó los reintentos automáticos; "
+            "reinténtela(s) a mano desde Ventas."
+        )
+    return text("alert.refunded_elsewhere", count=n)
+
+
+async def current_alerts(
+    session: AsyncSession, *, tenant_id: int, limit: int = 10
+) -> list[LiveAlert]:
+    """The tenant's open alerts whose condition still holds, with live counts: read-only (the
+    periodic scan, a reconnection or "Revisar ahora" resolve them in the database). An alert
+    stays stale nowhere a seller looks."""
+    rows = await list_alerts(session, tenant_id=tenant_id, only_open=True, limit=limit)
+    if not rows:
+        return []
+    statuses = {
+        f"connection:{cid}": status
+        for cid, status in (
+            await session.execute(
+                select(Connection.id, Connection.status).where(Connection.tenant_id == tenant_id)
+            )
+        ).all()
+    }
+    counts = {
+        state: int(n)
+        for state, n in (
+            await session.execute(
+                select(Sale.state, func.count(Sale.id))
+                .where(
+                    Sale.tenant_id == tenant_id,
+                    Sale.state.in_([SaleState.NEEDS_ATTENTION.value, SaleState.DEAD.value]),
+                )
+                .group_by(Sale.state)
+            )
+        ).all()
+    }
+    refunded = int(
+        (
+            await session.execute(
+                select(func.count(Sale.id)).where(
+                    Sale.tenant_id == tenant_id,
+                    Sale.state == SaleState.SKIPPED.value,
+                    Sale.error_code == REFUNDED_ELSEWHERE,
+                )
+            )
+        ).scalar_one()
+    )
+    live_counts = {
+        AlertKind.SALES_NEED_ATTENTION.value: counts.get(SaleState.NEEDS_ATTENTION.value, 0),
+        AlertKind.SALES_DEAD.value: counts.get(SaleState.DEAD.value, 0),
+        AlertKind.SALES_REFUNDED_ELSEWHERE.value: refunded,
+    }
+    live: list[LiveAlert] = []
+    for alert in rows:
+        message = alert.message
+        data = dict(alert.data or {})
+        if alert.kind == AlertKind.CONNECTION_NEEDS_REAUTH.value:
+            if statuses.get(alert.subject) != ConnectionStatus.NEEDS_REAUTH.value:
+                continue
+        elif alert.kind == AlertKind.CONNECTION_NEEDS_PERMISSION.value:
+            if statuses.get(alert.subject) != ConnectionStatus.NEEDS_PERMISSION.value:
+                continue
+        elif alert.kind in live_counts:
+            n = live_counts[alert.kind]
+            if n == 0:
+                continue
+            message = _sales_message(alert.kind, n)
+            data["count"] = n
+        path = fixed_path(data.get("path"))
+        if path:
+            data["path"] = path
+        live.append(LiveAlert(alert.id, alert.kind, alert.subject, message, data, alert.created_at))
+    return live
+
+
+async def resolve_connection_alerts(
+    session: AsyncSession, *, tenant_id: int, connection_id: int
+) -> int:
+    """A connection works again (reconnected, permission granted): its alerts resolve now."""
+    resolved = 0
+    for kind in (AlertKind.CONNECTION_NEEDS_REAUTH, AlertKind.CONNECTION_NEEDS_PERMISSION):
+        if await resolve_alert(
+            session, tenant_id=tenant_id, kind=kind.value, subject=f"connection:{connection_id}"
+        ):
+            resolved += 1
+    return resolved

@@ -9,9 +9,11 @@ import jwt
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from conexapi.alerts.service import resolve_connection_alerts
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.connections import service
+from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.schemas import (
     AuthorizeResponse,
     CatalogsSummary,
@@ -36,6 +38,14 @@ _ERRORS = error_responses(
 )
 
 
+async def _resolve_alerts(session: SessionDep, connection: Connection) -> None:
+    """Reconnected: its "necesita volver a autorizarse" alert ends now, not at the next scan."""
+    if connection.status == ConnectionStatus.ACTIVE.value:
+        await resolve_connection_alerts(
+            session, tenant_id=connection.tenant_id, connection_id=connection.id
+        )
+
+
 @router.post("/siigo", response_model=ConnectionRead, status_code=201, responses=_ERRORS)
 async def connect_siigo(
     body: SiigoConnect, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
@@ -47,6 +57,7 @@ async def connect_siigo(
         username=body.username,
         access_key=body.access_key,
     )
+    await _resolve_alerts(session, connection)
     return ConnectionRead.model_validate(connection)
 
 
@@ -124,6 +135,7 @@ async def mercadolibre_callback(
         if wants_html:
             return _refused_page(exc)
         raise
+    await _resolve_alerts(session, connection)
     if wants_html:
         done: Response = RedirectResponse(
             "/app/connections?connected=mercadolibre", status_code=303

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +21,10 @@ class IntegrationCreate(BaseModel):
     create_shipping_product: bool = Field(
         default=False,
         description="Create the ENVIOML service product in Siigo when none exists.",
+    )
+    preview: bool = Field(
+        default=False,
+        description="Start in Vista previa: invoices are built and shown, none is sent to Siigo.",
     )
 
 
@@ -45,11 +49,25 @@ class IntegrationRead(BaseModel):
     mercadolibre_connection_id: int
     siigo_connection_id: int
     active: bool
+    preview: bool = Field(description="Vista previa: invoices are built, none is sent")
     settings: InvoicingSettings
     proposals: dict[str, Proposal]
     missing: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class GoLive(BaseModel):
+    """Leave Vista previa: previewed sales dated `invoice_from` or later are invoiced now, the
+    earlier ones are skipped (`before_go_live`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    invoice_from: date
+
+
+class GoLiveResult(BaseModel):
+    invoiced: int = Field(description="Previewed sales due now, to be invoiced")
+    skipped: int = Field(description="Previewed sales before invoice_from: never invoiced")
 
 
 class ProductMappingRead(BaseModel):

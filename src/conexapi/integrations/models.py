@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, TimestampMixin, UTCDateTime
@@ -26,6 +26,8 @@ class Integration(TimestampMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     proposals: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+    # "Vista previa": every invoice is built and shown, none is sent to Siigo (`sync.preview`).
+    preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     sweep_watermark: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

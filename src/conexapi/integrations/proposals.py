@@ -193,6 +193,44 @@ def propose(
         "(Estatuto Tributario art. 447); an all-excluded cart gets an excluded shipping line",
         text("proposal.shipping_tax"),
     )
+    put(
+        "consumer_fallback",
+        {"identification": "222222222222", "id_type": "13", "name": "Consumidor final"},
+        "buyers who give MercadoLibre no fiscal data are invoiced to the DIAN's generic "
+        '"consumidor final" (222222222222); turn it off to decide sale by sale',
+        text("proposal.consumer_fallback"),
+    )
+    put(
+        "upload_invoice_to_marketplace",
+        False,
+        "off until you choose it: when on, the invoice PDF the DIAN accepted is attached to the "
+        "MercadoLibre sale (POST /packs/{id}/fiscal_documents), once",
+        text("proposal.upload_invoice"),
+    )
+    put(
+        "stamp",
+        True,
+        "an electronic invoice counts only once sent to the DIAN; Siigo sends it when created",
+        text("proposal.stamp"),
+    )
+    put(
+        "invoice_trigger",
+        "paid",
+        "invoiced when MercadoLibre reports the sale paid: the buyer's money is in",
+        text("proposal.invoice_trigger"),
+    )
+    put(
+        "meli_coupon_invoicing",
+        "as_price",
+        "the share of a coupon MercadoLibre pays is part of the price the seller receives",
+        text("proposal.meli_coupon"),
+    )
+    put(
+        "credit_notes_auto",
+        True,
+        "a cancelled or refunded sale gets its credit note without waiting for a person",
+        text("proposal.credit_notes_auto"),
+    )
     if company_email and "@" in company_email:
         put(
             "fallback_email",

@@ -17,6 +17,8 @@ from conexapi.integrations.api_schemas import (
     BulkMappingRequest,
     CreateProductReport,
     CreateProductRequest,
+    GoLive,
+    GoLiveResult,
     ImportReport,
     IntegrationCreate,
     IntegrationPatch,
@@ -29,6 +31,7 @@ from conexapi.integrations.api_schemas import (
     UnmappedSkuPage,
 )
 from conexapi.integrations.service import IntegrationView
+from conexapi.sync import preview
 from conexapi.sync.unblock import resume_mapped_sales
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
@@ -50,6 +53,7 @@ def _read(view: IntegrationView) -> IntegrationRead:
         mercadolibre_connection_id=i.ml_connection_id,
         siigo_connection_id=i.siigo_connection_id,
         active=i.active,
+        preview=i.preview,
         settings=view.settings,
         proposals=view.proposals,
         missing=view.missing,
@@ -71,6 +75,10 @@ async def create_integration(
         settings=body.settings,
         create_shipping_product=body.create_shipping_product,
     )
+    if body.preview:
+        await preview.set_preview(
+            session, tenant_id=claims.tenant_id, integration_id=view.integration.id
+        )
     return _read(view)
 
 
@@ -106,6 +114,35 @@ async def patch_integration(
         active=body.active,
     )
     return _read(view)
+
+
+@router.post("/{integration_id}/preview", response_model=IntegrationRead, responses=_ERRORS)
+async def start_preview(
+    integration_id: int, claims: AdminDep, session: SessionDep
+) -> IntegrationRead:
+    """Vista previa: from now on every invoice is built and kept on its sale (`preview` in the
+    sale detail) and none is sent to Siigo."""
+    await preview.set_preview(session, tenant_id=claims.tenant_id, integration_id=integration_id)
+    view = await service.read_integration(
+        session, tenant_id=claims.tenant_id, integration_id=integration_id
+    )
+    return _read(view)
+
+
+@router.post("/{integration_id}/go-live", response_model=GoLiveResult, responses=_ERRORS)
+async def go_live(
+    integration_id: int, body: GoLive, claims: AdminDep, session: SessionDep
+) -> GoLiveResult:
+    """Leaves Vista previa: previewed sales from `invoice_from` (sale date, Colombia) are
+    invoiced now; earlier ones are skipped with the reason `before_go_live`."""
+    counts = await preview.go_live(
+        session,
+        tenant_id=claims.tenant_id,
+        integration_id=integration_id,
+        invoice_from=body.invoice_from,
+        user=f"usuario {claims.user_id}",
+    )
+    return GoLiveResult(**counts)
 
 
 @router.get(

@@ -74,6 +74,19 @@ CATALOGUE: dict[str, str] = {
     "proposal.fallback_email": "el correo del usuario API de Siigo de su empresa: a los "
     "compradores sin correo no se les inventa uno; cámbielo por su correo de facturación si es "
     "otro",
+    "proposal.consumer_fallback": "a los compradores que no dan datos fiscales a MercadoLibre se "
+    "les factura al «consumidor final» genérico de la DIAN (222222222222); desactívelo para "
+    "decidir venta por venta",
+    "proposal.upload_invoice": "desactivado hasta que usted lo elija: al activarlo, el PDF de la "
+    "factura aceptada por la DIAN se adjunta a la venta de MercadoLibre, una sola vez",
+    "proposal.stamp": "una factura electrónica solo cuenta cuando se envía a la DIAN; Siigo la "
+    "envía al crearla",
+    "proposal.invoice_trigger": "se factura cuando MercadoLibre informa la venta como pagada: el "
+    "dinero del comprador ya está",
+    "proposal.meli_coupon": "la parte de un cupón que paga MercadoLibre hace parte del precio que "
+    "usted recibe",
+    "proposal.credit_notes_auto": "una venta cancelada o reembolsada recibe su nota crédito sin "
+    "esperar a una persona",
     "proposal.shipping_existing": "producto «{name}» que ya existe en Siigo, para el envío{note}",
     "proposal.shipping_not_service": " (es de tipo {kind}; se recomienda uno de tipo Servicio)",
     "proposal.shipping_created": "creado en Siigo como servicio (código {code}, IVA 19 %, grupo "
@@ -442,3 +455,7 @@ CATALOGUE: dict[str, str] = {
     "facturar con exactitud: {reason}. Revise los impuestos del producto en Siigo (un solo IVA, o "
     "clasificación Excluido o Exento) y reintente la venta; mientras tanto la venta no se factura.",
 }
+
+from conexapi.messages.es_co_seller_fixes import SELLER_FIXES  # noqa: E402
+
+CATALOGUE.update(SELLER_FIXES)

@@ -8,9 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
+from conexapi.core.errors import Conflict
 from conexapi.operations import service
 from conexapi.operations.schemas import (
     BackfillRequest,
+    BulkMarkResult,
+    BuyerChoice,
+    InvoicedElsewhere,
+    InvoicedElsewhereBulk,
     JobRead,
     RetryAll,
     RetryResult,
@@ -20,6 +25,7 @@ from conexapi.operations.schemas import (
     SaleRead,
 )
 from conexapi.sales.states import SaleState
+from conexapi.sync import manual
 
 router = APIRouter(prefix="/api/v1/sales", tags=["sales"])
 jobs_router = APIRouter(prefix="/api/v1", tags=["backfill"])
@@ -65,6 +71,100 @@ async def request_correction(sale_id: int, claims: AdminDep, session: SessionDep
     return await service.request_correction(
         session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
     )
+
+
+@router.post("/invoiced-elsewhere", response_model=BulkMarkResult)
+async def mark_range_invoiced_elsewhere(
+    body: InvoicedElsewhereBulk, claims: AdminDep, session: SessionDep
+) -> BulkMarkResult:
+    """Marks "facturada por fuera / no facturar" every sale of the date range that has no
+    document (state `skipped`, reason `invoiced_elsewhere`). Ask with `dry_run` first and send
+    the count back as `expected_count`: the seller confirms the number they saw."""
+    if body.dry_run:
+        count = await manual.count_markable(
+            session,
+            tenant_id=claims.tenant_id,
+            date_from=body.date_from,
+            date_to=body.date_to,
+            integration_id=body.integration_id,
+        )
+        return BulkMarkResult(count=count, dry_run=True)
+    count = await manual.mark_invoiced_elsewhere(
+        session,
+        tenant_id=claims.tenant_id,
+        user=f"usuario {claims.user_id}",
+        reason=body.reason,
+        date_from=body.date_from,
+        date_to=body.date_to,
+        integration_id=body.integration_id,
+        expected=body.expected_count,
+    )
+    return BulkMarkResult(count=count, dry_run=False)
+
+
+@router.post("/{sale_id}/invoiced-elsewhere", response_model=SaleRead)
+async def mark_invoiced_elsewhere(
+    sale_id: int, body: InvoicedElsewhere, claims: AdminDep, session: SessionDep
+) -> SaleRead:
+    """ "Facturada por fuera / no facturar": the sale is `skipped` with the reason
+    `invoiced_elsewhere` and never gets a document from ConexAPI (409 `sale_not_markable` when
+    it already has one)."""
+    marked = await manual.mark_invoiced_elsewhere(
+        session,
+        tenant_id=claims.tenant_id,
+        user=f"usuario {claims.user_id}",
+        reason=body.reason,
+        sale_ids=[sale_id],
+    )
+    if not marked:
+        await service.get_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)  # 404
+        raise Conflict(
+            "Only a sale without documents that is not marked yet can be marked.",
+            code="sale_not_markable",
+        )
+    return await service.read_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)
+
+
+@router.delete("/{sale_id}/invoiced-elsewhere", response_model=SaleRead)
+async def unmark_invoiced_elsewhere(
+    sale_id: int, claims: AdminDep, session: SessionDep
+) -> SaleRead:
+    """Undoes the mark: the sale is processed again (and invoiced if it should be)."""
+    await manual.unmark_invoiced_elsewhere(
+        session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
+    )
+    return await service.read_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)
+
+
+@router.post("/{sale_id}/refund-acknowledged", response_model=SaleRead)
+async def acknowledge_refund(sale_id: int, claims: AdminDep, session: SessionDep) -> SaleRead:
+    """The seller handled the refund of a sale invoiced elsewhere (their own credit note)."""
+    await manual.acknowledge_refund(
+        session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
+    )
+    return await service.read_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)
+
+
+@router.put("/{sale_id}/buyer", response_model=SaleRead)
+async def set_buyer(
+    sale_id: int, body: BuyerChoice, claims: AdminDep, session: SessionDep
+) -> SaleRead:
+    """Who the sale's invoice goes to: `consumer_final`, or a CC/NIT/CE/passport with the
+    buyer's name (validated; a NIT's check digit must verify). The sale is retried now."""
+    buyer = manual.clean_buyer(
+        consumer_final=body.consumer_final,
+        id_type=body.id_type,
+        identification=body.identification,
+        name=body.name,
+    )
+    await manual.set_buyer(
+        session,
+        tenant_id=claims.tenant_id,
+        sale_id=sale_id,
+        user=f"usuario {claims.user_id}",
+        buyer=buyer,
+    )
+    return await service.read_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)
 
 
 @router.post("/retry", response_model=RetryResult)

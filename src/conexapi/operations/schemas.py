@@ -86,6 +86,57 @@ class SaleDetail(SaleRead):
     documents: list[DocumentRead]
     timeline: list[EventRead]
     breakdown: dict[str, Any] | None
+    manual: dict[str, Any] | None = Field(
+        default=None,
+        description="What a person decided: invoiced_elsewhere {by, at, reason}, buyer {...}",
+    )
+    preview: dict[str, Any] | None = Field(
+        default=None,
+        description="Vista previa: the customer and invoice bodies ConexAPI would send to Siigo",
+    )
+
+
+class InvoicedElsewhere(BaseModel):
+    """Mark one sale "facturada por fuera / no facturar"."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=300)
+
+
+class InvoicedElsewhereBulk(BaseModel):
+    """Mark every sale of a date range (sale date, Colombia) that has no document.
+
+    With `dry_run`, nothing changes and `count` says how many would be marked; send that count
+    back as `expected_count` to mark them (a different count now answers 409 `count_changed`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date_from: date
+    date_to: date
+    integration_id: int | None = None
+    reason: str = Field(default="", max_length=300)
+    dry_run: bool = False
+    expected_count: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> InvoicedElsewhereBulk:
+        if self.date_to < self.date_from:
+            raise ValueError("date_to must not be before date_from")
+        return self
+
+
+class BulkMarkResult(BaseModel):
+    count: int = Field(description="Sales marked (or, with dry_run, that would be)")
+    dry_run: bool
+
+
+class BuyerChoice(BaseModel):
+    """Who the invoice of a sale goes to when the buyer gave no (usable) fiscal data."""
+
+    model_config = ConfigDict(extra="forbid")
+    consumer_final: bool = False
+    id_type: str = Field(default="", max_length=20, description="CC, NIT, CE or PASAPORTE")
+    identification: str = Field(default="", max_length=30)
+    name: str = Field(default="", max_length=100)
 
 
 class SaleFilter(BaseModel):

@@ -102,7 +102,18 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         documents=[DocumentRead.model_validate(d) for d in docs],
         timeline=[EventRead.model_validate(e) for e in await repo.events(sale.id)],
         breakdown=invoice.breakdown if invoice else None,
+        manual=sale.manual,
+        preview=sale.preview,
     )
+
+
+async def read_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> SaleRead:
+    repo = SaleRepository(session, tenant_id)
+    sale = await repo.get(sale_id)
+    if sale is None:
+        raise NotFound("Sale not found.", code="sale_not_found")
+    await session.refresh(sale)
+    return _read(sale, (await repo.documents([sale.id])).get(sale.id, []))
 
 
 async def retry_sale(session: AsyncSession, *, tenant_id: int, sale_id: int, user: str) -> SaleRead:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -32,8 +33,9 @@ from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient
 from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.clock import colombia_today
-from conexapi.sales.facts import SaleFacts
+from conexapi.sales.facts import Buyer, SaleFacts
 from conexapi.sales.profit import sale_profit
+from conexapi.sales.settings import ConsumerFallback
 from conexapi.sales.snapshot import to_json
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step
@@ -42,6 +44,8 @@ from conexapi.sync.breakdowns import customer_note, invoice_breakdown
 from conexapi.sync.customers import ensure_customer
 from conexapi.sync.issuing import apply_result, create_or_adopt, stamp_pending
 from conexapi.sync.models import Document, Sale
+
+PREVIEW = "preview"  # the reason of a sale previewed, never sent (`sync.preview`)
 
 
 class Invoicer:
@@ -98,11 +102,22 @@ class Invoicer:
             step.message += " " + str(note.get("motivo") or "")
         return step
 
-    async def _plan_invoice(self, facts: SaleFacts, existing: Document | None) -> Document | Step:
+    def customer_plan(self, facts: SaleFacts) -> CustomerPlan | Step:
+        """Who the invoice goes to: the buyer a person chose for this sale (`sync.manual`), else
+        the buyer's fiscal data, else the integration's "consumidor final"."""
         settings = self.ctx.settings
+        chosen = (getattr(self.ctx, "manual", None) or {}).get("buyer")
         plan: CustomerPlan | None
         try:
-            if facts.buyer is not None:
+            if chosen and chosen.get("consumer_final"):
+                plan = consumer_fallback_customer(
+                    settings
+                    if settings.consumer_fallback is not None
+                    else settings.model_copy(update={"consumer_fallback": ConsumerFallback()})
+                )
+            elif chosen:
+                plan = build_customer(chosen_buyer(chosen, facts.buyer), settings)
+            elif facts.buyer is not None:
                 plan = build_customer(facts.buyer, settings)
             else:
                 plan = consumer_fallback_customer(settings)
@@ -112,6 +127,52 @@ class Invoicer:
             )
         if plan is None:
             return Step.attention("missing_fiscal_data", text("sync.missing_fiscal_data"))
+        return plan
+
+    async def preview(self, facts: SaleFacts) -> Step:
+        """Vista previa: builds the invoice exactly as it would be sent and keeps it on the
+        sale; calls none of Siigo's write endpoints (no customer, no invoice)."""
+        plan = self.customer_plan(facts)
+        if isinstance(plan, Step):
+            return plan
+        built = await self.plan_document(facts, seq=1, customer=plan)
+        if isinstance(built, Step):
+            return built
+        invoice, _ = built
+        note = customer_note(facts, plan, self.ctx.settings.data_wait_hours)
+        body = invoice.json_body()
+        preview = {
+            "cliente": to_json(plan.body),
+            "factura": to_json(body),
+            "desglose": to_json(invoice_breakdown(invoice, plan.warnings, note)),
+            "total": str(invoice.total),
+            "generada": utcnow().isoformat(),
+        }
+        async with self.runtime.sessions() as session:
+            await self.update_owned(
+                session,
+                self.ctx.sale_id,
+                preview=preview,
+                profit=sale_profit(facts, invoice_iva=invoice.tax_total),
+                **self.ctx.pending,
+            )
+            await session.commit()
+        self.ctx.pending = {}
+        message = text("preview.built", total=str(invoice.total.quantize(Decimal("0.01"))))
+        return Step(
+            state=SaleState.WAITING,
+            next_at=None,
+            message=message,
+            kind=EventKind.WAITING,
+            code=PREVIEW,
+            error=message,
+        )
+
+    async def _plan_invoice(self, facts: SaleFacts, existing: Document | None) -> Document | Step:
+        settings = self.ctx.settings
+        plan = self.customer_plan(facts)
+        if isinstance(plan, Step):
+            return plan
         # A corrected invoice replanned after Siigo refused it keeps its own number (its key).
         seq = existing.seq if existing is not None else 1
         built = await self.plan_document(facts, seq=seq, customer=plan)
@@ -400,3 +461,28 @@ async def invoice_of(session: AsyncSession, sale_id: int) -> Document | None:
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+def chosen_buyer(chosen: dict[str, Any], buyer: Buyer | None) -> Buyer:
+    """The identity a person typed for the sale (`sync.manual.clean_buyer`), with the address
+    and e-mail MercadoLibre gave, if any."""
+    identification = str(chosen["identification"])
+    if chosen.get("id_type") == "NIT" and chosen.get("check_digit"):
+        identification = f"{identification}-{chosen['check_digit']}"
+    name = str(chosen.get("name") or "")
+    first, _, last = name.partition(" ")
+    company = bool(chosen.get("is_company"))
+    return Buyer(
+        id_type=str(chosen["id_type"]),
+        identification=identification,
+        first_name=name if company else first,
+        last_name="" if company else last,
+        is_company=company,
+        company_name=name if company else "",
+        street=buyer.street if buyer else "",
+        city_name=buyer.city_name if buyer else "",
+        state_name=buyer.state_name if buyer else "",
+        state_code=buyer.state_code if buyer else "",
+        zip_code=buyer.zip_code if buyer else "",
+        email=buyer.email if buyer else None,
+    )

@@ -50,6 +50,12 @@ class Sale(TimestampMixin, Base):
     # When its orders were last read from MercadoLibre: notifications arriving within
     # `CONEXAPI_NOTIFICATION_REFETCH_SECONDS` of it wait for the window to end (coalescing).
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What a person decided for this sale (`sync.manual`): {"invoiced_elsewhere": {by, at,
+    # reason, note}} and/or {"buyer": {...}} (who the invoice goes to). None: nothing.
+    manual: Mapped[dict[str, Any] | None] = mapped_column(nullable=True, default=None)
+    # While its integration previews (`Integration.preview`): the invoice ConexAPI would send
+    # to Siigo, exactly (`sync.preview`). None once live.
+    preview: Mapped[dict[str, Any] | None] = mapped_column(nullable=True, default=None)
 
 
 class Document(TimestampMixin, Base):

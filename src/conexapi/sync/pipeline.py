@@ -47,8 +47,10 @@ from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind, Step
 from conexapi.sync import queue
 from conexapi.sync.invoicing import Invoicer, invoice_of
+from conexapi.sync.manual import ELSEWHERE_CODES, elsewhere_step, is_elsewhere
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
+from conexapi.sync.preview import PREVIEW, still_previewing
 from conexapi.sync.unblock import record_waiting
 
 log = structlog.get_logger("conexapi.pipeline")
@@ -56,6 +58,9 @@ log = structlog.get_logger("conexapi.pipeline")
 # The integration's two connections, aliased once (building an alias per query is costly).
 _ML_CONNECTION = aliased(Connection)
 _SIIGO_CONNECTION = aliased(Connection)
+
+# Codes a sale keeps as its reason although it is not failing: a person's decision, a preview.
+KEPT_CODES = (*ELSEWHERE_CODES, PREVIEW)
 
 # A sale whose processing loses a deadlock is advanced again at once, this many times in all.
 LOCK_CONFLICT_RETRIES = 3
@@ -90,6 +95,10 @@ class Context:
     # The invoice row as `_load` read it; used once (a deadlock retry reads it again).
     loaded_invoice: Document | None = None
     invoice_loaded: bool = False
+    # What a person decided for the sale (`sync.manual`), and whether its integration previews
+    # (`sync.preview`: nothing is sent to Siigo).
+    manual: dict[str, Any] = field(default_factory=dict)
+    preview: bool = False
     # Known only by one order id from a notification (or a sweep), never read from MercadoLibre.
     provisional: bool = False
 
@@ -151,6 +160,8 @@ class SaleProcessor:
                         siigo.status,
                         Sale.error_code,
                         Sale.total,
+                        Sale.manual,
+                        Integration.preview,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -177,6 +188,8 @@ class SaleProcessor:
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
             error_code=row[12],
+            manual=dict(row[14] or {}),
+            preview=bool(row[15]),
             loaded_invoice=invoice,
             invoice_loaded=True,
             provisional=(
@@ -205,10 +218,15 @@ class SaleProcessor:
         return sale  # type: ignore[no-any-return]
 
     async def _finish(self, ctx: Context, step: Step) -> None:
-        failing = step.error is not None or step.state in (
-            SaleState.NEEDS_ATTENTION,
-            SaleState.RETRYING,
-            SaleState.DEAD,
+        failing = (
+            step.code in KEPT_CODES
+            or step.error is not None
+            or step.state
+            in (
+                SaleState.NEEDS_ATTENTION,
+                SaleState.RETRYING,
+                SaleState.DEAD,
+            )
         )
         values: dict[str, Any] = {
             "state": step.state.value,
@@ -237,6 +255,9 @@ class SaleProcessor:
             )
             if mapped_meanwhile:
                 # A SKU it waits for was mapped while this attempt ran: again at once.
+                values = {**values, "next_attempt_at": utcnow()}
+            if step.code == PREVIEW and not await still_previewing(session, ctx.integration_id):
+                # The integration went live while this attempt previewed: invoice it now.
                 values = {**values, "next_attempt_at": utcnow()}
             try:
                 await self._update_owned(session, ctx.sale_id, **values)
@@ -386,6 +407,9 @@ class SaleProcessor:
         ctx.pending["fetched_at"] = utcnow()
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
+        if is_elsewhere(ctx.manual):
+            # The seller invoiced it by hand: never a document; a refund is only reported.
+            return elsewhere_step(ctx.error_code, ctx.manual, facts)
         invoicer = Invoicer(
             self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
         )
@@ -422,6 +446,8 @@ class SaleProcessor:
             return Step.attention(decision.reason, decision.message)
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
+        if ctx.preview and existing is None:
+            return await invoicer.preview(facts)
         return _then_credit(await invoicer.issue(facts, existing), facts)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:

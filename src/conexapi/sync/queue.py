@@ -22,6 +22,8 @@ from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync.models import Sale, SaleEvent, SaleOrder
 
+# The reason of a sale the seller marked "facturada por fuera" (`sync.manual`).
+INVOICED_ELSEWHERE = "invoiced_elsewhere"
 NOT_REOPENED = (SaleState.DEAD.value, SaleState.SKIPPED.value, SaleState.CREDITED.value)
 
 
@@ -214,7 +216,14 @@ async def _due_at(session: AsyncSession, sale_ids: list[int], when: datetime) ->
         update(Sale)
         .where(
             Sale.id.in_(sale_ids),
-            Sale.state.notin_(NOT_REOPENED),
+            or_(
+                Sale.state.notin_(NOT_REOPENED),
+                # Invoiced elsewhere by the seller: a refund must still be seen (`sync.manual`).
+                and_(
+                    Sale.state == SaleState.SKIPPED.value,
+                    Sale.error_code == INVOICED_ELSEWHERE,
+                ),
+            ),
             or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > when),
         )
         .values(next_attempt_at=when)

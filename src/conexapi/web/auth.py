@@ -33,8 +33,7 @@ from fastapi.routing import APIRoute
 
 from conexapi.accounts.models import Role
 from conexapi.accounts.service import get_me
-from conexapi.alerts.models import Alert
-from conexapi.alerts.service import list_alerts
+from conexapi.alerts.service import LiveAlert, current_alerts
 from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError, Forbidden, Unauthorized
@@ -63,7 +62,7 @@ class WebUser:
     claims: TokenClaims
     email: str
     tenant_name: str
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[LiveAlert] = field(default_factory=list)
 
     @property
     def role(self) -> Role:
@@ -142,7 +141,7 @@ async def get_web_user(request: Request, runtime: RuntimeDep, session: SessionDe
         raise LoginRequired from exc
     # The role may have changed since the token was issued: the database is the authority.
     claims = TokenClaims(user_id=user.id, tenant_id=tenant.id, role=user.role)
-    alerts = await list_alerts(session, tenant_id=tenant.id, only_open=True, limit=10)
+    alerts = await current_alerts(session, tenant_id=tenant.id, limit=10)
     return WebUser(claims=claims, email=user.email, tenant_name=tenant.name, alerts=alerts)
 
 

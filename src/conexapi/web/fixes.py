@@ -30,7 +30,13 @@ SETTING_LABELS: dict[str, str] = {
     "credit_notes_auto": "Notas crédito automáticas",
     "upload_invoice_to_marketplace": "Subir la factura a MercadoLibre",
     "create_missing_products": "Permitir crear en Siigo los productos que falten",
+    "consumer_fallback": "Facturar a consumidor final (222222222222) al comprador sin datos "
+    "de facturación",
 }
+
+
+# A buyer without (usable) fiscal data: the seller picks "consumidor final" or types a CC/NIT.
+BUYER_CODES = frozenset({"missing_fiscal_data", "invalid_buyer_identification"})
 
 
 @dataclass
@@ -57,6 +63,8 @@ def fix_for(
     code: str | None, timeline: list[EventRead], facts: dict[str, Any] | None = None
 ) -> Fix | None:
     """The fix for the sale's current error, from the latest event that explains it."""
+    if code in BUYER_CODES:
+        return Fix(code="buyer")
     if code not in ("unmapped_products", "missing_settings"):
         return None
     key = "skus" if code == "unmapped_products" else "settings"

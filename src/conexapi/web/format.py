@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from conexapi.messages import split_detail, text
+from conexapi.messages import CATALOGUE, split_detail, text
 from conexapi.messages.numbers import cop, dmy, integer, to_decimal
 from conexapi.sales.clock import COLOMBIA
 
@@ -96,6 +96,30 @@ def fecha(moment: datetime | date | None, *, with_time: bool = True) -> str:
         text = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
         return f"{text}, {moment:%H:%M}" if with_time else text
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def fecha_iso(value: Any) -> str:
+    """An ISO moment stored as text (a person's mark, a preview), in Colombia time."""
+    if isinstance(value, datetime):
+        return fecha(value)
+    try:
+        return fecha(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "—"
+
+
+def fecha_dia(value: Any) -> str:
+    """A day given as AAAA-MM-DD, as "27 nov 2026"."""
+    try:
+        return fecha(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "—")
+
+
+def cause_label(code: str | None) -> str:
+    """Why sales need the seller, in a few words (the catalogue's `cause.<code>`)."""
+    key = f"cause.{code}"
+    return CATALOGUE.get(key, CATALOGUE["cause.other"])
 
 
 def iso_local(moment: datetime | None) -> str:
@@ -188,6 +212,9 @@ FILTERS = {
     "integer": integer,
     "dmy": dmy,
     "fecha": fecha,
+    "fecha_iso": fecha_iso,
+    "fecha_dia": fecha_dia,
+    "cause_label": cause_label,
     "iso_local": iso_local,
     "state_label": state_label,
     "state_tone": lambda s: STATE_TONES.get(s or "", "muted"),

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
+from conexapi.alerts.service import resolve_connection_alerts
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.connections.health import missing_permissions
-from conexapi.connections.models import Connection
+from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.router import set_oauth_nonce_cookie
 from conexapi.core.errors import AppError, IntegrationError
 from conexapi.messages import error_text, vendor_text
@@ -125,7 +126,7 @@ async def connect_siigo(
 ) -> Response:
     user.require(Role.ADMIN)
     try:
-        await connections.connect_siigo(
+        connection = await connections.connect_siigo(
             session,
             runtime=runtime,
             tenant_id=user.tenant_id,
@@ -144,6 +145,10 @@ async def connect_siigo(
             siigo_error=message,
             siigo_username=username,
             status_code=status,
+        )
+    if connection.status == ConnectionStatus.ACTIVE.value:
+        await resolve_connection_alerts(
+            session, tenant_id=user.tenant_id, connection_id=connection.id
         )
     return redirect("/app/connections", runtime, ok="Siigo Nube conectado: credenciales válidas.")
 

@@ -21,11 +21,13 @@ from conexapi.messages.numbers import integer
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import Progress, QueuedSale, SaleFilter
 from conexapi.sales.states import SaleState
+from conexapi.sync import manual
 from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
-from conexapi.web.format import STATE_TONES, fecha, human, state_label
+from conexapi.web.format import STATE_TONES, fecha, human, number, state_label
 from conexapi.web.ledger import ledger
+from conexapi.web.pages_bulk import cause_counts, sku_groups
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -92,7 +94,9 @@ async def sales_list(
             if fix is not None:
                 fixes[item.id] = fix
                 wants_products = wants_products or fix.code == "unmapped_products"
-    if wants_products and user.can_edit:
+    groups = await sku_groups(session, user.tenant_id)
+    causes = await cause_counts(session, user.tenant_id)
+    if (wants_products or groups) and user.can_edit:
         product_codes = await _siigo_products(session, runtime, user.tenant_id)
     pages = max(1, -(-result.total // PAGE_SIZE))
     status = await _progress(session, runtime, user.tenant_id, [i.id for i in result.items])
@@ -105,6 +109,9 @@ async def sales_list(
             "result": result,
             "f": f,
             "fixes": fixes,
+            "groups": groups,
+            "grouped_skus": [g.sku for g in groups],
+            "causes": causes,
             "products": product_codes,
             "setting_labels": SETTING_LABELS,
             "page": page,
@@ -242,6 +249,9 @@ async def sale_page(
             "queued": {q.id: queue_text(q) for q in status.sales},
             "retryable": sale.state
             in (SaleState.NEEDS_ATTENTION, SaleState.RETRYING, SaleState.DEAD),
+            "markable": not sale.documents
+            and sale.state.value in manual.MARKABLE
+            and not manual.is_elsewhere(sale.manual),
         },
         user=user,
         nav="sales",
@@ -353,3 +363,88 @@ async def map_products_and_retry(
     return redirect(
         back, runtime, ok=text("products.mapped_sale", names=names, sale=sale.external_id)
     )
+
+
+# -- the seller's own decisions (sync.manual) --------------------------------------------------
+
+
+@router.post("/{sale_id}/buyer", dependencies=[Depends(verify_csrf)])
+async def set_buyer(
+    sale_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    consumer_final: Annotated[str, Form()] = "",
+    id_type: Annotated[str, Form(max_length=20)] = "",
+    identification: Annotated[str, Form(max_length=30)] = "",
+    name: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """The fix of a buyer without fiscal data: consumidor final, or the CC/NIT typed."""
+    user.require(Role.ADMIN)
+    back = _back(request, f"/app/sales/{sale_id}")
+    try:
+        buyer = manual.clean_buyer(
+            consumer_final=bool(consumer_final),
+            id_type=id_type,
+            identification=identification,
+            name=name,
+        )
+        sale = await manual.set_buyer(
+            session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor, buyer=buyer
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(back, runtime, error=error_text(exc))
+    return redirect(back, runtime, ok=text("web.buyer_saved", sale=sale.external_id))
+
+
+@router.post("/{sale_id}/invoiced-elsewhere", dependencies=[Depends(verify_csrf)])
+async def mark_elsewhere(
+    sale_id: int,
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    reason: Annotated[str, Form(max_length=300)] = "",
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    back = _back(request, f"/app/sales/{sale_id}")
+    marked = await manual.mark_invoiced_elsewhere(
+        session, tenant_id=user.tenant_id, user=user.actor, reason=reason, sale_ids=[sale_id]
+    )
+    if not marked:
+        return redirect(back, runtime, error=text("sale_not_markable"))
+    return redirect(back, runtime, ok=text("manual.marked", count=number(marked)))
+
+
+@router.post("/{sale_id}/invoiced-elsewhere/undo", dependencies=[Depends(verify_csrf)])
+async def unmark_elsewhere(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    back = _back(request, f"/app/sales/{sale_id}")
+    try:
+        await manual.unmark_invoiced_elsewhere(
+            session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(back, runtime, error=error_text(exc))
+    return redirect(back, runtime, ok=text("web.unmarked"))
+
+
+@router.post("/{sale_id}/refund-acknowledged", dependencies=[Depends(verify_csrf)])
+async def refund_acknowledged(
+    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    back = _back(request, f"/app/sales/{sale_id}")
+    try:
+        await manual.acknowledge_refund(
+            session, tenant_id=user.tenant_id, sale_id=sale_id, user=user.actor
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect(back, runtime, error=error_text(exc))
+    return redirect(back, runtime, ok=text("web.refund_acknowledged"))

@@ -24,13 +24,16 @@ from conexapi.messages.numbers import integer
 from conexapi.operations.schemas import BackfillRequest
 from conexapi.operations.service import get_job, start_backfill
 from conexapi.sales.clock import COLOMBIA, colombia_today
-from conexapi.sales.settings import InvoicingSettings
+from conexapi.sales.settings import ConsumerFallback, InvoicingSettings
+from conexapi.sync import preview
 from conexapi.sync.models import Job
+from conexapi.sync.preview import previewed_count
 from conexapi.sync.unblock import resume_mapped_sales
 from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
-from conexapi.web.format import csv_reason, human
+from conexapi.web.format import csv_reason, human, number
+from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app", route_class=WebRoute)
@@ -43,6 +46,7 @@ BOOL_SETTINGS = (
     "prices_include_iva",
     "credit_notes_auto",
     "create_missing_products",
+    "upload_invoice_to_marketplace",
 )
 INT_SETTINGS = (
     "fv_document_id",
@@ -170,6 +174,7 @@ async def _integration_page(
                 job = None
         context.update(
             {
+                "previewed_count": await previewed_count(session, iid),
                 "settings": view.settings,
                 "proposals": view.proposals,
                 "missing": view.missing,
@@ -268,6 +273,11 @@ def settings_changes(form: dict[str, str], current: InvoicingSettings) -> dict[s
             value = form.get(name) == "on"
             if value != getattr(current, name):
                 changes[name] = value
+        consumer = _consumer_fallback(form, current)
+        if consumer != (
+            current.consumer_fallback.model_dump() if current.consumer_fallback else None
+        ):
+            changes["consumer_fallback"] = consumer
     return changes
 
 
@@ -282,6 +292,17 @@ def _setting_error(exc: AppError | ValidationError) -> str:
     else:
         return text("web.setting_not_saved", reason=error_text(exc))
     return text("web.setting_invalid", field=SETTING_LABELS.get(field, field or "—"))
+
+
+def _consumer_fallback(form: dict[str, str], current: InvoicingSettings) -> dict[str, Any] | None:
+    """The "consumidor final" the form asks for: off, or on with the name it gives."""
+    if form.get("consumer_fallback") != "on":
+        return None
+    base = (current.consumer_fallback or ConsumerFallback()).model_dump()
+    name = " ".join(form.get("consumer_fallback_name", "").split())[:100]
+    if name:
+        base["name"] = name
+    return base
 
 
 @router.post("/integration/{integration_id}/settings", dependencies=[Depends(verify_csrf)])
@@ -317,6 +338,57 @@ async def save_settings(
         return redirect(target, runtime, error=_setting_error(exc))
     names = ", ".join(SETTING_LABELS.get(n, n) for n in changes)
     return redirect(target, runtime, ok=f"Configuración guardada ({names}).")
+
+
+@router.post("/integration/{integration_id}/preview", dependencies=[Depends(verify_csrf)])
+async def start_preview(
+    integration_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    target = f"/app/integration?id={integration_id}#vista-previa"
+    try:
+        await preview.set_preview(session, tenant_id=user.tenant_id, integration_id=integration_id)
+    except AppError as exc:
+        await session.rollback()
+        return redirect(target, runtime, error=error_text(exc))
+    return redirect(
+        f"/app/integration?id={integration_id}#vista-previa", runtime, ok=text("preview.started")
+    )
+
+
+@router.post("/integration/{integration_id}/go-live", dependencies=[Depends(verify_csrf)])
+async def go_live(
+    integration_id: int,
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    invoice_from: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    user.require(Role.ADMIN)
+    target = f"/app/integration?id={integration_id}#vista-previa"
+    try:
+        day = optional_date(invoice_from)
+    except AppError:
+        day = None
+    if day is None or day > colombia_today():
+        return redirect(target, runtime, error=text("preview.invalid_date"))
+    counts = await preview.go_live(
+        session,
+        tenant_id=user.tenant_id,
+        integration_id=integration_id,
+        invoice_from=day,
+        user=user.actor,
+    )
+    return redirect(
+        target,
+        runtime,
+        ok=text(
+            "preview.went_live",
+            invoiced=number(counts["invoiced"]),
+            skipped=number(counts["skipped"]),
+            day=day.strftime("%d/%m/%Y"),
+        ),
+    )
 
 
 @router.post("/integration/{integration_id}/mappings", dependencies=[Depends(verify_csrf)])

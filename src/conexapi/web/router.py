@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from conexapi.web import (
+    pages_bulk,
     pages_connections,
     pages_doctor,
     pages_main,
@@ -29,6 +30,7 @@ async def root() -> RedirectResponse:
 
 
 web_router.include_router(pages_main.router)
+web_router.include_router(pages_bulk.router)  # before pages_sales: /bulk is not a sale id
 web_router.include_router(pages_sales.router)
 web_router.include_router(pages_connections.router)
 web_router.include_router(pages_doctor.router)
