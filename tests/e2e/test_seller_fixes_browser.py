@@ -141,7 +141,7 @@ async def test_unknown_sku_and_buyer_fixes_in_the_browser(stack: Stack) -> None:
         await p.fill("input[name=name]", "Comercial Andina SAS")
         await p.click("text=Guardar y reintentar")
         await p.wait_for_selector("text=dígito de verificación")
-        await p.click("text=Facturar a consumidor final")
+        await p.click("button:has-text('Facturar a consumidor final')")
         await p.wait_for_selector("text=comprador guardado")
         stack.worker.wake()
         await _wait_for_text(p, f"{base}/app/sales?state=invoiced", "3 ventas")

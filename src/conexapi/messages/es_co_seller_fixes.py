@@ -31,13 +31,12 @@ SELLER_FIXES: dict[str, str] = {
     "count_changed": "El número de ventas cambió mientras confirmaba: revise el nuevo número y "
     "confirme de nuevo.",
     "invalid_selection": "Elija ventas o un rango de fechas.",
-    "invalid_date_range": "La fecha final no puede ser anterior a la inicial.",
+    "sale_not_waiting_for_fix": "Esta venta no está esperando una corrección.",
     "not_marked": "La venta no está marcada como facturada por fuera.",
     "refunded_elsewhere": "MercadoLibre ya devolvió el dinero de esta venta: no se puede facturar.",
     "no_refund_to_acknowledge": "La venta no tiene una devolución pendiente.",
     "sale_not_markable": "Solo se marca una venta sin documentos en Siigo que no esté marcada ya.",
     "sale_has_document": "La venta ya tiene un documento en Siigo.",
-    "sale_not_retryable": "Esta venta no está esperando una corrección.",
     "invalid_identification": "La identificación no es válida: revise el tipo y el número (en "
     "un NIT, el dígito de verificación).",
     "invalid_buyer_name": "Escriba el nombre o la razón social del comprador.",

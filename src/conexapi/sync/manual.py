@@ -338,7 +338,7 @@ async def set_buyer(
     sale = await _sale(session, tenant_id, sale_id)
     if sale.state not in {s.value for s in RETRYABLE_BY_HAND}:
         raise Conflict(
-            "Only a sale waiting for a person takes another buyer.", code="sale_not_retryable"
+            "Only a sale waiting for a person takes another buyer.", code="sale_not_waiting_for_fix"
         )
     has_doc = (
         await session.execute(select(Document.id).where(Document.sale_id == sale.id).limit(1))

@@ -18,6 +18,21 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // A message carried over a self-reload is shown again, once.
+  var carried = window.sessionStorage && sessionStorage.getItem("conexapi.notice");
+  if (carried) {
+    sessionStorage.removeItem("conexapi.notice");
+    var main = document.querySelector("main");
+    if (main && !document.querySelector("[data-flash]")) {
+      var c = JSON.parse(carried);
+      var div = document.createElement("div");
+      div.className = c.cls;
+      div.setAttribute("role", c.role);
+      div.setAttribute("data-flash", "");
+      div.textContent = c.text;
+      main.insertBefore(div, main.firstChild);
+    }
+  }
   // Sales: rows, counts and the backlog banner refresh from a small JSON endpoint while the
   // page is open (the words come from the server, already in Spanish).
   var list = document.querySelector("[data-progress-url]");
@@ -48,6 +63,13 @@
               inv.textContent = s.invoice;
             }
             if (row.dataset.reload !== undefined && row.dataset.state !== s.state) {
+              // The one-time message (e.g. "comprador guardado") survives the reload.
+              var notice = document.querySelector("[data-flash]");
+              if (notice && window.sessionStorage) {
+                sessionStorage.setItem("conexapi.notice", JSON.stringify(
+                  { cls: notice.className, role: notice.getAttribute("role"),
+                    text: notice.textContent }));
+              }
               window.location.reload();
               return;
             }
