@@ -7,6 +7,7 @@ from __future__ import annotations
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -31,7 +32,7 @@ from tests.builders import create_tenant
 from tests.conftest import SignedIn, make_settings
 
 
-def _settings(data_dir: Path, **values: object) -> Settings:
+def _settings(data_dir: Path, **values: Any) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
 
 
@@ -41,16 +42,20 @@ def test_keys_are_generated_once_per_data_directory_in_a_private_file(tmp_path: 
     again = load_keys(_settings(tmp_path / "a"))
     other = load_keys(_settings(tmp_path / "b"))
     key_file = tmp_path / "a" / KEY_FILE_NAME
-    assert first.generated and not again.generated and first.key_file == key_file
+    assert first.generated
+    assert not again.generated
+    assert first.key_file == key_file
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert (again.jwt_secret, again.fernet_keys) == (first.jwt_secret, first.fernet_keys)
-    assert other.jwt_secret != first.jwt_secret and other.fernet_keys != first.fernet_keys
+    assert other.jwt_secret != first.jwt_secret
+    assert other.fernet_keys != first.fernet_keys
     # Never the old constants.
     assert first.jwt_secret != legacy_jwt_secret()
     assert legacy_encryption_key() not in first.fernet_keys
     # The start says where the keys are, never what they are.
     events = [e for e in logs if e["event"] == "keys.generated"]
-    assert events and str(key_file.resolve()) == events[0]["path"]
+    assert events
+    assert str(key_file.resolve()) == events[0]["path"]
     assert first.jwt_secret not in repr(logs)
     assert first.fernet_keys[0].decode() not in repr(logs)
 
@@ -67,8 +72,10 @@ def test_a_second_process_never_overwrites_the_keys_of_the_first(tmp_path: Path)
 def test_configured_keys_win_and_no_file_is_written(tmp_path: Path) -> None:
     enc = SecretBox.generate_key()
     keys = load_keys(_settings(tmp_path, secret_key="k" * 40, encryption_key=enc))
-    assert keys.jwt_secret == "k" * 40 and keys.fernet_keys == [enc.encode()]
-    assert keys.key_file is None and not (tmp_path / KEY_FILE_NAME).exists()
+    assert keys.jwt_secret == "k" * 40
+    assert keys.fernet_keys == [enc.encode()]
+    assert keys.key_file is None
+    assert not (tmp_path / KEY_FILE_NAME).exists()
 
 
 def test_a_loose_key_file_is_made_private_again(tmp_path: Path) -> None:
@@ -148,7 +155,8 @@ async def test_two_starts_in_two_data_directories_refuse_each_others_tokens(
             assert (await c1_again.get("/api/v1/me", headers=owner.headers)).status_code == 200
             # ...another one's start does not.
             r = await c2.get("/api/v1/me", headers=owner.headers)
-            assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+            assert r.status_code == 401
+            assert r.json()["code"] == "invalid_token"
             # A token signed with the old public constant is refused everywhere.
             forged = jwt.encode(_claims(owner), legacy_jwt_secret(), "HS256")
             for c in (c1, c2):
