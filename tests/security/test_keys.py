@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 from sqlalchemy import select
-from structlog.testing import capture_logs
 
 from conexapi.app import create_app
 from conexapi.connections.models import Connection
@@ -36,9 +35,12 @@ def _settings(data_dir: Path, **values: Any) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
 
 
-def test_keys_are_generated_once_per_data_directory_in_a_private_file(tmp_path: Path) -> None:
-    with capture_logs() as logs:
-        first = load_keys(_settings(tmp_path / "a"))
+def test_keys_are_generated_once_per_data_directory_in_a_private_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    first = load_keys(_settings(tmp_path / "a"))
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err
     again = load_keys(_settings(tmp_path / "a"))
     other = load_keys(_settings(tmp_path / "b"))
     key_file = tmp_path / "a" / KEY_FILE_NAME
@@ -53,11 +55,10 @@ def test_keys_are_generated_once_per_data_directory_in_a_private_file(tmp_path: 
     assert first.jwt_secret != legacy_jwt_secret()
     assert legacy_encryption_key() not in first.fernet_keys
     # The start says where the keys are, never what they are.
-    events = [e for e in logs if e["event"] == "keys.generated"]
-    assert events
-    assert str(key_file.resolve()) == events[0]["path"]
-    assert first.jwt_secret not in repr(logs)
-    assert first.fernet_keys[0].decode() not in repr(logs)
+    assert "keys.generated" in logs
+    assert str(key_file.resolve()) in logs
+    assert first.jwt_secret not in logs
+    assert first.fernet_keys[0].decode() not in logs
 
 
 def test_a_second_process_never_overwrites_the_keys_of_the_first(tmp_path: Path) -> None:

@@ -33,6 +33,14 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    "user_not_found": "Ese usuario no existe en su cuenta.",
+    "last_owner": "La cuenta necesita al menos un propietario activo: primero haga propietario "
+    "a otro usuario.",
+    "login_throttled": "Demasiados intentos de inicio de sesión. Espere un momento e intente "
+    "de nuevo.",
+    "users.updated": "Usuario {email} actualizado. Sus sesiones abiertas se cerraron.",
+    "users.signed_out_everywhere": "Se cerraron todas sus sesiones, en todos los dispositivos. "
+    "Inicie sesión de nuevo.",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
-from conexapi.accounts.service import add_user, authenticate, list_users
+from conexapi.accounts.service import (
+    add_user,
+    authenticate,
+    list_users,
+    sign_out_everywhere,
+    update_user,
+)
+from conexapi.accounts.throttle import ThrottlePolicy
 from conexapi.alerts import service as alerts
-from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.api.deps import RuntimeDep, SessionDep, client_address
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
 from conexapi.integrations import service as integrations
-from conexapi.messages import error_text
+from conexapi.messages import error_text, text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.web.auth import (
@@ -68,10 +75,11 @@ async def login(
     try:
         user = await authenticate(
             session,
+            runtime.sessions,
             email=email,
             password=password,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
+            address=client_address(request, settings.forwarded_allow_ips),
+            policy=ThrottlePolicy(settings.login_max_failures, settings.login_lockout_seconds),
         )
     except (Unauthorized, TooManyRequests) as exc:
         if isinstance(exc, TooManyRequests):
@@ -87,7 +95,9 @@ async def login(
             user=None,
             status_code=exc.status_code,
         )
-    token = runtime.tokens.issue(user_id=user.id, tenant_id=user.tenant_id, role=user.role)
+    token = runtime.tokens.issue(
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, version=user.token_version
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, runtime, token)
     return response
@@ -96,6 +106,17 @@ async def login(
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
 async def logout() -> RedirectResponse:
     response = RedirectResponse("/app/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/logout-everywhere", dependencies=[Depends(verify_csrf)])
+async def logout_everywhere(
+    user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """Every session of this user (other browsers, API tokens) stops working at once."""
+    await sign_out_everywhere(session, tenant_id=user.tenant_id, user_id=user.claims.user_id)
+    response = redirect("/app/login", runtime, ok=text("users.signed_out_everywhere"))
     clear_session_cookie(response)
     return response
 
@@ -220,3 +241,24 @@ async def create_user(
         await session.rollback()
         return redirect("/app/users", runtime, error=error_text(exc))
     return redirect("/app/users", runtime, ok=f"Usuario {email.strip().lower()} creado.")
+
+
+@router.post("/users/{user_id}", dependencies=[Depends(verify_csrf)])
+async def change_user(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    role: Annotated[Role, Form()],
+    is_active: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """Role and active state of one user of the tenant (owners only); their sessions end."""
+    user.require(Role.OWNER)
+    try:
+        changed = await update_user(
+            session, tenant_id=user.tenant_id, user_id=user_id, role=role, is_active=is_active
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect("/app/users", runtime, error=error_text(exc))
+    return redirect("/app/users", runtime, ok=text("users.updated", email=changed.email))
