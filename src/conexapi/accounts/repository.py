@@ -21,7 +21,6 @@ class AccountRepository:
         return result.scalar_one_or_none()
 
 
-
 class TenantUsers:
     """Users of one tenant: every query is filtered by it."""
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 
 from conexapi.accounts import service
 from conexapi.accounts.models import Role
@@ -17,11 +17,9 @@ from conexapi.accounts.schemas import (
 )
 from conexapi.accounts.throttle import ThrottlePolicy
 from conexapi.api.deps import ClaimsDep, OwnerDep, RuntimeDep, SessionDep, client_address
+from conexapi.db import DbId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-MAX_ID = 2**31 - 1  # the id columns are INT on MariaDB
-UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post("/auth/token", response_model=TokenResponse)
@@ -82,7 +80,7 @@ async def list_users(claims: ClaimsDep, session: SessionDep) -> list[UserRead]:
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: UserId, claims: ClaimsDep, session: SessionDep) -> UserRead:
+async def get_user(user_id: DbId, claims: ClaimsDep, session: SessionDep) -> UserRead:
     user = await service.get_user(session, tenant_id=claims.tenant_id, user_id=user_id)
     return UserRead.model_validate(user)
 
@@ -101,7 +99,7 @@ async def add_user(body: UserCreate, claims: OwnerDep, session: SessionDep) -> U
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 async def update_user(
-    user_id: UserId, body: UserUpdate, claims: OwnerDep, session: SessionDep
+    user_id: DbId, body: UserUpdate, claims: OwnerDep, session: SessionDep
 ) -> UserRead:
     """Owners change a user's role or deactivate them (`is_active: false`): the user's tokens
     stop working at once. The last active owner can be neither demoted nor deactivated (409)."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.core.errors import Unprocessable
+from conexapi.db import DbId
 from conexapi.integrations import mappings, service, unmapped
 from conexapi.integrations.api_schemas import (
     BulkMappingReport,
@@ -81,7 +82,7 @@ async def list_integrations(claims: ClaimsDep, session: SessionDep) -> list[Inte
 
 @router.get("/{integration_id}", response_model=IntegrationRead, responses=_ERRORS)
 async def get_integration(
-    integration_id: int, claims: ClaimsDep, session: SessionDep
+    integration_id: DbId, claims: ClaimsDep, session: SessionDep
 ) -> IntegrationRead:
     view = await service.read_integration(
         session, tenant_id=claims.tenant_id, integration_id=integration_id
@@ -91,7 +92,7 @@ async def get_integration(
 
 @router.patch("/{integration_id}", response_model=IntegrationRead, responses=_ERRORS)
 async def patch_integration(
-    integration_id: int,
+    integration_id: DbId,
     body: IntegrationPatch,
     claims: AdminDep,
     session: SessionDep,
@@ -112,11 +113,11 @@ async def patch_integration(
     "/{integration_id}/product-mappings", response_model=ProductMappingPage, responses=_ERRORS
 )
 async def list_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     claims: ClaimsDep,
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=120)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ProductMappingPage:
     rows, total = await mappings.list_mappings(
@@ -139,7 +140,7 @@ async def list_product_mappings(
     "/{integration_id}/product-mappings/import", response_model=ImportReport, responses=_ERRORS
 )
 async def import_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     request: Request,
     claims: AdminDep,
     session: SessionDep,
@@ -171,7 +172,7 @@ async def import_product_mappings(
     "/{integration_id}/product-mappings/bulk", response_model=BulkMappingReport, responses=_ERRORS
 )
 async def bulk_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     body: BulkMappingRequest,
     claims: AdminDep,
     session: SessionDep,
@@ -193,7 +194,7 @@ async def bulk_product_mappings(
 
 @router.get("/{integration_id}/unmapped-skus", response_model=UnmappedSkuPage, responses=_ERRORS)
 async def list_unmapped_skus(
-    integration_id: int, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
+    integration_id: DbId, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
 ) -> UnmappedSkuPage:
     """The SKUs sales wait for (no usable Siigo product), most waited for first, each with the
     Siigo products proposed for it: exact code, code without spaces/quotes, reference or
@@ -210,7 +211,7 @@ async def list_unmapped_skus(
     responses=_ERRORS,
 )
 async def create_product_for_sku(
-    integration_id: int,
+    integration_id: DbId,
     body: CreateProductRequest,
     claims: AdminDep,
     session: SessionDep,
@@ -246,7 +247,7 @@ async def _retry_waiting(session: SessionDep, tenant_id: int, integration_id: in
     responses=_ERRORS,
 )
 async def check_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     claims: ClaimsDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -269,7 +270,7 @@ async def check_product_mappings(
     responses=_ERRORS,
 )
 async def put_product_mapping(
-    integration_id: int,
+    integration_id: DbId,
     sku: str,
     body: ProductMappingPut,
     claims: AdminDep,
@@ -292,7 +293,7 @@ async def put_product_mapping(
 
 @router.delete("/{integration_id}/product-mappings/{sku:path}", status_code=204, responses=_ERRORS)
 async def delete_product_mapping(
-    integration_id: int, sku: str, claims: AdminDep, session: SessionDep
+    integration_id: DbId, sku: str, claims: AdminDep, session: SessionDep
 ) -> Response:
     await mappings.delete_mapping(
         session, tenant_id=claims.tenant_id, integration_id=integration_id, sku=sku

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from conexapi.db import DbDate, DbId
 from conexapi.sales.clock import colombia_today
 from conexapi.sales.states import SaleState
 from conexapi.sync.backfill import MAX_HISTORY
@@ -92,9 +93,9 @@ class SaleFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: SaleState | None = None
     q: str | None = Field(default=None, max_length=100)
-    date_from: date | None = None
-    date_to: date | None = None
-    integration_id: int | None = None
+    date_from: DbDate | None = None
+    date_to: DbDate | None = None
+    integration_id: DbId | None = None
 
 
 class RetryAll(SaleFilter):
@@ -110,8 +111,8 @@ class RetryResult(BaseModel):
 
 class BackfillRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date_from: date
-    date_to: date
+    date_from: DbDate
+    date_to: DbDate
 
     @model_validator(mode="after")
     def _range(self) -> BackfillRequest:

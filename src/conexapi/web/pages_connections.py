@@ -15,6 +15,7 @@ from conexapi.connections import service as connections
 from conexapi.connections.health import missing_permissions
 from conexapi.connections.models import Connection
 from conexapi.core.errors import AppError, IntegrationError
+from conexapi.db import DbId
 from conexapi.messages import error_text, vendor_text
 from conexapi.messages import text as message
 from conexapi.sales.clock import COLOMBIA
@@ -147,7 +148,7 @@ async def connect_siigo(
 
 @router.post("/connections/{connection_id}/refresh-catalogs", dependencies=[Depends(verify_csrf)])
 async def refresh_catalogs(
-    connection_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     try:

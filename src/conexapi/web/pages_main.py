@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
@@ -20,6 +20,7 @@ from conexapi.alerts import service as alerts
 from conexapi.api.deps import RuntimeDep, SessionDep, client_address
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
+from conexapi.db import DbId
 from conexapi.integrations import service as integrations
 from conexapi.messages import error_text, text
 from conexapi.operations import service as sales
@@ -205,7 +206,7 @@ async def scan_alerts(
 
 @router.post("/alerts/{alert_id}/resolve", dependencies=[Depends(verify_csrf)])
 async def resolve(
-    alert_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    alert_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     await alerts.resolve_alert_by_id(session, tenant_id=user.tenant_id, alert_id=alert_id)
@@ -248,7 +249,7 @@ async def change_user(
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user_id: DbId,
     role: Annotated[Role, Form()],
     is_active: Annotated[bool, Form()] = False,
 ) -> RedirectResponse:

@@ -14,6 +14,7 @@ from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections.catalogs import load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
+from conexapi.db import DbId
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import service as integrations
 from conexapi.messages import error_text, text
@@ -122,7 +123,7 @@ async def _siigo_products(
 
 @router.get("/{sale_id}", response_class=HTMLResponse)
 async def sale_page(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
     sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
     fix = fix_for(sale.error.code if sale.error else None, sale.timeline, sale.facts)
@@ -166,7 +167,7 @@ def _back(request: Request, fallback: str) -> str:
 
 @router.post("/{sale_id}/retry", dependencies=[Depends(verify_csrf)])
 async def retry(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     sale = await sales.retry_sale(
@@ -181,7 +182,7 @@ async def retry(
 
 @router.post("/{sale_id}/correction", dependencies=[Depends(verify_csrf)])
 async def request_correction(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     """The seller asks to correct an invoice the fiscal review found wrong (never automatic)."""
     user.require(Role.ADMIN)
@@ -222,7 +223,7 @@ async def retry_all(
 
 @router.post("/{sale_id}/map-products", dependencies=[Depends(verify_csrf)])
 async def map_products_and_retry(
-    sale_id: int,
+    sale_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
