@@ -133,4 +133,3 @@ async def test_a_long_username_when_creating_a_user_is_422(
         headers=owner.headers,
     )
     assert r.status_code == 422
-

@@ -3,7 +3,7 @@ sale detail) and jobs (backfills)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
