@@ -24,13 +24,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.accounts.models import LoginThrottle
 from conexapi.core.errors import TooManyRequests
-from conexapi.db import is_lock_conflict, upsert_many
+from conexapi.db import is_lock_conflict, retry_on_lock_conflict, upsert_many
+
+log = structlog.get_logger("conexapi.accounts")
 
 ACCOUNT_LOCK_CAP_SECONDS = 60
 SPREAD_FACTOR = 4  # the address and account counters allow this many times the pair's limit
@@ -137,9 +140,20 @@ async def admit(
 async def forget(sessions: async_sessionmaker[AsyncSession], *, email: str, address: str) -> None:
     """After a successful sign-in: the pair and the account start again from zero."""
     keys = [throttle_key("pair", email, address), throttle_key("account", email)]
-    async with sessions() as session:
-        await session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
-        await session.commit()
+
+    async def work() -> None:
+        async with sessions() as session:
+            for key in keys:  # one by one, in `admit`'s order: no deadlock with an attempt
+                await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+            await session.commit()
+
+    try:
+        await retry_on_lock_conflict(work)
+    except DBAPIError as exc:
+        if not is_lock_conflict(exc):
+            raise
+        # Best effort: the counters are then forgotten when they go quiet.
+        log.warning("login.throttle_not_reset")
 
 
 async def _prune(session: AsyncSession, now: datetime, policy: ThrottlePolicy) -> None:
