@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from structlog.testing import capture_logs
 from sqlalchemy import select
 
 from conexapi.app import create_app
@@ -35,12 +36,10 @@ def _settings(data_dir: Path, **values: Any) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
 
 
-def test_keys_are_generated_once_per_data_directory_in_a_private_file(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    first = load_keys(_settings(tmp_path / "a"))
-    captured = capfd.readouterr()
-    logs = captured.out + captured.err
+def test_keys_are_generated_once_per_data_directory_in_a_private_file(tmp_path: Path) -> None:
+    with capture_logs() as captured:
+        first = load_keys(_settings(tmp_path / "a"))
+    logs = repr(captured)
     again = load_keys(_settings(tmp_path / "a"))
     other = load_keys(_settings(tmp_path / "b"))
     key_file = tmp_path / "a" / KEY_FILE_NAME

@@ -4,7 +4,7 @@ Every attempt is counted *before* the password is checked, in a short transactio
 that locks its counter rows (an upsert, then the row under lock), so parallel guesses queue on
 the row and no more than the limit are ever checked. Three counters, each keyed by a hash:
 
-- the (e-mail, client address) pair: `max_failures` attempts, then a lock of 1 s that doubles
+- the (e-mail, client address) pair: `max_failures` attempts, then a lock of 30 s that doubles
   with each further failure, up to `lockout_seconds`;
 - the client address alone (guessing across many accounts): 4 x `max_failures`, same growth;
 - the e-mail alone (guessing from many addresses): 4 x `max_failures`, locks of at most a
@@ -36,6 +36,7 @@ from conexapi.db import is_lock_conflict, retry_on_lock_conflict, upsert_many
 log = structlog.get_logger("conexapi.accounts")
 
 ACCOUNT_LOCK_CAP_SECONDS = 60
+FIRST_LOCK_SECONDS = 30  # at the limit; doubled by each further failure, up to the cap
 SPREAD_FACTOR = 4  # the address and account counters allow this many times the pair's limit
 
 
@@ -123,7 +124,7 @@ async def admit(
                     row.locked_until = None
                     if row.failures >= counter.limit:
                         grow = min(row.failures - counter.limit, 30)
-                        lock = min(float(2**grow), float(counter.cap_seconds))
+                        lock = min(FIRST_LOCK_SECONDS * 2.0**grow, float(counter.cap_seconds))
                         row.locked_until = now + timedelta(seconds=lock)
                 if secrets.randbelow(64) == 0:
                     await _prune(session, now, policy)

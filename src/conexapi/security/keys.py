@@ -26,8 +26,6 @@ from cryptography.fernet import Fernet
 
 from conexapi.settings import ConfigurationError, Settings
 
-log = structlog.get_logger("conexapi.keys")
-
 KEY_FILE_NAME = "secret-keys.json"
 # The string the keys of development used to be derived from (public, in every copy of the
 # code). Only `legacy_encryption_key()` still uses it: to find and re-encrypt old secrets.
@@ -84,7 +82,9 @@ def _read_key_file(path: Path) -> dict[str, str]:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         os.chmod(path, 0o600)
-        log.warning("keys.file_permissions_tightened", path=str(path), was=oct(mode))
+        structlog.get_logger("conexapi.keys").warning(
+            "keys.file_permissions_tightened", path=str(path), was=oct(mode)
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         keys = {
@@ -116,6 +116,7 @@ def load_keys(settings: Settings) -> KeyMaterial:
         if not key_file.exists():
             generated = _write_new_key_file(key_file)
         stored = _read_key_file(key_file)
+        log = structlog.get_logger("conexapi.keys")  # at call time: the current configuration
         if generated:
             log.warning(
                 "keys.generated",
