@@ -82,7 +82,7 @@ async def test_out_of_range_dates_in_bodies_are_422(
 async def test_non_finite_or_huge_numbers_in_json_are_refused(
     client: httpx.AsyncClient, owner: SignedIn, number: str
 ) -> None:
-    raw = '{"settings": {"iva_rate": %s, "fv_document_id": %s}}' % (number, number)
+    raw = f'{{"settings": {{"iva_rate": {number}, "fv_document_id": {number}}}}}'
     r = await client.patch(
         "/api/v1/integrations/1",
         content=raw.encode(),

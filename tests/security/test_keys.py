@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from structlog.testing import capture_logs
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from conexapi.app import create_app
 from conexapi.connections.models import Connection
