@@ -182,6 +182,17 @@ class Settings(BaseSettings):
     # most this often, however often Prometheus scrapes.
     metrics_queue_cache_seconds: float = Field(default=10.0, ge=0)
 
+    # Bounded in-process memories (`core/caches.py`): the most entries each cache of a process
+    # keeps (least recently used dropped first), and how long a remembered answer is reused.
+    # Per connection: access tokens, tax catalogues, webhook sellers, idle per-connection locks.
+    cache_connections: int = Field(default=10_000, ge=1)
+    # Siigo product codes remembered as checked (and idle per-code locks).
+    cache_product_codes: int = Field(default=50_000, ge=1)
+    token_memo_seconds: float = Field(default=30.0, ge=0)
+    # "This MercadoLibre seller is connected" (only positive answers are kept).
+    intake_target_seconds: float = Field(default=30.0, ge=0)
+    tax_catalog_memory_seconds: float = Field(default=600.0, ge=0)
+
     # `conexapi demo`: the seed of the simulated sales.
     demo_seed: int = 7
 
