@@ -18,7 +18,9 @@ from tests.web.conftest import csrf_of, web_login
 ADMIN_WRITE = "/api/v1/sales/999999/retry"  # admins: 404 (no such sale); viewers: 403
 
 
-async def _token(client: httpx.AsyncClient, email: str, password: str = "s3cret-pass") -> dict:
+async def _token(
+    client: httpx.AsyncClient, email: str, password: str = "s3cret-pass"
+) -> dict[str, str]:
     r = await client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
