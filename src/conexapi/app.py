@@ -27,6 +27,7 @@ from conexapi.operations.router import jobs_router
 from conexapi.operations.router import router as sales_router
 from conexapi.reports.router import router as reports_router
 from conexapi.runtime import Runtime
+from conexapi.security.rotation import reencrypt_legacy_secrets_at_start
 from conexapi.settings import Settings, load_settings
 from conexapi.sync.stats import QueueStatsCache
 from conexapi.web.apidocs import router as docs_router
@@ -49,6 +50,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await reencrypt_legacy_secrets_at_start(rt)
         freeze_startup_heap()
         yield
         if owns_runtime:

@@ -153,6 +153,7 @@ def worker(
     from conexapi.core.metrics import render
     from conexapi.core.metrics_server import MetricsServer
     from conexapi.runtime import Runtime
+    from conexapi.security.rotation import reencrypt_legacy_secrets_at_start
     from conexapi.worker_process import build_worker
 
     settings = _settings()
@@ -178,6 +179,7 @@ def worker(
                 )
                 raise typer.Exit(2) from exc
         runtime = Runtime.build(settings)
+        await reencrypt_legacy_secrets_at_start(runtime)
         w = build_worker(runtime, concurrency=concurrency, upkeep=not no_sweep)
         freeze_startup_heap()
         loop = asyncio.get_running_loop()

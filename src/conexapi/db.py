@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
 
+from annotated_types import Interval
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -44,6 +45,17 @@ def utcnow() -> datetime:
 def naive_utc(value: datetime | None) -> datetime | None:
     """A stored (aware) UTC moment made naive, to compare with `utcnow()`; None stays None."""
     return value.replace(tzinfo=None) if value is not None else None
+
+
+# The id columns are INT on MariaDB: an id outside 1..2^31-1 names nothing. As a path, query or
+# body field type, a bigger one is a 422 (never a 500 from SQLite's 64-bit integers).
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Interval(ge=1, le=MAX_DB_ID)]
+# Dates a seller can mean (MercadoLibre Colombia sales); outside, 422 instead of a date that
+# overflows once shifted between Colombia and UTC.
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+DbDate = Annotated[date, Interval(ge=MIN_DATE, le=MAX_DATE)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -209,6 +209,8 @@ def write_env_file(path: Path, settings: Settings) -> None:
         "CONEXAPI_MELI_AUTH_URL": settings.meli_auth_url,
         "CONEXAPI_MELI_API_URL": settings.meli_api_url,
         "CONEXAPI_SIIGO_API_URL": settings.siigo_api_url,
+        # Where the generated keys are: the doctor must decrypt what the demo stored.
+        "CONEXAPI_DATA_DIR": str(settings.local_data_dir.resolve()),
         "CONEXAPI_LOG_LEVEL": "WARNING",
     }
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items() if v is not None))

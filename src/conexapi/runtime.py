@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from conexapi import __version__
 from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
+from conexapi.security.keys import KeyMaterial, load_keys
 from conexapi.security.tokens import TokenService
 from conexapi.settings import Settings
 
@@ -61,6 +62,8 @@ class Runtime:
     tokens: TokenService
     meli_http: httpx.AsyncClient
     siigo_http: httpx.AsyncClient
+    # Where the signing and encryption keys came from (configured, or the data directory's file).
+    keys: KeyMaterial | None = None
     # Built on first use by the package that owns each (see the module docstring).
     token_keepers: dict[str, TokenKeeper] = field(default_factory=dict)  # by vendor
     token_memo: TokenMemo | None = None
@@ -86,14 +89,15 @@ class Runtime:
         # every kind of process: API, worker, CLI.
         import conexapi.models  # noqa: F401
 
+        keys = load_keys(settings)
         engine = create_engine(settings.database_url)
         return cls(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
-            secrets=SecretBox(settings.fernet_keys),
+            secrets=SecretBox(keys.fernet_keys),
             tokens=TokenService(
-                settings.jwt_secret,
+                keys.jwt_secret,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 ttl_seconds=settings.jwt_ttl_seconds,
@@ -101,6 +105,7 @@ class Runtime:
             meli_http=build_http_client(settings.mercadolibre.api_url, timeout=30.0),
             # Siigo asks clients to wait up to 120 s for document creation before giving up.
             siigo_http=build_http_client(settings.siigo.api_url, timeout=120.0),
+            keys=keys,
         )
 
     async def aclose(self) -> None:

@@ -8,7 +8,7 @@ public interface; they are grouped into sections by properties for the code's co
 from __future__ import annotations
 
 import base64
-import hashlib
+import binascii
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +17,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_SEED = "conexapi-development-only"
+# Production refuses a shorter JWT signing key (bytes of its UTF-8 text).
+MIN_SECRET_KEY_BYTES = 32
+
+
+def _is_fernet_key(value: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(value.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class Environment(StrEnum):
@@ -214,7 +222,19 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _require_secrets_in_production(self) -> Settings:
+    def _check_keys(self) -> Settings:
+        for name, secret in (
+            ("encryption_key", self.encryption_key),
+            ("old_encryption_keys", self.old_encryption_keys),
+        ):
+            if secret is None:
+                continue
+            values = [k.strip() for k in secret.get_secret_value().split(",") if k.strip()]
+            if not all(_is_fernet_key(v) for v in values):
+                raise ConfigurationError(
+                    f"CONEXAPI_{name.upper()} must hold Fernet keys (32 random bytes, url-safe "
+                    "base64): generate one with `conexapi keys generate`."
+                )
         if self.env is Environment.PRODUCTION:
             missing = [
                 f"CONEXAPI_{name.upper()}"
@@ -227,6 +247,12 @@ class Settings(BaseSettings):
                     + ", ".join(missing)
                     + ". Generate a secret key with `openssl rand -hex 32` and an encryption key "
                     "with `conexapi keys generate`."
+                )
+            assert self.secret_key is not None
+            if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+                raise ConfigurationError(
+                    f"CONEXAPI_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: refusing "
+                    "to start in production. Generate one with `openssl rand -hex 32`."
                 )
         return self
 
@@ -252,27 +278,16 @@ class Settings(BaseSettings):
         return self.env is Environment.PRODUCTION
 
     @cached_property
-    def jwt_secret(self) -> str:
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value()
-        return hashlib.sha256(f"{DEV_SECRET_SEED}:jwt".encode()).hexdigest()
-
-    @cached_property
-    def fernet_keys(self) -> list[bytes]:
-        """The encryption keys, newest first (the first one encrypts)."""
-        keys: list[bytes] = []
-        if self.encryption_key is not None:
-            keys.append(self.encryption_key.get_secret_value().encode())
-        else:
-            digest = hashlib.sha256(f"{DEV_SECRET_SEED}:fernet".encode()).digest()
-            keys.append(base64.urlsafe_b64encode(digest))
-        if self.old_encryption_keys is not None:
-            keys += [
-                k.strip().encode()
-                for k in self.old_encryption_keys.get_secret_value().split(",")
-                if k.strip()
-            ]
-        return keys
+    def old_fernet_keys(self) -> list[bytes]:
+        """Keys still accepted for decryption after a rotation (the current key comes first,
+        from `security.keys.load_keys`)."""
+        if self.old_encryption_keys is None:
+            return []
+        return [
+            k.strip().encode()
+            for k in self.old_encryption_keys.get_secret_value().split(",")
+            if k.strip()
+        ]
 
     @property
     def mercadolibre(self) -> MercadoLibreSection:

@@ -60,7 +60,8 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
 async def test_bad_tokens_are_401(
     client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn, mutation: str
 ) -> None:
-    secret = runtime.settings.jwt_secret
+    assert runtime.keys is not None
+    secret = runtime.keys.jwt_secret
     claims = jwt.decode(owner.token, options={"verify_signature": False})
     if mutation == "alg_none":
         token = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from tests.conftest import sign_up
 from tests.stack import running_stack, stack_settings
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("patch", "/api/v1/users/{user_id}"): {"json": {"is_active": False}},
     ("patch", "/api/v1/integrations/{integration_id}"): {"json": {"settings": {"stamp": False}}},
     ("post", "/api/v1/integrations/{integration_id}/product-mappings/import"): {
         "content": b"sku,erp_code\nA,B\n",

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from conexapi.connections.models import Connection
 from conexapi.runtime import Runtime
 from conexapi.security.encryption import DecryptionError, SecretBox
+from conexapi.security.keys import load_keys
 from conexapi.security.rotation import rotate_secrets
 from conexapi.settings import ConfigurationError, Settings
 from tests.builders import create_tenant
@@ -26,11 +29,12 @@ def test_production_refuses_to_start_without_secrets() -> None:
     assert ok.is_production
 
 
-def test_dev_defaults_just_work() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    box = SecretBox(settings.fernet_keys)
+def test_dev_defaults_just_work(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    keys = load_keys(settings)
+    box = SecretBox(keys.fernet_keys)
     assert box.decrypt(box.encrypt("APP_USR-123")) == "APP_USR-123"
-    assert settings.jwt_secret
+    assert len(keys.jwt_secret) >= 32
 
 
 def test_a_rotated_key_still_decrypts_old_secrets_and_a_wrong_key_never_does() -> None:

@@ -37,10 +37,19 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # In every access token (`ver`); bumped by sign-out-everywhere, a password, role or active
+    # change: every token issued before stops working at once.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per e-mail, shared by every API replica through the database."""
+    """Sign-in attempts per key, shared by every API replica through the database.
+
+    A key is a hash of what is counted: the (e-mail, client address) pair, the client address or
+    the e-mail alone (`accounts.throttle`). `failures` counts attempts since the counter was last
+    quiet; `window_started_at` is the last counted attempt (the counter is forgotten after
+    `CONEXAPI_LOGIN_LOCKOUT_SECONDS` without one); `locked_until` refuses attempts (429) until then.
+    """
 
     __tablename__ = "login_throttle"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.accounts.models import LoginThrottle, Tenant, User
+from conexapi.accounts.models import Role, Tenant, User
 
 
 class AccountRepository:
@@ -20,12 +20,6 @@ class AccountRepository:
         result = await self.session.execute(select(Tenant).where(Tenant.name == name))
         return result.scalar_one_or_none()
 
-    async def throttle(self, key: str, *, for_update: bool = False) -> LoginThrottle | None:
-        stmt = select(LoginThrottle).where(LoginThrottle.key == key)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
 
 class TenantUsers:
     """Users of one tenant: every query is filtered by it."""
@@ -34,11 +28,27 @@ class TenantUsers:
         self.session = session
         self.tenant_id = tenant_id
 
-    async def get(self, user_id: int) -> User | None:
-        result = await self.session.execute(
-            select(User).where(User.id == user_id, User.tenant_id == self.tenant_id)
-        )
+    async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
+        """One primary-key lookup (the tenant filter only narrows it)."""
+        stmt = select(User).where(User.id == user_id, User.tenant_id == self.tenant_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        result = await self.session.execute(stmt.execution_options(populate_existing=True))
         return result.scalar_one_or_none()
+
+    async def active_owners(self, *, for_update: bool = False) -> list[User]:
+        stmt = (
+            select(User)
+            .where(
+                User.tenant_id == self.tenant_id,
+                User.role == Role.OWNER.value,
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return list((await self.session.execute(stmt)).scalars())
 
     async def tenant(self) -> Tenant | None:
         return await self.session.get(Tenant, self.tenant_id)

@@ -1,17 +1,18 @@
-"""Tenants, users and sign-in (with throttling of repeated failures)."""
+"""Tenants, users, sign-in (throttled: `accounts.throttle`) and who a token belongs to."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from conexapi.accounts.models import LoginThrottle, Role, Tenant, User
+from conexapi.accounts import throttle
+from conexapi.accounts.models import Role, Tenant, User
 from conexapi.accounts.repository import AccountRepository, TenantUsers
-from conexapi.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized
-from conexapi.db import utcnow
+from conexapi.accounts.throttle import ThrottlePolicy
+from conexapi.core.errors import Conflict, NotFound, Unauthorized
 from conexapi.security.passwords import hash_password, verify_password
+from conexapi.security.tokens import TokenClaims
 
 
 async def create_user(
@@ -48,54 +49,103 @@ async def add_user(
 
 
 async def authenticate(
-    session: AsyncSession, *, email: str, password: str, max_failures: int, lockout_seconds: int
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    email: str,
+    password: str,
+    address: str,
+    policy: ThrottlePolicy,
 ) -> User:
-    """Checks the password; after `max_failures` misses the e-mail is locked for a while (429).
-
-    The throttle row is per e-mail and lives in the database, so it holds across API replicas.
-    """
+    """Checks the password, after the throttle admitted the attempt (`accounts.throttle`): over
+    the limit, 429 with `retry_after` and the password is not even looked at."""
     key = email.strip().lower()
-    repo = AccountRepository(session)
-    now = utcnow()
-    throttle = await repo.throttle(key)
-    if throttle and throttle.locked_until and throttle.locked_until.replace(tzinfo=None) > now:
-        retry = int((throttle.locked_until.replace(tzinfo=None) - now).total_seconds()) + 1
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Try again in {retry} seconds.",
-            code="login_throttled",
-            details={"retry_after": retry},
-        )
-    user = await repo.user_by_email(key)
-    ok = verify_password(password, user.password_hash if user else None)
+    await throttle.admit(sessions, email=key, address=address, policy=policy)
+    user = await AccountRepository(session).user_by_email(key)
+    # Argon2 takes tens of milliseconds of CPU: off the event loop.
+    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if ok and user is not None and user.is_active:
-        if throttle is not None:
-            await session.delete(throttle)
+        await throttle.forget(sessions, email=key, address=address)
         return user
-    await _record_failure(session, key, throttle, max_failures, lockout_seconds)
     raise Unauthorized("Wrong e-mail or password.", code="invalid_credentials")
 
 
-async def _record_failure(
+async def caller(session: AsyncSession, claims: TokenClaims) -> TokenClaims:
+    """The token's user, from the database (one primary-key query, no cache): gone, disabled,
+    moved or signed out since the token was issued -> 401 at once. The role is the database's."""
+    user = await TenantUsers(session, claims.tenant_id).get(claims.user_id)
+    if (
+        user is None
+        or not user.is_active
+        or user.token_version != claims.version
+        or user.role not in {r.value for r in Role}
+    ):
+        raise Unauthorized(
+            "This session is no longer valid (the account was changed, disabled or signed out "
+            "everywhere); sign in again.",
+            code="invalid_token",
+        )
+    return TokenClaims(
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, version=user.token_version
+    )
+
+
+def revoke_tokens(user: User) -> None:
+    """Every token issued to `user` so far stops working (the next request gets 401)."""
+    user.token_version = (user.token_version or 0) + 1
+
+
+async def sign_out_everywhere(session: AsyncSession, *, tenant_id: int, user_id: int) -> None:
+    user = await TenantUsers(session, tenant_id).get(user_id, for_update=True)
+    if user is None:
+        raise Unauthorized("This account no longer exists.", code="invalid_token")
+    revoke_tokens(user)
+
+
+async def change_password(
+    session: AsyncSession, *, tenant_id: int, user_id: int, current: str, new: str
+) -> User:
+    user = await TenantUsers(session, tenant_id).get(user_id, for_update=True)
+    if user is None:
+        raise Unauthorized("This account no longer exists.", code="invalid_token")
+    if not await run_in_threadpool(verify_password, current, user.password_hash):
+        raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    user.password_hash = await run_in_threadpool(hash_password, new)
+    revoke_tokens(user)
+    return user
+
+
+async def update_user(
     session: AsyncSession,
-    key: str,
-    throttle: LoginThrottle | None,
-    max_failures: int,
-    lockout_seconds: int,
-) -> None:
-    now = utcnow()
-    window = timedelta(seconds=lockout_seconds)
-    if throttle is None:
-        throttle = LoginThrottle(key=key, failures=0, window_started_at=now)
-        session.add(throttle)
-    elif now - throttle.window_started_at.replace(tzinfo=None) > window:
-        throttle.failures = 0
-        throttle.window_started_at = now
-        throttle.locked_until = None
-    throttle.failures += 1
-    if throttle.failures >= max_failures:
-        throttle.locked_until = now + window
-    # The failure must be remembered even though the request answers 401.
-    await session.commit()
+    *,
+    tenant_id: int,
+    user_id: int,
+    role: Role | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """An owner changes a user's role or deactivates/reactivates them; their tokens are revoked.
+    The last active owner of a tenant can be neither demoted nor deactivated (409)."""
+    users = TenantUsers(session, tenant_id)
+    # The tenant's active owners, locked: two owners demoting each other at once cannot both win.
+    owners = await users.active_owners(for_update=True)
+    user = await users.get(user_id, for_update=True)
+    if user is None:
+        raise NotFound("User not found.", code="user_not_found")
+    new_role = role.value if role is not None else user.role
+    new_active = user.is_active if is_active is None else is_active
+    if new_role == user.role and new_active == user.is_active:
+        return user
+    stays_owner = new_role == Role.OWNER.value and new_active
+    if user.id in {o.id for o in owners} and not stays_owner and len(owners) <= 1:
+        raise Conflict(
+            "The tenant needs at least one active owner: make another user owner first.",
+            code="last_owner",
+        )
+    user.role = new_role
+    user.is_active = new_active
+    revoke_tokens(user)
+    await session.flush()
+    return user
 
 
 async def get_me(session: AsyncSession, *, tenant_id: int, user_id: int) -> tuple[User, Tenant]:

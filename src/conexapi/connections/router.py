@@ -21,6 +21,7 @@ from conexapi.connections.schemas import (
     SiigoConnect,
 )
 from conexapi.core.errors import AppError
+from conexapi.db import DbId
 from conexapi.messages import error_text, text
 from conexapi.runtime import Runtime
 from conexapi.security.cookies import SESSION_COOKIE, cookie_name, is_secure
@@ -156,7 +157,7 @@ async def list_connections(claims: ClaimsDep, session: SessionDep) -> list[Conne
 
 @router.get("/{connection_id}", response_model=ConnectionRead, responses=_ERRORS)
 async def get_connection(
-    connection_id: int, claims: ClaimsDep, session: SessionDep
+    connection_id: DbId, claims: ClaimsDep, session: SessionDep
 ) -> ConnectionRead:
     connection = await service.get_connection(
         session, tenant_id=claims.tenant_id, connection_id=connection_id
@@ -166,7 +167,7 @@ async def get_connection(
 
 @router.post("/{connection_id}/refresh-catalogs", response_model=CatalogsSummary, responses=_ERRORS)
 async def refresh_catalogs(
-    connection_id: int, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> CatalogsSummary:
     return await service.refresh_catalogs(
         session, runtime=runtime, tenant_id=claims.tenant_id, connection_id=connection_id

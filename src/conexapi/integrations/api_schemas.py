@@ -7,14 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conexapi.db import DbId
 from conexapi.sales.settings import InvoicingSettings
 
 
 class IntegrationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mercadolibre_connection_id: int
-    siigo_connection_id: int
+    mercadolibre_connection_id: DbId
+    siigo_connection_id: DbId
     settings: InvoicingSettings | None = Field(
         default=None, description="Settings given here are kept; the others are proposed."
     )
@@ -180,7 +181,9 @@ class CreateProductRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=120)
-    tax_id: int = Field(description="The Siigo tax of the product (from /v1/taxes)")
+    tax_id: int = Field(
+        ge=1, le=2**31 - 1, description="The Siigo tax of the product (from /v1/taxes)"
+    )
     code: str | None = Field(default=None, max_length=30, description="Default: a safe code")
     name: str | None = Field(default=None, max_length=100, description="Default: the item title")
 

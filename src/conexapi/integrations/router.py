@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.api.responses import NOT_FOUND, error_responses
 from conexapi.core.errors import Unprocessable
+from conexapi.db import DbId
 from conexapi.integrations import mappings, service, unmapped
 from conexapi.integrations.api_schemas import (
     BulkMappingReport,
@@ -89,7 +90,7 @@ async def list_integrations(claims: ClaimsDep, session: SessionDep) -> list[Inte
 
 @router.get("/{integration_id}", response_model=IntegrationRead, responses=_ERRORS)
 async def get_integration(
-    integration_id: int, claims: ClaimsDep, session: SessionDep
+    integration_id: DbId, claims: ClaimsDep, session: SessionDep
 ) -> IntegrationRead:
     view = await service.read_integration(
         session, tenant_id=claims.tenant_id, integration_id=integration_id
@@ -99,7 +100,7 @@ async def get_integration(
 
 @router.patch("/{integration_id}", response_model=IntegrationRead, responses=_ERRORS)
 async def patch_integration(
-    integration_id: int,
+    integration_id: DbId,
     body: IntegrationPatch,
     claims: AdminDep,
     session: SessionDep,
@@ -118,7 +119,7 @@ async def patch_integration(
 
 @router.post("/{integration_id}/preview", response_model=IntegrationRead, responses=_ERRORS)
 async def start_preview(
-    integration_id: int, claims: AdminDep, session: SessionDep
+    integration_id: DbId, claims: AdminDep, session: SessionDep
 ) -> IntegrationRead:
     """Vista previa: from now on every invoice is built and kept on its sale (`preview` in the
     sale detail) and none is sent to Siigo."""
@@ -131,7 +132,7 @@ async def start_preview(
 
 @router.post("/{integration_id}/go-live", response_model=GoLiveResult, responses=_ERRORS)
 async def go_live(
-    integration_id: int, body: GoLive, claims: AdminDep, session: SessionDep
+    integration_id: DbId, body: GoLive, claims: AdminDep, session: SessionDep
 ) -> GoLiveResult:
     """Leaves Vista previa: previewed sales from `invoice_from` (sale date, Colombia) are
     invoiced now; earlier ones are skipped with the reason `before_go_live`."""
@@ -149,11 +150,11 @@ async def go_live(
     "/{integration_id}/product-mappings", response_model=ProductMappingPage, responses=_ERRORS
 )
 async def list_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     claims: ClaimsDep,
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=120)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ProductMappingPage:
     rows, total = await mappings.list_mappings(
@@ -176,7 +177,7 @@ async def list_product_mappings(
     "/{integration_id}/product-mappings/import", response_model=ImportReport, responses=_ERRORS
 )
 async def import_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     request: Request,
     claims: AdminDep,
     session: SessionDep,
@@ -208,7 +209,7 @@ async def import_product_mappings(
     "/{integration_id}/product-mappings/bulk", response_model=BulkMappingReport, responses=_ERRORS
 )
 async def bulk_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     body: BulkMappingRequest,
     claims: AdminDep,
     session: SessionDep,
@@ -230,7 +231,7 @@ async def bulk_product_mappings(
 
 @router.get("/{integration_id}/unmapped-skus", response_model=UnmappedSkuPage, responses=_ERRORS)
 async def list_unmapped_skus(
-    integration_id: int, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
+    integration_id: DbId, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
 ) -> UnmappedSkuPage:
     """The SKUs sales wait for (no usable Siigo product), most waited for first, each with the
     Siigo products proposed for it: exact code, code without spaces/quotes, reference or
@@ -247,7 +248,7 @@ async def list_unmapped_skus(
     responses=_ERRORS,
 )
 async def create_product_for_sku(
-    integration_id: int,
+    integration_id: DbId,
     body: CreateProductRequest,
     claims: AdminDep,
     session: SessionDep,
@@ -283,7 +284,7 @@ async def _retry_waiting(session: SessionDep, tenant_id: int, integration_id: in
     responses=_ERRORS,
 )
 async def check_product_mappings(
-    integration_id: int,
+    integration_id: DbId,
     claims: ClaimsDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -306,7 +307,7 @@ async def check_product_mappings(
     responses=_ERRORS,
 )
 async def put_product_mapping(
-    integration_id: int,
+    integration_id: DbId,
     sku: str,
     body: ProductMappingPut,
     claims: AdminDep,
@@ -329,7 +330,7 @@ async def put_product_mapping(
 
 @router.delete("/{integration_id}/product-mappings/{sku:path}", status_code=204, responses=_ERRORS)
 async def delete_product_mapping(
-    integration_id: int, sku: str, claims: AdminDep, session: SessionDep
+    integration_id: DbId, sku: str, claims: AdminDep, session: SessionDep
 ) -> Response:
     await mappings.delete_mapping(
         session, tenant_id=claims.tenant_id, integration_id=integration_id, sku=sku

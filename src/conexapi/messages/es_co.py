@@ -132,6 +132,14 @@ CATALOGUE: dict[str, str] = {
     "alerts.delivery.no_smtp": "El envío de correos no está configurado en este servidor.",
     "alerts.delivery.email_failed": "No se pudo enviar el correo.",
     "alerts.delivery.failed": "No se pudo entregar.",
+    "user_not_found": "Ese usuario no existe en su cuenta.",
+    "last_owner": "La cuenta necesita al menos un propietario activo: primero haga propietario "
+    "a otro usuario.",
+    "login_throttled": "Demasiados intentos de inicio de sesión. Espere un momento e intente "
+    "de nuevo.",
+    "users.updated": "Usuario {email} actualizado. Sus sesiones abiertas se cerraron.",
+    "users.signed_out_everywhere": "Se cerraron todas sus sesiones, en todos los dispositivos. "
+    "Inicie sesión de nuevo.",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.import_done": "Importación: {saved} fila(s) guardada(s), {rejected} rechazada(s); "
     "{retried} venta(s) en cola para reintentar.",

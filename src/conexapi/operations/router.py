@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
 from conexapi.core.errors import Conflict
+from conexapi.db import DbDate, DbId
 from conexapi.operations import service
 from conexapi.operations.schemas import (
     BackfillRequest,
@@ -37,9 +37,9 @@ async def list_sales(
     session: SessionDep,
     state: SaleState | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: int | None = None,
+    date_from: DbDate | None = None,
+    date_to: DbDate | None = None,
+    integration_id: DbId | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SalePage:
@@ -52,19 +52,21 @@ async def list_sales(
 
 
 @router.get("/{sale_id}", response_model=SaleDetail)
-async def get_sale(sale_id: int, claims: ClaimsDep, session: SessionDep) -> SaleDetail:
+async def get_sale(sale_id: DbId, claims: ClaimsDep, session: SessionDep) -> SaleDetail:
     return await service.get_sale(session, tenant_id=claims.tenant_id, sale_id=sale_id)
 
 
 @router.post("/{sale_id}/retry", response_model=SaleRead)
-async def retry_sale(sale_id: int, claims: AdminDep, session: SessionDep) -> SaleRead:
+async def retry_sale(sale_id: DbId, claims: AdminDep, session: SessionDep) -> SaleRead:
     return await service.retry_sale(
         session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
     )
 
 
 @router.post("/{sale_id}/correction")
-async def request_correction(sale_id: int, claims: AdminDep, session: SessionDep) -> dict[str, Any]:
+async def request_correction(
+    sale_id: DbId, claims: AdminDep, session: SessionDep
+) -> dict[str, Any]:
     """Corrects an invoice the fiscal review found wrong: a credit note annuls it and the
     corrected invoice follows, each exactly once (asking again changes nothing). Never done
     without this request."""
@@ -104,7 +106,7 @@ async def mark_range_invoiced_elsewhere(
 
 @router.post("/{sale_id}/invoiced-elsewhere", response_model=SaleRead)
 async def mark_invoiced_elsewhere(
-    sale_id: int, body: InvoicedElsewhere, claims: AdminDep, session: SessionDep
+    sale_id: DbId, body: InvoicedElsewhere, claims: AdminDep, session: SessionDep
 ) -> SaleRead:
     """ "Facturada por fuera / no facturar": the sale is `skipped` with the reason
     `invoiced_elsewhere` and never gets a document from ConexAPI (409 `sale_not_markable` when
@@ -127,7 +129,7 @@ async def mark_invoiced_elsewhere(
 
 @router.delete("/{sale_id}/invoiced-elsewhere", response_model=SaleRead)
 async def unmark_invoiced_elsewhere(
-    sale_id: int, claims: AdminDep, session: SessionDep
+    sale_id: DbId, claims: AdminDep, session: SessionDep
 ) -> SaleRead:
     """Undoes the mark: the sale is processed again (and invoiced if it should be)."""
     await manual.unmark_invoiced_elsewhere(
@@ -137,7 +139,7 @@ async def unmark_invoiced_elsewhere(
 
 
 @router.post("/{sale_id}/refund-acknowledged", response_model=SaleRead)
-async def acknowledge_refund(sale_id: int, claims: AdminDep, session: SessionDep) -> SaleRead:
+async def acknowledge_refund(sale_id: DbId, claims: AdminDep, session: SessionDep) -> SaleRead:
     """The seller handled the refund of a sale invoiced elsewhere (their own credit note)."""
     await manual.acknowledge_refund(
         session, tenant_id=claims.tenant_id, sale_id=sale_id, user=f"usuario {claims.user_id}"
@@ -147,7 +149,7 @@ async def acknowledge_refund(sale_id: int, claims: AdminDep, session: SessionDep
 
 @router.put("/{sale_id}/buyer", response_model=SaleRead)
 async def set_buyer(
-    sale_id: int, body: BuyerChoice, claims: AdminDep, session: SessionDep
+    sale_id: DbId, body: BuyerChoice, claims: AdminDep, session: SessionDep
 ) -> SaleRead:
     """Who the sale's invoice goes to: `consumer_final`, or a CC/NIT/CE/passport with the
     buyer's name (validated; a NIT's check digit must verify). The sale is retried now."""
@@ -179,7 +181,7 @@ async def retry_matching(body: RetryAll, claims: AdminDep, session: SessionDep) 
     "/integrations/{integration_id}/backfill", response_model=JobRead, status_code=202
 )
 async def backfill(
-    integration_id: int, body: BackfillRequest, claims: AdminDep, session: SessionDep
+    integration_id: DbId, body: BackfillRequest, claims: AdminDep, session: SessionDep
 ) -> JobRead:
     job = await service.start_backfill(
         session, tenant_id=claims.tenant_id, integration_id=integration_id, request=body
@@ -188,6 +190,6 @@ async def backfill(
 
 
 @jobs_router.get("/jobs/{job_id}", response_model=JobRead)
-async def job_status(job_id: int, claims: ClaimsDep, session: SessionDep) -> JobRead:
+async def job_status(job_id: DbId, claims: ClaimsDep, session: SessionDep) -> JobRead:
     job = await service.get_job(session, tenant_id=claims.tenant_id, job_id=job_id)
     return JobRead.model_validate(job)

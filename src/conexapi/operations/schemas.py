@@ -3,12 +3,13 @@ sale detail) and jobs (backfills)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from conexapi.db import DbDate, DbId
 from conexapi.sales.clock import colombia_today
 from conexapi.sales.states import SaleState
 from conexapi.sync.backfill import MAX_HISTORY
@@ -110,9 +111,9 @@ class InvoicedElsewhereBulk(BaseModel):
     back as `expected_count` to mark them (a different count now answers 409 `count_changed`)."""
 
     model_config = ConfigDict(extra="forbid")
-    date_from: date
-    date_to: date
-    integration_id: int | None = None
+    date_from: DbDate
+    date_to: DbDate
+    integration_id: DbId | None = None
     reason: str = Field(default="", max_length=300)
     dry_run: bool = False
     expected_count: int | None = Field(default=None, ge=0)
@@ -143,9 +144,9 @@ class SaleFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: SaleState | None = None
     q: str | None = Field(default=None, max_length=100)
-    date_from: date | None = None
-    date_to: date | None = None
-    integration_id: int | None = None
+    date_from: DbDate | None = None
+    date_to: DbDate | None = None
+    integration_id: DbId | None = None
 
 
 class RetryAll(SaleFilter):
@@ -161,8 +162,8 @@ class RetryResult(BaseModel):
 
 class BackfillRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date_from: date
-    date_to: date
+    date_from: DbDate
+    date_to: DbDate
 
     @model_validator(mode="after")
     def _range(self) -> BackfillRequest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
+from conexapi.db import DbDate, DbId
 from conexapi.reports import service
 from conexapi.reports.csvout import csv_response
 from conexapi.reports.fiscal_review import review_json
@@ -82,14 +82,14 @@ class ReportQuery:
 
     tenant_id: int
     period: service.DateRange
-    integration_id: int | None
+    integration_id: DbId | None
 
 
 async def report_query(
     claims: ClaimsDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: int | None = None,
+    date_from: DbDate | None = None,
+    date_to: DbDate | None = None,
+    integration_id: DbId | None = None,
 ) -> ReportQuery:
     return ReportQuery(claims.tenant_id, service.resolve_range(date_from, date_to), integration_id)
 

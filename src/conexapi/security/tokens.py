@@ -13,11 +13,18 @@ from conexapi.core.errors import Unauthorized
 ALGORITHM = "HS256"
 
 
+ROLES = frozenset({"owner", "admin", "viewer"})  # accounts.models.Role's values
+
+
 @dataclass(frozen=True)
 class TokenClaims:
+    """Who calls. From `verify` these are the token's words; the API and the dashboard replace
+    them with the database's (`accounts.service.caller`) before anything trusts the role."""
+
     user_id: int
     tenant_id: int
     role: str
+    version: int = 0
 
 
 class TokenService:
@@ -27,12 +34,13 @@ class TokenService:
         self._audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, *, user_id: int, tenant_id: int, role: str) -> str:
+    def issue(self, *, user_id: int, tenant_id: int, role: str, version: int) -> str:
         now = datetime.now(UTC)
         payload = {
             "sub": str(user_id),
             "tid": tenant_id,
             "role": role,
+            "ver": version,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": now,
@@ -52,11 +60,17 @@ class TokenService:
                 audience=self._audience,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return TokenClaims(
+            claims = TokenClaims(
                 user_id=int(payload["sub"]),
                 tenant_id=int(payload["tid"]),
                 role=str(payload["role"]),
+                version=int(payload["ver"]),
             )
+            if claims.role not in ROLES or not (0 < claims.user_id < 2**63):
+                raise ValueError("role or subject out of range")
+            if not (0 < claims.tenant_id < 2**63) or not (0 <= claims.version < 2**31):
+                raise ValueError("tenant or version out of range")
+            return claims
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized(
                 "The access token has expired; sign in again.", code="token_expired"

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from conexapi.accounts.models import Role
-from conexapi.accounts.service import get_me
+from conexapi.accounts.service import caller, get_me
 from conexapi.alerts.service import LiveAlert, current_alerts
 from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep, SessionDep
@@ -135,12 +135,11 @@ async def get_web_user(request: Request, runtime: RuntimeDep, session: SessionDe
     if not token:
         raise LoginRequired
     try:
-        claims = runtime.tokens.verify(token)
+        # The database is the authority: role, active, signed out everywhere (token version).
+        claims = await caller(session, runtime.tokens.verify(token))
         user, tenant = await get_me(session, tenant_id=claims.tenant_id, user_id=claims.user_id)
     except Unauthorized as exc:
         raise LoginRequired from exc
-    # The role may have changed since the token was issued: the database is the authority.
-    claims = TokenClaims(user_id=user.id, tenant_id=tenant.id, role=user.role)
     alerts = await current_alerts(session, tenant_id=tenant.id, limit=10)
     return WebUser(claims=claims, email=user.email, tenant_name=tenant.name, alerts=alerts)
 

@@ -17,6 +17,7 @@ from conexapi.connections.health import missing_permissions
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.connections.router import set_oauth_nonce_cookie
 from conexapi.core.errors import AppError, IntegrationError
+from conexapi.db import DbId
 from conexapi.messages import error_text, vendor_text
 from conexapi.messages import text as message
 from conexapi.sales.clock import COLOMBIA
@@ -155,7 +156,7 @@ async def connect_siigo(
 
 @router.post("/connections/{connection_id}/refresh-catalogs", dependencies=[Depends(verify_csrf)])
 async def refresh_catalogs(
-    connection_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     try:

@@ -9,14 +9,22 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conexapi.accounts.models import Role
-from conexapi.accounts.service import add_user, authenticate, list_users
+from conexapi.accounts.service import (
+    add_user,
+    authenticate,
+    list_users,
+    sign_out_everywhere,
+    update_user,
+)
+from conexapi.accounts.throttle import ThrottlePolicy
 from conexapi.alerts import service as alerts
 from conexapi.alerts.delivery import url_resolver
-from conexapi.api.deps import RuntimeDep, SessionDep
+from conexapi.api.deps import RuntimeDep, SessionDep, client_address
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
+from conexapi.db import DbId
 from conexapi.integrations import service as integrations
-from conexapi.messages import error_text
+from conexapi.messages import error_text, text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.reports import service as reports
@@ -74,10 +82,11 @@ async def login(
     try:
         user = await authenticate(
             session,
+            runtime.sessions,
             email=email,
             password=password,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
+            address=client_address(request, settings.forwarded_allow_ips),
+            policy=ThrottlePolicy(settings.login_max_failures, settings.login_lockout_seconds),
         )
     except (Unauthorized, TooManyRequests) as exc:
         if isinstance(exc, TooManyRequests):
@@ -93,7 +102,9 @@ async def login(
             user=None,
             status_code=exc.status_code,
         )
-    token = runtime.tokens.issue(user_id=user.id, tenant_id=user.tenant_id, role=user.role)
+    token = runtime.tokens.issue(
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, version=user.token_version
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, runtime, token)
     return response
@@ -108,6 +119,17 @@ async def logout() -> RedirectResponse:
 
 PERIODS = {"hoy": 0, "7": 6, "30": 29}
 PERIOD_LABELS = {"hoy": "Hoy", "7": "Últimos 7 días", "30": "Últimos 30 días"}
+
+
+@router.post("/logout-everywhere", dependencies=[Depends(verify_csrf)])
+async def logout_everywhere(
+    user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """Every session of this user (other browsers, API tokens) stops working at once."""
+    await sign_out_everywhere(session, tenant_id=user.tenant_id, user_id=user.claims.user_id)
+    response = redirect("/app/login", runtime, ok=text("users.signed_out_everywhere"))
+    clear_session_cookie(response)
+    return response
 
 
 @router.get("", response_class=HTMLResponse)
@@ -227,7 +249,7 @@ async def scan_alerts(
 
 @router.post("/alerts/{alert_id}/resolve", dependencies=[Depends(verify_csrf)])
 async def resolve(
-    alert_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    alert_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     await alerts.resolve_alert_by_id(session, tenant_id=user.tenant_id, alert_id=alert_id)
@@ -263,3 +285,24 @@ async def create_user(
         await session.rollback()
         return redirect("/app/users", runtime, error=error_text(exc))
     return redirect("/app/users", runtime, ok=f"Usuario {email.strip().lower()} creado.")
+
+
+@router.post("/users/{user_id}", dependencies=[Depends(verify_csrf)])
+async def change_user(
+    user: WebUserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    user_id: DbId,
+    role: Annotated[Role, Form()],
+    is_active: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """Role and active state of one user of the tenant (owners only); their sessions end."""
+    user.require(Role.OWNER)
+    try:
+        changed = await update_user(
+            session, tenant_id=user.tenant_id, user_id=user_id, role=role, is_active=is_active
+        )
+    except AppError as exc:
+        await session.rollback()
+        return redirect("/app/users", runtime, error=error_text(exc))
+    return redirect("/app/users", runtime, ok=text("users.updated", email=changed.email))

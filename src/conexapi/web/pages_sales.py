@@ -14,6 +14,7 @@ from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections.catalogs import load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
+from conexapi.db import DbId
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import service as integrations
 from conexapi.messages import error_text, text
@@ -218,7 +219,7 @@ async def _siigo_products(
 
 @router.get("/{sale_id}", response_class=HTMLResponse)
 async def sale_page(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
     sale = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=sale_id)
     fix = fix_for(sale.error.code if sale.error else None, sale.timeline, sale.facts)
@@ -269,7 +270,7 @@ def _back(request: Request, fallback: str) -> str:
 
 @router.post("/{sale_id}/retry", dependencies=[Depends(verify_csrf)])
 async def retry(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     sale = await sales.retry_sale(
@@ -284,7 +285,7 @@ async def retry(
 
 @router.post("/{sale_id}/correction", dependencies=[Depends(verify_csrf)])
 async def request_correction(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     """The seller asks to correct an invoice the fiscal review found wrong (never automatic)."""
     user.require(Role.ADMIN)
@@ -325,7 +326,7 @@ async def retry_all(
 
 @router.post("/{sale_id}/map-products", dependencies=[Depends(verify_csrf)])
 async def map_products_and_retry(
-    sale_id: int,
+    sale_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
@@ -370,7 +371,7 @@ async def map_products_and_retry(
 
 @router.post("/{sale_id}/buyer", dependencies=[Depends(verify_csrf)])
 async def set_buyer(
-    sale_id: int,
+    sale_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
@@ -401,7 +402,7 @@ async def set_buyer(
 
 @router.post("/{sale_id}/invoiced-elsewhere", dependencies=[Depends(verify_csrf)])
 async def mark_elsewhere(
-    sale_id: int,
+    sale_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
@@ -420,7 +421,7 @@ async def mark_elsewhere(
 
 @router.post("/{sale_id}/invoiced-elsewhere/undo", dependencies=[Depends(verify_csrf)])
 async def unmark_elsewhere(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     back = _back(request, f"/app/sales/{sale_id}")
@@ -436,7 +437,7 @@ async def unmark_elsewhere(
 
 @router.post("/{sale_id}/refund-acknowledged", dependencies=[Depends(verify_csrf)])
 async def refund_acknowledged(
-    sale_id: int, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    sale_id: DbId, request: Request, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     back = _back(request, f"/app/sales/{sale_id}")

@@ -4,7 +4,7 @@ mappings with CSV import and the check against Siigo, and backfill (Conexiones l
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
@@ -16,6 +16,7 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.connections.catalogs import Catalogs, load_catalogs, load_products
 from conexapi.core.errors import AppError, IntegrationError, Unprocessable
+from conexapi.db import DbDate, DbId
 from conexapi.erps.siigo.client import siigo_client
 from conexapi.integrations import mappings as product_mappings
 from conexapi.integrations import service as integrations
@@ -115,7 +116,7 @@ async def _integration_page(
     session: SessionDep,
     runtime: RuntimeDep,
     *,
-    integration_id: int | None = None,
+    integration_id: DbId | None = None,
     q: str | None = None,
     page: int = 1,
     import_report: Any = None,
@@ -206,7 +207,7 @@ async def integration_page(
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    id: int | None = None,
+    id: DbId | None = None,
     q: Annotated[str | None, Query(max_length=120)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
@@ -307,7 +308,7 @@ def _consumer_fallback(form: dict[str, str], current: InvoicingSettings) -> dict
 
 @router.post("/integration/{integration_id}/settings", dependencies=[Depends(verify_csrf)])
 async def save_settings(
-    integration_id: int,
+    integration_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
@@ -342,7 +343,7 @@ async def save_settings(
 
 @router.post("/integration/{integration_id}/preview", dependencies=[Depends(verify_csrf)])
 async def start_preview(
-    integration_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    integration_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     target = f"/app/integration?id={integration_id}#vista-previa"
@@ -358,7 +359,7 @@ async def start_preview(
 
 @router.post("/integration/{integration_id}/go-live", dependencies=[Depends(verify_csrf)])
 async def go_live(
-    integration_id: int,
+    integration_id: DbId,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -393,7 +394,7 @@ async def go_live(
 
 @router.post("/integration/{integration_id}/mappings", dependencies=[Depends(verify_csrf)])
 async def save_mapping(
-    integration_id: int,
+    integration_id: DbId,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -422,7 +423,7 @@ async def save_mapping(
 
 @router.post("/integration/{integration_id}/mappings/delete", dependencies=[Depends(verify_csrf)])
 async def delete_mapping(
-    integration_id: int,
+    integration_id: DbId,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -444,7 +445,7 @@ async def delete_mapping(
     dependencies=[Depends(verify_csrf)],
 )
 async def import_mappings(
-    integration_id: int,
+    integration_id: DbId,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -496,7 +497,7 @@ async def import_mappings(
     response_class=HTMLResponse,
 )
 async def check_mappings(
-    integration_id: int,
+    integration_id: DbId,
     request: Request,
     user: WebUserDep,
     session: SessionDep,
@@ -560,12 +561,12 @@ def job_progress(job: Job) -> dict[str, Any]:
 
 @router.post("/integration/{integration_id}/backfill", dependencies=[Depends(verify_csrf)])
 async def backfill(
-    integration_id: int,
+    integration_id: DbId,
     user: WebUserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    date_from: Annotated[date, Form()],
-    date_to: Annotated[date, Form()],
+    date_from: Annotated[DbDate, Form()],
+    date_to: Annotated[DbDate, Form()],
 ) -> RedirectResponse:
     user.require(Role.ADMIN)
     target = f"/app/integration?id={integration_id}"
@@ -588,6 +589,6 @@ async def backfill(
 
 
 @router.get("/jobs/{job_id}.json")
-async def job_status(job_id: int, user: WebUserDep, session: SessionDep) -> JSONResponse:
+async def job_status(job_id: DbId, user: WebUserDep, session: SessionDep) -> JSONResponse:
     job = await get_job(session, tenant_id=user.tenant_id, job_id=job_id)
     return JSONResponse(job_progress(job), headers={"Cache-Control": "no-store"})

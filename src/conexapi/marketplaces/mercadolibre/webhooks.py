@@ -64,7 +64,7 @@ async def take_notification(runtime: Runtime, body: bytes) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise ValueError("not an object")
         payload = MeliNotification.model_validate(raw)
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, RecursionError) as exc:  # 5,000 nested `[`: 400
         NOTIFICATIONS.labels("rejected_malformed").inc()
         raise AppError(
             "Not a MercadoLibre notification: expected JSON with resource, user_id, topic and "
