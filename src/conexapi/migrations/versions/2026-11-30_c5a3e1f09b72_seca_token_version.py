@@ -1,7 +1,7 @@
 """token version: a per-user counter in every access token, bumped to revoke them all
 
 Revision ID: c5a3e1f09b72
-Revises: b41d7e2c9a15
+Revises: c5a8f3e1d902
 Create Date: 2026-11-30 19:00:00
 """
 
