@@ -13,7 +13,16 @@ from conexapi.connections.models import (
 from conexapi.db import Base
 from conexapi.inbox.models import Notification
 from conexapi.integrations.models import Integration, ProductMapping, UnmappedSku
-from conexapi.sync.models import Document, Job, Sale, SaleEvent, SaleOrder
+from conexapi.sync.models import (
+    Document,
+    Job,
+    Sale,
+    SaleDayMark,
+    SaleDayStat,
+    SaleEvent,
+    SaleOrder,
+    SaleStateTally,
+)
 
 __all__ = [
     "Alert",
@@ -35,6 +44,9 @@ __all__ = [
     "Sale",
     "SaleEvent",
     "SaleOrder",
+    "SaleStateTally",
+    "SaleDayMark",
+    "SaleDayStat",
     "Tenant",
     "UnmappedSku",
     "User",
