@@ -28,17 +28,89 @@ DATABASE = "conexapi_bench_big"
 PASSWORD = "bench-big-1234"
 TENANTS = {"grande": "grande@bench.dev", "pequeno": "pequeno@bench.dev"}
 FIRST = (
-    "María Juan Carlos Ana Luis Sofía Andrés Camila Jorge Valentina Diego Laura Felipe Daniela "
-    "Santiago Paula Alejandro Natalia Sebastián Carolina Mateo Juliana Nicolás Mariana Julián "
-    "Isabella Miguel Gabriela David Catalina Óscar Diana Ricardo Manuela Esteban Lina Fernando "
-    "Sara Hernán Angélica"
-).split()
+    "María",
+    "Juan",
+    "Carlos",
+    "Ana",
+    "Luis",
+    "Sofía",
+    "Andrés",
+    "Camila",
+    "Jorge",
+    "Valentina",
+    "Diego",
+    "Laura",
+    "Felipe",
+    "Daniela",
+    "Santiago",
+    "Paula",
+    "Alejandro",
+    "Natalia",
+    "Sebastián",
+    "Carolina",
+    "Mateo",
+    "Juliana",
+    "Nicolás",
+    "Mariana",
+    "Julián",
+    "Isabella",
+    "Miguel",
+    "Gabriela",
+    "David",
+    "Catalina",
+    "Óscar",
+    "Diana",
+    "Ricardo",
+    "Manuela",
+    "Esteban",
+    "Lina",
+    "Fernando",
+    "Sara",
+    "Hernán",
+    "Angélica",
+)
 LAST = (
-    "Gómez Rodríguez Martínez López González Hernández Pérez Sánchez Ramírez Torres Díaz Vargas "
-    "Moreno Rojas Jiménez Castro Ortiz Ruiz Suárez Romero Herrera Medina Aguilar Cárdenas "
-    "Restrepo Ospina Giraldo Zapata Cardona Mejía Londoño Quintero Arango Salazar Valencia "
-    "Muñoz Patiño Betancur Mosquera Duque"
-).split()
+    "Gómez",
+    "Rodríguez",
+    "Martínez",
+    "López",
+    "González",
+    "Hernández",
+    "Pérez",
+    "Sánchez",
+    "Ramírez",
+    "Torres",
+    "Díaz",
+    "Vargas",
+    "Moreno",
+    "Rojas",
+    "Jiménez",
+    "Castro",
+    "Ortiz",
+    "Ruiz",
+    "Suárez",
+    "Romero",
+    "Herrera",
+    "Medina",
+    "Aguilar",
+    "Cárdenas",
+    "Restrepo",
+    "Ospina",
+    "Giraldo",
+    "Zapata",
+    "Cardona",
+    "Mejía",
+    "Londoño",
+    "Quintero",
+    "Arango",
+    "Salazar",
+    "Valencia",
+    "Muñoz",
+    "Patiño",
+    "Betancur",
+    "Mosquera",
+    "Duque",
+)
 STATES = [
     ("invoiced", 0.90),
     ("credited", 0.03),
@@ -88,8 +160,16 @@ def ensure_tenant(cur: Any, name: str, email: str) -> tuple[int, int]:
         url = mariadb_url(DATABASE)
         env = {**os.environ, "CONEXAPI_DATABASE_URL": url, "CONEXAPI_ENV": "development"}
         subprocess.run(
-            [str(BIN / "conexapi"), "users", "create", "--email", email]
-            + ["--password", PASSWORD, "--tenant", name],
+            [
+                str(BIN / "conexapi"),
+                "users",
+                "create",
+                "--email",
+                email,
+                "--password",
+                PASSWORD,
+                *("--tenant", name),
+            ],
             env=env,
             cwd=ROOT,
             check=True,
@@ -199,7 +279,7 @@ def load(cur: Any, tenant_id: int, integration_id: int, count: int, seed: int) -
             "SELECT id, external_id FROM sale WHERE integration_id = %s AND external_id IN %s",
             (integration_id, [m[0] for m in meta]),
         )
-        ids = dict((ext, sid) for sid, ext in cur.fetchall())
+        ids = {ext: sid for sid, ext in cur.fetchall()}
         cur.executemany(
             "INSERT INTO sale_order (integration_id, order_id, sale_id) VALUES (%s, %s, %s)",
             [(integration_id, m[0], ids[m[0]]) for m in meta],
@@ -211,13 +291,35 @@ def load(cur: Any, tenant_id: int, integration_id: int, count: int, seed: int) -
             sid = ids[order]
             stamp = "Accepted" if rng.random() > 0.002 else "Rejected"
             docs.append(
-                (tenant_id, sid, "invoice", 1, f"bb{sid}i", "issued", f"erp-{sid}",
-                 f"FV-{seed}-{sid}", total, stamp, when + timedelta(minutes=3))
+                (
+                    tenant_id,
+                    sid,
+                    "invoice",
+                    1,
+                    f"bb{sid}i",
+                    "issued",
+                    f"erp-{sid}",
+                    f"FV-{seed}-{sid}",
+                    total,
+                    stamp,
+                    when + timedelta(minutes=3),
+                )
             )
             if state == "credited":
                 docs.append(
-                    (tenant_id, sid, "credit_note", 1, f"bb{sid}c", "issued", f"erpnc-{sid}",
-                     f"NC-{seed}-{sid}", total, "Accepted", when + timedelta(minutes=4))
+                    (
+                        tenant_id,
+                        sid,
+                        "credit_note",
+                        1,
+                        f"bb{sid}c",
+                        "issued",
+                        f"erpnc-{sid}",
+                        f"NC-{seed}-{sid}",
+                        total,
+                        "Accepted",
+                        when + timedelta(minutes=4),
+                    )
                 )
         cur.executemany(
             "INSERT INTO document (tenant_id, sale_id, kind, seq, idempotency_key, status, "

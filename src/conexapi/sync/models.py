@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-from datetime import date
 
 from sqlalchemy import (
     JSON,
@@ -180,7 +178,7 @@ class SaleDayMark(Base):
     one of its documents changes (`at` is the sale's date; the day is Colombia's)."""
 
     __tablename__ = "sale_day_mark"
-    __table_args__ = (Index("ix_sale_day_mark_tenant", "tenant_id", "id"),)
+    __table_args__ = (Index("ix_sale_day_mark_tenant_at", "tenant_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))

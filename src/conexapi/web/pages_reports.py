@@ -11,13 +11,9 @@ from conexapi.accounts.models import Role
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.messages import text
 from conexapi.reports import service as reports
-from conexapi.reports.csvout import csv_response
-from conexapi.reports.profit import PROFIT_CSV_HEADER, profit_csv_rows
-from conexapi.reports.reconciliation import (
-    GAP_MESSAGES,
-    RECONCILIATION_CSV_HEADER,
-    reconciliation_csv_rows,
-)
+from conexapi.reports.csvout import csv_stream_response
+from conexapi.reports.profit import PROFIT_CSV_HEADER
+from conexapi.reports.reconciliation import GAP_MESSAGES, RECONCILIATION_CSV_HEADER
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.charts import Bar, bar_chart, day_label
 from conexapi.web.params import optional_date
@@ -44,8 +40,8 @@ async def reports_page(
     runtime: RuntimeDep,
     period: PeriodDep,
 ) -> HTMLResponse:
-    profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    recon = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
+    result = await reports.overview(session, tenant_id=user.tenant_id, period=period)
+    profit, recon = result.profit, result.recon
     chart = bar_chart(
         [Bar(day_label(d), a.total, a.neto) for d, a in profit.by_day.items()],
         title="Ventas y ganancia neta por día",
@@ -72,29 +68,29 @@ async def reports_page(
 @router.get("/profit.csv", response_class=Response)
 async def profit_csv(
     user: WebUserDep,
-    session: SessionDep,
+    runtime: RuntimeDep,
     period: PeriodDep,
 ) -> Response:
-    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    return csv_response(
+    return csv_stream_response(
         f"ganancias_{period.date_from}_{period.date_to}.csv",
         PROFIT_CSV_HEADER,
-        profit_csv_rows(report),
+        reports.profit_csv_batches(runtime.sessions, tenant_id=user.tenant_id, period=period),
     )
 
 
 @router.get("/reconciliation.csv", response_class=Response)
 async def reconciliation_csv(
     user: WebUserDep,
-    session: SessionDep,
+    runtime: RuntimeDep,
     period: PeriodDep,
     only_gaps: bool = False,
 ) -> Response:
-    result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
-    return csv_response(
+    return csv_stream_response(
         f"conciliacion_{period.date_from}_{period.date_to}.csv",
         RECONCILIATION_CSV_HEADER,
-        reconciliation_csv_rows(result, only_gaps=only_gaps),
+        reports.reconciliation_csv_batches(
+            runtime.sessions, tenant_id=user.tenant_id, period=period, only_gaps=only_gaps
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from conexapi.sales.states import SaleState
 from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS, fix_for
+from conexapi.web.format import number
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
@@ -64,10 +65,18 @@ async def sales_list(
     date_from: str | None = None,
     date_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     f = _filters(state, q, optional_date(date_from), optional_date(date_to))
+    # "Siguiente" carries the keyset cursor (the page costs the same however deep); `page` is
+    # only the number shown (and, without a cursor, where to start).
     result = await sales.list_sales(
-        session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
+        session,
+        tenant_id=user.tenant_id,
+        filters=f,
+        page=page,
+        page_size=PAGE_SIZE,
+        cursor=cursor or None,
     )
     fixes = {}
     product_codes: list[tuple[str, str]] = []
@@ -82,6 +91,17 @@ async def sales_list(
     if wants_products and user.can_edit:
         product_codes = await _siigo_products(session, runtime, user.tenant_id)
     pages = max(1, -(-result.total // PAGE_SIZE))
+    if not result.total_exact:
+        total_label = text("web.sales_count_more", count=number(result.total))
+        page_label = text("web.page", page=number(page))
+    else:
+        total_label = (
+            text("web.sales_count_one")
+            if result.total == 1
+            else text("web.sales_count", count=number(result.total))
+        )
+        page_label = text("web.page_of", page=number(page), pages=number(pages))
+    more = result.next_cursor is not None
     return render(
         request,
         runtime,
@@ -97,7 +117,9 @@ async def sales_list(
             "pages": pages,
             "query": _query(f),
             "prev_query": _query(f, page=page - 1) if page > 1 else None,
-            "next_query": _query(f, page=page + 1) if page < pages else None,
+            "next_query": _query(f, page=page + 1, cursor=result.next_cursor) if more else None,
+            "total_label": total_label,
+            "page_label": page_label,
             "total_all": sum(result.counts.values()),
         },
         user=user,

@@ -201,7 +201,7 @@ def upgrade() -> None:
         *_fks("sale_day_mark"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sale_day_mark")),
     )
-    op.create_index("ix_sale_day_mark_tenant", "sale_day_mark", ["tenant_id", "id"])
+    op.create_index("ix_sale_day_mark_tenant_at", "sale_day_mark", ["tenant_id", "at"])
     op.create_table(
         "sale_day_stat",
         sa.Column("integration_id", sa.Integer(), nullable=False),
@@ -233,7 +233,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index("ix_sale_day_stat_tenant_day", table_name="sale_day_stat")
     op.drop_table("sale_day_stat")
-    op.drop_index("ix_sale_day_mark_tenant", table_name="sale_day_mark")
+    op.drop_index("ix_sale_day_mark_tenant_at", table_name="sale_day_mark")
     op.drop_table("sale_day_mark")
     op.drop_index("ix_sale_state_tally_key", table_name="sale_state_tally")
     op.drop_table("sale_state_tally")
