@@ -65,9 +65,12 @@ class PageResult:
 
 
 class SaleRepository:
-    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+    def __init__(
+        self, session: AsyncSession, tenant_id: int, *, count_cap: int = COUNT_CAP
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.count_cap = count_cap
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
@@ -128,12 +131,12 @@ class SaleRepository:
         return where
 
     async def _count(self, where: list[Any]) -> tuple[int, bool]:
-        """How many sales match, counted up to COUNT_CAP (then not exact)."""
-        limited = select(Sale.id).where(*where).limit(COUNT_CAP + 1).subquery()
+        """How many sales match, counted up to `count_cap` (then not exact)."""
+        limited = select(Sale.id).where(*where).limit(self.count_cap + 1).subquery()
         n = int(
             (await self.session.execute(select(func.count()).select_from(limited))).scalar_one()
         )
-        return (COUNT_CAP, False) if n > COUNT_CAP else (n, True)
+        return (self.count_cap, False) if n > self.count_cap else (n, True)
 
     async def total(self, f: SaleFilter, where: list[Any]) -> tuple[int, bool]:
         if not f.q and f.date_from is None and f.date_to is None:
