@@ -105,7 +105,8 @@ async def test_cursor_and_page_walk_the_same_list_in_order(runtime: Runtime) -> 
                 SaleFilter(), page=page, page_size=7
             )
         by_page.extend(s.id for s in result.sales)
-        assert result.total == 70 and result.total_exact
+        assert result.total == 70
+        assert result.total_exact
     assert by_page == expected
     invoiced = await _expected_order(runtime, tenant_id, state="invoiced")
     assert await _walk(runtime, tenant_id, SaleFilter(state=SaleState.INVOICED), 4) == invoiced
@@ -117,8 +118,10 @@ async def test_filtered_totals_are_counted_up_to_the_cap(runtime: Runtime) -> No
     async with runtime.sessions() as session:
         exact = await SaleRepository(session, tenant_id, count_cap=1000).page(f, page_size=5)
         capped = await SaleRepository(session, tenant_id, count_cap=10).page(f, page_size=5)
-    assert exact.total == 40 and exact.total_exact
-    assert capped.total == 10 and not capped.total_exact
+    assert exact.total == 40
+    assert exact.total_exact
+    assert capped.total == 10
+    assert not capped.total_exact
     assert [s.id for s in capped.sales] == [s.id for s in exact.sales]
 
 
@@ -140,7 +143,8 @@ async def test_search_finds_orders_invoices_identifications_and_names(runtime: R
         assert await found(f"FV-{tenant_id}-{invoiced.id}") == {invoiced.id}  # invoice number
         assert await found(sales[5].buyer_ident) == {sales[5].id}  # identification
         restrepo = {s.id for s in sales if "Restrepo" in s.buyer_name}
-        assert restrepo and await found("Restrepo") == restrepo
+        assert restrepo
+        assert await found("Restrepo") == restrepo
         assert await found("restre") == restrepo  # a word's beginning
         assert await found("maría josé") == restrepo
         gomez = {s.id for s in sales if s.buyer_name == "Ana Gómez"}
@@ -158,7 +162,9 @@ async def test_api_pages_by_cursor_and_refuses_a_forged_one(
         await add_history(session, owner.tenant_id, integration.id, count=12, days=5)
     first = await client.get("/api/v1/sales?page_size=5", headers=owner.headers)
     body = first.json()
-    assert body["total"] == 12 and body["total_exact"] is True and body["page"] == 1
+    assert body["total"] == 12
+    assert body["total_exact"] is True
+    assert body["page"] == 1
     assert sum(body["counts"].values()) == 12
     second = await client.get(
         f"/api/v1/sales?page_size=5&cursor={body['next_cursor']}", headers=owner.headers
