@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import subprocess
 import sys
 import threading
