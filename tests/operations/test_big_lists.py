@@ -65,6 +65,7 @@ async def test_counts_come_from_tallies_and_follow_every_write(runtime: Runtime)
         assert await state_counts(session, tenant_id) == await _scanned_counts(runtime, tenant_id)
         rows = (await session.execute(select(func.count(SaleStateTally.id)))).scalar_one()
         assert rows <= len(SaleState)  # one row per state left
+        assert await fold_tallies(session) == 0  # and nothing more to fold
 
 
 async def _expected_order(runtime: Runtime, tenant_id: int, **where: object) -> list[int]:

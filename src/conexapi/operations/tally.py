@@ -60,6 +60,9 @@ async def fold_tallies(session: AsyncSession, *, batch: int = FOLD_BATCH) -> int
         )
     ).all()
     summed = sum(int(r[4]) for r in rows)
+    if summed == len(rows):  # already one row per group: nothing to fold
+        await session.rollback()
+        return 0
     result: Any = await session.execute(
         delete(SaleStateTally)
         .where(SaleStateTally.id <= top)
