@@ -135,16 +135,19 @@ def amounts_of(data: dict[str, Any]) -> Amounts:
 # -- keeping the days ---------------------------------------------------------------------------
 
 
-async def refresh_marked_days(session: AsyncSession, *, batch: int = REFRESH_BATCH) -> int:
-    """Computes again every day marked (up to `batch` marks), stores it and consumes its marks;
-    commits. Returns how many days were computed. A mark written meanwhile (a sale that
-    changed after this read) stays for the next pass."""
+async def refresh_marked_days(
+    session: AsyncSession, *, batch: int = REFRESH_BATCH, newest_first: bool = False
+) -> int:
+    """Computes again every day marked (up to `batch` marks, oldest marks first unless
+    `newest_first`: a second refresher can work from the other end), stores it and consumes
+    its marks; commits. Returns how many days were computed. A mark written meanwhile (a sale
+    that changed after this read) stays for the next pass."""
     marks = (
         await session.execute(
             select(
                 SaleDayMark.id, SaleDayMark.tenant_id, SaleDayMark.integration_id, SaleDayMark.at
             )
-            .order_by(SaleDayMark.id)
+            .order_by(SaleDayMark.id.desc() if newest_first else SaleDayMark.id)
             .limit(batch)
         )
     ).all()
