@@ -180,8 +180,11 @@ def sample_of(client: Client, tenant_id: int) -> dict[str, Any]:
         cur.execute("SELECT CURDATE()")
         today = cur.fetchone()[0]
     conn.close()
-    # A deep cursor: where page 1,000 of 50 starts (found once by offset).
-    _, deep = client.get("/api/v1/sales?page_size=50&page=999")
+    # A deep cursor: where page 1,000 of 50 starts (or the last pages of a smaller history),
+    # found once by offset.
+    _, first = client.get("/api/v1/sales?page_size=50")
+    page = max(1, min(999, first.json()["total"] // 50 - 2))
+    _, deep = client.get(f"/api/v1/sales?page_size=50&page={page}")
     return {
         "ids": [r[0] for r in rows],
         "orders": [r[1] for r in rows],
