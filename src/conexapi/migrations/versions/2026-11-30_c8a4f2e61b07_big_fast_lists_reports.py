@@ -1,7 +1,7 @@
 """big sellers: sort key, list indexes, search indexes, state tallies and daily report stats
 
 Revision ID: c8a4f2e61b07
-Revises: b41d7e2c9a15
+Revises: e5a1c3b7d902
 Create Date: 2026-11-30 19:00:00
 
 - `sale.sort_at` (generated: the sale's date, else its creation) orders and filters every list;
@@ -23,7 +23,7 @@ from alembic import op
 import conexapi.db
 
 revision: str = "c8a4f2e61b07"
-down_revision: str | None = "b41d7e2c9a15"
+down_revision: str | None = "e5a1c3b7d902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
