@@ -127,6 +127,10 @@ def measure(fn: Callable[[int], tuple[float, Any]], n: int, warmup: int = 2) -> 
     }
 
 
+def _by_state(client: Client, state: str) -> Callable[[int], Any]:
+    return lambda i: client.get(f"/api/v1/sales?page_size=50&state={state}")
+
+
 def scenarios(client: Client, sample: dict[str, Any]) -> dict[str, Callable[[int], Any]]:
     today = date.fromisoformat(sample["today"])
     month = f"date_from={today - timedelta(days=29)}&date_to={today}"
@@ -153,9 +157,7 @@ def scenarios(client: Client, sample: dict[str, Any]) -> dict[str, Callable[[int
         "skipped",
         "dead",
     ):
-        out[f"API list, state={state}"] = lambda i, s=state: client.get(
-            f"/api/v1/sales?page_size=50&state={s}"
-        )
+        out[f"API list, state={state}"] = _by_state(client, state)
     out.update(
         {
             "Resumen (/app)": lambda i: client.get("/app"),
