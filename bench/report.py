@@ -13,6 +13,10 @@ from bench.common import RESULTS, ROOT, machine_info, now_iso
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
+BIG_START = "<!-- bench.big:start -->"
+BIG_END = "<!-- bench.big:end -->"
+
+
 def load(name: str) -> dict[str, Any] | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -439,6 +443,12 @@ def render() -> str:
         if d is not None:
             parts.append(chaos(d, title))
             parts.append(f"_Measured {d['date']}._\n")
+    # The big-seller figures (`bench.big`) keep their own block, written by that run.
+    if DOC.exists():
+        current = DOC.read_text()
+        start, end = current.find(BIG_START), current.find(BIG_END)
+        if start != -1 and end != -1:
+            parts.append(current[start : end + len(BIG_END)] + "\n")
     notes = RESULTS.parent / "NOTES.md"
     if notes.exists():
         parts.append(notes.read_text())

@@ -95,6 +95,9 @@ def _truncate_mariadb(url: str) -> None:
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
         for table in Base.metadata.sorted_tables:
             conn.execute(sa.text(f"DELETE FROM `{table.name}`"))
+        # Deleting sales fired the triggers that write tallies and day marks: none may remain.
+        conn.execute(sa.text("DELETE FROM sale_state_tally"))
+        conn.execute(sa.text("DELETE FROM sale_day_mark"))
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
     engine.dispose()
 

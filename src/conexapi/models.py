@@ -13,7 +13,16 @@ from conexapi.connections.models import (
 from conexapi.db import Base
 from conexapi.inbox.models import Notification
 from conexapi.integrations.models import Integration, ProductMapping, UnmappedSku
-from conexapi.sync.models import Document, Job, Sale, SaleEvent, SaleOrder
+from conexapi.sync.models import (
+    Document,
+    Job,
+    Sale,
+    SaleDayMark,
+    SaleDayStat,
+    SaleEvent,
+    SaleOrder,
+    SaleStateTally,
+)
 
 __all__ = [
     "Alert",
@@ -33,8 +42,11 @@ __all__ = [
     "RateBucket",
     "Role",
     "Sale",
+    "SaleDayMark",
+    "SaleDayStat",
     "SaleEvent",
     "SaleOrder",
+    "SaleStateTally",
     "Tenant",
     "UnmappedSku",
     "User",

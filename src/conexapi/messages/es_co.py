@@ -162,6 +162,11 @@ CATALOGUE: dict[str, str] = {
     "web.partial_refund": "Devolución parcial: {returned} devueltos con {notes} nota(s) crédito.",
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",
+    "web.sales_count_one": "1 venta",
+    "web.sales_count": "{count} ventas",
+    "web.sales_count_more": "Más de {count} ventas",
+    "web.page_of": "Página {page} de {pages}",
+    "web.page": "Página {page}",
     "web.review_queued": "{count} factura(s) en cola para revisar con los productos de Siigo de "
     "hoy; el resultado aparece aquí en unos segundos.",
     # -- vendors ----------------------------------------------------------------------------------

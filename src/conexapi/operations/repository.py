@@ -2,63 +2,144 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
-from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select, update
+from sqlalchemy import Text, cast, func, or_, select, union, update
+from sqlalchemy.dialects.mysql import match
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.core.errors import Unprocessable
 from conexapi.db import utcnow
 from conexapi.operations.schemas import SaleFilter
+from conexapi.operations.tally import state_counts
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 
+PHASES_ALL = ("a", "b")  # needs_attention first (the queue a person works through), then the rest
+COUNT_CAP = 10_000  # filtered totals are counted up to here; beyond it "more than 10,000"
+ATTENTION = SaleState.NEEDS_ATTENTION.value
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a keyset page starts: after the sale (`sort_at`, `id`) of `phase`."""
+
+    phase: str
+    sort_at: datetime
+    sale_id: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.phase, self.sort_at.isoformat(), self.sale_id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            phase, at, sale_id = json.loads(raw)
+            moment = datetime.fromisoformat(at)
+            if phase not in ("a", "b", "s") or not isinstance(sale_id, int):
+                raise ValueError(phase)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise Unprocessable(
+                "The cursor is not one this API gave: start again without it.",
+                code="invalid_cursor",
+            ) from exc
+        return cls(phase, moment if moment.tzinfo else moment.replace(tzinfo=UTC), sale_id)
+
+
+@dataclass
+class PageResult:
+    sales: list[Sale]
+    total: int
+    total_exact: bool
+    next_cursor: str | None
+
 
 class SaleRepository:
-    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+    def __init__(
+        self, session: AsyncSession, tenant_id: int, *, count_cap: int = COUNT_CAP
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.count_cap = count_cap
 
-    def _filtered(self, stmt: Select[Any], f: SaleFilter) -> Select[Any]:
-        stmt = stmt.where(Sale.tenant_id == self.tenant_id)
-        if f.state is not None:
-            stmt = stmt.where(Sale.state == f.state.value)
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def _conditions(self, f: SaleFilter) -> list[Any]:
+        """The filter without the search: every one of them is an index prefix."""
+        where: list[Any] = []
         if f.integration_id is not None:
-            stmt = stmt.where(Sale.integration_id == f.integration_id)
+            where.append(Sale.integration_id == f.integration_id)
+        where.append(Sale.tenant_id == self.tenant_id)
+        if f.state is not None:
+            where.append(Sale.state == f.state.value)
         if f.date_from is not None:
-            stmt = stmt.where(_sale_day() >= _colombia_midnight(f.date_from))
+            where.append(Sale.sort_at >= _colombia_midnight(f.date_from))
         if f.date_to is not None:
-            stmt = stmt.where(_sale_day() < _colombia_midnight(f.date_to) + timedelta(days=1))
-        if f.q:
-            stmt = stmt.where(self._search(f.q))
-        return stmt
+            where.append(Sale.sort_at < _colombia_midnight(f.date_to) + timedelta(days=1))
+        return where
 
-    def _search(self, q: str) -> Any:
-        """What the search box finds: the sale or pack number, an order number, the buyer's
-        name, an invoice number, and (3 characters or more) anything in the sale's facts: the
-        buyer's nickname and cédula/NIT (typed with or without dots and dash), a SKU."""
+    async def _search(self, q: str) -> Any:
+        """What `q` finds, as a condition: an order, pack or invoice number, or a buyer's
+        identification (typed with or without dots and dash), is an exact indexed lookup; then
+        the buyer's name (word prefixes: FULLTEXT on MariaDB, LIKE on SQLite); only when no name
+        matches, and for 3 characters or more, the sale's facts (the buyer's nickname, a SKU):
+        that last search reads the tenant's sales, newest first, until the page is full."""
         q = q.strip()
-        like = f"%{q}%"
-        by_order = select(SaleOrder.sale_id).where(SaleOrder.order_id == q)
-        by_doc = select(Document.sale_id).where(
-            Document.tenant_id == self.tenant_id, Document.number.like(like)
+        digits = re.sub(r"[.\-\s]", "", q)
+        idents = [q, digits] if digits != q and digits.isdigit() else [q]
+        exact = union(
+            select(SaleOrder.sale_id.label("sid"))
+            .join(Sale, Sale.id == SaleOrder.sale_id)
+            .where(SaleOrder.order_id == q, Sale.tenant_id == self.tenant_id),
+            select(Sale.id.label("sid")).where(
+                Sale.external_id == q, Sale.tenant_id == self.tenant_id
+            ),
+            select(Sale.id.label("sid")).where(
+                Sale.buyer_ident.in_(idents), Sale.tenant_id == self.tenant_id
+            ),
+            select(Document.sale_id.label("sid")).where(
+                Document.number == q, Document.tenant_id == self.tenant_id
+            ),
         )
-        found = [
-            Sale.external_id == q,
-            Sale.buyer_name.like(like),
-            Sale.id.in_(by_order),
-            Sale.id.in_(by_doc),
-        ]
-        if len(q) >= 3:
-            facts = func.lower(cast(Sale.facts, Text))
-            found.append(facts.like(like.lower()))
-            digits = re.sub(r"[.\-\s]", "", q)
-            if digits != q and digits.isdigit():
-                found.append(facts.like(f"%{digits}%"))
+        ids = list(
+            (await self.session.execute(select(exact.subquery().c.sid).limit(1000))).scalars()
+        )
+        if ids:
+            return Sale.id.in_(ids)
+        by_name = self._name_search(q)
+        if len(q) < 3:
+            return by_name
+        probe = select(Sale.id).where(Sale.tenant_id == self.tenant_id, by_name).limit(1)
+        if (await self.session.execute(probe)).first() is not None:
+            return by_name
+        facts = func.lower(cast(Sale.facts, Text))
+        found = [facts.like(f"%{_escape_like(q.lower())}%", escape="\\")]
+        if len(idents) > 1:
+            found.append(facts.like(f"%{digits}%"))
         return or_(*found)
+
+    def _name_search(self, q: str) -> Any:
+        words = [w for w in _WORD.findall(q.lower()) if len(w) >= _FT_MIN]
+        if self._dialect() in ("mysql", "mariadb") and words:
+            against = " ".join(f"+{w}*" for w in words)
+            columns: Any = (Sale.buyer_name, Sale.buyer_ident)
+            return match(*columns, against=against).in_boolean_mode()
+        like = _escape_like(q)
+        return or_(
+            Sale.buyer_name.like(f"{like}%", escape="\\"),
+            Sale.buyer_name.like(f"% {like}%", escape="\\"),
+        )
 
     async def queue(self) -> list[tuple[int, datetime | None]]:
         """The tenant's sales waiting for the worker (pending, retrying, or retried by hand), in
@@ -84,26 +165,130 @@ class SaleRepository:
         )
         return list(rows.scalars())
 
-    async def page(self, f: SaleFilter, *, page: int, page_size: int) -> tuple[list[Sale], int]:
-        total = (
-            await self.session.execute(self._filtered(select(func.count(Sale.id)), f))
-        ).scalar_one()
-        # needs_attention first: it is the queue a person must work through.
-        attention_first = (Sale.state != "needs_attention").asc()
-        rows = await self.session.execute(
-            self._filtered(select(Sale), f)
-            .order_by(attention_first, Sale.created_at.desc(), Sale.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+    async def where(self, f: SaleFilter) -> list[Any]:
+        where = self._conditions(f)
+        if f.q and f.q.strip():
+            where.append(await self._search(f.q))
+        return where
+
+    async def _count(self, where: list[Any]) -> tuple[int, bool]:
+        """How many sales match, counted up to `count_cap` (then not exact)."""
+        limited = select(Sale.id).where(*where).limit(self.count_cap + 1).subquery()
+        n = int(
+            (await self.session.execute(select(func.count()).select_from(limited))).scalar_one()
         )
-        return list(rows.scalars()), int(total)
+        return (self.count_cap, False) if n > self.count_cap else (n, True)
+
+    async def total(self, f: SaleFilter, where: list[Any]) -> tuple[int, bool]:
+        if not f.q and f.date_from is None and f.date_to is None:
+            counts = await self.counts(f.integration_id)
+            if f.state is not None:
+                return counts.get(f.state.value, 0), True
+            return sum(counts.values()), True
+        return await self._count(where)
+
+    def _phases(self, f: SaleFilter) -> list[tuple[str, Any]]:
+        if f.state is not None:
+            return [("s", None)]
+        return [("a", Sale.state == ATTENTION), ("b", Sale.state != ATTENTION)]
+
+    async def _ids(
+        self, where: list[Any], extra: Any, *, after: Cursor | None, offset: int, limit: int
+    ) -> list[tuple[int, datetime]]:
+        stmt = select(Sale.id, Sale.sort_at).where(*where)
+        if extra is not None:
+            stmt = stmt.where(extra)
+        if after is not None:
+            stmt = stmt.where(
+                Sale.sort_at <= after.sort_at,
+                or_(Sale.sort_at < after.sort_at, Sale.id < after.sale_id),
+            )
+        stmt = stmt.order_by(Sale.sort_at.desc(), Sale.id.desc()).offset(offset).limit(limit)
+        rows = (await self.session.execute(stmt)).all()
+        return [(int(i), at) for i, at in rows if at is not None]
+
+    async def page(
+        self,
+        f: SaleFilter,
+        *,
+        page: int = 1,
+        page_size: int,
+        cursor: Cursor | None = None,
+        with_total: bool = True,
+    ) -> PageResult:
+        """One page: needs_attention first (without a state filter), then newest first. By
+        `cursor` (keyset: reads only the page) or by `page` (skips over index entries)."""
+        where = await self.where(f)
+        phases = self._phases(f)
+        picked: list[tuple[str, int, datetime]] = []
+        want = page_size + 1
+        skip = 0 if cursor is not None else (page - 1) * page_size
+        started = cursor is None
+        for name, extra in phases:
+            if not started:
+                if cursor is None or name != cursor.phase:
+                    continue
+                started = True
+                rows = await self._ids(
+                    where, extra, after=cursor, offset=0, limit=want - len(picked)
+                )
+            else:
+                if skip and len(phases) > 1 and name == "a":
+                    n_a, _ = await self._count([*where, extra])
+                    if skip >= n_a:
+                        skip -= n_a
+                        continue
+                rows = await self._ids(
+                    where, extra, after=None, offset=skip, limit=want - len(picked)
+                )
+                skip = 0
+            picked.extend((name, i, at) for i, at in rows)
+            if len(picked) >= want:
+                break
+        more = len(picked) > page_size
+        picked = picked[:page_size]
+        sales = await self._load([i for _, i, _ in picked])
+        next_cursor = None
+        if more and picked:
+            name, last_id, last_at = picked[-1]
+            next_cursor = Cursor(name, last_at, last_id).encode()
+        total, exact = await self.total(f, where) if with_total else (0, False)
+        return PageResult(sales, total, exact, next_cursor)
+
+    async def _load(self, ids: list[int]) -> list[Sale]:
+        if not ids:
+            return []
+        rows = await self.session.execute(select(Sale).where(Sale.id.in_(ids)))
+        by_id = {s.id: s for s in rows.scalars()}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def iterate(self, f: SaleFilter, *, batch: int = 2000) -> AsyncIterator[list[Sale]]:
+        """Every matching sale, oldest first, `batch` at a time by keyset (for reports and
+        exports: memory stays bounded however long the history)."""
+        where = await self.where(f)
+        after: tuple[datetime, int] | None = None
+        while True:
+            stmt = select(Sale).where(*where)
+            if after is not None:
+                stmt = stmt.where(
+                    Sale.sort_at >= after[0], or_(Sale.sort_at > after[0], Sale.id > after[1])
+                )
+            rows = list(
+                (
+                    await self.session.execute(stmt.order_by(Sale.sort_at, Sale.id).limit(batch))
+                ).scalars()
+            )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]
+            assert last.sort_at is not None
+            after = (last.sort_at, last.id)
+            if len(rows) < batch:
+                return
 
     async def counts(self, integration_id: int | None = None) -> dict[str, int]:
-        stmt = select(Sale.state, func.count(Sale.id)).where(Sale.tenant_id == self.tenant_id)
-        if integration_id is not None:
-            stmt = stmt.where(Sale.integration_id == integration_id)
-        rows = await self.session.execute(stmt.group_by(Sale.state))
-        return {state: int(n) for state, n in rows.all()}
+        return await state_counts(self.session, self.tenant_id, integration_id)
 
     async def get(self, sale_id: int) -> Sale | None:
         return (
@@ -164,15 +349,21 @@ class SaleRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def retryable_ids(self, f: SaleFilter) -> list[int]:
-        stmt = self._filtered(select(Sale.id), f).where(
-            Sale.state.in_([s.value for s in RETRYABLE_BY_HAND])
+        stmt = (
+            select(Sale.id)
+            .where(*await self.where(f))
+            .where(Sale.state.in_([s.value for s in RETRYABLE_BY_HAND]))
         )
         return list((await self.session.execute(stmt.limit(10_000))).scalars())
 
 
-def _sale_day() -> Any:
-    return func.coalesce(Sale.sale_date, Sale.created_at)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FT_MIN = 3  # InnoDB's innodb_ft_min_token_size: shorter words are not in the FULLTEXT index
 
 
 def _colombia_midnight(day: Any) -> datetime:
     return datetime.combine(day, time(0), tzinfo=COLOMBIA)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -42,12 +42,20 @@ async def list_sales(
     integration_id: DbId | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SalePage:
+    """`cursor` (the previous answer's `next_cursor`) pages by keyset and costs the same on
+    any page; `page` still works."""
     filters = SaleFilter(
         state=state, q=q, date_from=date_from, date_to=date_to, integration_id=integration_id
     )
     return await service.list_sales(
-        session, tenant_id=claims.tenant_id, filters=filters, page=page, page_size=page_size
+        session,
+        tenant_id=claims.tenant_id,
+        filters=filters,
+        page=page,
+        page_size=page_size,
+        cursor=cursor,
     )
 
 

@@ -47,9 +47,14 @@ class SaleRead(BaseModel):
 
 class SalePage(BaseModel):
     items: list[SaleRead]
+    # Exact when `total_exact`; a filtered list (search, dates) is counted only up to 10,000,
+    # and then `total` is 10,000 and `total_exact` false ("more than 10,000").
     total: int
+    total_exact: bool = True
     page: int
     page_size: int
+    # Where the next page starts (keyset): pass it back as `cursor`; null on the last page.
+    next_cursor: str | None = None
     counts: dict[str, int]
 
 

@@ -13,7 +13,7 @@ from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
-from conexapi.operations.repository import SaleRepository
+from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.operations.schemas import (
     BackfillRequest,
     DocumentRead,
@@ -73,16 +73,32 @@ def _read(sale: Sale, docs: list[Document]) -> SaleRead:
 
 
 async def list_sales(
-    session: AsyncSession, *, tenant_id: int, filters: SaleFilter, page: int, page_size: int
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    filters: SaleFilter,
+    page: int = 1,
+    page_size: int,
+    cursor: str | None = None,
 ) -> SalePage:
+    """A page of sales: by `cursor` (keyset, what the dashboard uses) or by `page`. The counts
+    come from the maintained tallies and the filtered total is counted up to 10,000
+    (docs/big-sellers.md): no request scans a seller's whole history."""
     repo = SaleRepository(session, tenant_id)
-    sales, total = await repo.page(filters, page=page, page_size=page_size)
-    docs = await repo.documents([s.id for s in sales])
-    return SalePage(
-        items=[_read(s, docs.get(s.id, [])) for s in sales],
-        total=total,
+    result = await repo.page(
+        filters,
         page=page,
         page_size=page_size,
+        cursor=Cursor.decode(cursor) if cursor else None,
+    )
+    docs = await repo.documents([s.id for s in result.sales])
+    return SalePage(
+        items=[_read(s, docs.get(s.id, [])) for s in result.sales],
+        total=result.total,
+        total_exact=result.total_exact,
+        page=page,
+        page_size=page_size,
+        next_cursor=result.next_cursor,
         counts=await repo.counts(filters.integration_id),
     )
 

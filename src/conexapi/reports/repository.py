@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,21 +34,46 @@ async def sales_in_range(
     date_to: date | None,
     integration_id: int | None = None,
 ) -> list[SaleWithDocs]:
-    """Every sale of the range (Colombia dates), oldest first, with its documents."""
-    repo = SaleRepository(session, tenant_id)
-    filters = SaleFilter(date_from=date_from, date_to=date_to, integration_id=integration_id)
-    sales, _ = await repo.page(filters, page=1, page_size=MAX_REPORT_SALES)
-    docs = await repo.documents([s.id for s in sales])
-    markets = await _marketplaces(session, tenant_id)
-    rows = [
-        SaleWithDocs(s, docs.get(s.id, []), markets.get(s.integration_id, "MercadoLibre"))
-        for s in sales
-    ]
-    rows.sort(key=lambda r: (r.sale.sale_date or r.sale.created_at, r.sale.id))
+    """Every sale of the range (Colombia dates), oldest first, with its documents (the first
+    MAX_REPORT_SALES of them: the from-scratch computation, for the fiscal review and the
+    tests; the profit and reconciliation reports read days, `reports.days`)."""
+    rows: list[SaleWithDocs] = []
+    async for batch in iterate_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        integration_id=integration_id,
+    ):
+        rows.extend(batch)
+        if len(rows) >= MAX_REPORT_SALES:
+            return rows[:MAX_REPORT_SALES]
     return rows
 
 
-async def _marketplaces(session: AsyncSession, tenant_id: int) -> dict[int, str]:
+async def iterate_range(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date | None,
+    date_to: date | None,
+    integration_id: int | None = None,
+    batch: int = 2_000,
+) -> AsyncIterator[list[SaleWithDocs]]:
+    """Every sale of the range, oldest first, with its documents, `batch` at a time (keyset):
+    what the exports stream."""
+    repo = SaleRepository(session, tenant_id)
+    filters = SaleFilter(date_from=date_from, date_to=date_to, integration_id=integration_id)
+    markets = await marketplaces(session, tenant_id)
+    async for sales in repo.iterate(filters, batch=batch):
+        docs = await repo.documents([s.id for s in sales])
+        yield [
+            SaleWithDocs(s, docs.get(s.id, []), markets.get(s.integration_id, "MercadoLibre"))
+            for s in sales
+        ]
+
+
+async def marketplaces(session: AsyncSession, tenant_id: int) -> dict[int, str]:
     rows = await session.execute(
         select(Integration.id, Connection.provider)
         .join(Connection, Connection.id == Integration.ml_connection_id)

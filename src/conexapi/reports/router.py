@@ -9,17 +9,14 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
+from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.db import DbDate, DbId
 from conexapi.reports import service
-from conexapi.reports.csvout import csv_response
+from conexapi.reports.csvout import csv_stream_response
+from conexapi.reports.days import ReconciliationSummary
 from conexapi.reports.fiscal_review import review_json
-from conexapi.reports.profit import PROFIT_CSV_HEADER, ProfitReport, profit_csv_rows
-from conexapi.reports.reconciliation import (
-    RECONCILIATION_CSV_HEADER,
-    Reconciliation,
-    reconciliation_csv_rows,
-)
+from conexapi.reports.profit import PROFIT_CSV_HEADER, ProfitReport
+from conexapi.reports.reconciliation import RECONCILIATION_CSV_HEADER
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -46,10 +43,10 @@ def profit_json(report: ProfitReport) -> dict[str, Any]:
     }
 
 
-def reconciliation_json(result: Reconciliation) -> dict[str, Any]:
+def reconciliation_json(result: ReconciliationSummary) -> dict[str, Any]:
     return {
         "summary": {
-            "sales": len(result.rows),
+            "sales": result.sales,
             "ml_paid": result.ml_paid,
             "invoiced": result.invoiced,
             "dian_accepted": result.dian_accepted,
@@ -103,7 +100,7 @@ async def _profit(session: AsyncSession, q: ReportQuery) -> ProfitReport:
     )
 
 
-async def _reconciliation(session: AsyncSession, q: ReportQuery) -> Reconciliation:
+async def _reconciliation(session: AsyncSession, q: ReportQuery) -> ReconciliationSummary:
     return await service.reconciliation(
         session, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
     )
@@ -119,10 +116,13 @@ async def profit(q: ReportQueryDep, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/profit.csv", response_class=Response)
-async def profit_csv(q: ReportQueryDep, session: SessionDep) -> Response:
-    report = await _profit(session, q)
+async def profit_csv(q: ReportQueryDep, runtime: RuntimeDep) -> Response:
+    """Every sale of the period, streamed."""
     name = f"ganancias_{q.period.date_from}_{q.period.date_to}.csv"
-    return csv_response(name, PROFIT_CSV_HEADER, profit_csv_rows(report))
+    batches = service.profit_csv_batches(
+        runtime.sessions, tenant_id=q.tenant_id, period=q.period, integration_id=q.integration_id
+    )
+    return csv_stream_response(name, PROFIT_CSV_HEADER, batches)
 
 
 @router.get("/reconciliation")
@@ -132,13 +132,18 @@ async def reconciliation(q: ReportQueryDep, session: SessionDep) -> dict[str, An
 
 @router.get("/reconciliation.csv", response_class=Response)
 async def reconciliation_csv(
-    q: ReportQueryDep, session: SessionDep, only_gaps: bool = False
+    q: ReportQueryDep, runtime: RuntimeDep, only_gaps: bool = False
 ) -> Response:
-    result = await _reconciliation(session, q)
+    """Every sale of the period (or only those with differences), streamed."""
     name = f"conciliacion_{q.period.date_from}_{q.period.date_to}.csv"
-    return csv_response(
-        name, RECONCILIATION_CSV_HEADER, reconciliation_csv_rows(result, only_gaps=only_gaps)
+    batches = service.reconciliation_csv_batches(
+        runtime.sessions,
+        tenant_id=q.tenant_id,
+        period=q.period,
+        integration_id=q.integration_id,
+        only_gaps=only_gaps,
     )
+    return csv_stream_response(name, RECONCILIATION_CSV_HEADER, batches)
 
 
 @router.get("/fiscal-review")

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.errors import Unprocessable
 from conexapi.operations.repository import SaleRepository
+from conexapi.reports import days
+from conexapi.reports.days import Overview, ReconciliationSummary
 from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
-from conexapi.reports.profit import ProfitReport, profit_report
-from conexapi.reports.reconciliation import Reconciliation, reconcile
-from conexapi.reports.repository import SaleWithDocs, sales_in_range
+from conexapi.reports.profit import ProfitReport, profit_csv_rows, profit_report
+from conexapi.reports.reconciliation import Reconciliation, reconcile, reconciliation_csv_rows
+from conexapi.reports.repository import (
+    MAX_REPORT_SALES,
+    SaleWithDocs,
+    iterate_range,
+    sales_in_range,
+)
 from conexapi.sales.clock import colombia_today
 
 DEFAULT_DAYS = 30
@@ -48,17 +56,112 @@ async def _sales(
     )
 
 
+async def overview(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+    latest_sales: int = 300,
+    gap_rows: int | None = 200,
+) -> Overview:
+    """Profit and reconciliation of a period, from the daily figures (`reports.days`): the
+    cost grows with the days of the period, not with the sales."""
+    return await days.overview(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+        latest_sales=latest_sales,
+        gap_rows=gap_rows,
+    )
+
+
 async def profit(
     session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
 ) -> ProfitReport:
-    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
-    return profit_report(rows)
+    """Totals, per day and per platform from the days; `sales` are the period's latest
+    MAX_REPORT_SALES (the CSV export streams them all)."""
+    result = await overview(
+        session,
+        tenant_id=tenant_id,
+        period=period,
+        integration_id=integration_id,
+        latest_sales=MAX_REPORT_SALES,
+        gap_rows=0,
+    )
+    return result.profit
 
 
 async def reconciliation(
     session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> ReconciliationSummary:
+    """The counts from the days, with every sale that has a difference."""
+    result = await overview(
+        session,
+        tenant_id=tenant_id,
+        period=period,
+        integration_id=integration_id,
+        latest_sales=0,
+        gap_rows=None,
+    )
+    return result.recon
+
+
+async def profit_csv_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+) -> AsyncIterator[list[list[str]]]:
+    """The profit CSV's rows, every sale of the period, a batch at a time (its own session: a
+    streamed response outlives the request's)."""
+    async with sessions() as session:
+        async for rows in iterate_range(
+            session,
+            tenant_id=tenant_id,
+            date_from=period.date_from,
+            date_to=period.date_to,
+            integration_id=integration_id,
+        ):
+            yield profit_csv_rows(profit_report(rows))
+
+
+async def reconciliation_csv_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+    only_gaps: bool = False,
+) -> AsyncIterator[list[list[str]]]:
+    async with sessions() as session:
+        async for rows in iterate_range(
+            session,
+            tenant_id=tenant_id,
+            date_from=period.date_from,
+            date_to=period.date_to,
+            integration_id=integration_id,
+        ):
+            yield reconciliation_csv_rows(reconcile(rows), only_gaps=only_gaps)
+
+
+async def reconciliation_rows(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
 ) -> Reconciliation:
-    rows = await _sales(session, tenant_id=tenant_id, period=period, integration_id=integration_id)
+    """Every sale's reconciliation row of the period (for the Excel export), read by keyset in
+    batches."""
+    rows: list[SaleWithDocs] = []
+    async for batch in iterate_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    ):
+        rows.extend(batch)
     return reconcile(rows)
 
 

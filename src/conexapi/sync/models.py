@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Computed,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, TimestampMixin, UTCDateTime
@@ -27,7 +38,22 @@ class Sale(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("integration_id", "external_id"),
         Index("ix_sale_due", "next_attempt_at"),
-        Index("ix_sale_tenant_state", "tenant_id", "state"),
+        # Every list filter (docs/big-sellers.md): tenant or integration, state, date, then id
+        # (the keyset); the trailing state lets "everything but needs_attention" skip rows
+        # without reading them.
+        Index("ix_sale_tenant_sort", "tenant_id", "sort_at", "id", "state"),
+        Index("ix_sale_tenant_state_sort", "tenant_id", "state", "sort_at", "id"),
+        Index("ix_sale_integration_sort", "integration_id", "sort_at", "id", "state"),
+        Index("ix_sale_integration_state_sort", "integration_id", "state", "sort_at", "id"),
+        Index("ix_sale_external_id", "external_id"),
+        Index("ix_sale_buyer_ident", "buyer_ident"),
+        Index(
+            "ft_sale_buyer",
+            "buyer_name",
+            "buyer_ident",
+            mysql_prefix="FULLTEXT",
+            mariadb_prefix="FULLTEXT",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +68,12 @@ class Sale(TimestampMixin, Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    buyer_ident: Mapped[str] = mapped_column(String(40), default="", server_default="")
     sale_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The date lists order and filter by: the sale's date, else when ConexAPI first saw it.
+    sort_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), Computed("coalesce(sale_date, created_at)", persisted=True), nullable=True
+    )
     error_code: Mapped[str | None] = mapped_column(String(60), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -62,7 +93,10 @@ class Document(TimestampMixin, Base):
     """A fiscal document for a sale. The row exists, with its key, before the ERP call."""
 
     __tablename__ = "document"
-    __table_args__ = (UniqueConstraint("sale_id", "kind", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("sale_id", "kind", "seq"),
+        Index("ix_document_tenant_number", "tenant_id", "number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
@@ -121,9 +155,57 @@ class SaleOrder(Base):
     """Which sale an order belongs to, so a notification about any order finds its pack's sale."""
 
     __tablename__ = "sale_order"
-    __table_args__ = (UniqueConstraint("integration_id", "order_id"),)
+    __table_args__ = (
+        UniqueConstraint("integration_id", "order_id"),
+        Index("ix_sale_order_order_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
     order_id: Mapped[str] = mapped_column(String(40))
     sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id", ondelete="CASCADE"), index=True)
+
+
+class SaleStateTally(Base):
+    """How many sales an integration has in a state: delta rows (+1/-1) that database triggers
+    write with every insert, state change and delete of a sale (migration c8a4f2e61b07), so
+    concurrent writers never wait on one hot row; `operations.tally` folds them now and then.
+    A count is the sum of `n`."""
+
+    __tablename__ = "sale_state_tally"
+    __table_args__ = (Index("ix_sale_state_tally_key", "tenant_id", "integration_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class SaleDayMark(Base):
+    """A day whose report figures must be computed again: written by triggers when a sale or
+    one of its documents changes (`at` is the sale's date; the day is Colombia's)."""
+
+    __tablename__ = "sale_day_mark"
+    __table_args__ = (Index("ix_sale_day_mark_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SaleDayStat(Base):
+    """One integration's day (Colombia date) as the reports see it: profit amounts, the
+    reconciliation's counts and the ids of its sales with differences (`reports.days`)."""
+
+    __tablename__ = "sale_day_stat"
+    __table_args__ = (Index("ix_sale_day_stat_tenant_day", "tenant_id", "day"),)
+
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integration.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

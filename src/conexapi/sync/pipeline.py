@@ -583,6 +583,7 @@ class SaleProcessor:
             "facts": facts_to_json(facts),
             "total": facts.total_paid.quantize(Decimal("0.01")),
             "buyer_name": buyer_name(facts),
+            "buyer_ident": (facts.buyer.identification if facts.buyer else "")[:40],
             "sale_date": facts.sale_date,
             "order_ids": list(facts.order_ids),
         }

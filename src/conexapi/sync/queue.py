@@ -150,6 +150,7 @@ def provisional_sale(
         "next_attempt_at": now,
         "attempts": 0,
         "buyer_name": "",
+        "buyer_ident": "",
         "facts": {},
         "profit": {},
         "created_at": now,

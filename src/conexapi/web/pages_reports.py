@@ -12,13 +12,9 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.core.errors import AppError
 from conexapi.messages import error_text, text
 from conexapi.reports import service as reports
-from conexapi.reports.csvout import csv_response
-from conexapi.reports.profit import PROFIT_CSV_HEADER, profit_csv_rows
-from conexapi.reports.reconciliation import (
-    GAP_MESSAGES,
-    RECONCILIATION_CSV_HEADER,
-    reconciliation_csv_rows,
-)
+from conexapi.reports.csvout import csv_stream_response
+from conexapi.reports.profit import PROFIT_CSV_HEADER
+from conexapi.reports.reconciliation import GAP_MESSAGES, RECONCILIATION_CSV_HEADER
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
 from conexapi.web.charts import Bar, bar_chart, day_label
 from conexapi.web.excel import (
@@ -62,8 +58,8 @@ async def reports_page(
     except AppError as exc:
         form_error = error_text(exc)
         period = reports.resolve_range(None, None)
-    profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    recon = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
+    result = await reports.overview(session, tenant_id=user.tenant_id, period=period)
+    profit, recon = result.profit, result.recon
     chart = bar_chart(
         [Bar(day_label(d), a.total, a.neto) for d, a in profit.by_day.items()],
         title="Ventas y ganancia neta por día",
@@ -93,14 +89,13 @@ async def reports_page(
 @router.get("/profit.csv", response_class=Response)
 async def profit_csv(
     user: WebUserDep,
-    session: SessionDep,
+    runtime: RuntimeDep,
     period: PeriodDep,
 ) -> Response:
-    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    return csv_response(
+    return csv_stream_response(
         f"ganancias_{period.date_from}_{period.date_to}.csv",
         PROFIT_CSV_HEADER,
-        profit_csv_rows(report),
+        reports.profit_csv_batches(runtime.sessions, tenant_id=user.tenant_id, period=period),
     )
 
 
@@ -117,7 +112,7 @@ async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) 
 async def reconciliation_xlsx(
     user: WebUserDep, session: SessionDep, period: PeriodDep, only_gaps: bool = False
 ) -> Response:
-    result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
+    result = await reports.reconciliation_rows(session, tenant_id=user.tenant_id, period=period)
     return xlsx_response(
         f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
         workbook(
@@ -131,15 +126,16 @@ async def reconciliation_xlsx(
 @router.get("/reconciliation.csv", response_class=Response)
 async def reconciliation_csv(
     user: WebUserDep,
-    session: SessionDep,
+    runtime: RuntimeDep,
     period: PeriodDep,
     only_gaps: bool = False,
 ) -> Response:
-    result = await reports.reconciliation(session, tenant_id=user.tenant_id, period=period)
-    return csv_response(
+    return csv_stream_response(
         f"conciliacion_{period.date_from}_{period.date_to}.csv",
         RECONCILIATION_CSV_HEADER,
-        reconciliation_csv_rows(result, only_gaps=only_gaps),
+        reports.reconciliation_csv_batches(
+            runtime.sessions, tenant_id=user.tenant_id, period=period, only_gaps=only_gaps
+        ),
     )
 
 

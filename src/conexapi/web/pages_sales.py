@@ -70,6 +70,7 @@ async def sales_list(
     date_from: str | None = None,
     date_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     # Wrong dates are said next to the fields, on this page with its menu; the list shows
     # every date meanwhile.
@@ -82,8 +83,15 @@ async def sales_list(
         form_error = error_text(exc)
         start = end = None
     f = _filters(state, q, start, end)
+    # "Siguiente" carries the keyset cursor (the page costs the same however deep); `page` is
+    # only the number shown (and, without a cursor, where to start).
     result = await sales.list_sales(
-        session, tenant_id=user.tenant_id, filters=f, page=page, page_size=PAGE_SIZE
+        session,
+        tenant_id=user.tenant_id,
+        filters=f,
+        page=page,
+        page_size=PAGE_SIZE,
+        cursor=cursor or None,
     )
     fixes = {}
     product_codes: list[tuple[str, str]] = []
@@ -101,6 +109,17 @@ async def sales_list(
         product_codes = await _siigo_products(session, runtime, user.tenant_id)
     pages = max(1, -(-result.total // PAGE_SIZE))
     status = await _progress(session, runtime, user.tenant_id, [i.id for i in result.items])
+    if not result.total_exact:
+        total_label = text("web.sales_count_more", count=number(result.total))
+        page_label = text("web.page", page=number(page))
+    else:
+        total_label = (
+            text("web.sales_count_one")
+            if result.total == 1
+            else text("web.sales_count", count=number(result.total))
+        )
+        page_label = text("web.page_of", page=number(page), pages=number(pages))
+    more = result.next_cursor is not None
     return render(
         request,
         runtime,
@@ -119,7 +138,9 @@ async def sales_list(
             "pages": pages,
             "query": _query(f),
             "prev_query": _query(f, page=page - 1) if page > 1 else None,
-            "next_query": _query(f, page=page + 1) if page < pages else None,
+            "next_query": _query(f, page=page + 1, cursor=result.next_cursor) if more else None,
+            "total_label": total_label,
+            "page_label": page_label,
             "total_all": sum(result.counts.values()),
             "backlog_text": backlog_banner(status),
             "queued": {q.id: queue_text(q) for q in status.sales},

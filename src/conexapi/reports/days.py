@@ -1,0 +1,426 @@
+"""Daily per-integration report figures, so a report over any period reads days, not sales.
+
+`sale_day_stat` holds, per integration and Colombia day, what the profit report and the
+reconciliation would compute from that day's sales: the profit amounts (sales, annulled,
+revenue, MercadoLibre's contribution, fees, shipping, IVA, refunds, net), the credit notes, the
+reconciliation counts and the ids of the day's sales with differences.
+
+Database triggers mark a day (`sale_day_mark`) whenever one of its sales or their documents
+changes; `refresh_marked_days` (an upkeep job of the worker) computes each marked day again from
+its sales with the very functions of the from-scratch reports (`sale_profit`, `reconcile_sale`)
+and consumes the marks. A report reads the stored days; a day still marked (changed since the
+last refresh, typically today) is computed from its sales in memory, so a report always equals
+the from-scratch computation (tests/reports/test_days.py proves it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conexapi.db import utcnow
+from conexapi.operations.repository import SaleRepository
+from conexapi.operations.tally import fold_tallies
+from conexapi.reports.profit import (
+    COUNTED_STATES,
+    Amounts,
+    ProfitReport,
+    SaleProfit,
+    sale_profit,
+    to_decimal,
+)
+from conexapi.reports.reconciliation import ReconciliationRow, reconcile_sale
+from conexapi.reports.repository import SaleWithDocs, marketplaces
+from conexapi.runtime import Runtime
+from conexapi.sales.clock import COLOMBIA
+from conexapi.sales.states import DocumentKind, DocumentStatus
+from conexapi.sync.models import Sale, SaleDayMark, SaleDayStat
+
+REFRESH_BATCH = 20_000  # marks read per refresh pass
+DayKey = tuple[int, date]  # (integration_id, Colombia day)
+
+
+def colombia_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=COLOMBIA)
+
+
+def colombia_day(moment: datetime) -> date:
+    return moment.astimezone(COLOMBIA).date()
+
+
+# -- one day, from its sales ------------------------------------------------------------------
+
+
+async def day_rows(
+    session: AsyncSession, tenant_id: int, integration_id: int, day: date, marketplace: str
+) -> list[SaleWithDocs]:
+    """The day's sales with their documents, oldest first (as the from-scratch reports)."""
+    start = colombia_midnight(day)
+    sales = list(
+        (
+            await session.execute(
+                select(Sale)
+                .where(
+                    Sale.integration_id == integration_id,
+                    Sale.tenant_id == tenant_id,
+                    Sale.sort_at >= start,
+                    Sale.sort_at < start + timedelta(days=1),
+                )
+                .order_by(Sale.sort_at, Sale.id)
+            )
+        ).scalars()
+    )
+    docs = await SaleRepository(session, tenant_id).documents([s.id for s in sales])
+    return [SaleWithDocs(s, docs.get(s.id, []), marketplace) for s in sales]
+
+
+def day_stat(rows: list[SaleWithDocs]) -> dict[str, Any]:
+    """What the reports need of one integration's day (JSON-ready, amounts as strings)."""
+    amounts = Amounts()
+    gaps: dict[str, int] = {}
+    gap_ids: list[int] = []
+    explained_ids: list[int] = []  # differences with a reason (coupons, rounding): never gaps
+    counts = {"sales": 0, "ml_paid": 0, "invoiced": 0, "dian_accepted": 0}
+    notes, notes_total = 0, Decimal("0")
+    for row in rows:
+        item = sale_profit(row)
+        if item is not None:
+            amounts.add(item.amounts)
+        rec = reconcile_sale(row)
+        counts["sales"] += 1
+        counts["ml_paid"] += rec.ml_status == "paid"
+        counts["invoiced"] += rec.invoice_number is not None
+        counts["dian_accepted"] += rec.dian_status == "Accepted"
+        for gap in rec.gaps:
+            gaps[gap] = gaps.get(gap, 0) + 1
+        if rec.gaps:
+            gap_ids.append(row.sale.id)
+        elif rec.explained:
+            explained_ids.append(row.sale.id)
+        for doc in row.documents:
+            if (
+                doc.kind == DocumentKind.CREDIT_NOTE.value
+                and doc.status == DocumentStatus.ISSUED.value
+            ):
+                notes += 1
+                notes_total += doc.total or Decimal("0")
+    return {
+        "profit": amounts.as_dict(),
+        "credit_notes": notes,
+        "credit_notes_total": str(notes_total),
+        **counts,
+        "gaps": gaps,
+        "gap_ids": gap_ids,
+        "explained_ids": explained_ids,
+    }
+
+
+def amounts_of(data: dict[str, Any]) -> Amounts:
+    p = data.get("profit") or {}
+    return Amounts(
+        total=to_decimal(p.get("total")),
+        aporte_ml=to_decimal(p.get("aporte_mercadolibre")),
+        comision=to_decimal(p.get("comision")),
+        envio_vendedor=to_decimal(p.get("envio_vendedor")),
+        iva=to_decimal(p.get("iva")),
+        devuelto=to_decimal(p.get("devuelto")),
+        neto=to_decimal(p.get("neto")),
+        ventas=int(p.get("ventas") or 0),
+        anuladas=int(p.get("anuladas") or 0),
+    )
+
+
+# -- keeping the days ---------------------------------------------------------------------------
+
+
+async def refresh_marked_days(
+    session: AsyncSession, *, batch: int = REFRESH_BATCH, newest_first: bool = False
+) -> int:
+    """Computes again every day marked (up to `batch` marks, oldest marks first unless
+    `newest_first`: a second refresher can work from the other end), stores it and consumes
+    its marks; commits. Returns how many days were computed. A mark written meanwhile (a sale
+    that changed after this read) stays for the next pass."""
+    marks = (
+        await session.execute(
+            select(
+                SaleDayMark.id, SaleDayMark.tenant_id, SaleDayMark.integration_id, SaleDayMark.at
+            )
+            .order_by(SaleDayMark.id.desc() if newest_first else SaleDayMark.id)
+            .limit(batch)
+        )
+    ).all()
+    if not marks:
+        return 0
+    days: dict[tuple[int, int, date], None] = {}
+    for _, tenant_id, integration_id, at in marks:
+        days[(tenant_id, integration_id, colombia_day(at))] = None
+    names: dict[int, dict[int, str]] = {}
+    now = utcnow()
+    for tenant_id, integration_id, day in days:
+        if tenant_id not in names:
+            names[tenant_id] = await marketplaces(session, tenant_id)
+        market = names[tenant_id].get(integration_id, "MercadoLibre")
+        rows = await day_rows(session, tenant_id, integration_id, day, market)
+        await session.execute(
+            delete(SaleDayStat).where(
+                SaleDayStat.integration_id == integration_id, SaleDayStat.day == day
+            )
+        )
+        if rows:
+            session.add(
+                SaleDayStat(
+                    integration_id=integration_id,
+                    day=day,
+                    tenant_id=tenant_id,
+                    data=day_stat(rows),
+                    updated_at=now,
+                )
+            )
+        await session.flush()
+        session.expunge_all()  # the day's sales are not needed any more (memory stays flat)
+    ids = [m[0] for m in marks]
+    for chunk in range(0, len(ids), 5_000):
+        await session.execute(
+            delete(SaleDayMark).where(SaleDayMark.id.in_(ids[chunk : chunk + 5_000]))
+        )
+    await session.commit()
+    return len(days)
+
+
+# -- reading a period ---------------------------------------------------------------------------
+
+
+@dataclass
+class DayFigures:
+    """One integration's day as the reports read it: stored, or computed now if marked."""
+
+    integration_id: int
+    day: date
+    data: dict[str, Any]
+    fresh: list[SaleWithDocs] | None = None  # the rows, when computed now
+
+
+async def _marked_days(
+    session: AsyncSession,
+    tenant_id: int,
+    start: datetime,
+    end: datetime,
+    integration_id: int | None,
+) -> set[DayKey]:
+    # Colombia keeps UTC-5 all year (no daylight saving time).
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        day_expr: Any = func.date(SaleDayMark.at, "-5 hours")
+    else:
+        day_expr = func.date(func.date_sub(SaleDayMark.at, text("INTERVAL 5 HOUR")))
+    stmt = (
+        select(SaleDayMark.integration_id, day_expr)
+        .where(SaleDayMark.tenant_id == tenant_id, SaleDayMark.at >= start, SaleDayMark.at < end)
+        .distinct()
+    )
+    if integration_id is not None:
+        stmt = stmt.where(SaleDayMark.integration_id == integration_id)
+    out: set[DayKey] = set()
+    for iid, day in (await session.execute(stmt)).all():
+        out.add((int(iid), day if isinstance(day, date) else date.fromisoformat(str(day))))
+    return out
+
+
+async def period_days(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date,
+    date_to: date,
+    integration_id: int | None = None,
+) -> list[DayFigures]:
+    """Every integration-day of the period with sales, in day order."""
+    start = colombia_midnight(date_from)
+    end = colombia_midnight(date_to) + timedelta(days=1)
+    marked = await _marked_days(session, tenant_id, start, end, integration_id)
+    stmt = select(SaleDayStat.integration_id, SaleDayStat.day, SaleDayStat.data).where(
+        SaleDayStat.tenant_id == tenant_id,
+        SaleDayStat.day >= date_from,
+        SaleDayStat.day <= date_to,
+    )
+    if integration_id is not None:
+        stmt = stmt.where(SaleDayStat.integration_id == integration_id)
+    found: dict[DayKey, DayFigures] = {}
+    for iid, day, data in (await session.execute(stmt)).all():
+        if (iid, day) not in marked:
+            found[(iid, day)] = DayFigures(iid, day, data)
+    if marked:
+        names = await marketplaces(session, tenant_id)
+        for iid, day in marked:
+            if not date_from <= day <= date_to:
+                continue
+            rows = await day_rows(session, tenant_id, iid, day, names.get(iid, "MercadoLibre"))
+            if rows:
+                found[(iid, day)] = DayFigures(iid, day, day_stat(rows), rows)
+    return sorted(found.values(), key=lambda d: (d.day, d.integration_id))
+
+
+@dataclass
+class ReconciliationSummary:
+    """The reconciliation of a period from its days: the counts, and the first sales with
+    differences (in the order of the from-scratch report)."""
+
+    sales: int = 0
+    ml_paid: int = 0
+    invoiced: int = 0
+    dian_accepted: int = 0
+    gap_counts: dict[str, int] = field(default_factory=dict)
+    gap_total: int = 0
+    gaps: list[ReconciliationRow] = field(default_factory=list)
+    explained_total: int = 0
+    explained: list[ReconciliationRow] = field(default_factory=list)
+
+
+@dataclass
+class Overview:
+    profit: ProfitReport
+    recon: ReconciliationSummary
+    gap_ids: list[int]
+
+
+async def overview(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date,
+    date_to: date,
+    integration_id: int | None = None,
+    latest_sales: int = 300,
+    gap_rows: int | None = 200,
+) -> Overview:
+    """The profit report (totals, per day, per platform, and the latest `latest_sales` sales)
+    and the reconciliation summary (with up to `gap_rows` sales with differences; None: all)
+    of a period, from the days."""
+    days = await period_days(
+        session,
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        integration_id=integration_id,
+    )
+    names = await marketplaces(session, tenant_id)
+    profit = ProfitReport()
+    recon = ReconciliationSummary()
+    by_day: dict[date, Amounts] = defaultdict(Amounts)
+    gap_ids: list[int] = []
+    explained_ids: list[int] = []
+    for fig in days:
+        amounts = amounts_of(fig.data)
+        if amounts.ventas or amounts.anuladas:
+            by_day[fig.day].add(amounts)
+            market = names.get(fig.integration_id, "MercadoLibre")
+            profit.by_platform.setdefault(market, Amounts()).add(amounts)
+            profit.totals.add(amounts)
+        recon.sales += int(fig.data.get("sales") or 0)
+        recon.ml_paid += int(fig.data.get("ml_paid") or 0)
+        recon.invoiced += int(fig.data.get("invoiced") or 0)
+        recon.dian_accepted += int(fig.data.get("dian_accepted") or 0)
+        for gap, n in (fig.data.get("gaps") or {}).items():
+            recon.gap_counts[gap] = recon.gap_counts.get(gap, 0) + int(n)
+        gap_ids.extend(int(i) for i in fig.data.get("gap_ids") or [])
+        explained_ids.extend(int(i) for i in fig.data.get("explained_ids") or [])
+    profit.by_day = dict(sorted(by_day.items()))
+    recon.gap_total = len(gap_ids)
+    wanted = gap_ids if gap_rows is None else gap_ids[:gap_rows]
+    recon.gaps = await reconcile_ids(session, tenant_id, wanted, names)
+    recon.explained_total = len(explained_ids)
+    shown = explained_ids if gap_rows is None else explained_ids[:gap_rows]
+    recon.explained = await reconcile_ids(session, tenant_id, shown, names)
+    profit.sales = await latest_counted(
+        session,
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        integration_id=integration_id,
+        limit=latest_sales,
+        names=names,
+    )
+    return Overview(profit, recon, gap_ids)
+
+
+async def rows_for(
+    session: AsyncSession, tenant_id: int, sales: list[Sale], names: dict[int, str]
+) -> list[SaleWithDocs]:
+    docs = await SaleRepository(session, tenant_id).documents([s.id for s in sales])
+    return [
+        SaleWithDocs(s, docs.get(s.id, []), names.get(s.integration_id, "MercadoLibre"))
+        for s in sales
+    ]
+
+
+async def reconcile_ids(
+    session: AsyncSession, tenant_id: int, ids: list[int], names: dict[int, str]
+) -> list[ReconciliationRow]:
+    """The reconciliation rows of these sales, in this order."""
+    out: list[ReconciliationRow] = []
+    for chunk in range(0, len(ids), 1_000):
+        part = ids[chunk : chunk + 1_000]
+        found = {
+            s.id: s
+            for s in (
+                await session.execute(
+                    select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
+                )
+            ).scalars()
+        }
+        sales = [found[i] for i in part if i in found]
+        out.extend(reconcile_sale(r) for r in await rows_for(session, tenant_id, sales, names))
+    return out
+
+
+async def latest_counted(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date,
+    date_to: date,
+    integration_id: int | None,
+    limit: int,
+    names: dict[int, str],
+) -> list[SaleProfit]:
+    """The period's latest `limit` sales that count in the profit report, oldest first (as
+    `ProfitReport.sales`), read through the state-and-date index."""
+    start = colombia_midnight(date_from)
+    end = colombia_midnight(date_to) + timedelta(days=1)
+    picked: list[Sale] = []
+    for state in sorted(COUNTED_STATES):
+        stmt = select(Sale).where(
+            Sale.tenant_id == tenant_id,
+            Sale.state == state,
+            Sale.sort_at >= start,
+            Sale.sort_at < end,
+        )
+        if integration_id is not None:
+            stmt = stmt.where(Sale.integration_id == integration_id)
+        stmt = stmt.order_by(Sale.sort_at.desc(), Sale.id.desc()).limit(limit)
+        picked.extend((await session.execute(stmt)).scalars())
+    picked.sort(key=lambda s: (s.sort_at or s.created_at, s.id))
+    rows = await rows_for(session, tenant_id, picked, names)
+    items = [p for p in (sale_profit(r) for r in rows) if p is not None]
+    return items[-limit:] if limit else []
+
+
+async def keep_report_days(runtime: Runtime) -> int:
+    """Upkeep job: folds the state tallies and computes again the days marked since the last
+    tick (a pass of at most REFRESH_BATCH marks each, a few passes per tick)."""
+    async with runtime.sessions() as session:
+        await fold_tallies(session)
+    computed = 0
+    for _ in range(5):
+        async with runtime.sessions() as session:
+            n = await refresh_marked_days(session)
+        computed += n
+        if n == 0:
+            break
+    return computed
