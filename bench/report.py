@@ -316,7 +316,7 @@ def chaos(d: dict[str, Any], title: str) -> str:
     return (
         f"## {title}\n\n"
         f"{d['sales']} sales (default mix), {p['workers']} workers (concurrency "
-        f"{p['concurrency']}, `CONEXAPI_WORKER_MAX_ATTEMPTS={p['max_attempts']}`), "
+        f"{p['concurrency']}, `CONEXAPI_WORKER_DEAD_AFTER_HOURS={p.get('dead_after_hours', 48)}`), "
         f"{len(d['kills'])} SIGKILLs at {', '.join(str(k['at_s']) for k in d['kills'][:12])} s"
         f"{' ...' if len(d['kills']) > 12 else ''}; sweep every {p['sweep_interval']} s. "
         f"Faults: `{json.dumps(d['faults'])}`. Injected: `{json.dumps(d['faults_injected'])}`. "

@@ -43,6 +43,24 @@ CATALOGUE: dict[str, str] = {
     "Intente de nuevo en unos minutos.",
     # -- the sync engine (a sale's timeline and error) --------------------------------------------
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
+    "sync.dead_after": "Se agotó el plazo de reintentos ({hours} h, {attempts} intentos): "
+    "{reason} Revise la venta y reinténtela cuando el proveedor responda.",
+    # -- the schedule a seller sees (sync.schedule) ----------------------------------------------
+    "schedule.vendor_limit": "esperando el límite de {vendor}",
+    "schedule.siigo_limit": "esperando el límite de Siigo",
+    "schedule.token_renewal": "esperando la renovación del acceso a {vendor}",
+    "schedule.passing_failure": "reintento tras una falla pasajera",
+    "schedule.billing_processing": "esperando los datos de facturación de MercadoLibre",
+    "schedule.shipping_unknown": "esperando el costo de envío de MercadoLibre",
+    "schedule.permission": "esperando el permiso de MercadoLibre",
+    "schedule.siigo_paused": "envío a Siigo en pausa hasta que usted lo reanude",
+    "schedule.for": "{wait}, ~{wait_for}",
+    "schedule.now": "{wait}; se procesa en un momento",
+    "schedule.until_someone_acts": "{wait}",
+    "schedule.seconds": "{n} s",
+    "schedule.minutes": "{n} min",
+    "schedule.hours": "{n} h",
+    "schedule.days": "{n} días",
     "sync.credit_note_waits_dian": "Hay una devolución: la nota crédito espera a que la DIAN "
     "acepte la factura.",
     "sync.waiting_permission": "La aplicación de MercadoLibre no tiene el permiso funcional "

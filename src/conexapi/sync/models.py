@@ -38,6 +38,9 @@ class Sale(TimestampMixin, Base):
     state: Mapped[str] = mapped_column(String(20), default=SaleState.PENDING.value)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Since when its attempts keep failing for passing reasons (network, 5xx); cleared by any
+    # other outcome. `dead` comes when this is older than `CONEXAPI_WORKER_DEAD_AFTER_HOURS`.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +43,8 @@ from conexapi.sales.step import EventKind, Step
 from conexapi.sync import queue
 from conexapi.sync.invoicing import Invoicer, invoice_of
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
-from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
+from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, actionable, classify
+from conexapi.sync.schedule import schedule_data
 from conexapi.sync.unblock import record_waiting
 
 log = structlog.get_logger("conexapi.pipeline")
@@ -54,6 +55,11 @@ _SIIGO_CONNECTION = aliased(Connection)
 
 # A sale whose processing loses a deadlock is advanced again at once, this many times in all.
 LOCK_CONFLICT_RETRIES = 3
+
+
+# States a sale settles in: re-checking them (DIAN status, refunds; a changed order of a sale
+# that waits for a person) never turns them into `retrying` or `dead`.
+SETTLED = (SaleState.INVOICED.value, SaleState.NEEDS_ATTENTION.value)
 
 
 class LeaseLost(Exception):
@@ -76,6 +82,12 @@ class Context:
     siigo_status: str
     # The error the sale had when claimed (`unmapped_products`: it had SKUs waiting).
     error_code: str | None = None
+    error_message: str | None = None
+    # Since when its attempts keep failing for passing reasons (None: they do not).
+    failing_since: datetime | None = None
+    # What this attempt's end does to `failing_since`: "set" (a passing failure), "keep" (a
+    # deferral: the vendor asked to wait) or "clear" (any other outcome).
+    failing: str = "clear"
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -143,6 +155,8 @@ class SaleProcessor:
                         ml.status,
                         siigo.status,
                         Sale.error_code,
+                        Sale.error_message,
+                        Sale.failing_since,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -169,6 +183,8 @@ class SaleProcessor:
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
             error_code=row[12],
+            error_message=row[13],
+            failing_since=naive_utc(row[14]),
             loaded_invoice=invoice,
             invoice_loaded=True,
         )
@@ -206,6 +222,10 @@ class SaleProcessor:
         }
         if step.reset_attempts:
             values["attempts"] = 0
+        if ctx.failing == "set":
+            values["failing_since"] = ctx.failing_since or utcnow()
+        elif ctx.failing == "clear":
+            values["failing_since"] = None
         values.update(ctx.pending)
         await retry_on_lock_conflict(lambda: self._write_finish(ctx, step, values))
 
@@ -249,17 +269,30 @@ class SaleProcessor:
                 error_type=type(exc).__name__,
                 attempt=attempt,
             )
-        if ctx.state == SaleState.INVOICED.value and outcome.verdict in (
-            Verdict.RETRY,
-            Verdict.DEFER,
-        ):
-            # Re-checking an invoiced sale (DIAN status, a possible refund) failed for a passing
-            # reason: its invoice exists, so it stays invoiced and is simply looked at again.
+            ctx.failing = "set"
+        elif outcome.verdict is Verdict.DEFER:
+            ctx.failing = "keep"
+        now = utcnow()
+        if ctx.state in SETTLED and outcome.verdict in (Verdict.RETRY, Verdict.DEFER):
+            # Re-checking a settled sale (an invoiced one's DIAN status or refunds; a sale that
+            # waits for a person, whose order changed) failed for a passing reason: it keeps its
+            # state, its reason and its attempts, and is looked at again later (waits that grow
+            # with the outage; a deferral waits what the vendor asked).
+            failing_for = now - (ctx.failing_since or now)
+            delay = (
+                outcome.delay
+                if outcome.verdict is Verdict.DEFER
+                else self.policy.recheck_delay(failing_for, self.rng)
+            )
+            keep = ctx.state == SaleState.NEEDS_ATTENTION.value
             return Step(
-                state=SaleState.INVOICED,
-                next_at=utcnow() + outcome.delay,
+                state=SaleState(ctx.state),
+                next_at=now + delay,
                 message=text("sync.recheck_deferred", reason=outcome.message),
                 kind=EventKind.RECHECK_DEFERRED,
+                code=ctx.error_code if keep else None,
+                error=ctx.error_message if keep else None,
+                data=schedule_data(outcome.code, now + delay),
             )
         if outcome.burns_attempt and outcome.verdict is Verdict.RETRY:
             await self._bump_attempts(ctx)
@@ -285,37 +318,70 @@ class SaleProcessor:
                 kind=EventKind.DEFERRED,
                 code=outcome.code,
                 error=outcome.message,
+                data=schedule_data(outcome.code, now + outcome.delay),
             )
         if outcome.verdict is Verdict.RETRY:
-            if attempt >= self.policy.max_attempts:
+            # The last reason a person can act on stays the sale's reason while it retries and
+            # if it ends dead; the passing failure is on the timeline.
+            keep = actionable(ctx.error_code)
+            code = ctx.error_code if keep else outcome.code
+            error = ctx.error_message if keep else outcome.message
+            since = ctx.failing_since or now
+            if now - since >= self.policy.dead_after:
+                hours = self.policy.dead_after.total_seconds() / 3600
                 return Step(
                     state=SaleState.DEAD,
                     next_at=None,
-                    message=f"Se agotaron los {attempt} intentos: {outcome.message}",
+                    message=text(
+                        "sync.dead_after",
+                        hours=f"{hours:g}",
+                        attempts=attempt,
+                        reason=outcome.message,
+                    ),
                     kind=EventKind.DEAD,
-                    code=outcome.code,
-                    error=outcome.message,
+                    code=code,
+                    error=error,
                 )
             return Step(
                 state=SaleState.RETRYING,
                 next_at=now + outcome.delay,
                 message=f"Intento {attempt} falló: {outcome.message}",
                 kind=EventKind.RETRYING,
-                code=outcome.code,
-                error=outcome.message,
+                code=code,
+                error=error,
+                data=schedule_data(outcome.code, now + outcome.delay),
             )
         if outcome.verdict is Verdict.PERMISSION:
             assert isinstance(exc, PermissionMissingError)
             await self._mark_permission(ctx.ml_connection_id, exc)
-            # Like a re-authorization: `upkeep` asks MercadoLibre again now and then and makes
-            # the sale due once the permission works.
-            return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_PERMISSION)
+            # A wait on the vendor: `upkeep` asks MercadoLibre again now and then and makes the
+            # sale due once the permission works; the sale is re-checked on schedule meanwhile.
+            return self._waiting_for_permission(ctx, outcome.message)
         if outcome.verdict is Verdict.REAUTH:
             if isinstance(exc, AuthError) and exc.vendor == "siigo":
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
             # Reconnecting the account makes the sale due again.
             return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_REAUTH)
         return Step.attention(outcome.code, outcome.message)
+
+    def _waiting_for_permission(self, ctx: Context, message: str) -> Step:
+        """The MercadoLibre connection lacks a functional permission: a wait on the vendor, so
+        the sale is `waiting` (a settled one keeps its state) with a scheduled re-check; it
+        costs no MercadoLibre call while the connection still lacks it."""
+        state = _keep_state(ctx)
+        if state not in (SaleState.INVOICED, SaleState.NEEDS_ATTENTION):
+            state = SaleState.WAITING
+        code = "mercadolibre_needs_permission"
+        at = utcnow() + timedelta(seconds=self.runtime.settings.worker.permission_check_seconds)
+        return Step(
+            state=state,
+            next_at=at,
+            message=message,
+            kind=EventKind.NEEDS_PERMISSION,
+            code=code,
+            error=message,
+            data=schedule_data(code, at),
+        )
 
     async def _mark_connection(self, connection_id: int, message: str) -> None:
         async with self.runtime.sessions() as session:
@@ -364,7 +430,8 @@ class SaleProcessor:
 
     async def _advance(self, ctx: Context) -> Step:
         if ctx.ml_status == ConnectionStatus.NEEDS_PERMISSION.value:
-            return _waiting_for_permission(ctx)
+            message = text("sync.waiting_permission", permission=text("permission.billing"))
+            return self._waiting_for_permission(ctx, message)
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id)
@@ -395,12 +462,18 @@ class SaleProcessor:
         if decision.action is Action.WAIT:
             # Re-checked on the next notification or sweep; a slow safety net besides those, or
             # the decision's own schedule when it waits for data MercadoLibre is processing.
+            at = naive_utc(decision.recheck_at) or now + timedelta(hours=6)
+            # A wait on vendor data on a schedule (billing info PROCESSING, a shipping cost)
+            # is the sale's reason until then: its row says what it waits for and until when.
+            scheduled = decision.recheck_at is not None
             return Step(
                 state=SaleState.WAITING,
-                next_at=naive_utc(decision.recheck_at) or now + timedelta(hours=6),
+                next_at=at,
                 message=decision.message,
                 kind=EventKind.WAITING,
                 code=decision.reason,
+                error=decision.message if scheduled else None,
+                data=schedule_data(decision.reason, at) if scheduled else None,
             )
         if decision.action is Action.ATTENTION:
             return Step.attention(decision.reason, decision.message)
@@ -512,7 +585,9 @@ class SaleProcessor:
 
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
         ctx.pending = {
-            "facts": facts_to_json(facts),
+            # When ConexAPI read these facts: a missed-feed entry received before then is a
+            # change already seen (`sweep_window.unchanged_orders`).
+            "facts": {**facts_to_json(facts), "read_at": _aware(ctx.loaded_at).isoformat()},
             "total": facts.total_paid.quantize(Decimal("0.01")),
             "buyer_name": buyer_name(facts),
             "sale_date": facts.sale_date,
@@ -534,6 +609,10 @@ class _Merged(Exception):
     pass
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _then_credit(step: Step, facts: SaleFacts) -> Step:
     """A sale refunded or cancelled by now is due again at once: its credit note comes next."""
     if step.state is SaleState.INVOICED and facts.refunds:
@@ -549,12 +628,6 @@ def _keep_state(ctx: Context) -> SaleState:
 def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
     message = text("sync.waiting_reauth", vendor=vendor)
     return _waiting(ctx, message, f"{vendor.lower()}_needs_reauth", EventKind.NEEDS_REAUTH)
-
-
-def _waiting_for_permission(ctx: Context) -> Step:
-    """The MercadoLibre connection lacks a functional permission (found by another sale)."""
-    message = text("sync.waiting_permission", permission=text("permission.billing"))
-    return _waiting(ctx, message, "mercadolibre_needs_permission", EventKind.NEEDS_PERMISSION)
 
 
 def _waiting(ctx: Context, message: str, code: str, kind: EventKind) -> Step:

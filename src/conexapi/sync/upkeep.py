@@ -13,7 +13,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.health import (
@@ -83,7 +83,9 @@ async def resume_reauthorized(runtime: Runtime) -> int:
             update(Sale)
             .where(
                 Sale.error_code.in_(REAUTH_CODES),
-                Sale.next_attempt_at.is_(None),
+                # Not due (waiting for a re-authorization), or re-checked later on a schedule
+                # (waiting for a permission): due now.
+                or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > utcnow()),
                 Sale.integration_id.in_(ready),
             )
             .values(next_attempt_at=utcnow())
