@@ -99,6 +99,9 @@ PASSING_CODES = frozenset(
         "rate_limited",
         "token_renewal_pending",
         "siigo_rate_deferred",
+        # waits on MercadoLibre data on a schedule: nothing for a person to do
+        "billing_processing",
+        "shipping_unknown",
     }
 )
 
