@@ -17,6 +17,7 @@ class AlertKind(StrEnum):
     CONNECTION_NEEDS_PERMISSION = "connection_needs_permission"
     SALES_NEED_ATTENTION = "sales_need_attention"
     SALES_DEAD = "sales_dead"
+    SIIGO_PAUSED = "siigo_paused"  # the breaker paused sending to a Siigo company
 
 
 class AlertStatus(StrEnum):

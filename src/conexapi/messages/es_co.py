@@ -45,6 +45,17 @@ CATALOGUE: dict[str, str] = {
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
     "sync.dead_after": "Se agotó el plazo de reintentos ({hours} h, {attempts} intentos): "
     "{reason} Revise la venta y reinténtela cuando el proveedor responda.",
+    # -- the breaker per Siigo company (sync.breaker) ---------------------------------------------
+    "breaker.paused": "Siigo rechazó {refused} de los últimos {sent} documentos ({percent} %): "
+    "{codes}. Para que Siigo no bloquee su usuario API (lo hace si más del 80 % de las "
+    "peticiones fallan en 7 días), ConexAPI pausó el envío a esta empresa. Corrija la causa "
+    "(configuración de la integración, productos, impuestos) y pulse «Reanudar el envío a Siigo».",
+    "breaker.sale_paused": "El envío a Siigo está en pausa porque Siigo rechazó muchos documentos "
+    "seguidos; la venta se procesará cuando usted reanude el envío en Conexiones.",
+    "breaker.resume_button": "Reanudar el envío a Siigo",
+    "breaker.resumed": "Se reanudó el envío a Siigo: {count} venta(s) en cola de nuevo.",
+    "breaker.paused_label": "Envío pausado",
+    "alert.siigo_paused": "El envío a Siigo ({account}) está en pausa: {reason}",
     # -- the schedule a seller sees (sync.schedule) ----------------------------------------------
     "schedule.vendor_limit": "esperando el límite de {vendor}",
     "schedule.siigo_limit": "esperando el límite de Siigo",

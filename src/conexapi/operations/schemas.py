@@ -105,6 +105,21 @@ class RetryResult(BaseModel):
     retried: int
 
 
+class BreakerRead(BaseModel):
+    """The breaker of one Siigo company (`sync.breaker`): whether sending is paused and why,
+    what was sent and refused in its window, and how many sales wait for a resume."""
+
+    connection_id: int
+    paused: bool
+    paused_at: datetime | None
+    reason: str | None
+    sent: int
+    refused: int
+    refused_share: float
+    waiting_sales: int
+    resumed: int = 0
+
+
 # -- jobs -------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ backfill jobs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
+from conexapi.connections.models import Connection, Provider
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
 from conexapi.operations.repository import SaleRepository
 from conexapi.operations.schemas import (
+    BreakerRead,
     BackfillRequest,
     DocumentRead,
     DocumentSummary,
@@ -26,7 +29,7 @@ from conexapi.operations.schemas import (
 )
 from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind
-from conexapi.sync import queue
+from conexapi.sync import breaker, queue
 from conexapi.sync.models import Document, Job, Sale
 
 
@@ -235,3 +238,56 @@ async def request_correction(
     )
     await session.flush()
     return {"sale_id": sale.id, "correction": correction}
+
+
+# -- the breaker per Siigo company ------------------------------------------------------------
+
+
+async def _siigo_connection(
+    session: AsyncSession, tenant_id: int, connection_id: int
+) -> Connection:
+    conn = (
+        await session.execute(
+            select(Connection).where(
+                Connection.id == connection_id,
+                Connection.tenant_id == tenant_id,
+                Connection.provider == Provider.SIIGO.value,
+            )
+        )
+    ).scalar_one_or_none()
+    if conn is None:
+        raise NotFound("Siigo connection not found.", code="connection_not_found")
+    return conn
+
+
+async def get_breaker(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, window_hours: float
+) -> BreakerRead:
+    conn = await _siigo_connection(session, tenant_id, connection_id)
+    seen = await breaker.share(
+        session, connection_id, since=utcnow() - timedelta(hours=window_hours)
+    )
+    return BreakerRead(
+        connection_id=conn.id,
+        paused=conn.paused_at is not None,
+        paused_at=conn.paused_at,
+        reason=conn.pause_reason,
+        sent=seen.sent,
+        refused=seen.refused,
+        refused_share=round(seen.ratio, 4),
+        waiting_sales=await breaker.paused_count(session, connection_id),
+    )
+
+
+async def resume_sending(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, window_hours: float
+) -> BreakerRead:
+    """A person resumes sending to a Siigo company the breaker paused (a no-op when it was not
+    paused): its held sales are due now."""
+    await _siigo_connection(session, tenant_id, connection_id)
+    resumed = await breaker.resume(session, connection_id)
+    await session.flush()
+    read = await get_breaker(
+        session, tenant_id=tenant_id, connection_id=connection_id, window_hours=window_hours
+    )
+    return read.model_copy(update={"resumed": resumed})

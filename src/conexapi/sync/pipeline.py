@@ -40,7 +40,7 @@ from conexapi.sales.settings import InvoicingSettings
 from conexapi.sales.snapshot import buyer_name, facts_to_json
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind, Step
-from conexapi.sync import queue
+from conexapi.sync import breaker, queue
 from conexapi.sync.invoicing import Invoicer, invoice_of
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
 from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, actionable, classify
@@ -88,6 +88,8 @@ class Context:
     # What this attempt's end does to `failing_since`: "set" (a passing failure), "keep" (a
     # deferral: the vendor asked to wait) or "clear" (any other outcome).
     failing: str = "clear"
+    # The breaker of its Siigo company paused sending (`sync.breaker`).
+    siigo_paused: bool = False
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -157,6 +159,7 @@ class SaleProcessor:
                         Sale.error_code,
                         Sale.error_message,
                         Sale.failing_since,
+                        siigo.paused_at,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -185,6 +188,7 @@ class SaleProcessor:
             error_code=row[12],
             error_message=row[13],
             failing_since=naive_utc(row[14]),
+            siigo_paused=row[15] is not None,
             loaded_invoice=invoice,
             invoice_loaded=True,
         )
@@ -445,6 +449,8 @@ class SaleProcessor:
         else:
             existing = await invoicer.invoice_document()
         if existing is not None and existing.erp_id:
+            if ctx.siigo_paused and facts.refunds:
+                return _paused(ctx)  # a credit note would be sent
             return await invoicer.after_invoice(facts, existing)
         now = utcnow()
         recheck = timedelta(seconds=self.runtime.settings.worker.data_recheck_seconds)
@@ -479,6 +485,8 @@ class SaleProcessor:
             return Step.attention(decision.reason, decision.message)
         if ctx.siigo_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "Siigo")
+        if ctx.siigo_paused:
+            return _paused(ctx)
         return _then_credit(await invoicer.issue(facts, existing), facts)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
@@ -628,6 +636,13 @@ def _keep_state(ctx: Context) -> SaleState:
 def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
     message = text("sync.waiting_reauth", vendor=vendor)
     return _waiting(ctx, message, f"{vendor.lower()}_needs_reauth", EventKind.NEEDS_REAUTH)
+
+
+def _paused(ctx: Context) -> Step:
+    """The breaker of the sale's Siigo company paused sending: the sale keeps its state and
+    waits, not due, until a person resumes sending (`sync.breaker.resume` makes it due)."""
+    message = text("breaker.sale_paused")
+    return _waiting(ctx, message, breaker.PAUSED_CODE, EventKind.DEFERRED)
 
 
 def _waiting(ctx: Context, message: str, code: str, kind: EventKind) -> Step:
