@@ -49,7 +49,8 @@ async def test_refusals_pause_sending_until_a_person_resumes_it(stack: Stack) ->
 
     conn = await _siigo(stack)
     assert conn.paused_at is not None
-    assert conn.pause_reason and "invalid_date" in conn.pause_reason
+    assert conn.pause_reason
+    assert "invalid_date" in conn.pause_reason
     assert "80 %" in conn.pause_reason
     sales = await stack.sales()
     codes = [s["error"]["code"] for s in sales]
@@ -73,12 +74,14 @@ async def test_refusals_pause_sending_until_a_person_resumes_it(stack: Stack) ->
             .all()
         )
     assert len(alerts) == 1
-    assert "invalid_date" in alerts[0].message and "pausa" in alerts[0].message
+    assert "invalid_date" in alerts[0].message
+    assert "pausa" in alerts[0].message
 
     r = await stack.api.get(f"/api/v1/connections/{conn.id}/breaker", headers=stack.headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["paused"] is True and body["waiting_sales"] == held
+    assert body["paused"] is True
+    assert body["waiting_sales"] == held
     assert body["refused"] == refused
 
     # Nothing moves while paused, however often the workers look.
@@ -89,7 +92,8 @@ async def test_refusals_pause_sending_until_a_person_resumes_it(stack: Stack) ->
     await stack.control.put("/_sandbox/clock", json={"offset_days": 0})
     r = await stack.api.post(f"/api/v1/connections/{conn.id}/resume", headers=stack.headers)
     assert r.status_code == 200, r.text
-    assert r.json()["resumed"] == held and r.json()["paused"] is False
+    assert r.json()["resumed"] == held
+    assert r.json()["paused"] is False
     await stack.settle()
     after = {s["id"]: s for s in await stack.sales()}
     assert all(after[s["id"]]["state"] == "invoiced" for s in paused)

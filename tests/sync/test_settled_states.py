@@ -102,7 +102,8 @@ async def test_a_needs_attention_sale_survives_a_mercadolibre_outage_of_many_swe
             .scalars()
             .all()
         )
-    assert "dead" not in kinds and "retrying" not in kinds
+    assert "dead" not in kinds
+    assert "retrying" not in kinds
     assert "recheck_deferred" in kinds
 
 

@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.connections.models import Connection, Provider
 from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
-from conexapi.connections.models import Connection, Provider
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
 from conexapi.operations.repository import SaleRepository
 from conexapi.operations.schemas import (
-    BreakerRead,
     BackfillRequest,
+    BreakerRead,
     DocumentRead,
     DocumentSummary,
     ErrorRead,

@@ -37,10 +37,9 @@ from conexapi.sales.profit import sale_profit
 from conexapi.sales.snapshot import to_json
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step
-from conexapi.sync import corrections, crediting
+from conexapi.sync import breaker, corrections, crediting
 from conexapi.sync.breakdowns import customer_note, invoice_breakdown
 from conexapi.sync.customers import ensure_customer
-from conexapi.sync import breaker
 from conexapi.sync.issuing import apply_result, create_or_adopt, stamp_pending
 from conexapi.sync.models import Document, Sale
 
