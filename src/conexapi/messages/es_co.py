@@ -68,6 +68,7 @@ CATALOGUE: dict[str, str] = {
     "schedule.for": "{wait}, ~{wait_for}",
     "schedule.now": "{wait}; se procesa en un momento",
     "schedule.until_someone_acts": "{wait}",
+    "schedule.timeline_until": "{wait}, hasta {when}",
     "schedule.seconds": "{n} s",
     "schedule.minutes": "{n} min",
     "schedule.hours": "{n} h",

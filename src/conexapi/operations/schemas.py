@@ -40,6 +40,9 @@ class SaleRead(BaseModel):
     error: ErrorRead | None
     attempts: int
     next_attempt_at: datetime | None
+    # Why the sale is not being worked on now and until when, in Spanish ("esperando el límite
+    # de Siigo, ~4 min"); None when it is not in a scheduled wait (`sync.schedule`).
+    schedule: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -59,6 +62,9 @@ class EventRead(BaseModel):
     message: str
     data: dict[str, Any]
     created_at: datetime
+    # A scheduled wait's entry: what it waited for (Spanish) and until when.
+    wait: str | None = None
+    until: datetime | None = None
 
 
 class DocumentRead(BaseModel):

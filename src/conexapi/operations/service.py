@@ -3,7 +3,7 @@ backfill jobs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,8 +29,8 @@ from conexapi.operations.schemas import (
 )
 from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind
-from conexapi.sync import breaker, queue
-from conexapi.sync.models import Document, Job, Sale
+from conexapi.sync import breaker, queue, schedule
+from conexapi.sync.models import Document, Job, Sale, SaleEvent
 
 
 def current_invoice(docs: list[Document]) -> Document | None:
@@ -67,9 +67,34 @@ def _read(sale: Sale, docs: list[Document]) -> SaleRead:
         else None,
         attempts=sale.attempts,
         next_attempt_at=sale.next_attempt_at,
+        schedule=schedule.describe(
+            sale.error_code,
+            _aware(sale.next_attempt_at),
+            datetime.now(UTC),
+            vendor=schedule.vendor_of(sale.error_message),
+        ),
         created_at=sale.created_at,
         updated_at=sale.updated_at,
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _event(event: SaleEvent) -> EventRead:
+    read = EventRead.model_validate(event)
+    data = event.data or {}
+    label = schedule.wait_label(data.get("wait"), schedule.vendor_of(event.message))
+    if label is not None and isinstance(data.get("until"), str):
+        try:
+            until = datetime.fromisoformat(data["until"])
+        except ValueError:
+            return read
+        read = read.model_copy(update={"wait": label, "until": _aware(until)})
+    return read
 
 
 async def list_sales(
@@ -100,7 +125,7 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         facts=sale.facts,
         profit=sale.profit,
         documents=[DocumentRead.model_validate(d) for d in docs],
-        timeline=[EventRead.model_validate(e) for e in await repo.events(sale.id)],
+        timeline=[_event(e) for e in await repo.events(sale.id)],
         breakdown=invoice.breakdown if invoice else None,
     )
 
