@@ -90,6 +90,8 @@ class Context:
     failing: str = "clear"
     # The breaker of its Siigo company paused sending (`sync.breaker`).
     siigo_paused: bool = False
+    # Full orders a sweep's or backfill's search returned for it (used instead of reading them).
+    prefetched: dict[str, Any] = field(default_factory=dict)
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -160,6 +162,7 @@ class SaleProcessor:
                         Sale.error_message,
                         Sale.failing_since,
                         siigo.paused_at,
+                        Sale.prefetched,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -189,6 +192,7 @@ class SaleProcessor:
             error_message=row[13],
             failing_since=naive_utc(row[14]),
             siigo_paused=row[15] is not None,
+            prefetched=dict(row[16] or {}),
             loaded_invoice=invoice,
             invoice_loaded=True,
         )
@@ -223,6 +227,7 @@ class SaleProcessor:
             "lease_owner": None,
             "lease_until": None,
             "next_attempt_at": step.next_at,
+            "prefetched": None,
         }
         if step.reset_attempts:
             values["attempts"] = 0
@@ -489,8 +494,16 @@ class SaleProcessor:
             return _paused(ctx)
         return _then_credit(await invoicer.issue(facts, existing), facts)
 
+    async def _order(self, ctx: Context, ml: MercadoLibreClient, order_id: str) -> dict[str, Any]:
+        """The order as a search just returned it, or as MercadoLibre answers now (used once:
+        a deadlock retry reads it again)."""
+        found = ctx.prefetched.pop(order_id, None)
+        if isinstance(found, dict) and str(found.get("id")) == order_id:
+            return found
+        return await ml.get_order(order_id)
+
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
-        first = await ml.get_order(ctx.order_ids[0])
+        first = await self._order(ctx, ml, ctx.order_ids[0])
         pack_id = first.get("pack_id")
         pack: dict[str, Any] | None = None
         orders = {str(first["id"]): first}
@@ -502,7 +515,7 @@ class SaleProcessor:
             for ref in pack.get("orders") or []:
                 oid = str(ref.get("id"))
                 if oid not in orders:
-                    orders[oid] = await ml.get_order(oid)
+                    orders[oid] = await self._order(ctx, ml, oid)
         ordered = list(orders.values())
         billing = await ml.get_billing_info(first)
         shipping_id = (first.get("shipping") or {}).get("id")

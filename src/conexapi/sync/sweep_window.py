@@ -332,6 +332,33 @@ async def make_found_orders_due(
             if str(order["id"]) not in unchanged
         }
         if due:
-            await queue.make_orders_due(session, due, source=source)
+            sales = await queue.make_orders_due(session, due, source=source)
+            await _prefetch(session, integration_id, orders, sales)
         await session.commit()
     return len(orders) - len(unchanged)
+
+
+def _full_order(order: dict[str, Any]) -> bool:
+    """An order as `orders/search` returns it (the whole order, as `GET /orders/{id}` would),
+    not a reference (a missed-feed entry)."""
+    return "status" in order and "order_items" in order and "last_updated" in order
+
+
+async def _prefetch(
+    session: AsyncSession,
+    integration_id: int,
+    orders: list[dict[str, Any]],
+    sales: dict[tuple[int, str], int],
+) -> None:
+    """Keeps the full orders the search returned on their sales (`Sale.prefetched`), so the
+    worker does not ask MercadoLibre for each again (one executemany)."""
+    by_sale: dict[int, dict[str, Any]] = {}
+    for order in orders:
+        sale_id = sales.get((integration_id, str(order["id"])))
+        if sale_id is not None and _full_order(order):
+            by_sale.setdefault(sale_id, {})[str(order["id"])] = order
+    if by_sale:
+        await session.execute(
+            update(Sale),
+            [{"id": sale_id, "prefetched": found} for sale_id, found in by_sale.items()],
+        )

@@ -1,4 +1,5 @@
-"""fairb: a sale's failing-since time (dead after a time budget), the breaker per Siigo company
+"""fairb: a sale's failing-since time (dead after a time budget), the orders a search already
+returned for it (prefetched), the breaker per Siigo company
 (its tally of sent and refused documents, and the pause on the connection), and the index the
 notification retention deletes by
 
@@ -23,6 +24,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("sale") as batch:
         batch.add_column(sa.Column("failing_since", conexapi.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("prefetched", sa.JSON(), nullable=True))
     with op.batch_alter_table("connection") as batch:
         batch.add_column(sa.Column("paused_at", conexapi.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("pause_reason", sa.Text(), nullable=True))
@@ -51,4 +53,5 @@ def downgrade() -> None:
         batch.drop_column("pause_reason")
         batch.drop_column("paused_at")
     with op.batch_alter_table("sale") as batch:
+        batch.drop_column("prefetched")
         batch.drop_column("failing_since")
