@@ -352,11 +352,20 @@ async def _prefetch(
 ) -> None:
     """Keeps the full orders the search returned on their sales (`Sale.prefetched`), so the
     worker does not ask MercadoLibre for each again (one executemany)."""
+    full = [o for o in orders if _full_order(o)]
+    # The orders of one pack found on this page go to each of their sales: whichever is
+    # processed first becomes the pack's sale and reads no order again.
+    packs: dict[str, dict[str, Any]] = {}
+    for order in full:
+        if order.get("pack_id"):
+            packs.setdefault(str(order["pack_id"]), {})[str(order["id"])] = order
     by_sale: dict[int, dict[str, Any]] = {}
-    for order in orders:
+    for order in full:
         sale_id = sales.get((integration_id, str(order["id"])))
-        if sale_id is not None and _full_order(order):
-            by_sale.setdefault(sale_id, {})[str(order["id"])] = order
+        if sale_id is None:
+            continue
+        found = by_sale.setdefault(sale_id, {})
+        found.update(packs.get(str(order.get("pack_id")), {}) or {str(order["id"]): order})
     if by_sale:
         await session.execute(
             update(Sale),
