@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.models import Connection, SiigoTally
 from conexapi.core.errors import PermanentError
-from conexapi.db import insert_many_ignore, naive_utc, utcnow
+from conexapi.db import naive_utc, retry_on_lock_conflict, utcnow
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
 from conexapi.sync.models import Sale
@@ -85,7 +87,8 @@ async def guarded(runtime: Runtime, connection_id: int, call: Callable[[], Await
 async def record(runtime: Runtime, connection_id: int, *, refused: str | None) -> None:
     """Counts one document sent (refused: with its code), and trips the breaker when the
     refused share has climbed too high. Best effort: a failure to count never fails the sale."""
-    try:
+
+    async def write() -> None:
         async with runtime.sessions() as session:
             await tally(session, connection_id, utcnow(), refused=refused)
             if refused is not None:
@@ -93,6 +96,9 @@ async def record(runtime: Runtime, connection_id: int, *, refused: str | None) -
                     session, connection_id, Limits.from_settings(runtime.settings.worker)
                 )
             await session.commit()
+
+    try:
+        await retry_on_lock_conflict(write)
     except Exception as exc:
         log.warning("breaker.record_failed", connection_id=connection_id, error=str(exc))
 
@@ -100,30 +106,36 @@ async def record(runtime: Runtime, connection_id: int, *, refused: str | None) -
 async def tally(
     session: AsyncSession, connection_id: int, now: datetime, *, refused: str | None
 ) -> None:
+    """One atomic upsert of the company's row for this hour (no read-then-write: concurrent
+    workers never deadlock on it)."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    where = (SiigoTally.connection_id == connection_id, SiigoTally.hour == hour)
-    values: dict[str, Any] = {"sent": SiigoTally.sent + 1}
+    row = {
+        "connection_id": connection_id,
+        "hour": hour,
+        "sent": 1,
+        "refused": 1 if refused is not None else 0,
+        "last_codes": [refused] if refused is not None else [],
+    }
+    increments: dict[str, Any] = {"sent": SiigoTally.sent + 1}
     if refused is not None:
-        values["refused"] = SiigoTally.refused + 1
-    result = await session.execute(update(SiigoTally).where(*where).values(**values))
-    if not result.rowcount:  # type: ignore[attr-defined]
-        await insert_many_ignore(
-            session,
-            SiigoTally,
-            [
-                {
-                    "connection_id": connection_id,
-                    "hour": hour,
-                    "sent": 0,
-                    "refused": 0,
-                    "last_codes": [],
-                }
-            ],
+        increments["refused"] = SiigoTally.refused + 1
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "sqlite":
+        stmt: Any = (
+            sqlite_insert(SiigoTally)
+            .values(**row)
+            .on_conflict_do_update(index_elements=["connection_id", "hour"], set_=increments)
         )
-        await session.execute(update(SiigoTally).where(*where).values(**values))
+    else:
+        stmt = mysql_insert(SiigoTally).values(**row).on_duplicate_key_update(**increments)
+    await session.execute(stmt)
     if refused is not None:
-        row = (await session.execute(select(SiigoTally).where(*where))).scalar_one()
-        row.last_codes = [*list(row.last_codes or [])[-(KEPT_CODES - 1) :], refused]
+        where = (SiigoTally.connection_id == connection_id, SiigoTally.hour == hour)
+        current = (await session.execute(select(SiigoTally).where(*where))).scalar_one()
+        codes = list(current.last_codes or [])
+        inserted_now = current.refused == 1 and codes == [refused]
+        if not inserted_now:
+            current.last_codes = [*codes[-(KEPT_CODES - 1) :], refused]
 
 
 @dataclass(frozen=True)
