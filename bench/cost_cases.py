@@ -69,6 +69,12 @@ def run_case(stack: BenchStack, kind: str, count: int, seed: int, mode: str) -> 
     if backfill:
         time.sleep(1.0)
         _backfill(stack)
+        # The workers' upkeep walks the job (every tick): wait until it is done.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and int(
+            stack.db.scalar("SELECT COUNT(*) FROM job WHERE kind='backfill' AND state <> 'done'")
+        ):
+            time.sleep(1.0)
     else:
         stack.wait_intake()
     settle(stack, 300)
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     with BenchStack(config) as stack:
         for _ in range(args.workers):
             stack.start_worker(CONEXAPI_SWEEP_INTERVAL_SECONDS="3600")
+        time.sleep(5.0)  # the workers' first sweep (at start) is not any case's
         seed = args.seed
         for mode in ("live", "backfill"):
             for kind in CASES:

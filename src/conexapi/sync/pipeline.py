@@ -92,6 +92,8 @@ class Context:
     siigo_paused: bool = False
     # Full orders a sweep's or backfill's search returned for it (used instead of reading them).
     prefetched: dict[str, Any] = field(default_factory=dict)
+    # The `last_updated` of the orders this attempt read, by id (a pack's merge compares them).
+    seen_versions: dict[str, str] = field(default_factory=dict)
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -510,6 +512,9 @@ class SaleProcessor:
         if pack_id:
             # First become the pack's sale, or merge into it if another order got there first
             # (then this sale is gone and nothing more is fetched for it).
+            ctx.seen_versions = {
+                str(o["id"]): str(o.get("last_updated") or "") for o in orders.values()
+            }
             await self._rekey(ctx, str(pack_id), list(orders))
             pack = await ml.get_pack(str(pack_id))
             for ref in pack.get("orders") or []:
@@ -560,14 +565,15 @@ class SaleProcessor:
             sale = await self._owned(session, ctx.sale_id)
             if sale.external_id == external_id:
                 return True
-            other = (
+            found = (
                 await session.execute(
-                    select(Sale.id).where(
+                    select(Sale.id, Sale.facts).where(
                         Sale.integration_id == ctx.integration_id,
                         Sale.external_id == external_id,
                     )
                 )
-            ).scalar_one_or_none()
+            ).first()
+            other, other_facts = (None, None) if found is None else (found[0], found[1])
             if other is not None:
                 # The pack already has its sale: move our orders and timeline there.
                 await session.execute(
@@ -578,7 +584,9 @@ class SaleProcessor:
                 )
                 await session.execute(delete(Sale).where(Sale.id == sale.id))
                 await self._link_orders(session, ctx, other, order_ids)
-                await queue.make_sale_due(session, other)
+                if not _already_read(other_facts, ctx.seen_versions):
+                    # The pack's sale has not read these orders at this version: again now.
+                    await queue.make_sale_due(session, other)
                 await session.commit()
                 raise _Merged
             sale.external_id = external_id
@@ -628,6 +636,32 @@ class SaleProcessor:
 
 class _Merged(Exception):
     pass
+
+
+def _already_read(facts: Any, versions: dict[str, str]) -> bool:
+    """Whether a pack's sale already read each of these orders at this version or a newer one
+    (its facts' `order_versions`): merging an order's provisional sale into it then needs no
+    new read of the pack. Unknown or unreadable versions mean it did not."""
+    if not versions or not isinstance(facts, dict):
+        return False
+    read = facts.get("order_versions")
+    if not isinstance(read, dict):
+        return False
+    for order_id, version in versions.items():
+        seen, now = _moment(read.get(order_id)), _moment(version)
+        if seen is None or now is None or now > seen:
+            return False
+    return True
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _aware(moment: datetime) -> datetime:
