@@ -194,7 +194,7 @@ def cost_cases(d: dict[str, Any]) -> str:
                 "minimum per sale",
             ],
         )
-        + "\n"
+        + "\n\n"
         + calls
         + f"\n\nWorst ratio: x{d['worst_ratio']} (goal ≤ x1.05).\n"
     )
