@@ -12,7 +12,7 @@ from conexapi.core.errors import (
     RateLimitedError,
     TransientError,
 )
-from conexapi.sync.policy import RetryPolicy, Verdict, classify
+from conexapi.sync.policy import RetryPolicy, Verdict, actionable, classify
 
 POLICY = RetryPolicy(base_seconds=10, cap_seconds=300, dead_after=timedelta(hours=2))
 
@@ -90,3 +90,12 @@ def test_a_settled_sale_recheck_waits_about_as_long_as_it_has_been_failing() -> 
     long = [POLICY.recheck_delay(timedelta(hours=5), rng) for _ in range(20)]
     assert all(timedelta(seconds=5) <= d <= timedelta(seconds=300) for d in long)
     assert max(long) > timedelta(seconds=10)
+
+
+def test_only_a_reason_about_the_sale_itself_is_kept_as_actionable() -> None:
+    assert actionable("unmapped_products")
+    assert actionable("siigo_invalid_total_payments")
+    for passing in ("transient_error", "rate_limited", "billing_processing", None, ""):
+        assert not actionable(passing), passing
+    for wait in ("mercadolibre_needs_reauth", "siigo_paused", "mercadolibre_needs_permission"):
+        assert not actionable(wait), wait

@@ -106,9 +106,22 @@ PASSING_CODES = frozenset(
 )
 
 
+# Waits that end by themselves or whose cause is the connection's, not the sale's: once the sale
+# is processed again they are stale, never a reason to keep.
+CONNECTION_WAITS = frozenset(
+    {
+        "mercadolibre_needs_reauth",
+        "siigo_needs_reauth",
+        "mercadolibre_needs_permission",
+        "siigo_paused",
+    }
+)
+
+
 def actionable(code: str | None) -> bool:
-    """Whether a sale's error code is something a person can act on (not a passing failure)."""
-    return bool(code) and code not in PASSING_CODES
+    """Whether a sale's error code is something a person can act on about this sale (not a
+    passing failure, nor a wait on its connection)."""
+    return bool(code) and code not in PASSING_CODES and code not in CONNECTION_WAITS
 
 
 # Siigo codes that describe a temporary service problem even though they come as a 400
