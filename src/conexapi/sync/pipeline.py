@@ -19,8 +19,13 @@ from sqlalchemy.orm import aliased
 
 from conexapi.connections.health import mark_needs_permission
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.core.errors import AuthError, PermissionMissingError
-from conexapi.core.metrics import SALE_TRANSITIONS
+from conexapi.core.errors import (
+    AuthError,
+    NotFoundError,
+    PermanentError,
+    PermissionMissingError,
+)
+from conexapi.core.metrics import NOTIFICATIONS, SALE_TRANSITIONS
 from conexapi.db import (
     insert_many_ignore,
     is_database_unavailable,
@@ -103,6 +108,8 @@ class Context:
     # The invoice row as `_load` read it; used once (a deadlock retry reads it again).
     loaded_invoice: Document | None = None
     invoice_loaded: bool = False
+    # Known only by one order id from a notification (or a sweep), never read from MercadoLibre.
+    provisional: bool = False
 
 
 class SaleProcessor:
@@ -130,7 +137,7 @@ class SaleProcessor:
         except LeaseLost:
             log.warning("sale.lease_lost")
             return None
-        except _Merged:
+        except (_Merged, _Discarded):
             return None
         except Exception as exc:
             if is_database_unavailable(exc):
@@ -161,6 +168,7 @@ class SaleProcessor:
                         ml.status,
                         siigo.status,
                         Sale.error_code,
+                        Sale.total,
                         Sale.error_message,
                         Sale.failing_since,
                         siigo.paused_at,
@@ -191,12 +199,18 @@ class SaleProcessor:
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
             error_code=row[12],
-            error_message=row[13],
-            failing_since=naive_utc(row[14]),
-            siigo_paused=row[15] is not None,
-            prefetched=dict(row[16] or {}),
+            error_message=row[14],
+            failing_since=naive_utc(row[15]),
+            siigo_paused=row[16] is not None,
+            prefetched=dict(row[17] or {}),
             loaded_invoice=invoice,
             invoice_loaded=True,
+            provisional=(
+                row[13] is None
+                and invoice is None
+                and row[6] == SaleState.PENDING.value
+                and [str(o) for o in row[4]] == [row[3]]
+            ),
         )
 
     async def _update_owned(self, session: Any, sale_id: int, **values: Any) -> None:
@@ -446,6 +460,8 @@ class SaleProcessor:
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id)
+        # Written with the sale whatever happens next: notifications coalesce on it.
+        ctx.pending["fetched_at"] = utcnow()
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
         invoicer = Invoicer(
@@ -505,7 +521,12 @@ class SaleProcessor:
         return await ml.get_order(order_id)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
-        first = await self._order(ctx, ml, ctx.order_ids[0])
+        try:
+            first = await self._order(ctx, ml, ctx.order_ids[0])
+        except PermanentError as exc:
+            if ctx.provisional and _not_the_sellers_order(exc):
+                await self._discard(ctx, exc)
+            raise
         pack_id = first.get("pack_id")
         pack: dict[str, Any] | None = None
         orders = {str(first["id"]): first}
@@ -542,6 +563,26 @@ class SaleProcessor:
             discounts=discounts or None,
             shipment=shipment,
         )
+
+    async def _discard(self, ctx: Context, exc: PermanentError) -> None:
+        """A sale known only from a notification whose order MercadoLibre says this seller does
+        not have: anyone can post a notification (the application id is public), so it was
+        forged or mistaken. The provisional sale goes away with its timeline, nothing is shown
+        to the seller and no alert is raised; the metric counts it."""
+        async with self.runtime.sessions() as session:
+            await self._owned(session, ctx.sale_id)
+            await session.execute(delete(SaleEvent).where(SaleEvent.sale_id == ctx.sale_id))
+            await session.execute(delete(SaleOrder).where(SaleOrder.sale_id == ctx.sale_id))
+            await session.execute(delete(Sale).where(Sale.id == ctx.sale_id))
+            await session.commit()
+        NOTIFICATIONS.labels("discarded_order_not_found").inc()
+        log.warning(
+            "sale.discarded_unknown_order",
+            order_id=ctx.order_ids[0],
+            integration_id=ctx.integration_id,
+            status=exc.status_code,
+        )
+        raise _Discarded
 
     async def _rekey(self, ctx: Context, external_id: str, order_ids: list[str]) -> None:
         """The sale was created from an order; it is really its pack. Merge or rename.
@@ -614,6 +655,7 @@ class SaleProcessor:
 
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
         ctx.pending = {
+            **ctx.pending,
             # When ConexAPI read these facts: a missed-feed entry received before then is a
             # change already seen (`sweep_window.unchanged_orders`).
             "facts": {**facts_to_json(facts), "read_at": _aware(ctx.loaded_at).isoformat()},
@@ -666,6 +708,19 @@ def _moment(value: Any) -> datetime | None:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class _Discarded(Exception):
+    """The provisional sale was deleted: its order does not exist for this seller."""
+
+
+def _not_the_sellers_order(exc: PermanentError) -> bool:
+    """MercadoLibre's answer for an order this seller does not have: 404 (no such order) or a
+    403 that is not the PolicyAgent's (the order is another user's, docs/vendors/mercadolibre.md
+    §1.3). A PolicyAgent 403 is the connection lacking a permission and is handled as such."""
+    if isinstance(exc, PermissionMissingError):
+        return False
+    return isinstance(exc, NotFoundError) or exc.status_code == 403
 
 
 def _then_credit(step: Step, facts: SaleFacts) -> Step:

@@ -23,6 +23,7 @@ import time
 from datetime import datetime
 
 import structlog
+from cachetools import LRUCache
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,8 +34,11 @@ from conexapi.runtime import Runtime
 log = structlog.get_logger("conexapi.siigo.rate_limit")
 
 
-# (scope, key) -> (tokens, monotonic time of the last update); see the module docstring.
-_MEMORY: dict[tuple[str, str], tuple[float, float]] = {}
+# (scope, key) -> (tokens, monotonic time of the last update); see the module docstring. Bounded:
+# the demo's one process has far fewer companies than this; past it, the least recently used
+# bucket is forgotten and starts full again.
+MEMORY_BUCKETS = 10_000
+_MEMORY: LRUCache[tuple[str, str], tuple[float, float]] = LRUCache(maxsize=MEMORY_BUCKETS)
 
 
 def siigo_bucket_key(company: str) -> str:

@@ -4,7 +4,7 @@ returned for it (prefetched), the breaker per Siigo company
 notification retention deletes by
 
 Revision ID: e5a9c3f1b7d2
-Revises: b41d7e2c9a15
+Revises: e5a1c3b7d902
 Create Date: 2026-11-30 19:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import conexapi.db
 
 revision: str = "e5a9c3f1b7d2"
-down_revision: str | None = "b41d7e2c9a15"
+down_revision: str | None = "e5a1c3b7d902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
