@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     faults = json.loads(args.faults) if args.faults else DEFAULT_FAULTS
     worker_env = {
         "CONEXAPI_WORKER_CONCURRENCY": str(args.concurrency),
-        "CONEXAPI_WORKER_MAX_ATTEMPTS": str(args.max_attempts),
+        "CONEXAPI_WORKER_DEAD_AFTER_HOURS": str(args.dead_after_hours),
     }
     sandbox: dict[str, Any] = {
         "seed": args.seed,
@@ -285,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--kills", type=int, default=3, help="at least this many SIGKILLs")
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--max-attempts", type=int, default=12)
+    p.add_argument("--dead-after-hours", type=float, default=48.0)
     p.add_argument("--rate", type=float, default=30.0, help="new sales per second")
     p.add_argument("--sweep-interval", type=int, default=30)
     p.add_argument("--settle-timeout", type=float, default=600)

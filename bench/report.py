@@ -157,6 +157,53 @@ def pipeline(d: dict[str, Any]) -> str:
     )
 
 
+def cost_cases(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            c["case"],
+            c["mode"],
+            c["sales"],
+            c["invoiced"],
+            c["ml_total"],
+            c["ml_minimum"],
+            f"x{c['ratio']}",
+            c["ml_per_invoiced_sale"],
+            c["minimum_per_sale"],
+        ]
+        for c in d["cases"]
+    ]
+    calls = "\n".join(
+        f"- {c['case']} {c['mode']}: `{json.dumps(c['ml_calls'])}`" for c in d["cases"]
+    )
+    return (
+        "## MercadoLibre calls per case, live and backfill\n\n"
+        f"{d['params']['per_case']} sales per case (`python -m bench.cost_cases`). Live: every "
+        "change notified, the worker reads the sale. Backfill: every notification dropped, a "
+        "backfill of today finds the orders with `orders/search`, which returns them whole "
+        "(`sale.prefetched`: the worker does not read them again). **Minimum** per sale: its "
+        "billing info and shipment costs, the pack and (live) each of its orders, the "
+        "discounts of each order tagged `order_has_discount`; a backfill adds one search page "
+        "per 50 orders. Periodic calls (missed feeds) are not per sale.\n\n"
+        + table(
+            rows,
+            [
+                "case",
+                "mode",
+                "sales",
+                "invoiced",
+                "ML calls",
+                "minimum",
+                "ratio",
+                "per invoiced sale",
+                "minimum per sale",
+            ],
+        )
+        + "\n\n"
+        + calls
+        + f"\n\nWorst ratio: x{d['worst_ratio']} (goal ≤ x1.05).\n"
+    )
+
+
 def cost(d: dict[str, Any]) -> str:
     rows = []
     for b in d["batches"]:
@@ -320,7 +367,7 @@ def chaos(d: dict[str, Any], title: str) -> str:
     return (
         f"## {title}\n\n"
         f"{d['sales']} sales (default mix), {p['workers']} workers (concurrency "
-        f"{p['concurrency']}, `CONEXAPI_WORKER_MAX_ATTEMPTS={p['max_attempts']}`), "
+        f"{p['concurrency']}, `CONEXAPI_WORKER_DEAD_AFTER_HOURS={p.get('dead_after_hours', 48)}`), "
         f"{len(d['kills'])} SIGKILLs at {', '.join(str(k['at_s']) for k in d['kills'][:12])} s"
         f"{' ...' if len(d['kills']) > 12 else ''}; sweep every {p['sweep_interval']} s. "
         f"Faults: `{json.dumps(d['faults'])}`. Injected: `{json.dumps(d['faults_injected'])}`. "
@@ -411,7 +458,8 @@ def render() -> str:
         "```\nmake bench            # all benchmarks (~16 min here), then this page\n"
         "make chaos            # 2,000 sales chaos run, ~15 min (exit 1 on any violation)\n"
         "make chaos SALES=10000\n"
-        ".venv/bin/python -m bench.run intake|pipeline|cost|backlog|memory|chaos|report\n"
+        ".venv/bin/python -m bench.run "
+        "intake|pipeline|cost|cost_cases|backlog|memory|chaos|report\n"
         ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run (~3 min)\n"
         ".venv/bin/python -m bench.db_restart   # a database restart mid-run (~45 s)\n```\n",
         "Needs MariaDB on 127.0.0.1:3306 (root, no password; databases `conexapi_bench_*` and "
@@ -425,6 +473,7 @@ def render() -> str:
         ("intake", intake),
         ("pipeline", pipeline),
         ("cost", cost),
+        ("cost_cases", cost_cases),
         ("backlog", backlog),
         ("memory", memory),
     ):

@@ -88,9 +88,7 @@ class Stack:
     def worker(self, runtime: Runtime | None = None, **kw: Any) -> Worker:
         policy = kw.pop(
             "policy",
-            RetryPolicy(
-                base_seconds=0.05, cap_seconds=0.2, max_attempts=8, rate_limit_default_seconds=0.05
-            ),
+            RetryPolicy(base_seconds=0.05, cap_seconds=0.2, rate_limit_default_seconds=0.05),
         )
         w = Worker(runtime or self.runtime, policy=policy, **kw)
         self.workers.append(w)

@@ -72,7 +72,7 @@ class WorkerSection(BaseModel):
     concurrency: int
     poll_interval_seconds: float
     lease_seconds: int
-    max_attempts: int
+    dead_after_hours: float
     retry_base_seconds: float
     retry_cap_seconds: float
     rate_limit_default_seconds: float
@@ -84,6 +84,10 @@ class WorkerSection(BaseModel):
     shutdown_timeout_seconds: float
     permission_check_seconds: int
     data_recheck_seconds: int
+    notification_retention_days: float
+    breaker_window_hours: float
+    breaker_min_requests: int
+    breaker_refused_share: float
     notification_refetch_seconds: float
 
 
@@ -135,7 +139,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_poll_interval_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: int = Field(default=300, ge=5)
-    worker_max_attempts: int = Field(default=8, ge=1)
+    # A sale whose transient failures (network, 5xx) go on this long without one success ends
+    # `dead` (a time budget, not a count of attempts), keeping the last reason a person can act on.
+    worker_dead_after_hours: float = Field(default=48.0, gt=0)
     # Backoff between attempts: full jitter from base/2 up to base * 2**(attempt-1), capped.
     worker_retry_base_seconds: float = Field(default=30.0, gt=0)
     worker_retry_cap_seconds: float = Field(default=3600.0, gt=0)
@@ -149,6 +155,15 @@ class Settings(BaseSettings):
     # shipping cost nobody reports yet) is looked at again this often, up to the integration's
     # `data_wait_hours`.
     data_recheck_seconds: int = Field(default=900, ge=1)
+    # Applied notifications older than this are deleted by the workers' upkeep, in small batches
+    # (beyond MercadoLibre's 2-day missed-feeds window).
+    notification_retention_days: float = Field(default=3.0, gt=0)
+    # The breaker per Siigo company: sending pauses when, over the last `window` hours, at least
+    # `min_requests` documents were sent and the share Siigo refused (validation errors) reached
+    # `refused_share` — far below Siigo's rule (> 80 % failed over 7 days blocks the API user).
+    breaker_window_hours: float = Field(default=24.0, gt=0, le=168)
+    breaker_min_requests: int = Field(default=10, ge=1)
+    breaker_refused_share: float = Field(default=0.5, gt=0, lt=0.8)
     # However many notifications of one order arrive, its orders are read from MercadoLibre at
     # most once per this many seconds (a notification within the window makes the sale due when
     # the window ends). 0 turns coalescing off.
@@ -315,7 +330,7 @@ class Settings(BaseSettings):
             concurrency=self.worker_concurrency,
             poll_interval_seconds=self.worker_poll_interval_seconds,
             lease_seconds=self.worker_lease_seconds,
-            max_attempts=self.worker_max_attempts,
+            dead_after_hours=self.worker_dead_after_hours,
             retry_base_seconds=self.worker_retry_base_seconds,
             retry_cap_seconds=self.worker_retry_cap_seconds,
             rate_limit_default_seconds=self.worker_rate_limit_default_seconds,
@@ -327,6 +342,10 @@ class Settings(BaseSettings):
             shutdown_timeout_seconds=self.shutdown_timeout_seconds,
             permission_check_seconds=self.permission_check_seconds,
             data_recheck_seconds=self.data_recheck_seconds,
+            notification_retention_days=self.notification_retention_days,
+            breaker_window_hours=self.breaker_window_hours,
+            breaker_min_requests=self.breaker_min_requests,
+            breaker_refused_share=self.breaker_refused_share,
             notification_refetch_seconds=self.notification_refetch_seconds,
         )
 

@@ -48,8 +48,9 @@ async def test_without_the_billing_permission_sales_wait_and_resume_by_themselve
     await stack.settle()
     sales = await stack.sales()
     # Not "MercadoLibre rechazó el documento": the connection lacks a permission; nothing lost.
-    assert {s["state"] for s in sales} == {"pending"}
+    assert {s["state"] for s in sales} == {"waiting"}
     assert {s["error"]["code"] for s in sales} == {"mercadolibre_needs_permission"}
+    assert all(s["next_attempt_at"] for s in sales)  # a scheduled re-check
     assert all("Facturación" in s["error"]["message"] for s in sales)
     assert {s["attempts"] for s in sales} == {0}
     assert await stack.siigo("invoices") == []

@@ -12,9 +12,9 @@ from conexapi.core.errors import (
     RateLimitedError,
     TransientError,
 )
-from conexapi.sync.policy import RetryPolicy, Verdict, classify
+from conexapi.sync.policy import RetryPolicy, Verdict, actionable, classify
 
-POLICY = RetryPolicy(base_seconds=10, cap_seconds=300, max_attempts=5)
+POLICY = RetryPolicy(base_seconds=10, cap_seconds=300, dead_after=timedelta(hours=2))
 
 
 def test_transient_errors_retry_with_growing_jittered_backoff() -> None:
@@ -81,3 +81,21 @@ def test_classification(exc: Exception, verdict: Verdict, code: str) -> None:
     assert outcome.verdict is verdict
     assert outcome.code == code
     assert outcome.message
+
+
+def test_a_settled_sale_recheck_waits_about_as_long_as_it_has_been_failing() -> None:
+    rng = random.Random(3)
+    short = POLICY.recheck_delay(timedelta(seconds=1), rng)
+    assert timedelta(seconds=5) <= short <= timedelta(seconds=10)
+    long = [POLICY.recheck_delay(timedelta(hours=5), rng) for _ in range(20)]
+    assert all(timedelta(seconds=5) <= d <= timedelta(seconds=300) for d in long)
+    assert max(long) > timedelta(seconds=10)
+
+
+def test_only_a_reason_about_the_sale_itself_is_kept_as_actionable() -> None:
+    assert actionable("unmapped_products")
+    assert actionable("siigo_invalid_total_payments")
+    for passing in ("transient_error", "rate_limited", "billing_processing", None, ""):
+        assert not actionable(passing), passing
+    for wait in ("mercadolibre_needs_reauth", "siigo_paused", "mercadolibre_needs_permission"):
+        assert not actionable(wait), wait

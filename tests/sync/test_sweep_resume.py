@@ -51,10 +51,14 @@ class PageFaults:
 
     def __init__(self) -> None:
         self.calls: Counter[int] = Counter()
+        self.by_status: Counter[str] = Counter()
         self.queued: dict[int, list[httpx.Response]] = {}
         self.always: dict[int, httpx.Response] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response | None:
+        if "order.status" in request.url.params:
+            self.by_status[request.url.params["order.status"]] += 1
+            return None  # the walk of cancelled orders: counted apart, never failed
         offset = int(request.url.params.get("offset", "0"))
         self.calls[offset] += 1
         if offset in self.always:

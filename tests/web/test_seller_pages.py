@@ -413,12 +413,12 @@ async def test_a_vendor_timeout_reads_in_spanish_with_the_code_behind_detalles(
     outcome = classify(
         TransientError("mercadolibre did not answer in time (ReadTimeout)", vendor="mercadolibre"),
         attempt=1,
-        policy=RetryPolicy(base_seconds=10, cap_seconds=300, max_attempts=5),
+        policy=RetryPolicy(base_seconds=10, cap_seconds=300),
     )
     rejected = classify(
         PermanentError("Invalid item", vendor="mercadolibre", status_code=422),
         attempt=1,
-        policy=RetryPolicy(base_seconds=10, cap_seconds=300, max_attempts=5),
+        policy=RetryPolicy(base_seconds=10, cap_seconds=300),
     )
     sid = await _add_sale(
         runtime,

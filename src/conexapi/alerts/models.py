@@ -19,6 +19,7 @@ class AlertKind(StrEnum):
     SALES_DEAD = "sales_dead"
     # A sale the seller invoiced elsewhere was refunded: their own credit note is due.
     SALES_REFUNDED_ELSEWHERE = "sales_refunded_elsewhere"
+    SIIGO_PAUSED = "siigo_paused"  # the breaker paused sending to a Siigo company
 
 
 class AlertStatus(StrEnum):

@@ -245,6 +245,22 @@ async def scan_tenant_alerts(session: AsyncSession, *, tenant_id: int | None = N
             "autorizarse. Mientras tanto no se facturan ventas nuevas.",
             data={"connection_id": cid, "provider": provider, "path": CONNECTIONS_PATH},
         )
+    paused_stmt = select(
+        Connection.id, Connection.tenant_id, Connection.account_name, Connection.pause_reason
+    ).where(Connection.paused_at.is_not(None))
+    if tenant_id is not None:
+        paused_stmt = paused_stmt.where(Connection.tenant_id == tenant_id)
+    for cid, tid, name, reason in (await session.execute(paused_stmt)).all():
+        subject = f"connection:{cid}"
+        wanted.add((tid, AlertKind.SIIGO_PAUSED.value, subject))
+        await raise_alert(
+            session,
+            tenant_id=tid,
+            kind=AlertKind.SIIGO_PAUSED.value,
+            subject=subject,
+            message=text("alert.siigo_paused", account=name or str(cid), reason=reason or ""),
+            data={"connection_id": cid, "provider": "siigo", "path": "/app/connections"},
+        )
     rows = await session.execute(sales_stmt.group_by(Sale.tenant_id, Sale.state))
     for tid, state, count in rows.all():
         n = int(count)

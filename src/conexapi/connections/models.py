@@ -59,6 +59,10 @@ class Connection(TimestampMixin, Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The breaker of a Siigo company (`sync.breaker`): sending is paused since then, for this
+    # reason (Spanish, for the seller), until a person resumes it.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OAuthState(Base):
@@ -120,6 +124,23 @@ class KnownProduct(Base):
     # code was recorded without them (then it is asked again before invoicing).
     tax_classification: Mapped[str | None] = mapped_column(String(20), nullable=True)
     taxes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SiigoTally(Base):
+    """Documents sent to a Siigo company per hour, and how many Siigo refused (validation), for
+    the breaker (`sync.breaker`): Siigo blocks an API user whose requests fail > 80 % over 7
+    days (docs/vendors/siigo.md)."""
+
+    __tablename__ = "siigo_tally"
+    __table_args__ = (UniqueConstraint("connection_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    # The last refusal codes of the hour (a few), to tell the seller why.
+    last_codes: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class RateBucket(Base):

@@ -20,8 +20,12 @@ class NotificationStatus(StrEnum):
 
 class Notification(Base):
     __tablename__ = "notification"
-    # Workers look for pending notifications (inbox.apply) in id order.
-    __table_args__ = (Index("ix_notification_status_id", "status", "id"),)
+    # Workers look for pending notifications (inbox.apply) in id order; the retention deletes
+    # old ones by `received_at` (`sync.upkeep.prune_notifications`).
+    __table_args__ = (
+        Index("ix_notification_status_id", "status", "id"),
+        Index("ix_notification_received_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))

@@ -174,6 +174,36 @@ CATALOGUE: dict[str, str] = {
     "Intente de nuevo en unos minutos.",
     # -- the sync engine (a sale's timeline and error) --------------------------------------------
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
+    "sync.dead_after": "Se agotó el plazo de reintentos ({hours} h, {attempts} intentos): "
+    "{reason} Revise la venta y reinténtela cuando el proveedor responda.",
+    # -- the breaker per Siigo company (sync.breaker) ---------------------------------------------
+    "breaker.paused": "Siigo rechazó {refused} de los últimos {sent} documentos ({percent} %): "
+    "{codes}. Para que Siigo no bloquee su usuario API (lo hace si más del 80 % de las "
+    "peticiones fallan en 7 días), ConexAPI pausó el envío a esta empresa. Corrija la causa "
+    "(configuración de la integración, productos, impuestos) y pulse «Reanudar el envío a Siigo».",
+    "breaker.sale_paused": "El envío a Siigo está en pausa porque Siigo rechazó muchos documentos "
+    "seguidos; la venta se procesará cuando usted reanude el envío en Conexiones.",
+    "breaker.resume_button": "Reanudar el envío a Siigo",
+    "breaker.resumed": "Se reanudó el envío a Siigo: {count} venta(s) en cola de nuevo.",
+    "breaker.paused_label": "Envío pausado",
+    "alert.siigo_paused": "El envío a Siigo ({account}) está en pausa: {reason}",
+    # -- the schedule a seller sees (sync.schedule) ----------------------------------------------
+    "schedule.vendor_limit": "esperando el límite de {vendor}",
+    "schedule.siigo_limit": "esperando el límite de Siigo",
+    "schedule.token_renewal": "esperando la renovación del acceso a {vendor}",
+    "schedule.passing_failure": "reintento tras una falla pasajera",
+    "schedule.billing_processing": "esperando los datos de facturación de MercadoLibre",
+    "schedule.shipping_unknown": "esperando el costo de envío de MercadoLibre",
+    "schedule.permission": "esperando el permiso de MercadoLibre",
+    "schedule.siigo_paused": "envío a Siigo en pausa hasta que usted lo reanude",
+    "schedule.for": "{wait}, ~{wait_for}",
+    "schedule.now": "{wait}; se procesa en un momento",
+    "schedule.until_someone_acts": "{wait}",
+    "schedule.timeline_until": "{wait}, hasta {when}",
+    "schedule.seconds": "{n} s",
+    "schedule.minutes": "{n} min",
+    "schedule.hours": "{n} h",
+    "schedule.days": "{n} días",
     "sync.credit_note_waits_dian": "Hay una devolución: la nota crédito espera a que la DIAN "
     "acepte la factura.",
     "sync.waiting_permission": "La aplicación de MercadoLibre no tiene el permiso funcional "

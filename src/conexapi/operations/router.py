@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from conexapi.api.deps import AdminDep, ClaimsDep, SessionDep
+from conexapi.api.deps import AdminDep, ClaimsDep, RuntimeDep, SessionDep
 from conexapi.core.errors import Conflict
 from conexapi.db import DbDate, DbId
 from conexapi.operations import service
 from conexapi.operations.schemas import (
     BackfillRequest,
+    BreakerRead,
     BulkMarkResult,
     BuyerChoice,
     InvoicedElsewhere,
@@ -201,3 +202,33 @@ async def backfill(
 async def job_status(job_id: DbId, claims: ClaimsDep, session: SessionDep) -> JobRead:
     job = await service.get_job(session, tenant_id=claims.tenant_id, job_id=job_id)
     return JobRead.model_validate(job)
+
+
+@jobs_router.get(
+    "/connections/{connection_id}/breaker", response_model=BreakerRead, tags=["connections"]
+)
+async def breaker_status(
+    connection_id: int, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
+) -> BreakerRead:
+    """The breaker of a Siigo company: paused or not, why, and what Siigo refused lately."""
+    return await service.get_breaker(
+        session,
+        tenant_id=claims.tenant_id,
+        connection_id=connection_id,
+        window_hours=runtime.settings.worker.breaker_window_hours,
+    )
+
+
+@jobs_router.post(
+    "/connections/{connection_id}/resume", response_model=BreakerRead, tags=["connections"]
+)
+async def resume_sending(
+    connection_id: int, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
+) -> BreakerRead:
+    """Resumes sending to a Siigo company the breaker paused; its waiting sales are due now."""
+    return await service.resume_sending(
+        session,
+        tenant_id=claims.tenant_id,
+        connection_id=connection_id,
+        window_hours=runtime.settings.worker.breaker_window_hours,
+    )

@@ -41,6 +41,9 @@ class SaleRead(BaseModel):
     error: ErrorRead | None
     attempts: int
     next_attempt_at: datetime | None
+    # Why the sale is not being worked on now and until when, in Spanish ("esperando el límite
+    # de Siigo, ~4 min"); None when it is not in a scheduled wait (`sync.schedule`).
+    schedule: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -65,6 +68,9 @@ class EventRead(BaseModel):
     message: str
     data: dict[str, Any]
     created_at: datetime
+    # A scheduled wait's entry: what it waited for (Spanish) and until when.
+    wait: str | None = None
+    until: datetime | None = None
 
 
 class DocumentRead(BaseModel):
@@ -160,6 +166,21 @@ class RetryAll(SaleFilter):
 
 class RetryResult(BaseModel):
     retried: int
+
+
+class BreakerRead(BaseModel):
+    """The breaker of one Siigo company (`sync.breaker`): whether sending is paused and why,
+    what was sent and refused in its window, and how many sales wait for a resume."""
+
+    connection_id: int
+    paused: bool
+    paused_at: datetime | None
+    reason: str | None
+    sent: int
+    refused: int
+    refused_share: float
+    waiting_sales: int
+    resumed: int = 0
 
 
 # -- jobs -------------------------------------------------------------------------------------

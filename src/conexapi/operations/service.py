@@ -3,12 +3,13 @@ backfill jobs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.connections.models import Connection, Provider
 from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
@@ -16,6 +17,7 @@ from conexapi.messages import text
 from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.operations.schemas import (
     BackfillRequest,
+    BreakerRead,
     DocumentRead,
     DocumentSummary,
     ErrorRead,
@@ -29,8 +31,8 @@ from conexapi.operations.schemas import (
 )
 from conexapi.sales.states import RETRYABLE_BY_HAND, DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind
-from conexapi.sync import queue
-from conexapi.sync.models import Document, Job, Sale
+from conexapi.sync import breaker, queue, schedule
+from conexapi.sync.models import Document, Job, Sale, SaleEvent
 
 
 def current_invoice(docs: list[Document]) -> Document | None:
@@ -67,9 +69,34 @@ def _read(sale: Sale, docs: list[Document]) -> SaleRead:
         else None,
         attempts=sale.attempts,
         next_attempt_at=sale.next_attempt_at,
+        schedule=schedule.describe(
+            sale.error_code,
+            _aware(sale.next_attempt_at),
+            datetime.now(UTC),
+            vendor=schedule.vendor_of(sale.error_message),
+        ),
         created_at=sale.created_at,
         updated_at=sale.updated_at,
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _event(event: SaleEvent) -> EventRead:
+    read = EventRead.model_validate(event)
+    data = event.data or {}
+    label = schedule.wait_label(data.get("wait"), schedule.vendor_of(event.message))
+    if label is not None and isinstance(data.get("until"), str):
+        try:
+            until = datetime.fromisoformat(data["until"])
+        except ValueError:
+            return read
+        read = read.model_copy(update={"wait": label, "until": _aware(until)})
+    return read
 
 
 async def list_sales(
@@ -116,7 +143,7 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         facts=sale.facts,
         profit=sale.profit,
         documents=[DocumentRead.model_validate(d) for d in docs],
-        timeline=[EventRead.model_validate(e) for e in await repo.events(sale.id)],
+        timeline=[_event(e) for e in await repo.events(sale.id)],
         breakdown=invoice.breakdown if invoice else None,
         manual=sale.manual,
         preview=sale.preview,
@@ -292,7 +319,9 @@ async def progress(
     in the queue and the expected minutes; plus the backlog and the counts per state."""
     repo = SaleRepository(session, tenant_id)
     waiting = await repo.queue()
-    due = [sid for sid, at in waiting if at is not None and _aware(at) <= now]
+    due = [
+        sid for sid, at in waiting if at is not None and at.replace(tzinfo=at.tzinfo or UTC) <= now
+    ]
     places = {sid: n for n, sid in enumerate(due, start=1)}
     sales = await repo.states(sale_ids[:200])
     docs = await repo.documents([s.id for s in sales])
@@ -322,5 +351,54 @@ async def progress(
     )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+# -- the breaker per Siigo company ------------------------------------------------------------
+
+
+async def _siigo_connection(
+    session: AsyncSession, tenant_id: int, connection_id: int
+) -> Connection:
+    conn = (
+        await session.execute(
+            select(Connection).where(
+                Connection.id == connection_id,
+                Connection.tenant_id == tenant_id,
+                Connection.provider == Provider.SIIGO.value,
+            )
+        )
+    ).scalar_one_or_none()
+    if conn is None:
+        raise NotFound("Siigo connection not found.", code="connection_not_found")
+    return conn
+
+
+async def get_breaker(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, window_hours: float
+) -> BreakerRead:
+    conn = await _siigo_connection(session, tenant_id, connection_id)
+    seen = await breaker.share(
+        session, connection_id, since=utcnow() - timedelta(hours=window_hours)
+    )
+    return BreakerRead(
+        connection_id=conn.id,
+        paused=conn.paused_at is not None,
+        paused_at=conn.paused_at,
+        reason=conn.pause_reason,
+        sent=seen.sent,
+        refused=seen.refused,
+        refused_share=round(seen.ratio, 4),
+        waiting_sales=await breaker.paused_count(session, connection_id),
+    )
+
+
+async def resume_sending(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, window_hours: float
+) -> BreakerRead:
+    """A person resumes sending to a Siigo company the breaker paused (a no-op when it was not
+    paused): its held sales are due now."""
+    await _siigo_connection(session, tenant_id, connection_id)
+    resumed = await breaker.resume(session, connection_id)
+    await session.flush()
+    read = await get_breaker(
+        session, tenant_id=tenant_id, connection_id=connection_id, window_hours=window_hours
+    )
+    return read.model_copy(update={"resumed": resumed})

@@ -59,6 +59,12 @@ class MercadoLibreQuirks(BaseModel):
     # Share of newly generated buyers whose orders carry only `buyer.id` (2024+ shape: no
     # nickname, no names); the `buyer_id_only` scenario kind makes one on demand.
     buyer_id_only_rate: float = Field(default=0.0, ge=0, le=1)
+    # "If you search as a seller, you filter out cancelled orders" (§3.3): the seller's
+    # `orders/search` leaves cancelled orders out unless `order.status` asks for them.
+    seller_search_hides_cancelled: bool = False
+    # Date filters use the hour and discard minutes, seconds and milliseconds (§3.3): both
+    # bounds of every date filter are cut to their hour.
+    date_filters_hour_precision: bool = False
 
 
 class QuirksState(BaseModel):

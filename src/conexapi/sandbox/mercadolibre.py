@@ -215,6 +215,10 @@ def _range(request: Request, name: str) -> tuple[datetime | None, datetime | Non
     return lo, hi
 
 
+def _to_hour(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(minute=0, second=0, microsecond=0)
+
+
 @api_router.get("/orders/search")
 async def orders_search(request: Request, state: StateDep, user: UserDep) -> dict[str, Any]:
     q = request.query_params
@@ -244,7 +248,15 @@ async def orders_search(request: Request, state: StateDep, user: UserDep) -> dic
         bounds = _range(request, param)
         if bounds is not None:
             ranges[attr] = bounds
+    quirks = state.config.quirks.mercadolibre
+    if quirks.date_filters_hour_precision:
+        ranges = {
+            attr: tuple(_to_hour(b) for b in bounds)  # type: ignore[misc]
+            for attr, bounds in ranges.items()
+        }
     found = state.ml.search(user, statuses, ranges, sort == "date_desc")
+    if quirks.seller_search_hides_cancelled and statuses is None:
+        found = [o for o in found if o.status != "cancelled"]
     page = found[offset : offset + limit]
     names = {"date_asc": "Date ascending", "date_desc": "Date descending"}
     return {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
@@ -18,7 +19,13 @@ from conexapi.marketplaces.mercadolibre.client import meli_client
 from conexapi.runtime import Runtime
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sync.models import Job
-from conexapi.sync.sweep_window import PAGE, PageRetry, make_found_orders_due, ml_datetime
+from conexapi.sync.sweep_window import (
+    PAGE,
+    PageRetry,
+    make_found_orders_due,
+    ml_datetime,
+    ml_moment,
+)
 
 # MercadoLibre keeps orders for 12 months (docs/vendors/mercadolibre.md §3.3).
 MAX_HISTORY = timedelta(days=366)
@@ -95,8 +102,12 @@ async def run_backfill(
                 partial(
                     ml.search_orders,
                     seller_id,
+                    # The next window's start as the bound, and only the orders created before
+                    # it kept: MercadoLibre may cut date filters to the hour (§3.3), which would
+                    # drop a day's last hour with 23:59:59.999 and make windows overlap with an
+                    # inclusive hour.
                     created_from=ml_datetime(window),
-                    created_to=ml_datetime(window_end - timedelta(milliseconds=1)),
+                    created_to=ml_datetime(window_end),
                     offset=offset,
                     limit=PAGE,
                 ),
@@ -105,7 +116,12 @@ async def run_backfill(
             )
             results = page.get("results") or []
             await make_found_orders_due(
-                runtime.sessions, tenant_id, integration_id, results, "backfill"
+                runtime.sessions,
+                tenant_id,
+                integration_id,
+                [o for o in results if _created_in(o, window, window_end)],
+                "backfill",
+                skip_unchanged=True,
             )
             processed += len(results)
             pages += 1
@@ -123,6 +139,13 @@ async def run_backfill(
                 await session.commit()
         raise
     return processed
+
+
+def _created_in(order: dict[str, Any], start: datetime, end: datetime) -> bool:
+    """Whether the order was created in [start, end) (an order without a readable
+    `date_created` is kept: better found twice than never)."""
+    created = ml_moment(order.get("date_created"))
+    return created is None or start <= created < end
 
 
 async def _save_progress(

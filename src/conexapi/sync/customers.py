@@ -10,6 +10,7 @@ from conexapi.db import insert_ignore, utcnow
 from conexapi.erps.siigo.client import SiigoClient
 from conexapi.erps.siigo.mapping import CustomerPlan
 from conexapi.runtime import Runtime
+from conexapi.sync import breaker
 
 
 async def ensure_customer(
@@ -37,7 +38,9 @@ async def ensure_customer(
         return 0
     erp_id: str | None = None
     try:
-        created = await client.create_customer(plan.body)
+        created = await breaker.guarded(
+            runtime, connection_id, lambda: client.create_customer(plan.body)
+        )
         erp_id = str(created.get("id")) if created.get("id") else None
     except PermanentError as exc:
         if exc.vendor_code != "already_exists":

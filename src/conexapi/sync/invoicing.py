@@ -39,7 +39,7 @@ from conexapi.sales.settings import ConsumerFallback
 from conexapi.sales.snapshot import to_json
 from conexapi.sales.states import DocumentKind, DocumentStatus, SaleState
 from conexapi.sales.step import EventKind, Step
-from conexapi.sync import corrections, crediting
+from conexapi.sync import breaker, corrections, crediting
 from conexapi.sync.breakdowns import customer_note, invoice_breakdown
 from conexapi.sync.customers import ensure_customer
 from conexapi.sync.issuing import apply_result, create_or_adopt, stamp_pending
@@ -273,7 +273,9 @@ class Invoicer:
 
     async def send(self, doc: Document, kind: DocumentKind) -> Step:
         try:
-            result = await create_or_adopt(self.siigo, doc)
+            result = await breaker.guarded(
+                self.runtime, self.ctx.siigo_connection_id, lambda: create_or_adopt(self.siigo, doc)
+            )
         except PermanentError as exc:
             # Siigo refused it and has no such document: nothing was created. A product it
             # refused (deleted or deactivated since it was checked) is checked again next time.

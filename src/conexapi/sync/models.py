@@ -64,6 +64,13 @@ class Sale(TimestampMixin, Base):
     state: Mapped[str] = mapped_column(String(20), default=SaleState.PENDING.value)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Since when its attempts keep failing for passing reasons (network, 5xx); cleared by any
+    # other outcome. `dead` comes when this is older than `CONEXAPI_WORKER_DEAD_AFTER_HOURS`.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The full orders (by id) a sweep's or backfill's `orders/search` just returned for it: the
+    # worker uses them instead of asking for each order again. Cleared when the sale is
+    # processed, and when a notification says the order changed since.
+    prefetched: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,12 +45,13 @@ from conexapi.sales.settings import InvoicingSettings
 from conexapi.sales.snapshot import buyer_name, facts_to_json
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind, Step
-from conexapi.sync import queue
+from conexapi.sync import breaker, queue
 from conexapi.sync.invoicing import Invoicer, invoice_of
 from conexapi.sync.manual import ELSEWHERE_CODES, elsewhere_step, is_elsewhere
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
-from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, classify
+from conexapi.sync.policy import Outcome, RetryPolicy, Verdict, actionable, classify
 from conexapi.sync.preview import PREVIEW, still_previewing
+from conexapi.sync.schedule import schedule_data
 from conexapi.sync.unblock import record_waiting
 
 log = structlog.get_logger("conexapi.pipeline")
@@ -64,6 +65,11 @@ KEPT_CODES = (*ELSEWHERE_CODES, PREVIEW)
 
 # A sale whose processing loses a deadlock is advanced again at once, this many times in all.
 LOCK_CONFLICT_RETRIES = 3
+
+
+# States a sale settles in: re-checking them (DIAN status, refunds; a changed order of a sale
+# that waits for a person) never turns them into `retrying` or `dead`.
+SETTLED = (SaleState.INVOICED.value, SaleState.NEEDS_ATTENTION.value)
 
 
 class LeaseLost(Exception):
@@ -86,6 +92,18 @@ class Context:
     siigo_status: str
     # The error the sale had when claimed (`unmapped_products`: it had SKUs waiting).
     error_code: str | None = None
+    error_message: str | None = None
+    # Since when its attempts keep failing for passing reasons (None: they do not).
+    failing_since: datetime | None = None
+    # What this attempt's end does to `failing_since`: "set" (a passing failure), "keep" (a
+    # deferral: the vendor asked to wait) or "clear" (any other outcome).
+    failing: str = "clear"
+    # The breaker of its Siigo company paused sending (`sync.breaker`).
+    siigo_paused: bool = False
+    # Full orders a sweep's or backfill's search returned for it (used instead of reading them).
+    prefetched: dict[str, Any] = field(default_factory=dict)
+    # The `last_updated` of the orders this attempt read, by id (a pack's merge compares them).
+    seen_versions: dict[str, str] = field(default_factory=dict)
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -162,6 +180,10 @@ class SaleProcessor:
                         Sale.total,
                         Sale.manual,
                         Integration.preview,
+                        Sale.error_message,
+                        Sale.failing_since,
+                        siigo.paused_at,
+                        Sale.prefetched,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -190,6 +212,10 @@ class SaleProcessor:
             error_code=row[12],
             manual=dict(row[14] or {}),
             preview=bool(row[15]),
+            error_message=row[16],
+            failing_since=naive_utc(row[17]),
+            siigo_paused=row[18] is not None,
+            prefetched=dict(row[19] or {}),
             loaded_invoice=invoice,
             invoice_loaded=True,
             provisional=(
@@ -235,9 +261,14 @@ class SaleProcessor:
             "lease_owner": None,
             "lease_until": None,
             "next_attempt_at": step.next_at,
+            "prefetched": None,
         }
         if step.reset_attempts:
             values["attempts"] = 0
+        if ctx.failing == "set":
+            values["failing_since"] = ctx.failing_since or utcnow()
+        elif ctx.failing == "clear":
+            values["failing_since"] = None
         values.update(ctx.pending)
         await retry_on_lock_conflict(lambda: self._write_finish(ctx, step, values))
 
@@ -284,17 +315,30 @@ class SaleProcessor:
                 error_type=type(exc).__name__,
                 attempt=attempt,
             )
-        if ctx.state == SaleState.INVOICED.value and outcome.verdict in (
-            Verdict.RETRY,
-            Verdict.DEFER,
-        ):
-            # Re-checking an invoiced sale (DIAN status, a possible refund) failed for a passing
-            # reason: its invoice exists, so it stays invoiced and is simply looked at again.
+            ctx.failing = "set"
+        elif outcome.verdict is Verdict.DEFER:
+            ctx.failing = "keep"
+        now = utcnow()
+        if ctx.state in SETTLED and outcome.verdict in (Verdict.RETRY, Verdict.DEFER):
+            # Re-checking a settled sale (an invoiced one's DIAN status or refunds; a sale that
+            # waits for a person, whose order changed) failed for a passing reason: it keeps its
+            # state, its reason and its attempts, and is looked at again later (waits that grow
+            # with the outage; a deferral waits what the vendor asked).
+            failing_for = now - (ctx.failing_since or now)
+            delay = (
+                outcome.delay
+                if outcome.verdict is Verdict.DEFER
+                else self.policy.recheck_delay(failing_for, self.rng)
+            )
+            keep = ctx.state == SaleState.NEEDS_ATTENTION.value
             return Step(
-                state=SaleState.INVOICED,
-                next_at=utcnow() + outcome.delay,
+                state=SaleState(ctx.state),
+                next_at=now + delay,
                 message=text("sync.recheck_deferred", reason=outcome.message),
                 kind=EventKind.RECHECK_DEFERRED,
+                code=ctx.error_code if keep else None,
+                error=ctx.error_message if keep else None,
+                data=schedule_data(outcome.code, now + delay),
             )
         if outcome.burns_attempt and outcome.verdict is Verdict.RETRY:
             await self._bump_attempts(ctx)
@@ -320,37 +364,70 @@ class SaleProcessor:
                 kind=EventKind.DEFERRED,
                 code=outcome.code,
                 error=outcome.message,
+                data=schedule_data(outcome.code, now + outcome.delay),
             )
         if outcome.verdict is Verdict.RETRY:
-            if attempt >= self.policy.max_attempts:
+            # The last reason a person can act on stays the sale's reason while it retries and
+            # if it ends dead; the passing failure is on the timeline.
+            keep = actionable(ctx.error_code)
+            code = ctx.error_code if keep else outcome.code
+            error = ctx.error_message if keep else outcome.message
+            since = ctx.failing_since or now
+            if now - since >= self.policy.dead_after:
+                hours = self.policy.dead_after.total_seconds() / 3600
                 return Step(
                     state=SaleState.DEAD,
                     next_at=None,
-                    message=f"Se agotaron los {attempt} intentos: {outcome.message}",
+                    message=text(
+                        "sync.dead_after",
+                        hours=f"{hours:g}",
+                        attempts=attempt,
+                        reason=outcome.message,
+                    ),
                     kind=EventKind.DEAD,
-                    code=outcome.code,
-                    error=outcome.message,
+                    code=code,
+                    error=error,
                 )
             return Step(
                 state=SaleState.RETRYING,
                 next_at=now + outcome.delay,
                 message=f"Intento {attempt} falló: {outcome.message}",
                 kind=EventKind.RETRYING,
-                code=outcome.code,
-                error=outcome.message,
+                code=code,
+                error=error,
+                data=schedule_data(outcome.code, now + outcome.delay),
             )
         if outcome.verdict is Verdict.PERMISSION:
             assert isinstance(exc, PermissionMissingError)
             await self._mark_permission(ctx.ml_connection_id, exc)
-            # Like a re-authorization: `upkeep` asks MercadoLibre again now and then and makes
-            # the sale due once the permission works.
-            return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_PERMISSION)
+            # A wait on the vendor: `upkeep` asks MercadoLibre again now and then and makes the
+            # sale due once the permission works; the sale is re-checked on schedule meanwhile.
+            return self._waiting_for_permission(ctx, outcome.message)
         if outcome.verdict is Verdict.REAUTH:
             if isinstance(exc, AuthError) and exc.vendor == "siigo":
                 await self._mark_connection(ctx.siigo_connection_id, exc.message)
             # Reconnecting the account makes the sale due again.
             return _waiting(ctx, outcome.message, outcome.code, EventKind.NEEDS_REAUTH)
         return Step.attention(outcome.code, outcome.message)
+
+    def _waiting_for_permission(self, ctx: Context, message: str) -> Step:
+        """The MercadoLibre connection lacks a functional permission: a wait on the vendor, so
+        the sale is `waiting` (a settled one keeps its state) with a scheduled re-check; it
+        costs no MercadoLibre call while the connection still lacks it."""
+        state = _keep_state(ctx)
+        if state not in (SaleState.INVOICED, SaleState.NEEDS_ATTENTION):
+            state = SaleState.WAITING
+        code = "mercadolibre_needs_permission"
+        at = utcnow() + timedelta(seconds=self.runtime.settings.worker.permission_check_seconds)
+        return Step(
+            state=state,
+            next_at=at,
+            message=message,
+            kind=EventKind.NEEDS_PERMISSION,
+            code=code,
+            error=message,
+            data=schedule_data(code, at),
+        )
 
     async def _mark_connection(self, connection_id: int, message: str) -> None:
         async with self.runtime.sessions() as session:
@@ -399,7 +476,8 @@ class SaleProcessor:
 
     async def _advance(self, ctx: Context) -> Step:
         if ctx.ml_status == ConnectionStatus.NEEDS_PERMISSION.value:
-            return _waiting_for_permission(ctx)
+            message = text("sync.waiting_permission", permission=text("permission.billing"))
+            return self._waiting_for_permission(ctx, message)
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id)
@@ -418,6 +496,8 @@ class SaleProcessor:
         else:
             existing = await invoicer.invoice_document()
         if existing is not None and existing.erp_id:
+            if ctx.siigo_paused and facts.refunds:
+                return _paused(ctx)  # a credit note would be sent
             return await invoicer.after_invoice(facts, existing)
         now = utcnow()
         recheck = timedelta(seconds=self.runtime.settings.worker.data_recheck_seconds)
@@ -435,12 +515,18 @@ class SaleProcessor:
         if decision.action is Action.WAIT:
             # Re-checked on the next notification or sweep; a slow safety net besides those, or
             # the decision's own schedule when it waits for data MercadoLibre is processing.
+            at = naive_utc(decision.recheck_at) or now + timedelta(hours=6)
+            # A wait on vendor data on a schedule (billing info PROCESSING, a shipping cost)
+            # is the sale's reason until then: its row says what it waits for and until when.
+            scheduled = decision.recheck_at is not None
             return Step(
                 state=SaleState.WAITING,
-                next_at=naive_utc(decision.recheck_at) or now + timedelta(hours=6),
+                next_at=at,
                 message=decision.message,
                 kind=EventKind.WAITING,
                 code=decision.reason,
+                error=decision.message if scheduled else None,
+                data=schedule_data(decision.reason, at) if scheduled else None,
             )
         if decision.action is Action.ATTENTION:
             return Step.attention(decision.reason, decision.message)
@@ -448,11 +534,21 @@ class SaleProcessor:
             return _waiting_for_connection(ctx, "Siigo")
         if ctx.preview and existing is None:
             return await invoicer.preview(facts)
+        if ctx.siigo_paused:
+            return _paused(ctx)
         return _then_credit(await invoicer.issue(facts, existing), facts)
+
+    async def _order(self, ctx: Context, ml: MercadoLibreClient, order_id: str) -> dict[str, Any]:
+        """The order as a search just returned it, or as MercadoLibre answers now (used once:
+        a deadlock retry reads it again)."""
+        found = ctx.prefetched.pop(order_id, None)
+        if isinstance(found, dict) and str(found.get("id")) == order_id:
+            return found
+        return await ml.get_order(order_id)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
         try:
-            first = await ml.get_order(ctx.order_ids[0])
+            first = await self._order(ctx, ml, ctx.order_ids[0])
         except PermanentError as exc:
             if ctx.provisional and _not_the_sellers_order(exc):
                 await self._discard(ctx, exc)
@@ -463,12 +559,15 @@ class SaleProcessor:
         if pack_id:
             # First become the pack's sale, or merge into it if another order got there first
             # (then this sale is gone and nothing more is fetched for it).
+            ctx.seen_versions = {
+                str(o["id"]): str(o.get("last_updated") or "") for o in orders.values()
+            }
             await self._rekey(ctx, str(pack_id), list(orders))
             pack = await ml.get_pack(str(pack_id))
             for ref in pack.get("orders") or []:
                 oid = str(ref.get("id"))
                 if oid not in orders:
-                    orders[oid] = await ml.get_order(oid)
+                    orders[oid] = await self._order(ctx, ml, oid)
         ordered = list(orders.values())
         billing = await ml.get_billing_info(first)
         shipping_id = (first.get("shipping") or {}).get("id")
@@ -533,14 +632,15 @@ class SaleProcessor:
             sale = await self._owned(session, ctx.sale_id)
             if sale.external_id == external_id:
                 return True
-            other = (
+            found = (
                 await session.execute(
-                    select(Sale.id).where(
+                    select(Sale.id, Sale.facts).where(
                         Sale.integration_id == ctx.integration_id,
                         Sale.external_id == external_id,
                     )
                 )
-            ).scalar_one_or_none()
+            ).first()
+            other, other_facts = (None, None) if found is None else (found[0], found[1])
             if other is not None:
                 # The pack already has its sale: move our orders and timeline there.
                 await session.execute(
@@ -551,7 +651,9 @@ class SaleProcessor:
                 )
                 await session.execute(delete(Sale).where(Sale.id == sale.id))
                 await self._link_orders(session, ctx, other, order_ids)
-                await queue.make_sale_due(session, other)
+                if not _already_read(other_facts, ctx.seen_versions):
+                    # The pack's sale has not read these orders at this version: again now.
+                    await queue.make_sale_due(session, other)
                 await session.commit()
                 raise _Merged
             sale.external_id = external_id
@@ -580,7 +682,9 @@ class SaleProcessor:
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
         ctx.pending = {
             **ctx.pending,
-            "facts": facts_to_json(facts),
+            # When ConexAPI read these facts: a missed-feed entry received before then is a
+            # change already seen (`sweep_window.unchanged_orders`).
+            "facts": {**facts_to_json(facts), "read_at": _aware(ctx.loaded_at).isoformat()},
             "total": facts.total_paid.quantize(Decimal("0.01")),
             "buyer_name": buyer_name(facts),
             "buyer_ident": (facts.buyer.identification if facts.buyer else "")[:40],
@@ -601,6 +705,36 @@ class SaleProcessor:
 
 class _Merged(Exception):
     pass
+
+
+def _already_read(facts: Any, versions: dict[str, str]) -> bool:
+    """Whether a pack's sale already read each of these orders at this version or a newer one
+    (its facts' `order_versions`): merging an order's provisional sale into it then needs no
+    new read of the pack. Unknown or unreadable versions mean it did not."""
+    if not versions or not isinstance(facts, dict):
+        return False
+    read = facts.get("order_versions")
+    if not isinstance(read, dict):
+        return False
+    for order_id, version in versions.items():
+        seen, now = _moment(read.get(order_id)), _moment(version)
+        if seen is None or now is None or now > seen:
+            return False
+    return True
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Discarded(Exception):
@@ -633,10 +767,11 @@ def _waiting_for_connection(ctx: Context, vendor: str) -> Step:
     return _waiting(ctx, message, f"{vendor.lower()}_needs_reauth", EventKind.NEEDS_REAUTH)
 
 
-def _waiting_for_permission(ctx: Context) -> Step:
-    """The MercadoLibre connection lacks a functional permission (found by another sale)."""
-    message = text("sync.waiting_permission", permission=text("permission.billing"))
-    return _waiting(ctx, message, "mercadolibre_needs_permission", EventKind.NEEDS_PERMISSION)
+def _paused(ctx: Context) -> Step:
+    """The breaker of the sale's Siigo company paused sending: the sale keeps its state and
+    waits, not due, until a person resumes sending (`sync.breaker.resume` makes it due)."""
+    message = text("breaker.sale_paused")
+    return _waiting(ctx, message, breaker.PAUSED_CODE, EventKind.DEFERRED)
 
 
 def _waiting(ctx: Context, message: str, code: str, kind: EventKind) -> Step:

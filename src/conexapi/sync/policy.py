@@ -1,7 +1,10 @@
 """The one place that decides what a failure means for a sale.
 
 - transient (network, timeout, 5xx) → `retrying`, exponential backoff with full jitter, one
-  attempt burnt; after `max_attempts` → `dead` (visible, retryable by hand);
+  attempt burnt; once the failures have gone on for `dead_after` (a time budget, not a count)
+  → `dead` (visible, retryable by hand), keeping the last reason a person can act on. While an
+  `invoiced` or `needs_attention` sale is re-checked, a transient failure changes nothing
+  (`sync.pipeline`);
 - rate limited (429) → deferred by the vendor's hint, no attempt burnt; likewise a token
   renewal another process has in flight;
 - permanent (validation, configuration) → `needs_attention` with the vendor's code and message in
@@ -60,7 +63,7 @@ class Outcome:
 class RetryPolicy:
     base_seconds: float = 30.0
     cap_seconds: float = 3600.0
-    max_attempts: int = 8
+    dead_after: timedelta = timedelta(hours=48)
     rate_limit_default_seconds: float = 30.0
 
     @classmethod
@@ -68,7 +71,7 @@ class RetryPolicy:
         return cls(
             base_seconds=worker.retry_base_seconds,
             cap_seconds=worker.retry_cap_seconds,
-            max_attempts=worker.max_attempts,
+            dead_after=timedelta(hours=worker.dead_after_hours),
             rate_limit_default_seconds=worker.rate_limit_default_seconds,
         )
 
@@ -77,6 +80,48 @@ class RetryPolicy:
         ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
         low = min(self.base_seconds / 2, ceiling)
         return timedelta(seconds=(rng or random).uniform(low, ceiling))
+
+    def recheck_delay(self, failing_for: timedelta, rng: random.Random | None = None) -> timedelta:
+        """The wait before re-checking a settled sale (`invoiced`, `needs_attention`) whose last
+        re-checks failed for a passing reason: about as long as they have been failing (so the
+        waits double), at least `base/2`, at most `cap`; nothing is counted."""
+        ceiling = min(self.cap_seconds, max(self.base_seconds, failing_for.total_seconds()))
+        low = min(self.base_seconds / 2, ceiling)
+        return timedelta(seconds=(rng or random).uniform(low, ceiling))
+
+
+# The codes of passing failures (`classify`): not a reason a person can act on.
+PASSING_CODES = frozenset(
+    {
+        "transient_error",
+        "integration_error",
+        "internal_error",
+        "rate_limited",
+        "token_renewal_pending",
+        "siigo_rate_deferred",
+        # waits on MercadoLibre data on a schedule: nothing for a person to do
+        "billing_processing",
+        "shipping_unknown",
+    }
+)
+
+
+# Waits that end by themselves or whose cause is the connection's, not the sale's: once the sale
+# is processed again they are stale, never a reason to keep.
+CONNECTION_WAITS = frozenset(
+    {
+        "mercadolibre_needs_reauth",
+        "siigo_needs_reauth",
+        "mercadolibre_needs_permission",
+        "siigo_paused",
+    }
+)
+
+
+def actionable(code: str | None) -> bool:
+    """Whether a sale's error code is something a person can act on about this sale (not a
+    passing failure, nor a wait on its connection)."""
+    return bool(code) and code not in PASSING_CODES and code not in CONNECTION_WAITS
 
 
 # Siigo codes that describe a temporary service problem even though they come as a 400

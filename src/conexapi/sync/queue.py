@@ -88,6 +88,14 @@ async def make_orders_due(
         if (integration_id, order_id) in due
     }
     await make_sales_due(session, list(sales.values()), at=now, refetch_window=refetch_window)
+    if source == "notification" and sales:
+        # The order changed after any search that returned it: the worker reads it again.
+        await session.execute(
+            update(Sale)
+            .where(Sale.id.in_(list(sales.values())), Sale.prefetched.is_not(None))
+            .values(prefetched=None)
+            .execution_options(synchronize_session=False)
+        )
     new = [(ref, tenant) for ref, tenant in due.items() if ref not in sales]
     if not new:
         return sales

@@ -7,8 +7,8 @@
   in), so a sweep that stops half-way resumes at that page, on the same window.
 - `next_offset`: where the next page starts, stepping back when orders left the window meanwhile.
 - `make_found_orders_due`: what the sweep and backfills do with the orders they find; with
-  `unchanged_orders`, orders whose invoiced sale was already processed at that version are
-  left alone.
+  `unchanged_orders`, orders whose settled sale (invoiced, needs attention, retrying, waiting
+  on a schedule) was already read at that version are left alone.
 """
 
 from __future__ import annotations
@@ -245,38 +245,64 @@ def ml_moment(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+# Sales that settled or wait on a schedule: the sweep and backfills make them due only when their
+# order changed since ConexAPI last read it, so a backoff, a scheduled re-check and a reason a
+# person must act on are honoured. `waiting` sales only when their wait has its own schedule
+# (other waits — not paid, not delivered — are re-read every sweep as before).
+SETTLED_STATES = (
+    SaleState.INVOICED.value,
+    SaleState.NEEDS_ATTENTION.value,
+    SaleState.RETRYING.value,
+)
+SCHEDULED_WAITS = ("billing_processing", "shipping_unknown", "mercadolibre_needs_permission")
+
+
 async def unchanged_orders(
     session: AsyncSession, integration_id: int, orders: list[dict[str, Any]]
 ) -> set[str]:
-    """Ids of the orders the sweep can leave alone: their sale is `invoiced` and its facts were
-    fetched from this version of the order (`last_updated`) or a newer one.
+    """Ids of the orders the sweep can leave alone: their sale is settled (`invoiced`,
+    `needs_attention`, `retrying`, or `waiting` on a schedule) and has not changed since ConexAPI
+    last read it:
 
-    Safe because any change to an order moves its `last_updated` forward, so a newer change is
-    never taken for this one; and an invoiced sale holding those facts has either finished
-    processing them, or is still due (a re-check that fails or crashes keeps `next_attempt_at`),
-    or is followed by its own timers (DIAN status). Only `invoiced` sales are skipped: the others
-    may wait for data the order's `last_updated` does not reflect (billing info, the shipment).
-    Orders without a readable `last_updated`, or whose sale has no recorded version, are due.
+    - an order from `orders/search` carries its `last_updated`: unchanged when the sale's facts
+      were fetched from this version or a newer one (any change moves `last_updated` forward,
+      so a newer change is never taken for this one);
+    - a missed-feed entry carries when MercadoLibre `received` the change: unchanged when the
+      sale's facts were read after it, so an entry (kept two days, read every sweep) is a
+      change once.
+
+    A settled sale holding those facts has finished processing them, or is still due (a
+    re-check that fails or crashes keeps `next_attempt_at`), or follows its own timers (DIAN
+    status, backoff, scheduled re-check). Orders without a readable time, or whose sale has no
+    recorded version, are due.
     """
-    versions = {
-        str(o["id"]): moment
-        for o in orders
-        if (moment := ml_moment(o.get("last_updated"))) is not None
-    }
+    versions: dict[str, tuple[str, datetime]] = {}
+    for o in orders:
+        if (moment := ml_moment(o.get("last_updated"))) is not None:
+            versions[str(o["id"])] = ("version", moment)
+        elif (moment := ml_moment(o.get("received"))) is not None:
+            versions[str(o["id"])] = ("received", moment)
     if not versions:
         return set()
     rows = await session.execute(
-        select(SaleOrder.order_id, Sale.state, Sale.facts)
+        select(SaleOrder.order_id, Sale.state, Sale.error_code, Sale.facts)
         .join(Sale, Sale.id == SaleOrder.sale_id)
         .where(SaleOrder.integration_id == integration_id, SaleOrder.order_id.in_(list(versions)))
     )
     unchanged: set[str] = set()
-    for order_id, state, facts in rows:
-        if state != SaleState.INVOICED.value or not isinstance(facts, dict):
+    for order_id, state, code, facts in rows:
+        settled = state in SETTLED_STATES or (
+            state == SaleState.WAITING.value and code in SCHEDULED_WAITS
+        )
+        if not settled or not isinstance(facts, dict):
             continue
-        processed = facts.get("order_versions")
-        seen = ml_moment(processed.get(order_id)) if isinstance(processed, dict) else None
-        if seen is not None and versions[order_id] <= seen:
+        kind, moment = versions[order_id]
+        if kind == "version":
+            processed = facts.get("order_versions")
+            seen = ml_moment(processed.get(order_id)) if isinstance(processed, dict) else None
+        else:
+            seen = ml_moment(facts.get("read_at"))
+        if seen is not None and moment <= seen:
             unchanged.add(order_id)
     return unchanged
 
@@ -306,6 +332,42 @@ async def make_found_orders_due(
             if str(order["id"]) not in unchanged
         }
         if due:
-            await queue.make_orders_due(session, due, source=source)
+            sales = await queue.make_orders_due(session, due, source=source)
+            await _prefetch(session, integration_id, orders, sales)
         await session.commit()
     return len(orders) - len(unchanged)
+
+
+def _full_order(order: dict[str, Any]) -> bool:
+    """An order as `orders/search` returns it (the whole order, as `GET /orders/{id}` would),
+    not a reference (a missed-feed entry)."""
+    return "status" in order and "order_items" in order and "last_updated" in order
+
+
+async def _prefetch(
+    session: AsyncSession,
+    integration_id: int,
+    orders: list[dict[str, Any]],
+    sales: dict[tuple[int, str], int],
+) -> None:
+    """Keeps the full orders the search returned on their sales (`Sale.prefetched`), so the
+    worker does not ask MercadoLibre for each again (one executemany)."""
+    full = [o for o in orders if _full_order(o)]
+    # The orders of one pack found on this page go to each of their sales: whichever is
+    # processed first becomes the pack's sale and reads no order again.
+    packs: dict[str, dict[str, Any]] = {}
+    for order in full:
+        if order.get("pack_id"):
+            packs.setdefault(str(order["pack_id"]), {})[str(order["id"])] = order
+    by_sale: dict[int, dict[str, Any]] = {}
+    for order in full:
+        sale_id = sales.get((integration_id, str(order["id"])))
+        if sale_id is None:
+            continue
+        found = by_sale.setdefault(sale_id, {})
+        found.update(packs.get(str(order.get("pack_id")), {}) or {str(order["id"]): order})
+    if by_sale:
+        await session.execute(
+            update(Sale),
+            [{"id": sale_id, "prefetched": found} for sale_id, found in by_sale.items()],
+        )

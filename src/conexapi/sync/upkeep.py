@@ -13,7 +13,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.health import (
@@ -26,6 +26,7 @@ from conexapi.core.errors import PermissionMissingError
 from conexapi.core.processes import gone_on_this_host
 from conexapi.db import is_database_unavailable, naive_utc, utcnow
 from conexapi.erps.siigo.auth import siigo_keeper
+from conexapi.inbox.models import Notification, NotificationStatus
 from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.client import meli_client
 from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager, meli_keeper
@@ -83,7 +84,9 @@ async def resume_reauthorized(runtime: Runtime) -> int:
             update(Sale)
             .where(
                 Sale.error_code.in_(REAUTH_CODES),
-                Sale.next_attempt_at.is_(None),
+                # Not due (waiting for a re-authorization), or re-checked later on a schedule
+                # (waiting for a permission): due now.
+                or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > utcnow()),
                 Sale.integration_id.in_(ready),
             )
             .values(next_attempt_at=utcnow())
@@ -224,6 +227,50 @@ async def recover_spooled_tokens(runtime: Runtime) -> int:
     return stored
 
 
+# Notifications deleted per statement: short transactions, never a long lock on the inbox.
+PRUNE_BATCH = 500
+# At most this many batches per tick: a large backlog is worked off over a few ticks.
+PRUNE_MAX_BATCHES = 20
+
+
+async def prune_notifications(runtime: Runtime, *, now: datetime | None = None) -> int:
+    """Deletes applied notifications (accepted or ignored; never pending ones) received more
+    than `CONEXAPI_NOTIFICATION_RETENTION_DAYS` ago, in small batches, each its own short
+    transaction. The default (3 days) is beyond MercadoLibre's 2-day missed-feeds window, so a
+    notification is never pruned while MercadoLibre could still deliver it again. Returns how
+    many were deleted."""
+    keep = timedelta(days=runtime.settings.worker.notification_retention_days)
+    before = (now or utcnow()) - keep
+    deleted = 0
+    for _ in range(PRUNE_MAX_BATCHES):
+        async with runtime.sessions() as session:
+            ids = (
+                (
+                    await session.execute(
+                        select(Notification.id)
+                        .where(
+                            Notification.received_at < before,
+                            Notification.status != NotificationStatus.PENDING.value,
+                        )
+                        .order_by(Notification.received_at)
+                        .limit(PRUNE_BATCH)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                break
+            await session.execute(delete(Notification).where(Notification.id.in_(list(ids))))
+            await session.commit()
+        deleted += len(ids)
+        if len(ids) < PRUNE_BATCH:
+            break
+    if deleted:
+        log.info("upkeep.notifications_pruned", deleted=deleted)
+    return deleted
+
+
 ENGINE_JOBS: tuple[UpkeepJob, ...] = (
     recover_spooled_tokens,
     release_gone_workers,
@@ -233,4 +280,5 @@ ENGINE_JOBS: tuple[UpkeepJob, ...] = (
     sweep_due_integrations,
     run_backfill_jobs,
     refresh_expiring_tokens,
+    prune_notifications,
 )

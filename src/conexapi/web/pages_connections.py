@@ -20,6 +20,7 @@ from conexapi.core.errors import AppError, IntegrationError
 from conexapi.db import DbId
 from conexapi.messages import error_text, vendor_text
 from conexapi.messages import text as message
+from conexapi.operations import service as operations
 from conexapi.sales.clock import COLOMBIA
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.templating import render
@@ -166,3 +167,22 @@ async def refresh_catalogs(
     except IntegrationError as exc:
         return redirect("/app/connections", runtime, error=vendor_text(exc))
     return redirect("/app/connections", runtime, ok="Catálogos de Siigo actualizados.")
+
+
+@router.post("/connections/{connection_id}/resume", dependencies=[Depends(verify_csrf)])
+async def resume_sending(
+    connection_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    """ "Reanudar el envío a Siigo": a person lifts the breaker's pause (`sync.breaker`)."""
+    user.require(Role.ADMIN)
+    try:
+        read = await operations.resume_sending(
+            session,
+            tenant_id=user.tenant_id,
+            connection_id=connection_id,
+            window_hours=runtime.settings.worker.breaker_window_hours,
+        )
+    except AppError as exc:
+        return redirect("/app/connections", runtime, error=error_text(exc))
+    await session.commit()
+    return redirect("/app/connections", runtime, ok=message("breaker.resumed", count=read.resumed))

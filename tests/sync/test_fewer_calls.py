@@ -1,0 +1,106 @@
+"""Fewer MercadoLibre calls and no gap in what the sweep sees (issue 14, build 6): the orders a
+search returned are not fetched again; cancelled orders a seller's search hides are searched by
+status; backfill day windows neither lose a day's last hour nor overlap when MercadoLibre cuts
+date filters to the hour."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from conexapi.inbox.models import Notification
+from conexapi.sales.clock import COLOMBIA
+from conexapi.sync.backfill import _created_in
+from conexapi.sync.sweep import sweep_integration
+from tests.stack import Stack, running_stack, stack_settings
+
+
+@pytest.fixture
+async def stack(db_url: str) -> Any:
+    async with running_stack(stack_settings(db_url)) as s:
+        await s.connect()
+        yield s
+
+
+async def _put(stack: Stack, path: str, body: dict[str, Any]) -> None:
+    r = await stack.control.put(path, json=body)
+    assert r.status_code == 200, r.text
+
+
+async def test_orders_the_sweep_found_are_not_fetched_again(stack: Stack) -> None:
+    await _put(stack, "/_sandbox/faults", {"notifications": {"drop_rate": 1.0}})
+    await stack.generate(12, mix={"single": 1})
+    before = stack.sandbox.ml.calls["GET /orders/{order_id}"]
+    await asyncio.sleep(0.01)  # a window ends when its sweep starts (to the millisecond)
+    assert await sweep_integration(stack.runtime, stack.integration_id) >= 12
+    await stack.settle()
+    sales = await stack.sales()
+    assert len(sales) == 12
+    assert {s["state"] for s in sales} == {"invoiced"}
+    assert stack.sandbox.ml.calls["GET /orders/{order_id}"] == before
+    assert (
+        Counter(i["idempotency_key"] for i in await stack.siigo("invoices")).most_common(1)[0][1]
+        == 1
+    )
+
+
+async def test_a_notification_after_the_search_makes_the_worker_read_the_order_again(
+    stack: Stack,
+) -> None:
+    await _put(stack, "/_sandbox/faults", {"notifications": {"drop_rate": 1.0}})
+    [g] = await stack.generate(1, mix={"single": 1})
+    await asyncio.sleep(0.01)
+    await sweep_integration(stack.runtime, stack.integration_id)
+    await _put(stack, "/_sandbox/faults", {"notifications": {}})
+    # Cancelled after the search, before the worker ran: its notification clears the search's
+    # copy, so the worker reads the cancellation and invoices nothing.
+    order_id = g["order_ids"][0]
+    r = await stack.control.post(f"/_sandbox/mercadolibre/orders/{order_id}/cancel")
+    assert r.status_code == 200, r.text
+    for _ in range(100):  # the simulator delivers its notification on its own
+        async with stack.runtime.sessions() as session:
+            if (await session.execute(select(func.count(Notification.id)))).scalar_one():
+                break
+        await asyncio.sleep(0.05)
+    await stack.settle()
+    [sale] = await stack.sales()
+    assert sale["state"] == "skipped", sale
+    assert await stack.siigo("invoices") == []
+
+
+async def test_the_sweep_finds_cancellations_a_sellers_search_hides(stack: Stack) -> None:
+    await _put(stack, "/_sandbox/quirks", {"mercadolibre": {"seller_search_hides_cancelled": True}})
+    generated = await stack.generate(3, mix={"single": 1})
+    await stack.settle()
+    assert {s["state"] for s in await stack.sales()} == {"invoiced"}
+    await _put(stack, "/_sandbox/faults", {"notifications": {"drop_rate": 1.0}})
+    order_id = generated[0]["order_ids"][0]
+    r = await stack.control.post(f"/_sandbox/mercadolibre/orders/{order_id}/cancel")
+    assert r.status_code == 200, r.text
+    await asyncio.sleep(0.01)  # a window ends when its sweep starts (to the millisecond)
+    await sweep_integration(stack.runtime, stack.integration_id)
+    await stack.settle()
+    states = Counter(s["state"] for s in await stack.sales())
+    assert states == {"credited": 1, "invoiced": 2}
+    assert len(await stack.siigo("credit-notes")) == 1
+
+
+def test_a_backfill_window_keeps_only_the_orders_created_in_it() -> None:
+    day = datetime(2026, 11, 29, tzinfo=COLOMBIA)
+    end = day + timedelta(days=1)
+
+    def order(moment: datetime) -> dict[str, Any]:
+        return {"id": "1", "date_created": moment.isoformat()}
+
+    assert _created_in(order(day), day, end)
+    assert _created_in(order(day.replace(hour=23, minute=59, second=59)), day, end)
+    # With an hour-precision `to` MercadoLibre may return the next day's first hour: that order
+    # belongs to the next window, and is left to it.
+    assert not _created_in(order(end), day, end)
+    assert not _created_in(order(end + timedelta(minutes=30)), day, end)
+    assert _created_in({"id": "2"}, day, end)  # unreadable: kept rather than lost
