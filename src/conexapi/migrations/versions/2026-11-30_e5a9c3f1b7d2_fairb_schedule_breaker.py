@@ -22,9 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sale") as batch:
-        batch.add_column(sa.Column("failing_since", conexapi.db.UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("prefetched", sa.JSON(), nullable=True))
+    # Plain ALTERs on `sale` (SQLite adds and drops columns in place since 3.35): a batch copy
+    # of the table would trip on its generated `sort_at` and lose its triggers.
+    op.add_column("sale", sa.Column("failing_since", conexapi.db.UTCDateTime(), nullable=True))
+    op.add_column("sale", sa.Column("prefetched", sa.JSON(), nullable=True))
     with op.batch_alter_table("connection") as batch:
         batch.add_column(sa.Column("paused_at", conexapi.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("pause_reason", sa.Text(), nullable=True))
@@ -52,6 +53,5 @@ def downgrade() -> None:
     with op.batch_alter_table("connection") as batch:
         batch.drop_column("pause_reason")
         batch.drop_column("paused_at")
-    with op.batch_alter_table("sale") as batch:
-        batch.drop_column("prefetched")
-        batch.drop_column("failing_since")
+    op.drop_column("sale", "prefetched")
+    op.drop_column("sale", "failing_since")
