@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conexapi import __version__
+from conexapi.core.clock import Clock, SystemClock
 from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
 from conexapi.security.tokens import TokenService
@@ -44,6 +45,8 @@ class Runtime:
     meli_http: httpx.AsyncClient
     siigo_http: httpx.AsyncClient
     extras: dict[str, object] = field(default_factory=dict)
+    # What rate limits and per-call retries read and sleep on (tests inject a `ManualClock`).
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

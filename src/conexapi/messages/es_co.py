@@ -42,6 +42,10 @@ CATALOGUE: dict[str, str] = {
     "vendor.failed": "{vendor} no respondió como se esperaba ({status}). "
     "Intente de nuevo en unos minutos.",
     # -- the sync engine (a sale's timeline and error) --------------------------------------------
+    "sync.deferred_siigo_budget": "Esperando el límite de peticiones de Siigo de su empresa; "
+    "la venta sigue en ~{wait}.",
+    "sync.deferred_meli_budget": "Esperando el cupo de peticiones a MercadoLibre; la venta sigue "
+    "en ~{wait}.",
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
     "sync.credit_note_waits_dian": "Hay una devolución: la nota crédito espera a que la DIAN "
     "acepte la factura.",

@@ -14,6 +14,7 @@ from conexapi.operations.schemas import SaleFilter
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
+from conexapi.sync.queue import Priority
 
 
 class SaleRepository:
@@ -111,7 +112,8 @@ class SaleRepository:
     ) -> int:
         if not sale_ids:
             return 0
-        values: dict[str, Any] = {"next_attempt_at": utcnow()}
+        # A person asked: served before live, sweep and backfill work (`queue.Priority`).
+        values: dict[str, Any] = {"next_attempt_at": utcnow(), "priority": int(Priority.RETRIED)}
         if reset_attempts:
             values["attempts"] = 0
         result = await self.session.execute(

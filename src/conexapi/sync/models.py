@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conexapi.db import Base, TimestampMixin, UTCDateTime
@@ -28,6 +37,10 @@ class Sale(TimestampMixin, Base):
         UniqueConstraint("integration_id", "external_id"),
         Index("ix_sale_due", "next_attempt_at"),
         Index("ix_sale_tenant_state", "tenant_id", "state"),
+        # Fair claims: one integration's due sales by priority (`sync.queue.claim_due`), and the
+        # sales in flight (leased) per integration.
+        Index("ix_sale_integration_due", "integration_id", "priority", "next_attempt_at"),
+        Index("ix_sale_lease", "lease_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +53,13 @@ class Sale(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Why the sale is due (`sync.queue.Priority`): 0 a person retried it, 1 a live
+    # notification, 2 a sweep re-check, 3 a backfill. Claims take the lowest first.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # Set while the sale is deferred for a reason that is not a failure (a request budget's wait,
+    # a vendor's 429...): until when, and the reason's code; cleared by the next attempt's end.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deferred_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     buyer_name: Mapped[str] = mapped_column(String(200), default="")
     sale_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

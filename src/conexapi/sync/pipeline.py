@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
 from conexapi.connections.health import mark_needs_permission
 from conexapi.connections.models import Connection, ConnectionStatus
 from conexapi.core.errors import AuthError, PermissionMissingError
-from conexapi.core.metrics import SALE_TRANSITIONS
+from conexapi.core.metrics import SALE_TRANSITIONS, SALES_DEFERRED
 from conexapi.db import (
     insert_many_ignore,
     is_database_unavailable,
@@ -76,6 +76,8 @@ class Context:
     siigo_status: str
     # The error the sale had when claimed (`unmapped_products`: it had SKUs waiting).
     error_code: str | None = None
+    # Why the sale was deferred last (a budget's wait is written in its timeline once).
+    deferred_reason: str | None = None
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -143,6 +145,7 @@ class SaleProcessor:
                         ml.status,
                         siigo.status,
                         Sale.error_code,
+                        Sale.deferred_reason,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -169,6 +172,7 @@ class SaleProcessor:
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
             error_code=row[12],
+            deferred_reason=row[13],
             loaded_invoice=invoice,
             invoice_loaded=True,
         )
@@ -204,6 +208,22 @@ class SaleProcessor:
             "lease_until": None,
             "next_attempt_at": step.next_at,
         }
+        if step.kind is EventKind.DEFERRED:
+            # Not a failure: kept apart so the seller (and the operator) see why and until when.
+            values["deferred_until"] = step.next_at
+            values["deferred_reason"] = step.code
+            if is_budget_wait(step.code):
+                # Our own budget's wait says nothing about the sale: the reason it had stays.
+                del values["error_code"], values["error_message"]
+            SALES_DEFERRED.labels(step.code or "deferred").inc()
+        else:
+            values["deferred_until"] = None
+            values["deferred_reason"] = None
+            # A person's retry is served first once; what follows is an ordinary sale's.
+            values["priority"] = case(
+                (Sale.priority < int(queue.Priority.LIVE), int(queue.Priority.LIVE)),
+                else_=Sale.priority,
+            )
         if step.reset_attempts:
             values["attempts"] = 0
         values.update(ctx.pending)
@@ -228,7 +248,10 @@ class SaleProcessor:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
-            if ctx.state != step.state.value or step.kind is not EventKind.CHECKED:
+            repeated_wait = is_budget_wait(step.code) and step.code == ctx.deferred_reason
+            if not repeated_wait and (
+                ctx.state != step.state.value or step.kind is not EventKind.CHECKED
+            ):
                 queue.add_event(
                     session,
                     sale_id=ctx.sale_id,
@@ -367,7 +390,7 @@ class SaleProcessor:
             return _waiting_for_permission(ctx)
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
-        ml = meli_client(self.runtime, ctx.ml_connection_id)
+        ml = meli_client(self.runtime, ctx.ml_connection_id, defer_when_busy=True)
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
         invoicer = Invoicer(
@@ -539,6 +562,11 @@ def _then_credit(step: Step, facts: SaleFacts) -> Step:
     if step.state is SaleState.INVOICED and facts.refunds:
         step.next_at = utcnow()
     return step
+
+
+def is_budget_wait(code: str | None) -> bool:
+    """A deferral for our own request budget (`sync.policy`: `<vendor>_budget_wait`)."""
+    return code is not None and code.endswith("_budget_wait")
 
 
 def _keep_state(ctx: Context) -> SaleState:
