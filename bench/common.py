@@ -355,6 +355,8 @@ class BenchStack:
                 "CONEXAPI_MELI_API_URL": f"{self.sandbox_url}/mercadolibre",
                 "CONEXAPI_SIIGO_API_URL": f"{self.sandbox_url}/siigo",
                 "CONEXAPI_SIIGO_REQUESTS_PER_MINUTE": "0",
+                # Benchmarks about the application budget set it (and the sandbox's quota).
+                "CONEXAPI_MELI_REQUESTS_PER_SECOND": "0",
                 "CONEXAPI_LOG_LEVEL": "WARNING",
                 "CONEXAPI_LOG_JSON": "true",
                 "CONEXAPI_WORKER_POLL_INTERVAL_SECONDS": "0.2",

@@ -11,8 +11,9 @@ every worker, the free slots go round-robin over the integrations with due work,
 integration the most urgent first (`Priority`: a person's retry, a live notification, a sweep
 re-check, a backfill), then the longest due. One seller's backlog never holds every slot.
 
-A crashed worker's lease expires (or is given back as soon as the worker is known to be gone); a worker that cannot finish a sale for a reason of ours (the database went away, a
-SIGTERM) releases it so it is due again at once (`release_leases`).
+A crashed worker's lease expires (or is given back as soon as the worker is known to be gone);
+a worker that cannot finish a sale for a reason of ours (the database went away, a SIGTERM)
+releases it so it is due again at once (`release_leases`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_sale_lease", ["lease_until"])
     with op.batch_alter_table("rate_bucket") as batch_op:
         batch_op.add_column(
-            sa.Column("rate_factor", sa.Float(), server_default="1", nullable=False)
+            sa.Column("rate_factor", sa.Double(), server_default="1", nullable=False)
         )
 
 
