@@ -248,6 +248,11 @@ class SaleProcessor:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
+            if step.code == SIIGO_BUDGET_WAIT and step.next_at is not None:
+                # The company's other sales would only be claimed to be deferred again.
+                await queue.pause_claims(
+                    session, ctx.integration_id, until=step.next_at, reason=SIIGO_BUDGET_WAIT
+                )
             repeated_wait = is_budget_wait(step.code) and step.code == ctx.deferred_reason
             if not repeated_wait and (
                 ctx.state != step.state.value or step.kind is not EventKind.CHECKED
@@ -562,6 +567,9 @@ def _then_credit(step: Step, facts: SaleFacts) -> Step:
     if step.state is SaleState.INVOICED and facts.refunds:
         step.next_at = utcnow()
     return step
+
+
+SIIGO_BUDGET_WAIT = "siigo_budget_wait"
 
 
 def is_budget_wait(code: str | None) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
+from conexapi.integrations.models import Integration
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync.models import Sale, SaleEvent, SaleOrder
@@ -299,12 +300,21 @@ async def claim_due(
     limit: int,
     lease_seconds: int,
     max_in_flight: int | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
     """Claims up to `limit` due sales for this worker, fairly (see the module docstring); the
     caller commits right away. `max_in_flight` caps each integration's sales in flight across
-    every worker (None: no cap)."""
-    now = utcnow()
+    every worker (None: no cap). Integrations whose claims are paused (`pause_claims`) wait.
+    `now` is for simulations on an injected clock."""
+    now = now or utcnow()
     due = _due(now)
+    paused = set(
+        (
+            await session.execute(
+                select(Integration.id).where(Integration.claims_paused_until > now)
+            )
+        ).scalars()
+    )
     groups = {
         integration: (int(priority), int(count))
         for integration, priority, count in (
@@ -314,6 +324,7 @@ async def claim_due(
                 .group_by(Sale.integration_id)
             )
         ).all()
+        if integration not in paused
     }
     if not groups:
         return []
@@ -381,6 +392,26 @@ async def claim_due(
         for sale_id in turn
         if sale_id is not None
     ]
+
+
+async def pause_claims(
+    session: AsyncSession, integration_id: int, *, until: datetime, reason: str
+) -> None:
+    """No sale of the integration is claimed before `until` (later only: an earlier pause never
+    shortens a longer one). Used when its Siigo company's budget has no token before then: its
+    other due sales would only be claimed to be deferred again. The caller commits."""
+    await session.execute(
+        update(Integration)
+        .where(
+            Integration.id == integration_id,
+            or_(
+                Integration.claims_paused_until.is_(None),
+                Integration.claims_paused_until < until,
+            ),
+        )
+        .values(claims_paused_until=until, claims_paused_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release_leases(

@@ -27,14 +27,20 @@ def build_limiter(
     capacity: float | None = None,
     clock: Clock | None = None,
 ) -> RateLimiter:
-    """The limiter for a runtime: database bucket on MariaDB, in-process bucket on SQLite."""
+    """The limiter for a runtime: database bucket on MariaDB, in-process bucket on SQLite.
+
+    The burst is small (rpm/50, 2 requests at 100/min): the refill rate is `(rpm - burst)/60`,
+    so a company's backlog drains within 2 % of the time its limit allows."""
     url = runtime.settings.database_url
-    return RateLimiter(
-        runtime.sessions,
+    rpm = (
         runtime.settings.siigo.requests_per_minute
         if requests_per_minute is None
-        else requests_per_minute,
-        capacity=capacity,
+        else requests_per_minute
+    )
+    return RateLimiter(
+        runtime.sessions,
+        rpm,
+        capacity=capacity if capacity is not None else max(1.0, rpm / 50),
         memory_scope=url if is_sqlite(url) else None,
         clock=clock or runtime.clock,
         vendor="siigo",

@@ -1,4 +1,5 @@
-"""fair scheduling: sale priority and deferral, fair-claim indexes, adaptive rate buckets
+"""fair scheduling: sale priority and deferral, paused claims per integration, fair-claim
+indexes, adaptive rate buckets
 
 Revision ID: e5a1c7f3b920
 Revises: b41d7e2c9a15
@@ -29,6 +30,11 @@ def upgrade() -> None:
             "ix_sale_integration_due", ["integration_id", "priority", "next_attempt_at"]
         )
         batch_op.create_index("ix_sale_lease", ["lease_until"])
+    with op.batch_alter_table("integration") as batch_op:
+        batch_op.add_column(
+            sa.Column("claims_paused_until", conexapi.db.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(sa.Column("claims_paused_reason", sa.String(length=60), nullable=True))
     with op.batch_alter_table("rate_bucket") as batch_op:
         batch_op.add_column(
             sa.Column("rate_factor", sa.Double(), server_default="1", nullable=False)
@@ -38,6 +44,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("rate_bucket") as batch_op:
         batch_op.drop_column("rate_factor")
+    with op.batch_alter_table("integration") as batch_op:
+        batch_op.drop_column("claims_paused_reason")
+        batch_op.drop_column("claims_paused_until")
     with op.batch_alter_table("sale") as batch_op:
         batch_op.drop_index("ix_sale_lease")
         batch_op.drop_index("ix_sale_integration_due")
