@@ -396,11 +396,14 @@ class SaleProcessor:
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
         ml = meli_client(self.runtime, ctx.ml_connection_id, defer_when_busy=True)
-        facts = await self._fetch(ctx, ml)
-        await self._save_facts(ctx, facts)
         invoicer = Invoicer(
             self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
         )
+        if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
+            # A sale its Siigo company cannot serve now is deferred before any vendor call.
+            await invoicer.siigo.check_budget()
+        facts = await self._fetch(ctx, ml)
+        await self._save_facts(ctx, facts)
         if ctx.invoice_loaded:
             existing, ctx.invoice_loaded = ctx.loaded_invoice, False
         else:
@@ -570,6 +573,8 @@ def _then_credit(step: Step, facts: SaleFacts) -> Step:
 
 
 SIIGO_BUDGET_WAIT = "siigo_budget_wait"
+# States in which an attempt is expected to call Siigo (to invoice).
+_BEFORE_INVOICE = frozenset({SaleState.PENDING.value, SaleState.RETRYING.value})
 
 
 def is_budget_wait(code: str | None) -> bool:

@@ -7,6 +7,8 @@ get a couple of quick retries on a 5xx or timeout (`core.retry`); anything else 
 layer's to decide. A 429 empties the shared bucket so every worker backs off. With `max_wait`
 (the sync engine's clients), a company whose bucket has no token that soon raises
 `BudgetWaitError` at once instead of sleeping: the sale is deferred, the slot takes other work.
+Only the first request of a client (one sale attempt) is refused that way; once admitted, the
+sale's next requests wait their turn (at most K sales of one integration are in flight).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import httpx
 
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import PermanentError, RateLimitedError
+from conexapi.core.errors import BudgetWaitError, PermanentError, RateLimitedError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
@@ -53,6 +55,22 @@ class SiigoClient:
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
+        # Set once a request got its token within `max_wait`: the sale is under way, and its
+        # next requests wait their turn instead of giving up (a deferral then would waste the
+        # tokens already spent, and at a low limit a sale might never get through).
+        self.admitted = False
+
+    async def check_budget(self) -> None:
+        """Raises `BudgetWaitError` when the company's bucket has no token within `max_wait`
+        (taking nothing): a sale asks before its first vendor call, so that a sale its company
+        cannot serve now spends no MercadoLibre call either."""
+        if self.limiter is None or self.max_wait is None or self.admitted:
+            return
+        wait = await self.limiter.available_in(self.bucket)
+        if wait > self.max_wait:
+            raise BudgetWaitError(
+                f"siigo request budget: next token in {wait:.1f} s", vendor=VENDOR, retry_after=wait
+            )
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = kwargs.get("headers") or {}
@@ -68,7 +86,10 @@ class SiigoClient:
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.limiter is not None:
-            await self.limiter.acquire(self.bucket, max_wait=self.max_wait)
+            await self.limiter.acquire(
+                self.bucket, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
         try:
             return await send(
                 self.http,

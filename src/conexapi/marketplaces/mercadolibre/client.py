@@ -99,11 +99,16 @@ class MercadoLibreClient:
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
+        # Set once a request got its token within `max_wait` (see `SiigoClient.admitted`).
+        self.admitted = False
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request within the application's budget."""
         if self.limiter is not None:
-            await self.limiter.acquire(self.budget_key, max_wait=self.max_wait)
+            await self.limiter.acquire(
+                self.budget_key, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
         try:
             return await send(
                 self.http,
