@@ -38,9 +38,6 @@ from conexapi.sync import queue
 from conexapi.sync.models import Sale
 
 WORKER = "sim-worker"
-import os
-
-_DEBUG = bool(os.environ.get("FAIRSIM_DEBUG"))
 
 
 @dataclass
@@ -171,7 +168,9 @@ async def simulate(
         )
         for i, load in zip(integrations, loads, strict=True)
     }
-    siigo_vendor = {i: _SlidingWindow(load.siigo_rpm, 60.0) for i, load in zip(integrations, loads)}
+    siigo_vendor = {
+        i: _SlidingWindow(load.siigo_rpm, 60.0) for i, load in zip(integrations, loads, strict=True)
+    }
     ml_budget = RateLimiter(
         sessions,
         cfg.ml_budget_rps,
