@@ -9,6 +9,7 @@ runs (500-sale backlog, 200 tenants) are in `make bench` (docs/benchmarks.md).
 from __future__ import annotations
 
 from bench.fairsim import SimConfig, TenantLoad, simulate
+
 from conexapi.runtime import Runtime
 
 
