@@ -206,8 +206,6 @@ async def simulate(
     while remaining > 0:
         now = sim_now
         clock.now = start + now
-        if _DEBUG:
-            print("t", round(now, 3), len(jobs), remaining, next_claim)
         if now > cfg.max_seconds:
             break
         # Arrivals: the sales become due (notification, sweep or backfill).
