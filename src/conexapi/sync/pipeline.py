@@ -214,7 +214,8 @@ class SaleProcessor:
             values["deferred_reason"] = step.code
             if is_budget_wait(step.code):
                 # Our own budget's wait says nothing about the sale: the reason it had stays.
-                del values["error_code"], values["error_message"]
+                values["error_code"] = ctx.error_code
+                del values["error_message"]
             SALES_DEFERRED.labels(step.code or "deferred").inc()
         else:
             values["deferred_until"] = None
