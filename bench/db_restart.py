@@ -277,7 +277,7 @@ def connection_state(stack: BenchStack) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bench.chaos import score
+    from bench.scorecard import score
 
     started = time.monotonic()
     worker_env = {"CONEXAPI_WORKER_CONCURRENCY": "8"}

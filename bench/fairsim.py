@@ -185,8 +185,8 @@ async def simulate(
     arrivals: list[tuple[float, int, int]] = []  # (time, load index, n)
     for index, load in enumerate(loads):
         for n in range(load.sales):
-            at = load.arrive_at + (load.spread * n / max(1, load.sales - 1) if load.spread else 0)
-            arrivals.append((at, index, n))
+            when = load.arrive_at + (load.spread * n / max(1, load.sales - 1) if load.spread else 0)
+            arrivals.append((when, index, n))
     arrivals.sort()
     arrived_at: dict[int, float] = {}
     sale_tenant: dict[int, int] = {}
@@ -224,9 +224,8 @@ async def simulate(
                         at(now),
                         priority=queue.source_priority(load.source),
                     )
-                    sale_id = (
-                        await session.execute(insert(Sale).values(**row))
-                    ).inserted_primary_key
+                    inserted = await session.execute(insert(Sale).values(**row))
+                    sale_id = inserted.inserted_primary_key  # type: ignore[attr-defined]
                     assert sale_id is not None
                     arrived_at[int(sale_id[0])] = now
                     sale_tenant[int(sale_id[0])] = index

@@ -44,6 +44,10 @@ def stack_settings(db_url: str, **overrides: Any) -> Settings:
         "siigo_requests_per_minute": 0,
         "stamp_poll_interval_seconds": 1,
         "data_recheck_seconds": 1,
+        # The scenarios change orders faster than any real seller: no coalescing window, so a
+        # change notified right after a sale was read is read at once (tests/sync/
+        # test_forged_notifications.py sets one to test it).
+        "notification_refetch_seconds": 0,
         "worker_concurrency": 4,
         # One seller per stack: its tests count claims per round, not fairness between sellers
         # (tests/sync/test_fair_claims.py, test_fairness.py).
@@ -220,7 +224,9 @@ async def running_stack(
     state.notifier.transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
+            headers={"Origin": "http://testserver"},
         ) as api,
         httpx.AsyncClient(transport=transport, base_url=SANDBOX) as control,
     ):

@@ -92,7 +92,9 @@ def test_the_fiscal_migration_cleans_integration_settings(tmp_path: Path) -> Non
     upgrade(url)
     engine = sa.create_engine(_sync_url(url))
     with engine.connect() as conn:
-        stored = dict(conn.execute(sa.text("SELECT id, settings FROM integration")).all())
+        stored: dict[Any, Any] = dict(
+            conn.execute(sa.text("SELECT id, settings FROM integration")).all()
+        )
     engine.dispose()
     import json
 

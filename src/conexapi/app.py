@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from conexapi import __version__
 from conexapi.accounts.router import router as accounts_router
+from conexapi.alerts.router import router as alerts_router
 from conexapi.api.errors import install_error_handlers
 from conexapi.api.health import router as health_router
 from conexapi.api.outage import install_outage_handlers
@@ -18,6 +19,7 @@ from conexapi.connections.router import router as connections_router
 from conexapi.core.heap import freeze_startup_heap
 from conexapi.core.logging import configure_logging
 from conexapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from conexapi.core.security_headers import SecurityHeadersMiddleware
 from conexapi.integrations.router import router as integrations_router
 from conexapi.marketplaces.mercadolibre.webhooks import NotificationFastPath
 from conexapi.marketplaces.mercadolibre.webhooks import router as webhooks_router
@@ -51,7 +53,13 @@ def create_app(
         if owns_runtime:
             await rt.aclose()
 
+    # The API's map is for integrators, not for anyone on the internet: in production it is
+    # served only when CONEXAPI_DOCS_ENABLED=true.
+    docs = not settings.is_production or settings.docs_enabled
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="ConexAPI",
         version=__version__,
         description="MercadoLibre Colombia → Siigo Nube: every paid sale, exactly one invoice.",
@@ -70,10 +78,14 @@ def create_app(
     app.include_router(sales_router)
     app.include_router(jobs_router)
     app.include_router(reports_router)
+    app.include_router(alerts_router)
     app.include_router(web_router)
     app.mount("/app/static", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    # Outermost: the webhook skips the framework (see NotificationFastPath).
+    # Every response carries the security headers, errors included.
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
+    # Outermost: the webhook skips the framework (see NotificationFastPath); it sends the same
+    # security headers itself, precomputed.
     app.add_middleware(NotificationFastPath, runtime=rt)
     return app

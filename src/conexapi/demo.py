@@ -95,8 +95,9 @@ async def connect_everything(api: httpx.AsyncClient) -> DemoAccounts:
     siigo.raise_for_status()
     authorize = await api.get("/api/v1/connections/mercadolibre/authorize", headers=headers)
     authorize.raise_for_status()
-    # The sandbox consent page approves at once and redirects back to our callback.
-    async with httpx.AsyncClient(follow_redirects=True, timeout=30) as browser:
+    # The sandbox consent page approves at once and redirects back to our callback, which wants
+    # the nonce cookie the authorize answer set (the same "browser" completes what it started).
+    async with httpx.AsyncClient(follow_redirects=True, timeout=30, cookies=api.cookies) as browser:
         callback = await browser.get(
             authorize.json()["authorization_url"], headers={"Accept": "application/json"}
         )

@@ -1,12 +1,20 @@
-"""What a process builds once from the settings and shares: engine, sessions, crypto, HTTP clients.
+"""What a process builds once from the settings and shares: engine, sessions, crypto, HTTP clients,
+and the process's bounded memories.
 
 The API (`app.create_app`) and the worker (`sync.worker`) both start from a `Runtime`; nothing is
-built at import time.
+built at import time. The parts owned by higher packages (the token keepers, the Siigo limiter,
+the webhook's intake batcher, the product-check and token memories) are typed attributes, built on
+first use by their owner's accessor (`connections.renewal.keeper_for`,
+`erps.siigo.client.siigo_limiter`, `marketplaces.mercadolibre.client.meli_app_limiter`,
+`marketplaces.mercadolibre.webhooks.intake_batcher`,
+`connections.known_products.product_checks`, `connections.token_memo.token_memo`,
+`connections.catalogs.load_tax_rates`) with sizes from the settings, and closed by `aclose`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,6 +25,17 @@ from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
 from conexapi.security.tokens import TokenService
 from conexapi.settings import Settings
+
+if TYPE_CHECKING:  # only for the attributes' types: their modules import this one
+    from cachetools import TTLCache
+
+    from conexapi.connections.known_products import ProductChecks
+    from conexapi.connections.rate_limit import RateLimiter
+    from conexapi.connections.renewal import TokenKeeper
+    from conexapi.connections.token_memo import TokenMemo
+    from conexapi.core.outbound import Resolver
+    from conexapi.erps.siigo.documents.taxes import TaxRate
+    from conexapi.inbox.batcher import IntakeBatcher
 
 USER_AGENT = f"ConexAPI/{__version__}"
 
@@ -44,9 +63,28 @@ class Runtime:
     tokens: TokenService
     meli_http: httpx.AsyncClient
     siigo_http: httpx.AsyncClient
-    extras: dict[str, object] = field(default_factory=dict)
+    # Built on first use by the package that owns each (see the module docstring).
+    token_keepers: dict[str, TokenKeeper] = field(default_factory=dict)  # by vendor
+    token_memo: TokenMemo | None = None
+    product_checks: ProductChecks | None = None
+    tax_catalogs: TTLCache[int, dict[int, TaxRate]] | None = None  # by connection id
+    siigo_limiter: RateLimiter | None = None
+    # The MercadoLibre application's request budget (`mercadolibre.client.meli_app_limiter`).
+    meli_limiter: RateLimiter | None = None
     # What rate limits and per-call retries read and sleep on (tests inject a `ManualClock`).
     clock: Clock = field(default_factory=SystemClock)
+    intake: IntakeBatcher | None = None
+    # How names of URLs called on a tenant's behalf resolve (None: the system's resolver;
+    # tests put one that resolves without DNS).
+    url_resolver: Resolver | None = None
+    # The application id MercadoLibre notifications must carry (None: not checked).
+    meli_application_id: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        meli = self.settings.mercadolibre
+        self.meli_application_id = meli.application_id or (
+            meli.client_id if meli.client_id and meli.client_id.isdigit() else None
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -72,10 +110,10 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
-        for extra in self.extras.values():
-            closer = getattr(extra, "aclose", None)
-            if closer is not None:
-                await closer()
+        for keeper in self.token_keepers.values():
+            await keeper.aclose()
+        if self.intake is not None:
+            await self.intake.aclose()
         await self.meli_http.aclose()
         await self.siigo_http.aclose()
         await self.engine.dispose()

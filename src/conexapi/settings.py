@@ -84,6 +84,7 @@ class WorkerSection(BaseModel):
     shutdown_timeout_seconds: float
     permission_check_seconds: int
     data_recheck_seconds: int
+    notification_refetch_seconds: float
 
 
 class Settings(BaseSettings):
@@ -163,6 +164,10 @@ class Settings(BaseSettings):
     # shipping cost nobody reports yet) is looked at again this often, up to the integration's
     # `data_wait_hours`.
     data_recheck_seconds: int = Field(default=900, ge=1)
+    # However many notifications of one order arrive, its orders are read from MercadoLibre at
+    # most once per this many seconds (a notification within the window makes the sale due when
+    # the window ends). 0 turns coalescing off.
+    notification_refetch_seconds: float = Field(default=10.0, ge=0, le=3600)
 
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
     jwt_issuer: str = "conexapi"
@@ -196,6 +201,25 @@ class Settings(BaseSettings):
     # The queue gauges (sales by state, backlog, connections) are counted in the database at
     # most this often, however often Prometheus scrapes.
     metrics_queue_cache_seconds: float = Field(default=10.0, ge=0)
+
+    # Bounded in-process memories (`core/caches.py`): the most entries each cache of a process
+    # keeps (least recently used dropped first), and how long a remembered answer is reused.
+    # Per connection: access tokens, tax catalogues, webhook sellers, idle per-connection locks.
+    cache_connections: int = Field(default=10_000, ge=1)
+    # Siigo product codes remembered as checked (and idle per-code locks).
+    cache_product_codes: int = Field(default=50_000, ge=1)
+    token_memo_seconds: float = Field(default=30.0, ge=0)
+    # "This MercadoLibre seller is connected" (only positive answers are kept).
+    intake_target_seconds: float = Field(default=30.0, ge=0)
+    tax_catalog_memory_seconds: float = Field(default=600.0, ge=0)
+
+    # URLs ConexAPI calls on a tenant's behalf (the alert webhook) must be https and resolve only
+    # to public addresses; `true` lifts the address rule (and allows http) for development and
+    # tests against local services. Never in production.
+    allow_private_urls: bool = False
+    # In production `/docs`, `/redoc` and `/openapi.json` are off unless this is true; in
+    # development and tests they are always on.
+    docs_enabled: bool = False
 
     # `conexapi demo`: the seed of the simulated sales.
     demo_seed: int = 7
@@ -319,6 +343,7 @@ class Settings(BaseSettings):
             shutdown_timeout_seconds=self.shutdown_timeout_seconds,
             permission_check_seconds=self.permission_check_seconds,
             data_recheck_seconds=self.data_recheck_seconds,
+            notification_refetch_seconds=self.notification_refetch_seconds,
         )
 
     @property

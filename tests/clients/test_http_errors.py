@@ -22,7 +22,7 @@ SIIGO = "https://api.siigo.test"
 
 
 def _count(vendor: str, outcome: str) -> float:
-    return EXTERNAL_CALLS.labels(vendor=vendor, outcome=outcome)._value.get()
+    return float(EXTERNAL_CALLS.labels(vendor=vendor, outcome=outcome)._value.get())
 
 
 async def _ml(path: str = "/orders/1") -> httpx.Response:

@@ -202,3 +202,77 @@ async def test_endpoints_need_a_token(client: httpx.AsyncClient) -> None:
             "/api/v1/connections/siigo", json={"username": "a@b.c", "access_key": "k"}
         )
     ).status_code == 401
+
+
+async def _other_browser(runtime: Runtime) -> httpx.AsyncClient:
+    from conexapi.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_the_authorize_answer_sets_an_httponly_lax_nonce_cookie(
+    client: httpx.AsyncClient, owner: SignedIn
+) -> None:
+    authorize = await client.get(AUTHORIZE, headers=owner.headers)
+    cookie = authorize.headers["set-cookie"]
+    assert cookie.startswith("conexapi_oauth_nonce=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    # The nonce itself is never in the URL that travels through MercadoLibre.
+    nonce = cookie.split(";")[0].split("=", 1)[1]
+    assert nonce not in authorize.json()["authorization_url"]
+
+
+async def test_a_link_completed_in_another_browser_is_refused(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
+) -> None:
+    """A tenant sends its "Conectar MercadoLibre" link to a seller, who completes it in their own
+    browser: their MercadoLibre account must not land in that tenant."""
+    authorize = await client.get(AUTHORIZE, headers=owner.headers)
+    query = await consent(sandbox, authorize.json()["authorization_url"])
+    async with await _other_browser(runtime) as victim:
+        page = await victim.get(CALLBACK, params=query, headers={"Accept": "text/html"})
+        assert page.status_code == 400
+        assert "mismo navegador" in page.text
+        assert "No se pudo conectar MercadoLibre" in page.text
+        api = await victim.get(CALLBACK, params=query)
+        assert api.status_code == 400
+        assert api.json()["code"] == "oauth_browser_mismatch"
+    assert await _count_connections(runtime) == 0
+    assert state_of(sandbox).ml.token_calls["authorization_code"] == 0
+    # The initiator's own browser still completes it.
+    assert (await client.get(CALLBACK, params=query)).status_code == 200
+
+
+async def test_a_dashboard_session_of_another_user_is_refused(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
+) -> None:
+    colleague = await sign_up(
+        runtime, client, email="colega@tienda.co", tenant="Tienda A", role="admin"
+    )
+    authorize = await client.get(AUTHORIZE, headers=owner.headers)
+    query = await consent(sandbox, authorize.json()["authorization_url"])
+    client.cookies.set("conexapi_session", colleague.token)
+    try:
+        response = await client.get(CALLBACK, params=query)
+    finally:
+        client.cookies.delete("conexapi_session")
+    assert response.status_code == 400
+    assert response.json()["code"] == "oauth_browser_mismatch"
+    assert await _count_connections(runtime) == 0
+
+
+async def test_the_initiator_must_still_be_active(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
+) -> None:
+    from conexapi.accounts.models import User
+
+    authorize = await client.get(AUTHORIZE, headers=owner.headers)
+    query = await consent(sandbox, authorize.json()["authorization_url"])
+    async with transaction(runtime.sessions) as session:
+        await session.execute(update(User).where(User.id == owner.user_id).values(is_active=False))
+    response = await client.get(CALLBACK, params=query)
+    assert response.status_code == 400
+    assert response.json()["code"] == "oauth_user_inactive"
+    assert await _count_connections(runtime) == 0

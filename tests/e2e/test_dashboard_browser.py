@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import socket
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.async_api import Page, async_playwright
 
 from conexapi.accounts.service import create_user
 from conexapi.app import create_app
@@ -62,8 +62,6 @@ SHOTS = Path(
     os.environ.get("CONEXAPI_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="conexapi-shots-")
 )
 EMAIL, PASSWORD = "vendedor@tienda.co", "clave-segura-1"
-
-playwright_api = importlib.import_module("playwright.async_api")
 
 
 def _require_chromium() -> None:
@@ -145,12 +143,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         sandbox.stop()
 
 
-async def _wait_for_text(page: object, url: str, text: str, timeout: float = 25.0) -> None:
+async def _wait_for_text(page: Page, url: str, text: str, timeout: float = 25.0) -> None:
     """Reloads `url` until `text` shows (the worker runs in the background)."""
     deadline = time.monotonic() + timeout
     while True:
-        await page.goto(url)  # type: ignore[attr-defined]
-        if text in await page.content():  # type: ignore[attr-defined]
+        await page.goto(url)
+        if text in await page.content():
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"{text!r} did not appear on {url}")
@@ -160,7 +158,7 @@ async def _wait_for_text(page: object, url: str, text: str, timeout: float = 25.
 async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
     _require_chromium()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    async with playwright_api.async_playwright() as pw:
+    async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(
             viewport={"width": 1280, "height": 860}, locale="es-CO", accept_downloads=True
@@ -174,8 +172,8 @@ async def test_seller_day_one_in_the_browser(stack: Stack) -> None:
             await browser.close()
 
 
-async def _walk(page: object, stack: Stack) -> None:
-    p = page  # typed loosely: playwright's Page
+async def _walk(page: Page, stack: Stack) -> None:
+    p = page
     base = stack.base_url
 
     # 1. Sign in.

@@ -249,7 +249,7 @@ def _counts_by_pid(metrics_dir: Path, pid: int) -> dict[tuple[str, str, str], fl
     path = metrics_dir / f"counter_{pid}.db"
     if not path.exists():
         return counts
-    for key, value, _ts, _pos in MmapedDict.read_all_values_from_file(str(path)):
+    for key, value, _ts, _pos in MmapedDict.read_all_values_from_file(str(path)):  # type: ignore[no-untyped-call]
         _metric, name, labels, _help = json.loads(key)
         if name == "conexapi_http_requests_total":
             counts[(labels["route"], labels["method"], labels["status"])] = value

@@ -16,7 +16,7 @@ from conexapi.integrations.models import Integration
 from conexapi.sales.states import DocumentStatus
 from conexapi.sync import queue
 from conexapi.sync.issuing import find_by_marker
-from conexapi.sync.models import Document, Sale
+from conexapi.sync.models import Document, Sale, SaleEvent
 from tests.stack import Stack, running_stack, stack_settings
 
 
@@ -157,7 +157,7 @@ async def test_siigo_errors_are_retried_and_429s_do_not_burn_attempts(stack: Sta
     assert {s["state"] for s in sales} == {"invoiced"}
     assert set(_keys(await stack.siigo("invoices")).values()) == {1}
     async with stack.runtime.sessions() as session:
-        kinds = (await session.execute(select(queue.SaleEvent.kind))).scalars().all()
+        kinds = (await session.execute(select(SaleEvent.kind))).scalars().all()
     assert "deferred" in kinds or "retrying" in kinds
 
 

@@ -68,16 +68,16 @@ async def test_a_backfill_interrupted_and_resumed_brings_every_sale_once(stack: 
     first = await run_backfill(stack.runtime, job_id, max_pages=1)  # then "interrupted"
     assert first == 50
     async with stack.runtime.sessions() as session:
-        job = await session.get(Job, job_id)
-        assert job is not None
-        assert job.state == "running"
-        assert job.cursor["offset"] == 50
+        interrupted = await session.get(Job, job_id)
+        assert interrupted is not None
+        assert interrupted.state == "running"
+        assert interrupted.cursor["offset"] == 50
     job_api = await stack.api.get(f"/api/v1/jobs/{job_id}", headers=stack.headers)
     assert job_api.json()["done"] == 50
     async with stack.runtime.sessions() as session:  # the interrupted run's lease expires
-        job = await session.get(Job, job_id)
-        assert job is not None
-        job.lease_until = None
+        expired = await session.get(Job, job_id)
+        assert expired is not None
+        expired.lease_until = None
         await session.commit()
     rest = await run_backfill(stack.runtime, job_id)
     assert first + rest == 120

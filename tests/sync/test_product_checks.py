@@ -196,7 +196,7 @@ async def test_a_missing_or_inactive_product_is_never_remembered(stack: Stack) -
     async with stack.runtime.sessions() as session:
         await session.execute(update(KnownProduct).values(checked_at=datetime(2000, 1, 1)))
         await session.commit()
-    stack.runtime.extras.pop("product_checks", None)
+    stack.runtime.product_checks = None
     before = lookups(stack)
     await stack.generate(1, kinds=["unknown_sku"])
     await stack.settle()

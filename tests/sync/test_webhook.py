@@ -106,7 +106,7 @@ async def test_unknown_accounts_and_foreign_apps_are_acknowledged_and_ignored(
     assert r.json() == {"status": "ignored", "reason": "unknown_account"}
     r = await client.post("/webhooks/mercadolibre", json=notification(application_id=42))
     assert r.json() == {"status": "ignored", "reason": "foreign_application"}
-    assert await _counts(runtime) == (1, 0)  # the unknown account is kept for audit, no sale
+    assert await _counts(runtime) == (0, 0)  # an unknown account is not stored, no sale
     metrics = (await client.get("/metrics")).text
     assert 'conexapi_notifications_total{outcome="ignored_unknown_account"}' in metrics
 
@@ -175,7 +175,8 @@ async def test_the_webhook_is_served_ahead_of_the_framework_and_documented(
 
     app = create_app(runtime=runtime)
     # The outermost middleware: a notification never walks FastAPI's routing and dependencies.
-    assert app.user_middleware[0].cls is NotificationFastPath
+    outermost: object = app.user_middleware[0].cls
+    assert outermost is NotificationFastPath
     # Still documented, and other routes pass through untouched.
     schema = (await client.get("/openapi.json")).json()
     assert "post" in schema["paths"]["/webhooks/mercadolibre"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -84,14 +85,14 @@ def run_credits(
     items: list[InvoiceItem],
     refunds: list[Refund],
     statuses: dict[str, str],
-    claims: dict[str, tuple[OrderClaim, ...]] | None = None,
+    claims: Mapping[str, tuple[OrderClaim, ...]] | None = None,
     settings: InvoicingSettings = SETTINGS,
     limit: int = 10,
 ) -> tuple[list[Any], CreditOutlook]:
     """Issues credit notes until none is asked for, like the engine does (one per attempt)."""
     lines = [it.invoiced() for it in items]
     issued: list[IssuedCredit] = []
-    plans = []
+    plans: list[Any] = []
     for seq in range(1, limit + 1):
         outlook = next_credit(
             lines,
@@ -129,7 +130,8 @@ def test_return_on_one_order_of_a_pack_credits_that_orders_lines() -> None:
         items, [Refund("1", D(60000), full=False)], {"1": "partially_refunded", "2": "paid"}, claims
     )
     (nc,) = plans
-    assert nc.reason == Concept.PARTIAL_RETURN == 1
+    assert nc.reason == Concept.PARTIAL_RETURN
+    assert nc.reason == 1
     (credited,) = nc.body["items"]
     assert (credited["code"], credited["quantity"]) == ("PROD-A", 2)
     assert credited["taxes"] == [{"id": 13156}]
@@ -144,7 +146,8 @@ def test_money_only_partial_refund_is_a_discount_never_returned_units() -> None:
     (nc,), outlook = run_credits(
         items, [Refund("1", D(20000), full=False)], {"1": "partially_refunded"}
     )
-    assert nc.reason == Concept.DISCOUNT == 3
+    assert nc.reason == Concept.DISCOUNT
+    assert nc.reason == 3
     (line,) = nc.body["items"]
     assert line["quantity"] == 1  # one discount line, not "1 returned unit at 20.000"
     assert line["description"].startswith("Rebaja")
@@ -160,7 +163,8 @@ def test_money_refund_concept_can_be_price_adjustment() -> None:
     (nc,), _ = run_credits(
         items, [Refund("1", D(20000), full=False)], {"1": "partially_refunded"}, settings=settings
     )
-    assert nc.reason == Concept.PRICE_ADJUSTMENT == 4
+    assert nc.reason == Concept.PRICE_ADJUSTMENT
+    assert nc.reason == 4
 
 
 def test_three_one_unit_returns_end_fully_credited() -> None:
@@ -195,7 +199,8 @@ def test_whole_sale_cancelled_is_an_annulment_mirroring_the_invoice() -> None:
     facts = sale(item("1", "A", 2, 59900), shipping="9900")
     plan, items = invoice(facts)
     (nc,), outlook = run_credits(items, [Refund("1", D(129700), full=True)], {"1": "cancelled"})
-    assert nc.reason == Concept.ANNULMENT == 2
+    assert nc.reason == Concept.ANNULMENT
+    assert nc.reason == 2
     assert nc.body["items"] == plan.body["items"]
     assert nc.total == plan.total
     assert outlook.fully_credited

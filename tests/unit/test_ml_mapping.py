@@ -265,7 +265,7 @@ def test_tolerates_nulls_and_missing_keys() -> None:
 # --- claims and returns ---------------------------------------------------------------------
 # Written from MercadoLibre's claims documentation ("Gestionar reclamos": the /claims/{id}
 # example) and its returns documentation (/post-purchase/v2/claims/{id}/returns fields).
-DOC_CLAIM = {
+DOC_CLAIM: dict[str, Any] = {
     "id": 5256749420,
     "resource_id": 2000007819609432,
     "status": "closed",

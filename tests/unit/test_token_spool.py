@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -12,7 +13,7 @@ from conexapi.security.encryption import SecretBox
 from conexapi.settings import Settings
 
 
-def _settings(**values: object) -> Settings:
+def _settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

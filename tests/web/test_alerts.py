@@ -56,9 +56,14 @@ async def test_scan_raises_dedupes_and_resolves(runtime: Runtime, owner: SignedI
     assert len(await _alerts(runtime)) == 4
 
 
+async def public_resolver(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]
+
+
 async def test_delivery_by_webhook_and_email_with_retries(
     runtime: Runtime, owner: SignedIn
 ) -> None:
+    runtime.url_resolver = public_resolver
     calls: list[dict[str, object]] = []
     fail = {"webhook": True}
 
@@ -77,6 +82,7 @@ async def test_delivery_by_webhook_and_email_with_retries(
             tenant_id=owner.tenant_id,
             webhook_url="https://hooks.tienda.co/conexapi",
             email_to="conta@tienda.co; dueno@tienda.co",
+            resolver=public_resolver,
         )
         await raise_alert(
             session,

@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from conexapi.accounts import service
 from conexapi.accounts.models import Role
 from conexapi.accounts.schemas import MeRead, TenantRead, TokenResponse, UserCreate, UserRead
-from conexapi.api.deps import ClaimsDep, OwnerDep, RuntimeDep, SessionDep
+from conexapi.api.deps import AdminDep, ClaimsDep, OwnerDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -38,13 +38,14 @@ async def me(claims: ClaimsDep, session: SessionDep) -> MeRead:
 
 
 @router.get("/users", response_model=list[UserRead])
-async def list_users(claims: ClaimsDep, session: SessionDep) -> list[UserRead]:
+async def list_users(claims: AdminDep, session: SessionDep) -> list[UserRead]:
+    """The tenant's users (administrators and owners: a viewer can't list who has access)."""
     users = await service.list_users(session, tenant_id=claims.tenant_id)
     return [UserRead.model_validate(u) for u in users]
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: int, claims: ClaimsDep, session: SessionDep) -> UserRead:
+async def get_user(user_id: int, claims: AdminDep, session: SessionDep) -> UserRead:
     user = await service.get_user(session, tenant_id=claims.tenant_id, user_id=user_id)
     return UserRead.model_validate(user)
 

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.alerts.models import Alert, AlertSettings, DeliveryState
 from conexapi.alerts.service import get_settings
+from conexapi.core import outbound
 from conexapi.db import transaction, utcnow
+from conexapi.messages import CATALOGUE, text
 from conexapi.runtime import USER_AGENT, Runtime
 from conexapi.settings import SmtpSection
 
@@ -69,6 +71,12 @@ def _payload(alert: Alert, public_url: str) -> dict[str, Any]:
     }
 
 
+def url_resolver(runtime: Runtime) -> outbound.Resolver | None:
+    """The resolver for URLs called on a tenant's behalf: `runtime.url_resolver` when a test
+    set one, else the system's (None)."""
+    return runtime.url_resolver
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
@@ -98,6 +106,30 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     return claimed
 
 
+def _attempt(at: str, channel: str, code: str | None, **extra: Any) -> dict[str, Any]:
+    """One delivery attempt as the log keeps it: what failed is a catalogue code and its
+    Spanish text, never the low-level error (which goes to our logs only); the tenant must not
+    learn what answered at an address (`core.outbound`)."""
+    if code is None:
+        return {"at": at, "channel": channel, "ok": True, **extra}
+    return {
+        "at": at,
+        "channel": channel,
+        "ok": False,
+        "code": code,
+        "error": text(f"alerts.delivery.{code}"),
+    }
+
+
+def delivery_error(entry: dict[str, Any]) -> str:
+    """The Spanish text of a failed attempt (entries written before the codes: a generic one)."""
+    code = entry.get("code")
+    key = f"alerts.delivery.{code}"
+    return (
+        text(key) if isinstance(code, str) and key in CATALOGUE else text("alerts.delivery.failed")
+    )
+
+
 async def _send_one(
     alert: Alert,
     settings: AlertSettings | None,
@@ -105,6 +137,8 @@ async def _send_one(
     http: httpx.AsyncClient,
     email: EmailSender | None,
     public_url: str,
+    allow_private: bool = False,
+    resolver: outbound.Resolver | None = None,
 ) -> list[dict[str, Any]]:
     """Tries every configured channel not yet delivered; returns the attempts made."""
     done = {e["channel"] for e in alert.delivery_log if e.get("ok")}
@@ -113,40 +147,34 @@ async def _send_one(
     payload = _payload(alert, public_url)
     if settings and settings.webhook_url and "webhook" not in done:
         try:
-            response = await http.post(
+            response = await outbound.post_json(
+                http,
                 settings.webhook_url,
-                json=payload,
+                payload,
                 headers={"User-Agent": USER_AGENT, "X-ConexAPI-Event": alert.kind},
-                timeout=10.0,
+                allow_private=allow_private,
+                resolver=resolver,
             )
             ok = 200 <= response.status_code < 300
-            attempts.append(
-                {"at": at, "channel": "webhook", "ok": ok, "status": response.status_code}
-                | ({} if ok else {"error": f"HTTP {response.status_code}"})
-            )
+            code = None if ok else "redirected" if 300 <= response.status_code < 400 else "rejected"
+            attempts.append(_attempt(at, "webhook", code, status=response.status_code))
+        except outbound.UnsafeURL as exc:
+            log.warning("alert.webhook_refused", alert_id=alert.id, reason=exc.reason)
+            attempts.append(_attempt(at, "webhook", "unsafe"))
         except httpx.HTTPError as exc:
-            attempts.append(
-                {"at": at, "channel": "webhook", "ok": False, "error": type(exc).__name__}
-            )
+            log.info("alert.webhook_failed", alert_id=alert.id, error=type(exc).__name__)
+            attempts.append(_attempt(at, "webhook", "unreachable"))
     if settings and settings.email_to and "email" not in done:
         if email is None:
-            attempts.append(
-                {
-                    "at": at,
-                    "channel": "email",
-                    "ok": False,
-                    "error": "CONEXAPI_SMTP_URL no está configurado",
-                }
-            )
+            attempts.append(_attempt(at, "email", "no_smtp"))
         else:
             try:
                 body = f"{alert.message}\n\nÁbralo en ConexAPI: {payload['url']}\n"
                 await email(settings.email_to, f"[ConexAPI] {alert.message[:120]}", body)
-                attempts.append({"at": at, "channel": "email", "ok": True})
+                attempts.append(_attempt(at, "email", None))
             except (OSError, TimeoutError, aiosmtplib.SMTPException) as exc:
-                attempts.append(
-                    {"at": at, "channel": "email", "ok": False, "error": type(exc).__name__}
-                )
+                log.info("alert.email_failed", alert_id=alert.id, error=type(exc).__name__)
+                attempts.append(_attempt(at, "email", "email_failed"))
     return attempts
 
 
@@ -156,8 +184,11 @@ async def deliver_pending_alerts(
     http: httpx.AsyncClient | None = None,
     email: EmailSender | None = None,
     limit: int = 50,
+    resolver: outbound.Resolver | None = None,
 ) -> int:
-    """Sends due alerts; returns how many were fully delivered in this round."""
+    """Sends due alerts; returns how many were fully delivered in this round. `resolver`
+    resolves webhook hosts (the system's by default; `runtime.url_resolver` if set)."""
+    resolver = resolver or url_resolver(runtime)
     now = utcnow()
     async with transaction(runtime.sessions) as session:
         ids = await _claim(session, now, limit)
@@ -167,7 +198,9 @@ async def deliver_pending_alerts(
         smtp = runtime.settings.smtp
         email = smtp_sender(smtp) if smtp else None
     own_http = http is None
-    client = http or httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+    client = http or httpx.AsyncClient(
+        timeout=outbound.SEND_TIMEOUT_SECONDS, follow_redirects=False
+    )
     delivered = 0
     try:
         for alert_id in ids:
@@ -187,6 +220,8 @@ async def deliver_pending_alerts(
                     http=client,
                     email=email,
                     public_url=runtime.settings.public_url,
+                    allow_private=runtime.settings.allow_private_urls,
+                    resolver=resolver,
                 )
                 alert.delivery_log = [*alert.delivery_log, *attempts][-30:]
                 alert.delivery_attempts += 1

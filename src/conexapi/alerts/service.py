@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy import func, select, update
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.alerts.models import Alert, AlertKind, AlertSettings, AlertStatus, DeliveryState
 from conexapi.connections.models import Connection, ConnectionStatus
+from conexapi.core import outbound
 from conexapi.core.errors import Unprocessable
 from conexapi.db import insert_ignore, transaction, utcnow
 from conexapi.messages import text
@@ -136,22 +136,32 @@ def _clean_emails(raw: str | None) -> str | None:
     return ", ".join(emails)[:500]
 
 
-def _clean_url(raw: str | None) -> str | None:
+async def _clean_url(
+    raw: str | None, *, allow_private: bool, resolver: outbound.Resolver | None
+) -> str | None:
     if not raw or not raw.strip():
         return None
     url = raw.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise Unprocessable(
-            "La URL del webhook debe empezar por https:// (o http://).", code="invalid_webhook_url"
-        )
-    return url[:500]
+    try:
+        await outbound.validate_url(url, allow_private=allow_private, resolver=resolver)
+    except outbound.UnsafeURL as exc:
+        raise Unprocessable(text(f"outbound.{exc.reason}"), code="invalid_webhook_url") from exc
+    return url
 
 
 async def save_settings(
-    session: AsyncSession, *, tenant_id: int, webhook_url: str | None, email_to: str | None
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    webhook_url: str | None,
+    email_to: str | None,
+    allow_private_urls: bool = False,
+    resolver: outbound.Resolver | None = None,
 ) -> AlertSettings:
-    url, emails = _clean_url(webhook_url), _clean_emails(email_to)
+    """Where the tenant's alerts go. The webhook URL must be https and resolve only to public
+    addresses (`core.outbound`; `allow_private_urls` lifts that for development and tests)."""
+    url = await _clean_url(webhook_url, allow_private=allow_private_urls, resolver=resolver)
+    emails = _clean_emails(email_to)
     row = await get_settings(session, tenant_id=tenant_id)
     if row is None:
         row = AlertSettings(tenant_id=tenant_id)

@@ -9,12 +9,12 @@ than `max_age`, or `refresh=True`. The products catalog is large, so it is loade
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -341,12 +341,6 @@ async def remember_product(
 # --- the tax catalog, for every invoice ------------------------------------------------------
 
 TAXES = "taxes"
-TAX_MEMORY_SECONDS = 600.0
-_TAX_MEMORY = "tax_catalog"
-
-
-class TaxMemory(dict[int, tuple[float, dict[int, TaxRate]]]):
-    """Each company's tax catalog, held by a process until a monotonic deadline."""
 
 
 async def load_tax_rates(
@@ -360,16 +354,19 @@ async def load_tax_rates(
     """The company's tax catalog (`GET /v1/taxes`) by id, for building documents.
 
     Every invoice needs it (each line's percentage comes from it), so it is kept in the process
-    for `TAX_MEMORY_SECONDS`, then read from the cached `erp_catalog` row, and only then, or when
-    `refresh` (a product names a tax the cached catalog lacks), asked from Siigo.
+    for `CONEXAPI_TAX_CATALOG_MEMORY_SECONDS` (at most `CONEXAPI_CACHE_CONNECTIONS` companies), then
+    read from the cached `erp_catalog` row, and only then, or when `refresh` (a product names a
+    tax the cached catalog lacks), asked from Siigo.
     """
-    memory = runtime.extras.get(_TAX_MEMORY)
-    if not isinstance(memory, TaxMemory):
-        memory = TaxMemory()
-        runtime.extras[_TAX_MEMORY] = memory
+    memory = runtime.tax_catalogs
+    if memory is None:
+        settings = runtime.settings
+        memory = runtime.tax_catalogs = TTLCache(
+            maxsize=settings.cache_connections, ttl=settings.tax_catalog_memory_seconds
+        )
     cached = memory.get(connection_id)
-    if cached is not None and not refresh and time.monotonic() < cached[0]:
-        return cached[1]
+    if cached is not None and not refresh:
+        return cached
     now = utcnow()
     rows: list[Any] | None = None
     if not refresh:
@@ -388,5 +385,5 @@ async def load_tax_rates(
 
         await retry_on_lock_conflict(save)
     rates = tax_rates(rows)
-    memory[connection_id] = (time.monotonic() + TAX_MEMORY_SECONDS, rates)
+    memory[connection_id] = rates
     return rates

@@ -22,19 +22,20 @@ Siigo refuses on a document, or that a mapping check finds missing, is forgotten
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cachetools import TLRUCache
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.connections.models import KnownProduct
+from conexapi.core.caches import LockTable
 from conexapi.core.http import siigo_errors
 from conexapi.db import naive_utc, retry_on_lock_conflict, upsert_many, utcnow
 from conexapi.erps.siigo.client import SiigoClient
@@ -42,7 +43,7 @@ from conexapi.erps.siigo.documents.taxes import ProductTaxes, product_taxes
 from conexapi.runtime import Runtime
 
 CHECK_SECONDS = 600.0
-_EXTRAS_KEY = "product_checks"
+MAX_CODES = 50_000
 _ITEM_CODE = re.compile(r"items\[(\d+)\]\.code")
 
 
@@ -53,21 +54,33 @@ def is_active(product: dict[str, Any] | None) -> bool:
 
 class ProductChecks:
     """The process's memory of active codes, and one lock per code so that the tasks of a
-    process never ask Siigo about the same code at the same time."""
+    process never ask Siigo about the same code at the same time.
 
-    def __init__(self) -> None:
-        # (connection id, code) -> monotonic time the check expires
-        self._expires: dict[tuple[int, str], float] = {}
-        self._taxes: dict[tuple[int, str], ProductTaxes] = {}
-        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+    Bounded: at most `max_codes` remembered codes (least recently used dropped first; a dropped
+    code is only read from `known_product` or asked again) and `max_codes` idle locks
+    (`core.caches.LockTable`: a lock in use is never dropped)."""
+
+    def __init__(
+        self, *, max_codes: int = MAX_CODES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
+        # (connection id, code) -> (monotonic time the check expires, its taxes when known)
+        self._checks: TLRUCache[tuple[int, str], tuple[float, ProductTaxes | None]] = TLRUCache(
+            maxsize=max_codes, ttu=lambda _key, value, _now: value[0], timer=clock
+        )
+        self._locks: LockTable[tuple[int, str]] = LockTable(max_idle=max_codes)
+
+    def __len__(self) -> int:
+        return len(self._checks)
 
     def known(self, connection_id: int, code: str, *, with_taxes: bool = False) -> bool:
-        expires = self._expires.get((connection_id, code))
-        fresh = expires is not None and time.monotonic() < expires
-        return fresh and (not with_taxes or (connection_id, code) in self._taxes)
+        check = self._checks.get((connection_id, code))
+        fresh = check is not None and self._clock() < check[0]
+        return fresh and (not with_taxes or (check is not None and check[1] is not None))
 
     def taxes(self, connection_id: int, code: str) -> ProductTaxes | None:
-        return self._taxes.get((connection_id, code)) if self.known(connection_id, code) else None
+        check = self._checks.get((connection_id, code))
+        return check[1] if check is not None and self._clock() < check[0] else None
 
     def remember(
         self,
@@ -78,29 +91,22 @@ class ProductChecks:
         taxes: ProductTaxes | None = None,
     ) -> None:
         """`code` was found active `age` seconds ago (with its taxes, when known)."""
-        self._expires[(connection_id, code)] = time.monotonic() + CHECK_SECONDS - max(age, 0.0)
-        if taxes is not None:
-            self._taxes[(connection_id, code)] = taxes
-        else:
-            self._taxes.pop((connection_id, code), None)
+        expires = self._clock() + CHECK_SECONDS - max(age, 0.0)
+        self._checks[(connection_id, code)] = (expires, taxes)
 
     def forget(self, connection_id: int, code: str) -> None:
-        self._expires.pop((connection_id, code), None)
-        self._taxes.pop((connection_id, code), None)
+        self._checks.pop((connection_id, code), None)
 
-    def lock(self, connection_id: int, code: str) -> asyncio.Lock:
-        lock = self._locks.get((connection_id, code))
-        if lock is None:
-            lock = self._locks[(connection_id, code)] = asyncio.Lock()
-        return lock
+    def lock(self, connection_id: int, code: str) -> AbstractAsyncContextManager[None]:
+        """Held while this process asks Siigo about the code (`async with`)."""
+        return self._locks((connection_id, code))
 
 
 def product_checks(runtime: Runtime) -> ProductChecks:
-    checks = runtime.extras.get(_EXTRAS_KEY)
-    if not isinstance(checks, ProductChecks):
-        checks = ProductChecks()
-        runtime.extras[_EXTRAS_KEY] = checks
-    return checks
+    """The runtime's memory (built on first use, sized by `CONEXAPI_CACHE_PRODUCT_CODES`)."""
+    if runtime.product_checks is None:
+        runtime.product_checks = ProductChecks(max_codes=runtime.settings.cache_product_codes)
+    return runtime.product_checks
 
 
 @dataclass

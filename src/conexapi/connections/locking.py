@@ -1,36 +1,26 @@
 """Single-flight work on one connection row, shared by the Siigo and MercadoLibre token code.
 
 Inside one process an asyncio lock per connection keeps the waiting tasks off the database (the
-locks live on the runtime, so every token manager of a process shares them); across processes the
-row lock (`SELECT ... FOR UPDATE`; on SQLite the database write lock) does the work.
+locks live on the vendor's token keeper, one per runtime, so every token manager of a process
+shares them; idle ones beyond `CONEXAPI_CACHE_CONNECTIONS` are forgotten, `core.caches.LockTable`);
+across processes the row lock (`SELECT ... FOR UPDATE`; on SQLite the database write lock) does
+the work.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from conexapi.connections.models import Connection
 from conexapi.connections.repository import ConnectionStore
+from conexapi.core.caches import LockTable
 from conexapi.core.errors import AuthError
 from conexapi.db import transaction
 from conexapi.runtime import Runtime
 
-
-class ConnectionLocks:
-    """The process's asyncio lock per connection id, kept in `runtime.extras[key]`."""
-
-    def __init__(self, runtime: Runtime, key: str) -> None:
-        locks = runtime.extras.setdefault(key, {})
-        assert isinstance(locks, dict)
-        self._locks: dict[int, asyncio.Lock] = locks
-
-    def __call__(self, connection_id: int) -> asyncio.Lock:
-        lock = self._locks.get(connection_id)
-        if lock is None:
-            lock = self._locks[connection_id] = asyncio.Lock()
-        return lock
+# The process's asyncio lock per connection id: `async with locks(connection_id): ...`.
+ConnectionLocks = LockTable[int]
 
 
 @asynccontextmanager

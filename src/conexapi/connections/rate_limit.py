@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from cachetools import LRUCache
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,8 +57,11 @@ class _State:
 # A function from a refilled bucket state to (new state, result).
 _Change = Callable[[_State], tuple[_State, float]]
 
-# (scope, key) -> state; see the module docstring (SQLite: one process).
-_MEMORY: dict[tuple[str, str], _State] = {}
+# (scope, key) -> state; see the module docstring (SQLite: one process). Bounded: the demo's one
+# process has far fewer companies than this; past it, the least recently used bucket is
+# forgotten and starts full again (a burst of at most its capacity).
+MEMORY_BUCKETS = 10_000
+_MEMORY: LRUCache[tuple[str, str], _State] = LRUCache(maxsize=MEMORY_BUCKETS)
 
 
 class RateLimiter:

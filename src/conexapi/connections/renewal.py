@@ -46,6 +46,7 @@ from conexapi.connections.repository import ConnectionStore
 from conexapi.connections.token_memo import token_memo
 from conexapi.connections.token_spool import SpooledTokens, grant_digest
 from conexapi.connections.token_state import TokenState, VendorHooks, entry_token, row_token
+from conexapi.core.caches import LockTable
 from conexapi.core.errors import AuthError, RenewalPendingError
 from conexapi.core.processes import gone_on_this_host, new_process_id
 from conexapi.db import is_database_unavailable, naive_utc, utcnow
@@ -120,7 +121,7 @@ class TokenKeeper:
         self.hooks = hooks
         self.lost_grace = lost_grace
         self.owner = new_process_id(OWNER_SEPARATOR)
-        self._locks = ConnectionLocks(runtime, f"{hooks.vendor}_token_locks")
+        self._locks: ConnectionLocks = LockTable(max_idle=runtime.settings.cache_connections)
         self.pairs = PairStore(runtime, hooks, self.owner, self._locks)
 
     # -- reading --------------------------------------------------------------------------------
@@ -386,9 +387,7 @@ def keeper_for(
     runtime: Runtime, vendor: str, build: Callable[[Runtime], VendorHooks]
 ) -> TokenKeeper:
     """The runtime's keeper for `vendor` (built once with `build`; closed with the runtime)."""
-    key = f"token_keeper_{vendor}"
-    keeper = runtime.extras.get(key)
-    if not isinstance(keeper, TokenKeeper):
-        keeper = TokenKeeper(runtime, build(runtime))
-        runtime.extras[key] = keeper
+    keeper = runtime.token_keepers.get(vendor)
+    if keeper is None:
+        keeper = runtime.token_keepers[vendor] = TokenKeeper(runtime, build(runtime))
     return keeper

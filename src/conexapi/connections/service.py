@@ -6,14 +6,18 @@ written, so a refused credential or code leaves nothing stored.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conexapi.accounts.models import User
 from conexapi.connections.catalogs import load_catalogs
 from conexapi.connections.health import clear_renewal, mark_active, record_access_token
 from conexapi.connections.models import Connection, OAuthState, Provider
@@ -125,12 +129,29 @@ async def refresh_catalogs(
 
 
 # ---------------------------------------------------------------------------- MercadoLibre
+# The browser that asked for the consent URL gets this nonce in an HttpOnly cookie; the signed
+# `state` carries its hash, and the callback wants both (the contract, docs/security.md §OAuth).
+OAUTH_NONCE_COOKIE = "conexapi_oauth_nonce"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    url: str
+    nonce: str  # goes to the initiating browser as OAUTH_NONCE_COOKIE, never in the URL
+
+
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
 async def start_meli_authorization(
     session: AsyncSession, *, runtime: Runtime, tenant_id: int, user_id: int
-) -> str:
-    """A consent URL with a signed, single-use, tenant-bound `state` (and PKCE S256)."""
+) -> Authorization:
+    """A consent URL with a signed, single-use `state` bound to the tenant, the user who asked
+    and a nonce only their browser holds (and PKCE S256)."""
     settings = runtime.settings.mercadolibre
     state_id = secrets.token_urlsafe(24)
+    nonce = secrets.token_urlsafe(32)
     verifier = oauth.new_code_verifier() if settings.use_pkce else None
     now = utcnow()
     await TenantConnections(session, tenant_id).add_state(
@@ -143,10 +164,12 @@ async def start_meli_authorization(
         )
     )
     signed = runtime.tokens.sign(
-        STATE_PURPOSE, {"sid": state_id, "tid": tenant_id}, int(STATE_TTL.total_seconds())
+        STATE_PURPOSE,
+        {"sid": state_id, "tid": tenant_id, "uid": user_id, "nh": _nonce_hash(nonce)},
+        int(STATE_TTL.total_seconds()),
     )
     challenge = oauth.code_challenge_s256(verifier) if verifier else None
-    return oauth.authorization_url(settings, signed, challenge)
+    return Authorization(oauth.authorization_url(settings, signed, challenge), nonce)
 
 
 def _state_error(code: str) -> BadRequest:
@@ -154,14 +177,25 @@ def _state_error(code: str) -> BadRequest:
         "oauth_state_invalid": "This authorization link is not valid. Start the connection again.",
         "oauth_state_expired": "This authorization link expired. Start the connection again.",
         "oauth_state_used": "This authorization link was already used. Start the connection again.",
+        "oauth_browser_mismatch": "This authorization must be completed in the browser that "
+        "started it, by the same user. Start the connection again from ConexAPI.",
+        "oauth_user_inactive": "The user who started this authorization is no longer active.",
     }
     return BadRequest(messages[code], code=code)
 
 
 async def complete_meli_authorization(
-    session: AsyncSession, *, runtime: Runtime, code: str, state: str
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    code: str,
+    state: str,
+    nonce: str | None,
+    session_user_id: int | None = None,
 ) -> Connection:
-    """The OAuth callback: checks `state`, exchanges the code, stores the tokens encrypted."""
+    """The OAuth callback: checks `state` and that this browser started it (`nonce`, the cookie
+    the authorize answer set; `session_user_id`, the dashboard session if there is one, must be
+    the user who started it, still active), exchanges the code, stores the tokens encrypted."""
     try:
         payload = runtime.tokens.unsign(STATE_PURPOSE, state)
     except jwt.ExpiredSignatureError as exc:
@@ -179,6 +213,23 @@ async def complete_meli_authorization(
         raise _state_error("oauth_state_used")
     if row.expires_at.replace(tzinfo=None) <= now:
         raise _state_error("oauth_state_expired")
+    # Bound to the initiator: a link sent to someone else and opened in their browser has no
+    # cookie (or another one), so it cannot connect their account into this tenant.
+    expected = payload.get("nh")
+    if (
+        not isinstance(expected, str)
+        or not nonce
+        or not hmac.compare_digest(_nonce_hash(nonce), expected)
+    ):
+        raise _state_error("oauth_browser_mismatch")
+    user_id = payload.get("uid")
+    if not isinstance(user_id, int) or row.user_id != user_id:
+        raise _state_error("oauth_state_invalid")
+    if session_user_id is not None and session_user_id != user_id:
+        raise _state_error("oauth_browser_mismatch")
+    initiator = await session.get(User, user_id)
+    if initiator is None or initiator.tenant_id != row.tenant_id or not initiator.is_active:
+        raise _state_error("oauth_user_inactive")
     if not await store.mark_state_used(row.id, now):
         raise _state_error("oauth_state_used")
     verifier = runtime.secrets.decrypt(row.code_verifier_enc) if row.code_verifier_enc else None

@@ -55,13 +55,15 @@ WEBHOOK_PATH = "/webhooks/mercadolibre"
 NO_SUCH_BILLING_INFO = "0"
 
 
-async def run_checks(runtime: Runtime) -> list[Finding]:
-    """Every check, in order; a check that cannot run says why instead of stopping the rest."""
+async def run_checks(runtime: Runtime, *, tenant_id: int | None = None) -> list[Finding]:
+    """Every check, in order; a check that cannot run says why instead of stopping the rest.
+    `tenant_id`: only that tenant's connections and integrations (the dashboard's "Verificar
+    configuración"; `conexapi doctor`, the operator's command, checks every tenant)."""
     findings = [await check_database(runtime)]
     findings.append(check_settings(runtime))
     if not findings[0].ok:
         return findings  # nothing else can be read without the database
-    connections = await _connections(runtime)
+    connections = await _connections(runtime, tenant_id)
     findings += await check_keys(runtime, connections)
     ml = [c for c in connections if c.provider == Provider.MERCADOLIBRE.value]
     siigo = [c for c in connections if c.provider == Provider.SIIGO.value]
@@ -74,7 +76,7 @@ async def run_checks(runtime: Runtime) -> list[Finding]:
     for connection in siigo:
         subject = connection.account_name
         findings += await _guarded("siigo", _one(check_siigo(runtime, connection)), subject)
-    for integration in await _integrations(runtime):
+    for integration in await _integrations(runtime, tenant_id):
         findings += await _guarded("catalog", check_catalog(runtime, integration, siigo))
     findings.append(await check_clock(runtime))
     return findings
@@ -397,20 +399,20 @@ async def _skew(http: httpx.AsyncClient) -> float | None:
 # --- helpers --------------------------------------------------------------------------------
 
 
-async def _connections(runtime: Runtime) -> list[Connection]:
+async def _connections(runtime: Runtime, tenant_id: int | None) -> list[Connection]:
+    stmt = select(Connection).order_by(Connection.id)
+    if tenant_id is not None:
+        stmt = stmt.where(Connection.tenant_id == tenant_id)
     async with runtime.sessions() as session:
-        return list((await session.execute(select(Connection).order_by(Connection.id))).scalars())
+        return list((await session.execute(stmt)).scalars())
 
 
-async def _integrations(runtime: Runtime) -> list[Integration]:
+async def _integrations(runtime: Runtime, tenant_id: int | None) -> list[Integration]:
+    stmt = select(Integration).where(Integration.active.is_(True)).order_by(Integration.id)
+    if tenant_id is not None:
+        stmt = stmt.where(Integration.tenant_id == tenant_id)
     async with runtime.sessions() as session:
-        return list(
-            (
-                await session.execute(
-                    select(Integration).where(Integration.active.is_(True)).order_by(Integration.id)
-                )
-            ).scalars()
-        )
+        return list((await session.execute(stmt)).scalars())
 
 
 def _short(exc: BaseException) -> str:

@@ -10,6 +10,8 @@ Several workers split the pending rows with `SKIP LOCKED`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,9 +25,14 @@ APPLY_BATCH = 500
 
 
 async def apply_pending(
-    sessions: async_sessionmaker[AsyncSession], *, limit: int = APPLY_BATCH
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    limit: int = APPLY_BATCH,
+    refetch_window: timedelta | None = None,
 ) -> int:
-    """Applies up to `limit` pending notifications in one transaction; returns how many."""
+    """Applies up to `limit` pending notifications in one transaction; returns how many.
+    `refetch_window`: a sale read from MercadoLibre less than this long ago is made due when
+    the window ends (`queue.make_orders_due`)."""
 
     async def once() -> int:
         async with sessions() as session:
@@ -51,7 +58,9 @@ async def apply_pending(
                 if match and tenant_id is not None and integration_id is not None:
                     due[(integration_id, match.group(1))] = tenant_id
             if due:
-                await queue.make_orders_due(session, due, source="notification")
+                await queue.make_orders_due(
+                    session, due, source="notification", refetch_window=refetch_window
+                )
             await session.execute(
                 update(Notification)
                 .where(Notification.id.in_([row[0] for row in rows]))

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -37,6 +39,7 @@ from conexapi.inbox.service import (
     MeliNotification,
     dedupe_key,
     find_targets,
+    stored_body,
 )
 
 log = structlog.get_logger("conexapi.intake")
@@ -45,9 +48,12 @@ MAX_BATCH = 200
 # The hot outcomes' counters, looked up once.
 _ACCEPTED = NOTIFICATIONS.labels("accepted")
 _DUPLICATE = NOTIFICATIONS.labels("duplicate")
-# How long a positive "this seller is connected" answer is reused. Only positives are cached: a
-# seller connected a second ago must never be ignored.
+# How long a positive "this seller is connected" answer is reused
+# (`CONEXAPI_INTAKE_TARGET_SECONDS`),
+# for at most this many sellers (`CONEXAPI_CACHE_CONNECTIONS`; least recently used dropped first).
+# Only positives are cached: a seller connected a second ago must never be ignored.
 TARGET_TTL_SECONDS = 30.0
+MAX_TARGETS = 10_000
 # On shutdown, how long the queued notifications get to be committed.
 FLUSH_TIMEOUT_SECONDS = 10.0
 
@@ -67,13 +73,23 @@ class IntakeBatcher:
     round trips and the per-statement work better than overlapping them does.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        target_seconds: float = TARGET_TTL_SECONDS,
+        max_targets: int = MAX_TARGETS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         # A Core connection, not an ORM session: nothing here needs the unit of work, and at
         # thousands of notifications a second its bookkeeping is a noticeable share of the CPU.
         self.engine = engine
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._targets: dict[str, tuple[int, int, float]] = {}
+        # MercadoLibre seller id -> (tenant id, integration id)
+        self.targets: TTLCache[str, tuple[int, int]] = TTLCache(
+            maxsize=max_targets, ttl=target_seconds, timer=clock
+        )
 
     async def submit(self, payload: MeliNotification, raw: dict[str, Any]) -> IntakeResult:
         if self._task is None or self._task.done():
@@ -157,12 +173,12 @@ class IntakeBatcher:
                 seen.add(key)
                 target = targets.get(str(payload.user_id))
                 if target is None:
-                    status, result = (
-                        NotificationStatus.IGNORED,
-                        IntakeResult("ignored", "unknown_account"),
-                    )
+                    # A seller nobody connected: acknowledged, counted, never stored (anyone can
+                    # post notifications; storing them would let them fill the database).
                     NOTIFICATIONS.labels("ignored_unknown_account").inc()
-                elif payload.topic in ("orders_v2", "orders") and ORDER_RESOURCE.match(
+                    results.append(IntakeResult("ignored", "unknown_account"))
+                    continue
+                if payload.topic in ("orders_v2", "orders") and ORDER_RESOURCE.match(
                     payload.resource
                 ):
                     # Its sale is made due by the next worker (inbox.apply), not in the request.
@@ -179,11 +195,11 @@ class IntakeBatcher:
                         "topic": payload.topic,
                         "resource": payload.resource,
                         "account_id": str(payload.user_id),
-                        "tenant_id": target[0] if target else None,
-                        "integration_id": target[1] if target else None,
+                        "tenant_id": target[0],
+                        "integration_id": target[1],
                         "status": status.value,
-                        "reason": result.reason if status is NotificationStatus.IGNORED else None,
-                        "body": item.raw,
+                        "reason": None,
+                        "body": stored_body(item.raw),
                         "received_at": now,
                     }
                 )
@@ -194,17 +210,15 @@ class IntakeBatcher:
     async def _resolve(
         self, session: AsyncConnection, user_ids: set[str]
     ) -> dict[str, tuple[int, int]]:
-        clock = time.monotonic()
         found: dict[str, tuple[int, int]] = {}
         missing: list[str] = []
         for uid in user_ids:
-            cached = self._targets.get(uid)
-            if cached and clock - cached[2] < TARGET_TTL_SECONDS:
-                found[uid] = (cached[0], cached[1])
+            cached = self.targets.get(uid)
+            if cached is not None:
+                found[uid] = cached
             else:
                 missing.append(uid)
         if missing:
             for uid, target in (await find_targets(session, missing)).items():
-                found[uid] = target
-                self._targets[uid] = (target[0], target[1], clock)
+                found[uid] = self.targets[uid] = target
         return found

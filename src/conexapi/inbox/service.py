@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -52,6 +53,37 @@ class MeliNotification(BaseModel):
 class IntakeResult:
     status: str  # accepted | duplicate | ignored
     reason: str | None = None
+
+
+# What is kept of a notification's body: the fields MercadoLibre documents and ConexAPI reads
+# (docs/vendors/mercadolibre.md §2.2). Anything else a sender adds is dropped, so a notification
+# can never store more than a few hundred bytes.
+STORED_FIELDS = (
+    "_id",
+    "id",
+    "resource",
+    "user_id",
+    "topic",
+    "application_id",
+    "attempts",
+    "sent",
+    "received",
+)
+_STORED_VALUE_CHARS = 255
+
+
+def stored_body(raw: dict[str, Any]) -> dict[str, Any]:
+    """The part of a notification's body worth keeping: known fields with scalar values."""
+    kept: dict[str, Any] = {}
+    for name in STORED_FIELDS:
+        value = raw.get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            kept[name] = value
+        elif isinstance(value, str):
+            kept[name] = value[:_STORED_VALUE_CHARS]
+    return kept
 
 
 def dedupe_key(n: MeliNotification) -> str:

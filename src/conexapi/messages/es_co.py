@@ -33,6 +33,37 @@ CATALOGUE: dict[str, str] = {
     "invalid_credentials": "Correo o contraseña incorrectos.",
     "insufficient_role": "Su rol no permite esta acción.",
     "user_exists": "Ya existe un usuario con ese correo.",
+    "oauth_state_invalid": "Este enlace de autorización no es válido. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_state_expired": "Este enlace de autorización caducó. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_state_used": "Este enlace de autorización ya se usó. Inicie la conexión de nuevo "
+    "desde ConexAPI.",
+    "oauth_browser_mismatch": "La autorización debe terminarse en el mismo navegador y con el "
+    "mismo usuario que la iniciaron. Si alguien le envió este enlace, no lo use: inicie usted la "
+    "conexión desde ConexAPI (Conexiones → Conectar MercadoLibre).",
+    "oauth_user_inactive": "El usuario que inició esta autorización ya no está activo en "
+    "ConexAPI. Inicie la conexión de nuevo con un usuario activo.",
+    "oauth_code_invalid": "MercadoLibre no aceptó la autorización (puede haberse usado o "
+    "caducado). Inicie la conexión de nuevo.",
+    "web.oauth_failed_title": "No se pudo conectar MercadoLibre",
+    # -- URLs called on the seller's behalf (core/outbound.py) -----------------------------------
+    "outbound.invalid": "La URL del webhook no es válida: escríbala completa, por ejemplo "
+    "https://su-servidor.com/alertas (sin usuario ni contraseña en la URL).",
+    "outbound.not_https": "La URL del webhook debe empezar por https://.",
+    "outbound.private_address": "La URL del webhook apunta a una dirección interna o privada; "
+    "use una dirección pública de internet.",
+    "outbound.unresolvable": "No encontramos el servidor de esa URL. Revise el nombre.",
+    "alerts.delivery.rejected": "El destino no aceptó la alerta.",
+    "alerts.delivery.redirected": "El destino respondió con una redirección; ConexAPI no sigue "
+    "redirecciones. Use la URL final.",
+    "alerts.delivery.unreachable": "No se pudo entregar: el destino no respondió a tiempo o no "
+    "aceptó la conexión.",
+    "alerts.delivery.unsafe": "No se envió: la URL ya no apunta a una dirección pública. Revise "
+    "el destino en Alertas.",
+    "alerts.delivery.no_smtp": "El envío de correos no está configurado en este servidor.",
+    "alerts.delivery.email_failed": "No se pudo enviar el correo.",
+    "alerts.delivery.failed": "No se pudo entregar.",
     # -- dashboard actions ------------------------------------------------------------------------
     "web.correction_queued": "Corrección en cola: se emitirá la nota crédito que anula la "
     "factura y luego la factura corregida, una sola vez.",

@@ -67,6 +67,9 @@ class Sale(TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     profit: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When its orders were last read from MercadoLibre: notifications arriving within
+    # `CONEXAPI_NOTIFICATION_REFETCH_SECONDS` of it wait for the window to end (coalescing).
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Document(TimestampMixin, Base):

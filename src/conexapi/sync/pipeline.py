@@ -19,8 +19,13 @@ from sqlalchemy.orm import aliased
 
 from conexapi.connections.health import mark_needs_permission
 from conexapi.connections.models import Connection, ConnectionStatus
-from conexapi.core.errors import AuthError, PermissionMissingError
-from conexapi.core.metrics import SALE_TRANSITIONS, SALES_DEFERRED
+from conexapi.core.errors import (
+    AuthError,
+    NotFoundError,
+    PermanentError,
+    PermissionMissingError,
+)
+from conexapi.core.metrics import NOTIFICATIONS, SALE_TRANSITIONS, SALES_DEFERRED
 from conexapi.db import (
     insert_many_ignore,
     is_database_unavailable,
@@ -87,6 +92,8 @@ class Context:
     # The invoice row as `_load` read it; used once (a deadlock retry reads it again).
     loaded_invoice: Document | None = None
     invoice_loaded: bool = False
+    # Known only by one order id from a notification (or a sweep), never read from MercadoLibre.
+    provisional: bool = False
 
 
 class SaleProcessor:
@@ -114,7 +121,7 @@ class SaleProcessor:
         except LeaseLost:
             log.warning("sale.lease_lost")
             return None
-        except _Merged:
+        except (_Merged, _Discarded):
             return None
         except Exception as exc:
             if is_database_unavailable(exc):
@@ -145,6 +152,7 @@ class SaleProcessor:
                         ml.status,
                         siigo.status,
                         Sale.error_code,
+                        Sale.total,
                         Sale.deferred_reason,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
@@ -172,9 +180,15 @@ class SaleProcessor:
             ml_status=row[10] or reauth,
             siigo_status=row[11] or reauth,
             error_code=row[12],
-            deferred_reason=row[13],
+            deferred_reason=row[14],
             loaded_invoice=invoice,
             invoice_loaded=True,
+            provisional=(
+                row[13] is None
+                and invoice is None
+                and row[6] == SaleState.PENDING.value
+                and [str(o) for o in row[4]] == [row[3]]
+            ),
         )
 
     async def _update_owned(self, session: Any, sale_id: int, **values: Any) -> None:
@@ -403,6 +417,8 @@ class SaleProcessor:
         if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
             # A sale its Siigo company cannot serve now is deferred before any vendor call.
             await invoicer.siigo.check_budget()
+        # Written with the sale whatever happens next: notifications coalesce on it.
+        ctx.pending["fetched_at"] = utcnow()
         facts = await self._fetch(ctx, ml)
         await self._save_facts(ctx, facts)
         if ctx.invoice_loaded:
@@ -441,7 +457,12 @@ class SaleProcessor:
         return _then_credit(await invoicer.issue(facts, existing), facts)
 
     async def _fetch(self, ctx: Context, ml: MercadoLibreClient) -> SaleFacts:
-        first = await ml.get_order(ctx.order_ids[0])
+        try:
+            first = await ml.get_order(ctx.order_ids[0])
+        except PermanentError as exc:
+            if ctx.provisional and _not_the_sellers_order(exc):
+                await self._discard(ctx, exc)
+            raise
         pack_id = first.get("pack_id")
         pack: dict[str, Any] | None = None
         orders = {str(first["id"]): first}
@@ -475,6 +496,26 @@ class SaleProcessor:
             discounts=discounts or None,
             shipment=shipment,
         )
+
+    async def _discard(self, ctx: Context, exc: PermanentError) -> None:
+        """A sale known only from a notification whose order MercadoLibre says this seller does
+        not have: anyone can post a notification (the application id is public), so it was
+        forged or mistaken. The provisional sale goes away with its timeline, nothing is shown
+        to the seller and no alert is raised; the metric counts it."""
+        async with self.runtime.sessions() as session:
+            await self._owned(session, ctx.sale_id)
+            await session.execute(delete(SaleEvent).where(SaleEvent.sale_id == ctx.sale_id))
+            await session.execute(delete(SaleOrder).where(SaleOrder.sale_id == ctx.sale_id))
+            await session.execute(delete(Sale).where(Sale.id == ctx.sale_id))
+            await session.commit()
+        NOTIFICATIONS.labels("discarded_order_not_found").inc()
+        log.warning(
+            "sale.discarded_unknown_order",
+            order_id=ctx.order_ids[0],
+            integration_id=ctx.integration_id,
+            status=exc.status_code,
+        )
+        raise _Discarded
 
     async def _rekey(self, ctx: Context, external_id: str, order_ids: list[str]) -> None:
         """The sale was created from an order; it is really its pack. Merge or rename.
@@ -544,6 +585,7 @@ class SaleProcessor:
 
     async def _save_facts(self, ctx: Context, facts: SaleFacts) -> None:
         ctx.pending = {
+            **ctx.pending,
             "facts": facts_to_json(facts),
             "total": facts.total_paid.quantize(Decimal("0.01")),
             "buyer_name": buyer_name(facts),
@@ -564,6 +606,19 @@ class SaleProcessor:
 
 class _Merged(Exception):
     pass
+
+
+class _Discarded(Exception):
+    """The provisional sale was deleted: its order does not exist for this seller."""
+
+
+def _not_the_sellers_order(exc: PermanentError) -> bool:
+    """MercadoLibre's answer for an order this seller does not have: 404 (no such order) or a
+    403 that is not the PolicyAgent's (the order is another user's, docs/vendors/mercadolibre.md
+    §1.3). A PolicyAgent 403 is the connection lacking a permission and is handled as such."""
+    if isinstance(exc, PermissionMissingError):
+        return False
+    return isinstance(exc, NotFoundError) or exc.status_code == 403
 
 
 def _then_credit(step: Step, facts: SaleFacts) -> Step:

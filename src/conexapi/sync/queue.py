@@ -19,7 +19,7 @@ releases it so it is due again at once (`release_leases`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
@@ -87,12 +87,21 @@ async def make_order_due(
 
 
 async def make_orders_due(
-    session: AsyncSession, due: dict[tuple[int, str], int], *, source: str
+    session: AsyncSession,
+    due: dict[tuple[int, str], int],
+    *,
+    source: str,
+    refetch_window: timedelta | None = None,
 ) -> dict[tuple[int, str], int]:
     """For each (integration, order) → tenant: finds the sale the order belongs to and makes it
     due now, or, for an order never seen, creates a provisional sale keyed by the order id (the
     worker re-keys it to the pack id once it has fetched the order, merging with the pack's sale
     if one exists). A handful of statements whatever the number of orders. Returns the sale ids.
+
+    `refetch_window` (notifications): a sale read from MercadoLibre less than this long ago is
+    made due when the window ends, not now, so however many notifications of one order arrive
+    (anyone can post them, and MercadoLibre itself sends several per change) its orders are
+    fetched at most once per window.
     """
     now = utcnow()
     priority = source_priority(source)
@@ -108,7 +117,9 @@ async def make_orders_due(
         ).all()
         if (integration_id, order_id) in due
     }
-    await make_sales_due(session, list(sales.values()), at=now, priority=priority)
+    await make_sales_due(
+        session, list(sales.values()), at=now, priority=priority, refetch_window=refetch_window
+    )
     new = [(ref, tenant) for ref, tenant in due.items() if ref not in sales]
     if not new:
         return sales
@@ -209,6 +220,7 @@ async def make_sales_due(
     *,
     at: datetime | None = None,
     priority: Priority = Priority.LIVE,
+    refetch_window: timedelta | None = None,
 ) -> None:
     """Makes sales due (sooner only: never postpones an earlier due time), and at least as
     urgent as `priority` (a live notification about a sale a backfill made due raises it).
@@ -220,6 +232,34 @@ async def make_sales_due(
     if not sale_ids:
         return
     when = at or utcnow()
+    if refetch_window is not None and refetch_window > timedelta(0):
+        # Read from MercadoLibre within the window: due when it ends (sooner only, as always).
+        # Grouped by that time rounded up to the second: a handful of statements.
+        later: dict[datetime, list[int]] = {}
+        for sale_id, fetched_at in (
+            await session.execute(
+                select(Sale.id, Sale.fetched_at).where(
+                    Sale.id.in_(sale_ids), Sale.fetched_at > when - refetch_window
+                )
+            )
+        ).all():
+            if fetched_at is None:
+                continue
+            ends: datetime = fetched_at + refetch_window
+            ends = ends.replace(microsecond=0) + timedelta(seconds=1)
+            later.setdefault(ends, []).append(sale_id)
+        for ends, ids in later.items():
+            await _due_at(session, ids, ends, priority)
+        waiting = {i for ids in later.values() for i in ids}
+        sale_ids = [i for i in sale_ids if i not in waiting]
+        if not sale_ids:
+            return
+    await _due_at(session, sale_ids, when, priority)
+
+
+async def _due_at(
+    session: AsyncSession, sale_ids: list[int], when: datetime, priority: Priority
+) -> None:
     await session.execute(
         update(Sale)
         .where(
@@ -257,8 +297,8 @@ def _due(now: datetime) -> Any:
 
 
 def allot(
-    due: dict[int, tuple[int, int]],
-    in_flight: dict[int, int],
+    due: Mapping[int, tuple[int, int]],
+    in_flight: Mapping[int, int],
     *,
     limit: int,
     max_in_flight: int,

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import timedelta
 
 import structlog
 
@@ -97,7 +98,8 @@ class Worker:
     async def claim(self, limit: int) -> list[int]:
         """Applies the pending notifications, then claims up to `limit` due sales."""
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
-            if await apply_pending(self.runtime.sessions) < APPLY_BATCH:
+            window = timedelta(seconds=self.runtime.settings.notification_refetch_seconds)
+            if await apply_pending(self.runtime.sessions, refetch_window=window) < APPLY_BATCH:
                 break
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(

@@ -1,10 +1,14 @@
 """Sign-in by cookie, CSRF for every form, role checks, and HTML errors for the dashboard.
 
 - The session cookie holds the same JWT as the API (`runtime.tokens`), HttpOnly, SameSite=Lax,
-  Secure when the public URL is https.
+  Secure and `__Host-`-prefixed when the public URL is https (`security.cookies`).
 - CSRF: a random nonce in an HttpOnly cookie plus, in each form, the nonce signed by the server
-  (`csrf_token`); a POST passes only when both match. A cross-site form can neither read the
-  cookie nor forge the signature.
+  together with a hash of the session cookie (`csrf_token`); a POST passes only when the
+  signature is ours, the nonce matches the cookie and the session is the one the form was
+  rendered for (a token taken from another session, or from before signing in, is refused).
+  Every unsafe request must also come from our own origin: `Origin` (or, without it,
+  `Referer`) must be the public URL's origin or the request's own. A cross-site form can neither
+  read the cookies, forge the signature nor send our origin.
 - `WebRoute` turns errors into pages: "sign in first" into a redirect to the sign-in form, an
   `AppError` into a Spanish error page with its status code, a database that is away (a
   restart) into a 503 page that asks to try again in a few seconds.
@@ -12,12 +16,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jwt
 import structlog
@@ -36,12 +41,12 @@ from conexapi.core.errors import AppError, Forbidden, Unauthorized
 from conexapi.db import is_database_unavailable
 from conexapi.messages import text
 from conexapi.runtime import Runtime
+from conexapi.security.cookies import SESSION_COOKIE, cookie_name, is_secure
 from conexapi.security.tokens import TokenClaims
 from conexapi.web.jinja import templates
 
 log = structlog.get_logger("conexapi.web")
 
-SESSION_COOKIE = "conexapi_session"
 CSRF_COOKIE = "conexapi_csrf"
 FLASH_COOKIE = "conexapi_flash"
 CSRF_PURPOSE = "csrf"
@@ -90,12 +95,28 @@ class WebUser:
 
 
 def _secure(runtime: Runtime) -> bool:
-    return runtime.settings.public_url.startswith("https://")
+    return is_secure(runtime.settings.public_url)
+
+
+def session_cookie_name(runtime: Runtime) -> str:
+    return cookie_name(SESSION_COOKIE, runtime.settings.public_url)
+
+
+def csrf_cookie_name(runtime: Runtime) -> str:
+    return cookie_name(CSRF_COOKIE, runtime.settings.public_url)
+
+
+def flash_cookie_name(runtime: Runtime) -> str:
+    return cookie_name(FLASH_COOKIE, runtime.settings.public_url)
+
+
+def session_token(request: Request, runtime: Runtime) -> str | None:
+    return request.cookies.get(session_cookie_name(runtime))
 
 
 def set_session_cookie(response: Response, runtime: Runtime, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(runtime),
         token,
         max_age=runtime.tokens.ttl_seconds,
         httponly=True,
@@ -107,10 +128,11 @@ def set_session_cookie(response: Response, runtime: Runtime, token: str) -> None
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(f"__Host-{SESSION_COOKIE}", path="/", secure=True)
 
 
 async def get_web_user(request: Request, runtime: RuntimeDep, session: SessionDep) -> WebUser:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request, runtime)
     if not token:
         raise LoginRequired
     try:
@@ -130,9 +152,9 @@ WebUserDep = Annotated[WebUser, Depends(get_web_user)]
 # --- CSRF -----------------------------------------------------------------------------------
 
 
-def csrf_nonce(request: Request) -> tuple[str, bool]:
+def csrf_nonce(request: Request, runtime: Runtime) -> tuple[str, bool]:
     """The request's CSRF nonce and whether it is new (then the response must set it)."""
-    existing = request.cookies.get(CSRF_COOKIE)
+    existing = request.cookies.get(csrf_cookie_name(runtime))
     if existing and 16 <= len(existing) <= 64:
         return existing, False
     cached = getattr(request.state, "csrf_nonce", None)
@@ -143,16 +165,27 @@ def csrf_nonce(request: Request) -> tuple[str, bool]:
     return nonce, True
 
 
+def _session_binding(request: Request, runtime: Runtime) -> str:
+    """What ties a CSRF token to the session it was rendered for: a hash of the session
+    cookie ("" without one, e.g. the sign-in form)."""
+    token = session_token(request, runtime)
+    if not token:
+        return ""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 def csrf_token(request: Request, runtime: Runtime) -> str:
-    nonce, _ = csrf_nonce(request)
-    return runtime.tokens.sign(CSRF_PURPOSE, {"n": nonce}, CSRF_TTL_SECONDS)
+    nonce, _ = csrf_nonce(request, runtime)
+    return runtime.tokens.sign(
+        CSRF_PURPOSE, {"n": nonce, "s": _session_binding(request, runtime)}, CSRF_TTL_SECONDS
+    )
 
 
 def set_csrf_cookie_if_new(request: Request, response: Response, runtime: Runtime) -> None:
-    nonce, new = csrf_nonce(request)
+    nonce, new = csrf_nonce(request, runtime)
     if new:
         response.set_cookie(
-            CSRF_COOKIE,
+            csrf_cookie_name(runtime),
             nonce,
             max_age=CSRF_TTL_SECONDS,
             httponly=True,
@@ -162,28 +195,52 @@ def set_csrf_cookie_if_new(request: Request, response: Response, runtime: Runtim
         )
 
 
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request, runtime: Runtime) -> bool:
+    """`Origin` (or `Referer` when a browser sends no Origin) is ours: the public URL's origin,
+    or the origin the request itself was sent to. Neither header: refused (every browser sends
+    Origin on a POST)."""
+    sent = request.headers.get("origin")
+    if sent is None or sent == "null":
+        referer = request.headers.get("referer")
+        sent = _origin_of(referer) if referer else None
+    if not sent:
+        return False
+    ours = {_origin_of(runtime.settings.public_url), _origin_of(str(request.base_url))}
+    return sent.lower().rstrip("/") in ours
+
+
+def _csrf_failed() -> Forbidden:
+    return Forbidden(
+        "El formulario caducó o no viene de ConexAPI. Recargue la página e intente de nuevo.",
+        code="csrf_failed",
+    )
+
+
 async def verify_csrf(request: Request, runtime: RuntimeDep) -> None:
-    """Every dashboard POST depends on this."""
+    """Every dashboard POST depends on this (tests/web/test_csrf.py checks every route)."""
+    if not same_origin(request, runtime):
+        log.warning("web.csrf_origin_refused", path=request.url.path)
+        raise _csrf_failed()
     form = await request.form()
     sent = form.get("csrf_token")
-    cookie = request.cookies.get(CSRF_COOKIE)
+    cookie = request.cookies.get(csrf_cookie_name(runtime))
     if not isinstance(sent, str) or not cookie:
-        raise Forbidden(
-            "El formulario caducó o no viene de ConexAPI. Recargue la página e intente de nuevo.",
-            code="csrf_failed",
-        )
+        raise _csrf_failed()
     try:
         payload = runtime.tokens.unsign(CSRF_PURPOSE, sent)
     except jwt.InvalidTokenError as exc:
-        raise Forbidden(
-            "El formulario caducó o no viene de ConexAPI. Recargue la página e intente de nuevo.",
-            code="csrf_failed",
-        ) from exc
+        raise _csrf_failed() from exc
     if not hmac.compare_digest(str(payload.get("n", "")), cookie):
-        raise Forbidden(
-            "El formulario caducó o no viene de ConexAPI. Recargue la página e intente de nuevo.",
-            code="csrf_failed",
-        )
+        raise _csrf_failed()
+    if not hmac.compare_digest(str(payload.get("s", "")), _session_binding(request, runtime)):
+        raise _csrf_failed()
 
 
 CsrfDep = Depends(verify_csrf)
@@ -202,13 +259,19 @@ def redirect(
             FLASH_PURPOSE, {"k": "ok" if ok else "error", "m": (ok or error or "")[:500]}, 120
         )
         response.set_cookie(
-            FLASH_COOKIE, value, max_age=120, httponly=True, samesite="lax", path="/"
+            flash_cookie_name(runtime),
+            value,
+            max_age=120,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(runtime),
+            path="/",
         )
     return response
 
 
 def pop_flash(request: Request, runtime: Runtime) -> dict[str, str] | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+    raw = request.cookies.get(flash_cookie_name(runtime))
     if not raw:
         return None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from conexapi.sales.clock import COLOMBIA
 
@@ -143,7 +144,33 @@ def ml_statuses(statuses: Any) -> str:
     return ", ".join(ML_STATUS_LABELS.get(s, s) for s in unique) or "—"
 
 
+def external_link(url: object) -> str:
+    """`url` when it is an absolute http(s) URL, else "" (no link): a vendor's value such as
+    Siigo's `public_url` could be `javascript:…` or `data:…`, which must never become a link."""
+    if not isinstance(url, str):
+        return ""
+    value = url.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(c in value for c in "\r\n\t\x00"):
+        return ""
+    return value
+
+
+def internal_link(path: object) -> str:
+    """`path` when it is one of our own dashboard paths, else "/app"."""
+    if isinstance(path, str) and path.startswith("/app") and "\\" not in path:
+        return path
+    return "/app"
+
+
 FILTERS = {
+    "external_link": external_link,
+    "internal_link": internal_link,
     "ml_statuses": ml_statuses,
     "cop": cop,
     "number": number,

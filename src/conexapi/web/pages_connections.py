@@ -14,6 +14,7 @@ from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.connections.health import missing_permissions
 from conexapi.connections.models import Connection
+from conexapi.connections.router import set_oauth_nonce_cookie
 from conexapi.core.errors import AppError, IntegrationError
 from conexapi.messages import error_text, vendor_text
 from conexapi.messages import text as message
@@ -105,10 +106,12 @@ async def connect_mercadolibre(
     """Starts the OAuth consent: MercadoLibre sends the seller back to the API callback, which
     redirects here (`/app/connections?connected=mercadolibre`)."""
     user.require(Role.ADMIN)
-    url = await connections.start_meli_authorization(
+    started = await connections.start_meli_authorization(
         session, runtime=runtime, tenant_id=user.tenant_id, user_id=user.claims.user_id
     )
-    return RedirectResponse(url, status_code=303)
+    response = RedirectResponse(started.url, status_code=303)
+    set_oauth_nonce_cookie(response, runtime, started.nonce)
+    return response
 
 
 @router.post("/connections/siigo", dependencies=[Depends(verify_csrf)], response_model=None)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from conexapi.accounts.models import Role
 from conexapi.accounts.service import add_user, authenticate, list_users
 from conexapi.alerts import service as alerts
+from conexapi.alerts.delivery import url_resolver
 from conexapi.api.deps import RuntimeDep, SessionDep
 from conexapi.connections import service as connections
 from conexapi.core.errors import AppError, TooManyRequests, Unauthorized
@@ -18,11 +19,11 @@ from conexapi.messages import error_text
 from conexapi.operations import service as sales
 from conexapi.operations.schemas import SaleFilter
 from conexapi.web.auth import (
-    SESSION_COOKIE,
     WebRoute,
     WebUserDep,
     clear_session_cookie,
     redirect,
+    session_token,
     set_session_cookie,
     verify_csrf,
 )
@@ -40,9 +41,10 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, runtime: RuntimeDep, next: str = "/app") -> Response:
-    if request.cookies.get(SESSION_COOKIE):
+    token = session_token(request, runtime)
+    if token:
         try:
-            runtime.tokens.verify(request.cookies[SESSION_COOKIE])
+            runtime.tokens.verify(token)
             return RedirectResponse(_safe_next(next), status_code=303)
         except Unauthorized:
             pass
@@ -166,7 +168,12 @@ async def save_alert_settings(
     user.require(Role.ADMIN)
     try:
         await alerts.save_settings(
-            session, tenant_id=user.tenant_id, webhook_url=webhook_url, email_to=email_to
+            session,
+            tenant_id=user.tenant_id,
+            webhook_url=webhook_url,
+            email_to=email_to,
+            allow_private_urls=runtime.settings.allow_private_urls,
+            resolver=url_resolver(runtime),
         )
     except AppError as exc:
         return redirect("/app/alerts", runtime, error=error_text(exc))

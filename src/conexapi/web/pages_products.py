@@ -46,7 +46,7 @@ async def products_page(
             context["skus"] = page.items
             context["waiting_sales"] = sum(item.sales for item in page.items)
             context["create_products"] = page.create_products
-            if page.create_products and page.items:
+            if page.create_products and page.items and user.can_edit:
                 cid = view.integration.siigo_connection_id
                 catalogs = await load_catalogs(session, siigo_client(runtime, cid), cid)
                 context["taxes"] = [t for t in catalogs.taxes if t.active and t.type == "IVA"]

@@ -9,22 +9,13 @@ from fastapi.responses import HTMLResponse
 
 from conexapi.runtime import Runtime
 from conexapi.web.auth import (
-    FLASH_COOKIE,
     WebUser,
     csrf_token,
+    flash_cookie_name,
     pop_flash,
     set_csrf_cookie_if_new,
 )
 from conexapi.web.jinja import templates
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def render(
@@ -52,7 +43,10 @@ def render(
     )
     set_csrf_cookie_if_new(request, response, runtime)
     if flash is not None:
-        response.delete_cookie(FLASH_COOKIE, path="/")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers.update(SECURITY_HEADERS)
+        response.delete_cookie(
+            flash_cookie_name(runtime),
+            path="/",
+            secure=runtime.settings.public_url.startswith("https://"),
+        )
+    response.headers["Cache-Control"] = "no-store"  # security headers: core.security_headers
     return response

@@ -30,7 +30,6 @@ from conexapi.runtime import Runtime
 VENDOR = "siigo"
 DOCUMENT_TIMEOUT = httpx.Timeout(180.0, connect=5.0)  # Siigo: wait at least 120 s
 PAGE_SIZE = 100
-_LIMITER_KEY = "siigo_rate_limiter"
 
 
 class SiigoClient:
@@ -296,11 +295,9 @@ def _rows(data: Any) -> list[dict[str, Any]]:
 
 def siigo_limiter(runtime: Runtime) -> RateLimiter:
     """The process's limiter (its state is in the database; the object is just the policy)."""
-    limiter = runtime.extras.get(_LIMITER_KEY)
-    if not isinstance(limiter, RateLimiter):
-        limiter = build_limiter(runtime)
-        runtime.extras[_LIMITER_KEY] = limiter
-    return limiter
+    if runtime.siigo_limiter is None:
+        runtime.siigo_limiter = build_limiter(runtime)
+    return runtime.siigo_limiter
 
 
 def siigo_client(

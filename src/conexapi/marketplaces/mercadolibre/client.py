@@ -304,7 +304,6 @@ class MercadoLibreClient:
         return _json_dict(response)
 
 
-_LIMITER_KEY = "meli_app_limiter"
 # The budget refills within one second's window: MercadoLibre refuses bursts above a few
 # requests per second per application (docs/vendors/mercadolibre.md).
 BUDGET_WINDOW_SECONDS = 1.0
@@ -314,8 +313,8 @@ def meli_app_limiter(runtime: Runtime) -> RateLimiter:
     """The application's budget (`CONEXAPI_MELI_REQUESTS_PER_SECOND`), one per process; its state
     is in the database (MariaDB) or in process memory (SQLite, one process). Adaptive: a 429
     halves it, and it grows back by 1 % of the nominal rate per second."""
-    limiter = runtime.extras.get(_LIMITER_KEY)
-    if not isinstance(limiter, RateLimiter):
+    limiter = runtime.meli_limiter
+    if limiter is None:
         url = runtime.settings.database_url
         rps = runtime.settings.mercadolibre.requests_per_second
         limiter = RateLimiter(
@@ -328,7 +327,7 @@ def meli_app_limiter(runtime: Runtime) -> RateLimiter:
             vendor=VENDOR,
             adaptive=True,
         )
-        runtime.extras[_LIMITER_KEY] = limiter
+        runtime.meli_limiter = limiter
     return limiter
 
 

@@ -24,6 +24,7 @@ from conexapi.api import outage
 from conexapi.api.deps import RuntimeDep
 from conexapi.core.errors import AppError
 from conexapi.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, NOTIFICATIONS
+from conexapi.core.security_headers import security_headers
 from conexapi.db import is_database_unavailable
 from conexapi.inbox.batcher import IntakeBatcher
 from conexapi.inbox.service import MeliNotification
@@ -38,22 +39,15 @@ MAX_NOTIFICATION_BYTES = 16_384
 
 
 def intake_batcher(runtime: Runtime) -> IntakeBatcher:
-    batcher = runtime.extras.get("intake")
-    if not isinstance(batcher, IntakeBatcher):
-        batcher = IntakeBatcher(runtime.engine)
-        runtime.extras["intake"] = batcher
-    return batcher
-
-
-def _expected_application(runtime: Runtime) -> str | None:
-    """The application id notifications must carry (read once per runtime, not per request)."""
-    if "meli_application_id" not in runtime.extras:
-        settings = runtime.settings.mercadolibre
-        runtime.extras["meli_application_id"] = settings.application_id or (
-            settings.client_id if settings.client_id and settings.client_id.isdigit() else None
+    """The runtime's batcher (built on first use; closed, flushing, with the runtime)."""
+    if runtime.intake is None:
+        settings = runtime.settings
+        runtime.intake = IntakeBatcher(
+            runtime.engine,
+            target_seconds=settings.intake_target_seconds,
+            max_targets=settings.cache_connections,
         )
-    cached = runtime.extras["meli_application_id"]
-    return cached if isinstance(cached, str) else None
+    return runtime.intake
 
 
 def _too_large() -> AppError:
@@ -78,7 +72,7 @@ async def take_notification(runtime: Runtime, body: bytes) -> dict[str, Any]:
             code="invalid_notification",
             status_code=400,
         ) from exc
-    expected_app = _expected_application(runtime)
+    expected_app = runtime.meli_application_id
     if expected_app is not None and str(payload.application_id) != expected_app:
         NOTIFICATIONS.labels("ignored_foreign_application").inc()
         return {"status": "ignored", "reason": "foreign_application"}
@@ -109,6 +103,8 @@ class NotificationFastPath:
         self.runtime = runtime
         self._requests: dict[int, Any] = {}
         self._latency = HTTP_LATENCY.labels("POST", PATH)
+        # The headers every response carries (core.security_headers), computed once.
+        self._security = security_headers(https=runtime.settings.public_url.startswith("https://"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -148,6 +144,7 @@ class NotificationFastPath:
                     (b"content-length", str(len(data)).encode()),
                     (b"x-request-id", request_id.encode()),
                     *extra_headers,
+                    *self._security,
                 ],
             }
         )

@@ -2,7 +2,7 @@
 indexes, adaptive rate buckets
 
 Revision ID: e5a1c7f3b920
-Revises: b41d7e2c9a15
+Revises: e5a1c3b7d902
 Create Date: 2026-11-30 19:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import conexapi.db
 
 revision: str = "e5a1c7f3b920"
-down_revision: str | None = "b41d7e2c9a15"
+down_revision: str | None = "e5a1c3b7d902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
