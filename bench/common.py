@@ -355,6 +355,11 @@ class BenchStack:
                 "CONEXAPI_MELI_API_URL": f"{self.sandbox_url}/mercadolibre",
                 "CONEXAPI_SIIGO_API_URL": f"{self.sandbox_url}/siigo",
                 "CONEXAPI_SIIGO_REQUESTS_PER_MINUTE": "0",
+                # Benchmarks about the application budget set it (and the sandbox's quota).
+                "CONEXAPI_MELI_REQUESTS_PER_SECOND": "0",
+                # One seller, Siigo unlimited: throughput runs lift the per-seller cap (in
+                # production Siigo's 100 requests/min per company binds long before 4 in flight).
+                "CONEXAPI_WORKER_MAX_IN_FLIGHT_PER_INTEGRATION": "256",
                 "CONEXAPI_LOG_LEVEL": "WARNING",
                 "CONEXAPI_LOG_JSON": "true",
                 "CONEXAPI_WORKER_POLL_INTERVAL_SECONDS": "0.2",

@@ -326,6 +326,112 @@ def backlog(d: dict[str, Any]) -> str:
     )
 
 
+def fairness(d: dict[str, Any]) -> str:
+    """The fair-scheduling runs (`bench/fairness.py`, on the scheduling simulator)."""
+    out = [
+        "## Fair scheduling (noisy neighbour, many sellers, latency)\n\n"
+        "Time-scaled: the product's claims (`sync.queue.claim_due`), deferrals and request "
+        "budgets (`connections.rate_limit`) run on a database, the vendor calls are simulated "
+        "latencies on an injected clock (`bench/fairsim.py`: 4 MercadoLibre and 2 Siigo calls "
+        "per sale). A 10-minute backlog runs in seconds, and the figures do not depend on the "
+        "machine's load. Design: docs/scheduling.md.\n"
+    ]
+    n = d.get("noisy")
+    if n:
+        out.append(
+            f"\n**Noisy neighbour.** Seller A: {n['a_sales']} sales at once, Siigo company "
+            f"limited to {n['config']['siigo_rpm']} requests/min; seller B: {n['b_sales']} live "
+            f"sales over two minutes; {n['config']['slots']} slots, at most "
+            f"{n['config']['max_in_flight']} in flight per integration.\n\n"
+            + table(
+                [
+                    ["B paid-to-invoiced p95 (s)", n["b_p95_s"], "≤ 5", verdict(n["b_p95_s"] <= 5)],
+                    ["B p50 / max (s)", f"{n['b_p50_s']} / {n['b_max_s']}", "", ""],
+                    [
+                        "A drain / floor (s)",
+                        f"{n['a_drain_s']} / {n['a_floor_s']} (x{n['a_drain_over_floor']})",
+                        "≤ x1.10",
+                        verdict(n["a_drain_over_floor"] <= 1.10),
+                    ],
+                    ["Siigo requests over the company limit", n["siigo_over_limit"], "0", ""],
+                    ["deferrals / claims", f"{n['deferrals']} / {n['claims']}", "", ""],
+                    [
+                        "MercadoLibre calls (minimum 4 per sale)",
+                        f"{n['ml_calls']} for {n['a_sales'] + n['b_sales']} sales",
+                        "",
+                        "",
+                    ],
+                ],
+                ["", "measured", "goal", "result"],
+            )
+            + "\n"
+        )
+    m = d.get("many")
+    if m:
+        c = m["config"]
+        out.append(
+            f"\n**{c['tenants']} sellers × {c['sales_each']} sales arriving together.** "
+            f"MercadoLibre application budget {c['ml_budget_rps']} requests/s "
+            f"(`CONEXAPI_MELI_REQUESTS_PER_SECOND`) against a simulated per-application quota "
+            f"of {c['ml_quota_rps']}/s; {c['slots']} slots. The run is bound by the application "
+            "budget, so no seller can be as fast as alone; the goal is that none falls behind "
+            "the others.\n\n"
+            + table(
+                [
+                    [
+                        "seller p95 min / median / max (s)",
+                        f"{m['tenant_p95_min_s']} / {m['tenant_p95_median_s']} / "
+                        f"{m['tenant_p95_max_s']}",
+                        "",
+                        "",
+                    ],
+                    [
+                        "slowest seller's p95 / fastest's",
+                        f"x{m['tenant_p95_max_over_min']}",
+                        "≤ x2",
+                        verdict(m["tenant_p95_max_over_min"] <= 2),
+                    ],
+                    [
+                        "one seller alone: p95 (s)",
+                        f"{m['solo_p95_s']} (shared: x{m['tenant_p95_max_over_solo']})",
+                        "",
+                        "",
+                    ],
+                    [
+                        "everything invoiced / budget floor (s)",
+                        f"{m['all_done_s']} / {m['budget_floor_s']} "
+                        f"(x{m['all_done_over_budget_floor']})",
+                        "",
+                        "",
+                    ],
+                    ["429 from MercadoLibre", m["ml_429"], "0", verdict(m["ml_429"] == 0)],
+                ],
+                ["", "measured", "goal", "result"],
+            )
+            + "\n"
+        )
+    lat = d.get("latency")
+    if lat:
+        out.append(
+            f"\n**Latency.** {lat['config']['sales']} live sales over two minutes from 10 "
+            f"sellers, MercadoLibre {lat['config']['ml_latency_s'] * 1000:.0f} ms and Siigo "
+            f"{lat['config']['siigo_latency_s'] * 1000:.0f} ms per call: paid-to-invoiced p50 "
+            f"{lat['p50_s']} s, p95 **{lat['p95_s']} s** (goal ≤ 5 s: "
+            f"{verdict(lat['p95_s'] <= 5)}), max {lat['max_s']} s.\n"
+        )
+    a = d.get("aimd")
+    if a:
+        out.append(
+            f"\n**AIMD.** Budget set too high ({a['config']['ml_budget_rps']}/s against a "
+            f"quota of {a['config']['ml_quota_rps']}/s), {a['config']['tenants']} sellers × "
+            f"{a['config']['sales_each']} sales: {a['ml_429']} answers 429 out of "
+            f"{a['ml_calls']} calls, the budget went down to x{a['ml_budget_factor_min']} of its "
+            f"setting, every sale invoiced ({a['invoiced']}), none failed for it (a 429 defers "
+            "the sale).\n"
+        )
+    return "".join(out)
+
+
 def memory(d: dict[str, Any]) -> str:
     return (
         "## Worker memory\n\n"
@@ -459,7 +565,7 @@ def render() -> str:
         "make chaos            # 2,000 sales chaos run, ~15 min (exit 1 on any violation)\n"
         "make chaos SALES=10000\n"
         ".venv/bin/python -m bench.run "
-        "intake|pipeline|cost|cost_cases|backlog|memory|chaos|report\n"
+        "intake|pipeline|cost|cost_cases|backlog|memory|fairness|chaos|report\n"
         ".venv/bin/pytest tests/e2e/test_chaos_small.py   # the small chaos run (~3 min)\n"
         ".venv/bin/python -m bench.db_restart   # a database restart mid-run (~45 s)\n```\n",
         "Needs MariaDB on 127.0.0.1:3306 (root, no password; databases `conexapi_bench_*` and "
@@ -476,6 +582,7 @@ def render() -> str:
         ("cost_cases", cost_cases),
         ("backlog", backlog),
         ("memory", memory),
+        ("fairness", fairness),
     ):
         d = load(name)
         if d is None:

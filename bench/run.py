@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`bench/run.py <name> [args]` or `python -m bench.run <name> [args]`.
 
-Names: intake, pipeline, cost, cost_cases, backlog, memory, chaos, db_restart, report, all (every
-benchmark then the report; `chaos` is separate: `make chaos`).
+Names: intake, pipeline, cost, cost_cases, backlog, memory, fairness, chaos, db_restart, report,
+all (every benchmark then the report; `chaos` is separate: `make chaos`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-BENCHMARKS = ("intake", "pipeline", "cost", "cost_cases", "backlog", "memory")
+BENCHMARKS = ("intake", "pipeline", "cost", "cost_cases", "backlog", "memory", "fairness")
 
 
 def run(name: str, argv: list[str]) -> int:

@@ -130,6 +130,8 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         "meli_application_id": "5503910054141466",
         "public_url": "http://testserver",
         "login_max_failures": 3,
+        # No application budget unless a test is about it (the sandbox has no quota either).
+        "meli_requests_per_second": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -49,6 +49,9 @@ def stack_settings(db_url: str, **overrides: Any) -> Settings:
         # test_forged_notifications.py sets one to test it).
         "notification_refetch_seconds": 0,
         "worker_concurrency": 4,
+        # One seller per stack: its tests count claims per round, not fairness between sellers
+        # (tests/sync/test_fair_claims.py, test_fairness.py).
+        "worker_max_in_flight_per_integration": 256,
         "public_url": "http://127.0.0.1:8000",
     }
     values.update(overrides)

@@ -5,7 +5,8 @@ The API (`app.create_app`) and the worker (`sync.worker`) both start from a `Run
 built at import time. The parts owned by higher packages (the token keepers, the Siigo limiter,
 the webhook's intake batcher, the product-check and token memories) are typed attributes, built on
 first use by their owner's accessor (`connections.renewal.keeper_for`,
-`erps.siigo.client.siigo_limiter`, `marketplaces.mercadolibre.webhooks.intake_batcher`,
+`erps.siigo.client.siigo_limiter`, `marketplaces.mercadolibre.client.meli_app_limiter`,
+`marketplaces.mercadolibre.webhooks.intake_batcher`,
 `connections.known_products.product_checks`, `connections.token_memo.token_memo`,
 `connections.catalogs.load_tax_rates`) with sizes from the settings, and closed by `aclose`.
 """
@@ -19,6 +20,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conexapi import __version__
+from conexapi.core.clock import Clock, SystemClock
 from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
 from conexapi.security.keys import KeyMaterial, load_keys
@@ -29,11 +31,11 @@ if TYPE_CHECKING:  # only for the attributes' types: their modules import this o
     from cachetools import TTLCache
 
     from conexapi.connections.known_products import ProductChecks
+    from conexapi.connections.rate_limit import RateLimiter
     from conexapi.connections.renewal import TokenKeeper
     from conexapi.connections.token_memo import TokenMemo
     from conexapi.core.outbound import Resolver
     from conexapi.erps.siigo.documents.taxes import TaxRate
-    from conexapi.erps.siigo.rate_limit import RateLimiter
     from conexapi.inbox.batcher import IntakeBatcher
 
 USER_AGENT = f"ConexAPI/{__version__}"
@@ -70,6 +72,10 @@ class Runtime:
     product_checks: ProductChecks | None = None
     tax_catalogs: TTLCache[int, dict[int, TaxRate]] | None = None  # by connection id
     siigo_limiter: RateLimiter | None = None
+    # The MercadoLibre application's request budget (`mercadolibre.client.meli_app_limiter`).
+    meli_limiter: RateLimiter | None = None
+    # What rate limits and per-call retries read and sleep on (tests inject a `ManualClock`).
+    clock: Clock = field(default_factory=SystemClock)
     intake: IntakeBatcher | None = None
     # How names of URLs called on a tenant's behalf resolve (None: the system's resolver;
     # tests put one that resolves without DNS).

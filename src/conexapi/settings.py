@@ -46,12 +46,19 @@ class MercadoLibreSection(BaseModel):
     auth_url: str
     use_pkce: bool
     redirect_uri: str
+    requests_per_second: float
+    max_wait_seconds: float
+    call_retries: int
+    call_retry_base_seconds: float
 
 
 class SiigoSection(BaseModel):
     api_url: str
     partner_id: str
     requests_per_minute: int
+    max_wait_seconds: float
+    call_retries: int
+    call_retry_base_seconds: float
 
 
 class SmtpSection(BaseModel):
@@ -73,6 +80,7 @@ class WorkerSection(BaseModel):
     poll_interval_seconds: float
     lease_seconds: int
     dead_after_hours: float
+    max_in_flight_per_integration: int
     retry_base_seconds: float
     retry_cap_seconds: float
     rate_limit_default_seconds: float
@@ -128,6 +136,18 @@ class Settings(BaseSettings):
     siigo_api_url: str = "https://api.siigo.com"
     siigo_partner_id: str = Field(default="ConexAPI", pattern=r"^[A-Za-z0-9]{3,100}$")
     siigo_requests_per_minute: int = Field(default=100, ge=0)
+    # MercadoLibre limits requests per application, not per seller: every worker and process
+    # shares this budget through the database (0 = unlimited). The default stays under the
+    # documented 18,000 requests/hour (5/s); a 429 lowers it for a while (AIMD).
+    meli_requests_per_second: float = Field(default=5.0, ge=0)
+    # A sale waits at most this long for a token of a request budget (its Siigo company's, the
+    # MercadoLibre application's); when the token is further away the sale is deferred to that
+    # moment (no attempt counted) and the worker's slot takes other work.
+    rate_max_wait_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Quick retries of one vendor call (MercadoLibre GETs, Siigo reads and keyed document
+    # POSTs) on a 5xx or a timeout, with jittered waits from this base, before the attempt fails.
+    vendor_call_retries: int = Field(default=2, ge=0, le=5)
+    vendor_call_retry_base_seconds: float = Field(default=0.25, ge=0, le=10)
 
     sweep_interval_seconds: int = Field(default=600, ge=1)
     # A sweep page that fails (5xx, timeout, 429) is retried this many times, waiting base, 2x base,
@@ -142,6 +162,9 @@ class Settings(BaseSettings):
     # A sale whose transient failures (network, 5xx) go on this long without one success ends
     # `dead` (a time budget, not a count of attempts), keeping the last reason a person can act on.
     worker_dead_after_hours: float = Field(default=48.0, gt=0)
+    # Fair claims: at most this many sales of one integration in flight across every worker
+    # (round-robin over the integrations with due work), so no seller's backlog fills the slots.
+    worker_max_in_flight_per_integration: int = Field(default=4, ge=1, le=256)
     # Backoff between attempts: full jitter from base/2 up to base * 2**(attempt-1), capped.
     worker_retry_base_seconds: float = Field(default=30.0, gt=0)
     worker_retry_cap_seconds: float = Field(default=3600.0, gt=0)
@@ -314,6 +337,10 @@ class Settings(BaseSettings):
             auth_url=self.meli_auth_url.rstrip("/"),
             use_pkce=self.meli_use_pkce,
             redirect_uri=self.public_url.rstrip("/") + "/api/v1/connections/mercadolibre/callback",
+            requests_per_second=self.meli_requests_per_second,
+            max_wait_seconds=self.rate_max_wait_seconds,
+            call_retries=self.vendor_call_retries,
+            call_retry_base_seconds=self.vendor_call_retry_base_seconds,
         )
 
     @property
@@ -322,6 +349,9 @@ class Settings(BaseSettings):
             api_url=self.siigo_api_url.rstrip("/"),
             partner_id=self.siigo_partner_id,
             requests_per_minute=self.siigo_requests_per_minute,
+            max_wait_seconds=self.rate_max_wait_seconds,
+            call_retries=self.vendor_call_retries,
+            call_retry_base_seconds=self.vendor_call_retry_base_seconds,
         )
 
     @property
@@ -331,6 +361,7 @@ class Settings(BaseSettings):
             poll_interval_seconds=self.worker_poll_interval_seconds,
             lease_seconds=self.worker_lease_seconds,
             dead_after_hours=self.worker_dead_after_hours,
+            max_in_flight_per_integration=self.worker_max_in_flight_per_integration,
             retry_base_seconds=self.worker_retry_base_seconds,
             retry_cap_seconds=self.worker_retry_cap_seconds,
             rate_limit_default_seconds=self.worker_rate_limit_default_seconds,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -11,7 +10,8 @@ import respx
 from fastapi import FastAPI
 
 from conexapi.connections.catalogs import load_catalogs
-from conexapi.core.errors import AuthError, RateLimitedError
+from conexapi.core.clock import ManualClock
+from conexapi.core.errors import AuthError, BudgetWaitError, RateLimitedError, TransientError
 from conexapi.db import transaction
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache, authenticate
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
@@ -122,40 +122,106 @@ async def test_catalogs_are_read_once(
 async def test_rate_limit_holds_across_two_runtimes(
     runtime: Runtime, settings: Settings, sandbox: FastAPI
 ) -> None:
+    """Two processes' limiters share one bucket: the moments they are allowed to send (the
+    injected clock's now plus the wait each is given) never put more than the limit in a window,
+    whatever the machine's load."""
     rpm, capacity, n = 600, 2.0, 22
-    stamps: list[float] = []
+    clock = ManualClock()
+    granted: list[float] = []
 
     async def take(limiter: RateLimiter) -> None:
-        await limiter.acquire("siigo:test-company")
-        stamps.append(time.monotonic())
+        wait = await limiter.reserve("siigo:test-company")
+        granted.append(clock.time() + wait)
 
     async for other in second_runtime(settings, sandbox):
         limiters = [
-            build_limiter(rt, requests_per_minute=rpm, capacity=capacity) for rt in (runtime, other)
+            build_limiter(rt, requests_per_minute=rpm, capacity=capacity, clock=clock)
+            for rt in (runtime, other)
         ]
-        await asyncio.gather(*(take(limiters[i % 2]) for i in range(n)))
+        await asyncio.gather(*(take(limiters[i % 2]) for i in range(n // 2)))
+        clock.advance(0.35)  # later callers find the partly refilled bucket
+        await asyncio.gather(*(take(limiters[i % 2]) for i in range(n - n // 2)))
     rate = (rpm - capacity) / 60
-    assert len(stamps) == n
-    stamps.sort()
+    assert len(granted) == n
+    granted.sort()
+    # The first `capacity` go at once; then one every 1/rate seconds, in order.
+    assert granted[int(capacity) - 1] == granted[0]
+    assert granted[-1] - granted[0] == pytest.approx((n - capacity) / rate, abs=1e-6)
     # No one-second window ever holds more than the burst plus one second of refill.
-    for i, t in enumerate(stamps):
-        in_window = sum(1 for s in stamps[i:] if s - t < 1.0)
-        assert in_window <= capacity + rate + 1
+    for i, t in enumerate(granted):
+        in_window = sum(1 for s in granted[i:] if s - t < 1.0 - 1e-9)
+        assert in_window <= capacity + rate
 
 
 @pytest.mark.parametrize("in_memory", [False, True])
 async def test_429_empties_the_shared_bucket(runtime: Runtime, in_memory: bool) -> None:
+    clock = ManualClock()
     limiter = RateLimiter(
         runtime.sessions,
         6000,
         capacity=5,
         memory_scope=f"test-{id(runtime)}" if in_memory else None,
+        clock=clock,
     )
     await limiter.acquire("siigo:x")
     await limiter.notice_429("siigo:x", 0.3)
-    started = time.monotonic()
     await limiter.acquire("siigo:x")
-    assert time.monotonic() - started >= 0.25
+    assert clock.slept
+    assert clock.slept[-1] >= 0.3
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+async def test_a_busy_bucket_defers_instead_of_waiting(runtime: Runtime, in_memory: bool) -> None:
+    """Beyond `max_wait` the caller is told when to come back and nothing is taken."""
+    clock = ManualClock()
+    limiter = RateLimiter(
+        runtime.sessions,
+        60,
+        capacity=1,
+        memory_scope=f"busy-{id(runtime)}" if in_memory else None,
+        clock=clock,
+    )
+    assert await limiter.reserve("siigo:busy", max_wait=1.0) == 0.0
+    rate = 59 / 60
+    with pytest.raises(BudgetWaitError) as refused:
+        await limiter.reserve("siigo:busy", max_wait=0.5)
+    assert refused.value.retry_after == pytest.approx(1 / rate)
+    assert await limiter.available_in("siigo:busy") == pytest.approx(1 / rate)
+    # Within the wait allowed, it reserves (and the refused call took nothing).
+    clock.advance(0.6)
+    assert await limiter.reserve("siigo:busy", max_wait=0.5) == pytest.approx(1 / rate - 0.6)
+    clock.advance(1 / rate - 0.6)
+    assert await limiter.available_in("siigo:busy") == pytest.approx(1 / rate)
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+async def test_adaptive_budget_halves_on_429_and_recovers(
+    runtime: Runtime, in_memory: bool
+) -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(
+        runtime.sessions,
+        10,
+        window_seconds=1.0,
+        capacity=2,
+        memory_scope=f"aimd-{id(runtime)}" if in_memory else None,
+        clock=clock,
+        vendor="mercadolibre",
+        adaptive=True,
+        recovery_per_second=0.01,
+    )
+    key = "mercadolibre:app:test"
+    assert await limiter.rate_factor(key) == 1.0
+    await limiter.notice_429(key, 1.0)
+    assert await limiter.rate_factor(key) == pytest.approx(0.5)
+    # While lowered, tokens come at the lowered rate: the vendor's Retry-After, then one token.
+    assert await limiter.available_in(key) == pytest.approx(1.0 + 1 / (8 * 0.5))
+    await limiter.notice_429(key, 1.0)
+    assert await limiter.rate_factor(key) == pytest.approx(0.25)
+    clock.advance(25)  # additive increase: +0.01 per second
+    assert await limiter.rate_factor(key) == pytest.approx(0.5)
+    clock.advance(100)
+    assert await limiter.rate_factor(key) == 1.0
 
 
 async def test_unlimited_limiter_never_touches_the_database(runtime: Runtime) -> None:
@@ -168,7 +234,8 @@ async def test_client_429_notifies_limiter(
     client: httpx.AsyncClient, owner: SignedIn, runtime: Runtime
 ) -> None:
     cid = await _connected(client, owner)
-    limiter = build_limiter(runtime, requests_per_minute=6000, capacity=5)
+    clock = ManualClock()
+    limiter = build_limiter(runtime, requests_per_minute=6000, capacity=5, clock=clock)
     respx.get("https://siigo.test/v1/taxes").respond(
         429,
         json={"Status": 429, "Errors": [{"Code": "requests_limit", "Message": "limit"}]},
@@ -176,12 +243,42 @@ async def test_client_429_notifies_limiter(
     )
     http = build_http_client("https://siigo.test")
     auth = SiigoAuth(SiigoTokenCache(runtime), cid, "ConexAPI")
-    siigo = SiigoClient(http, auth, limiter=limiter, company_key="acme")
+    siigo = SiigoClient(http, auth, limiter=limiter, company_key="acme", retries=2, clock=clock)
     with pytest.raises(RateLimitedError):
         await siigo.list_taxes()
-    started = time.monotonic()
-    await limiter.acquire(siigo.bucket)
-    assert time.monotonic() - started >= 0.25
+    assert respx.calls.call_count == 1  # a 429 is never retried at once
+    assert await limiter.reserve(siigo.bucket) >= 0.3
+    await http.aclose()
+
+
+@respx.mock
+async def test_keyed_posts_and_reads_retry_5xx_quickly(
+    client: httpx.AsyncClient, owner: SignedIn, runtime: Runtime
+) -> None:
+    """A keyed document POST and a read get quick jittered retries on a 5xx or a timeout; an
+    unkeyed POST does not (it could create twice)."""
+    cid = await _connected(client, owner)
+    clock = ManualClock()
+    invoice = respx.post("https://siigo.test/v1/invoices").mock(
+        side_effect=[
+            httpx.Response(502, json={"Status": 502}),
+            httpx.ReadTimeout("slow"),
+            httpx.Response(201, json={"id": "inv-1", "name": "FV-1"}),
+        ]
+    )
+    customers = respx.post("https://siigo.test/v1/customers").respond(500, json={"Status": 500})
+    http = build_http_client("https://siigo.test")
+    auth = SiigoAuth(SiigoTokenCache(runtime), cid, "ConexAPI")
+    siigo = SiigoClient(http, auth, company_key="acme", retries=2, clock=clock)
+    created = await siigo.create_invoice({"document": {"id": 1}}, "KEY1")
+    assert created["id"] == "inv-1"
+    assert invoice.call_count == 3
+    assert {c.request.headers["Idempotency-Key"] for c in invoice.calls} == {"KEY1"}
+    assert len(clock.slept) == 2
+    assert all(0 < s <= 0.5 for s in clock.slept)
+    with pytest.raises(TransientError):
+        await siigo.create_customer({"identification": "1"})
+    assert customers.call_count == 1
     await http.aclose()
 
 

@@ -116,6 +116,7 @@ class Deployment:
                 "CONEXAPI_MELI_API_URL": f"{self.sandbox_url}/mercadolibre",
                 "CONEXAPI_SIIGO_API_URL": f"{self.sandbox_url}/siigo",
                 "CONEXAPI_SIIGO_REQUESTS_PER_MINUTE": "0",
+                "CONEXAPI_MELI_REQUESTS_PER_SECOND": "0",
                 "CONEXAPI_LOG_LEVEL": "INFO",
                 "CONEXAPI_WORKER_POLL_INTERVAL_SECONDS": "0.2",
                 "CONEXAPI_STAMP_POLL_INTERVAL_SECONDS": "2",

@@ -312,3 +312,33 @@ async def test_billing_info_processing_then_complete(
         done["buyer"]["billing_info"]["identification"]["number"]
         == (sale.details["customer_identification"])
     )
+
+
+def test_the_application_quota_is_a_sliding_second_over_every_seller(state: SandboxState) -> None:
+    state.ml.app_requests_per_second = 3
+    assert [state.ml.allow_app_request(100.0 + i * 0.1) for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,  # a refused request does not count
+    ]
+    assert state.ml.allow_app_request(100.95) is False
+    assert state.ml.allow_app_request(101.0) is True  # the first one left the window
+    assert state.ml.app_rate_limited == 2
+
+
+async def test_above_the_application_quota_mercadolibre_answers_429(
+    client: httpx.AsyncClient, ml_headers: dict[str, str], state: SandboxState
+) -> None:
+    sale = state.generate(kinds=["single"])[0]
+    state.ml.app_requests_per_second = 2
+    # Two requests in the current second already (moments in the future: the window is full
+    # whatever the machine's speed).
+    state.ml.app_window.extend([1e12, 1e12])
+    refused = await client.get(f"/mercadolibre/orders/{sale.order_ids[0]}", headers=ml_headers)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "local_rate_limited"
+    state.ml.app_window.clear()
+    served = await client.get(f"/mercadolibre/orders/{sale.order_ids[0]}", headers=ml_headers)
+    assert served.status_code == 200
+    assert (await client.get("/_sandbox/mercadolibre/stats")).json()["app_rate_limited"] == 1

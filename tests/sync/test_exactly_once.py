@@ -22,7 +22,9 @@ from tests.stack import Stack, running_stack, stack_settings
 
 @pytest.fixture
 async def stack(db_url: str) -> Any:
-    async with running_stack(stack_settings(db_url)) as s:
+    # No quick retries within an attempt: these tests follow a lost outcome across attempts and
+    # crashes (`test_a_lost_response_is_replayed_within_the_attempt` has them on).
+    async with running_stack(stack_settings(db_url, vendor_call_retries=0)) as s:
         await s.connect()
         yield s
 
@@ -55,6 +57,24 @@ async def test_a_lost_response_is_replayed_and_adopted_not_duplicated(stack: Sta
     assert {s["state"] for s in sales} == {"invoiced"}
     assert {s["invoice"]["erp_id"] for s in sales} == {i["id"] for i in invoices}
     assert len(generated) == 6
+
+
+async def test_a_lost_response_is_replayed_within_the_attempt(db_url: str) -> None:
+    """With quick retries on, a keyed POST whose answer was lost is sent again at once with the
+    same Idempotency-Key: Siigo answers the invoice it created, and the attempt succeeds."""
+    settings = stack_settings(db_url, vendor_call_retries=2, vendor_call_retry_base_seconds=0)
+    async with running_stack(settings) as stack:
+        await stack.connect()
+        await stack.generate(3, mix={"single": 1})
+        await _faults(stack, lost_response_rate=0.5)
+        await stack.settle()
+        invoices = await stack.siigo("invoices")
+        assert len(invoices) == 3
+        assert set(_keys(invoices).values()) == {1}
+        assert stack.sandbox.faults.injected.get("siigo.lost_response", 0) > 0
+        async with stack.runtime.sessions() as session:
+            sales = (await session.execute(select(Sale))).scalars().all()
+        assert {s.state for s in sales} == {"invoiced"}
 
 
 async def test_a_worker_killed_between_the_erp_call_and_its_commit(stack: Stack) -> None:

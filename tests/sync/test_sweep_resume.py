@@ -31,7 +31,9 @@ FEEDS = f"{SANDBOX}/mercadolibre/missed_feeds"
 
 @pytest.fixture
 async def stack(db_url: str) -> Any:
-    async with running_stack(stack_settings(db_url, sweep_retry_base_seconds=0.01)) as s:
+    # The sweep's own page retries are under test: no quick retries of the call underneath.
+    settings = stack_settings(db_url, sweep_retry_base_seconds=0.01, vendor_call_retries=0)
+    async with running_stack(settings) as s:
         await s.connect()
         yield s
 

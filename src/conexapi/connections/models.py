@@ -144,10 +144,13 @@ class SiigoTally(Base):
 
 
 class RateBucket(Base):
-    """A token bucket shared by every worker (Siigo: requests per minute per company)."""
+    """A token bucket shared by every worker (Siigo: requests per minute per company;
+    MercadoLibre: requests per second per application). `rate_factor` is the share of the nominal
+    rate in force (lowered by a 429, growing back: `connections.rate_limit`)."""
 
     __tablename__ = "rate_bucket"
 
     key: Mapped[str] = mapped_column(String(191), primary_key=True)
     tokens: Mapped[float] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rate_factor: Mapped[float] = mapped_column(default=1.0, server_default="1")

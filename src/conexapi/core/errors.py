@@ -159,3 +159,10 @@ class PermissionMissingError(PermanentError):
 
 class AuthError(IntegrationError):
     pass
+
+
+class BudgetWaitError(RateLimitedError):
+    """Nothing was sent: our own request budget (a Siigo company's rate bucket, the MercadoLibre
+    application's budget) cannot give a token soon enough. The sale is deferred until
+    `retry_after` seconds from now without burning an attempt, and the worker's slot takes other
+    work instead of sleeping on one company (`sync.policy`)."""

@@ -54,6 +54,18 @@ EXTERNAL_CALLS = Counter(
     ["vendor", "outcome"],
     registry=REGISTRY,
 )
+EXTERNAL_RETRIES = Counter(
+    "conexapi_external_retries_total",
+    "Quick retries of one vendor call after a 5xx or timeout (core.retry), by vendor",
+    ["vendor"],
+    registry=REGISTRY,
+)
+SALES_DEFERRED = Counter(
+    "conexapi_sales_deferred_total",
+    "Sale attempts deferred without a vendor call failing, by reason (a request budget's wait)",
+    ["reason"],
+    registry=REGISTRY,
+)
 EXTERNAL_LATENCY = Histogram(
     "conexapi_external_call_duration_seconds",
     "Duration of calls to MercadoLibre and Siigo, by vendor and outcome",

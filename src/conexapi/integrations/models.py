@@ -30,6 +30,10 @@ class Integration(TimestampMixin, Base):
     preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     sweep_watermark: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # No sale of this integration is claimed before this moment (its Siigo company's request
+    # budget has no token until then: `sync.queue.pause_claims`), and why (a stable code).
+    claims_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claims_paused_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
 
 
 class ProductMapping(TimestampMixin, Base):

@@ -173,6 +173,10 @@ CATALOGUE: dict[str, str] = {
     "vendor.failed": "{vendor} no respondió como se esperaba ({status}). "
     "Intente de nuevo en unos minutos.",
     # -- the sync engine (a sale's timeline and error) --------------------------------------------
+    "sync.deferred_siigo_budget": "Esperando el límite de peticiones de Siigo de su empresa; "
+    "la venta sigue en ~{wait}.",
+    "sync.deferred_meli_budget": "Esperando el cupo de peticiones a MercadoLibre; la venta sigue "
+    "en ~{wait}.",
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
     "sync.dead_after": "Se agotó el plazo de reintentos ({hours} h, {attempts} intentos): "
     "{reason} Revise la venta y reinténtela cuando el proveedor responda.",

@@ -22,6 +22,7 @@ from conexapi.operations.tally import state_counts
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
+from conexapi.sync.queue import Priority
 
 PHASES_ALL = ("a", "b")  # needs_attention first (the queue a person works through), then the rest
 COUNT_CAP = 10_000  # filtered totals are counted up to here; beyond it "more than 10,000"
@@ -333,7 +334,8 @@ class SaleRepository:
     ) -> int:
         if not sale_ids:
             return 0
-        values: dict[str, Any] = {"next_attempt_at": utcnow()}
+        # A person asked: served before live, sweep and backfill work (`queue.Priority`).
+        values: dict[str, Any] = {"next_attempt_at": utcnow(), "priority": int(Priority.RETRIED)}
         if reset_attempts:
             values["attempts"] = 0
         result = await self.session.execute(

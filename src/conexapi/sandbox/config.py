@@ -90,6 +90,9 @@ class SandboxConfig(BaseModel):
     ml_access_token_ttl_seconds: int = Field(default=21600, gt=0)
     siigo_token_ttl_seconds: int = Field(default=86400, gt=0)
     siigo_requests_per_minute: int = Field(default=100, ge=0)  # 0 = unlimited
+    # MercadoLibre limits requests per application (all sellers together): above this many in
+    # any second the API answers 429 `local_rate_limited` (0 = unlimited).
+    ml_app_requests_per_second: int = Field(default=0, ge=0)
     notification_retry_interval_seconds: float = Field(default=5.0, ge=0)
     notification_max_attempts: int = Field(default=8, ge=1)
     notification_timeout_seconds: float = Field(default=0.5, gt=0)  # ML's 500 ms rule

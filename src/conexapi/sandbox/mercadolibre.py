@@ -41,6 +41,9 @@ async def ml_guard(request: Request) -> None:
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path).removeprefix("/mercadolibre")
     state.ml.calls[f"{request.method} {path}"] += 1
+    if not state.ml.allow_app_request():
+        # Over the application's quota (every seller together), as MercadoLibre answers it.
+        raise MLHTTPError(429, "local_rate_limited", "Too many requests")
     action = await state.faults.before_request("mercadolibre")
     if action is FaultAction.RATE_LIMIT:
         raise MLHTTPError(429, "local_rate_limited", "Too many requests")

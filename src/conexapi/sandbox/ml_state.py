@@ -6,7 +6,8 @@ import base64
 import hashlib
 import random
 import secrets
-from collections import Counter, defaultdict
+import time
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,6 +96,10 @@ class MercadoLibreState:
         self.fiscal_documents: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.missed_feeds: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
+        # The application's quota: requests per second over every seller (0 = unlimited).
+        self.app_requests_per_second = 0
+        self.app_window: deque[float] = deque()
+        self.app_rate_limited = 0
         self.token_calls: Counter[str] = Counter()
         # Called with (topic, resource, user_id) on every change; wired to the notifier.
         self.on_change: Callable[[str, str, int], None] = lambda topic, resource, user: None
@@ -339,9 +344,24 @@ class MercadoLibreState:
     def add_missed(self, message: dict[str, Any]) -> None:
         self.missed_feeds.append(message)
 
+    def allow_app_request(self, now: float | None = None) -> bool:
+        """The application's quota: a sliding one-second window over every seller's requests;
+        a refused request does not count."""
+        if self.app_requests_per_second <= 0:
+            return True
+        moment = time.monotonic() if now is None else now
+        while self.app_window and moment - self.app_window[0] >= 1.0:
+            self.app_window.popleft()
+        if len(self.app_window) >= self.app_requests_per_second:
+            self.app_rate_limited += 1
+            return False
+        self.app_window.append(moment)
+        return True
+
     def stats(self) -> dict[str, Any]:
         return {
             "calls": dict(self.calls),
+            "app_rate_limited": self.app_rate_limited,
             "token_calls": dict(self.token_calls),
             "orders": len(self.orders),
             "packs": len(self.packs),

@@ -57,6 +57,7 @@ class SandboxState:
         self.clock = Clock(cfg.clock_offset_days)
         self.faults = FaultInjector(cfg.faults, seed)
         self.ml = MercadoLibreState(self.clock, cfg.ml_access_token_ttl_seconds, self.rng)
+        self.ml.app_requests_per_second = cfg.ml_app_requests_per_second
         self.siigo = SiigoState(
             self.clock, cfg.siigo_requests_per_minute, cfg.siigo_token_ttl_seconds
         )

@@ -68,7 +68,9 @@ class Invoicer:
     @property
     def siigo(self) -> SiigoClient:
         if self._siigo is None:
-            self._siigo = siigo_client(self.runtime, self.ctx.siigo_connection_id)
+            self._siigo = siigo_client(
+                self.runtime, self.ctx.siigo_connection_id, defer_when_busy=True
+            )
         return self._siigo
 
     async def invoice_document(self) -> Document | None:

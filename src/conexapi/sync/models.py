@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -54,6 +55,10 @@ class Sale(TimestampMixin, Base):
             mysql_prefix="FULLTEXT",
             mariadb_prefix="FULLTEXT",
         ),
+        # Fair claims: one integration's due sales by priority (`sync.queue.claim_due`), and the
+        # sales in flight (leased) per integration.
+        Index("ix_sale_integration_due", "integration_id", "priority", "next_attempt_at"),
+        Index("ix_sale_lease", "lease_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +78,13 @@ class Sale(TimestampMixin, Base):
     prefetched: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Why the sale is due (`sync.queue.Priority`): 0 a person retried it, 1 a live
+    # notification, 2 a sweep re-check, 3 a backfill. Claims take the lowest first.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # Set while the sale is deferred for a reason that is not a failure (a request budget's wait,
+    # a vendor's 429...): until when, and the reason's code; cleared by the next attempt's end.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deferred_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     buyer_name: Mapped[str] = mapped_column(String(200), default="")
     buyer_ident: Mapped[str] = mapped_column(String(40), default="", server_default="")

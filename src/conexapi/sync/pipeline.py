@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -25,7 +25,7 @@ from conexapi.core.errors import (
     PermanentError,
     PermissionMissingError,
 )
-from conexapi.core.metrics import NOTIFICATIONS, SALE_TRANSITIONS
+from conexapi.core.metrics import NOTIFICATIONS, SALE_TRANSITIONS, SALES_DEFERRED
 from conexapi.db import (
     insert_many_ignore,
     is_database_unavailable,
@@ -104,6 +104,8 @@ class Context:
     prefetched: dict[str, Any] = field(default_factory=dict)
     # The `last_updated` of the orders this attempt read, by id (a pack's merge compares them).
     seen_versions: dict[str, str] = field(default_factory=dict)
+    # Why the sale was deferred last (a budget's wait is written in its timeline once).
+    deferred_reason: str | None = None
     # When this attempt began: what it knows (mappings...) is as of then.
     loaded_at: datetime = field(default_factory=utcnow)
     # Columns of the sale not written yet (the facts just fetched): they go with the next write
@@ -184,6 +186,7 @@ class SaleProcessor:
                         Sale.failing_since,
                         siigo.paused_at,
                         Sale.prefetched,
+                        Sale.deferred_reason,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -216,6 +219,7 @@ class SaleProcessor:
             failing_since=naive_utc(row[17]),
             siigo_paused=row[18] is not None,
             prefetched=dict(row[19] or {}),
+            deferred_reason=row[20],
             loaded_invoice=invoice,
             invoice_loaded=True,
             provisional=(
@@ -263,6 +267,23 @@ class SaleProcessor:
             "next_attempt_at": step.next_at,
             "prefetched": None,
         }
+        if step.kind is EventKind.DEFERRED:
+            # Not a failure: kept apart so the seller (and the operator) see why and until when.
+            values["deferred_until"] = step.next_at
+            values["deferred_reason"] = step.code
+            if is_budget_wait(step.code):
+                # Our own budget's wait says nothing about the sale: the reason it had stays.
+                values["error_code"] = ctx.error_code
+                del values["error_message"]
+            SALES_DEFERRED.labels(step.code or "deferred").inc()
+        else:
+            values["deferred_until"] = None
+            values["deferred_reason"] = None
+            # A person's retry is served first once; what follows is an ordinary sale's.
+            values["priority"] = case(
+                (Sale.priority < int(queue.Priority.LIVE), int(queue.Priority.LIVE)),
+                else_=Sale.priority,
+            )
         if step.reset_attempts:
             values["attempts"] = 0
         if ctx.failing == "set":
@@ -294,7 +315,15 @@ class SaleProcessor:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
                 return
-            if ctx.state != step.state.value or step.kind is not EventKind.CHECKED:
+            if step.code == SIIGO_BUDGET_WAIT and step.next_at is not None:
+                # The company's other sales would only be claimed to be deferred again.
+                await queue.pause_claims(
+                    session, ctx.integration_id, until=step.next_at, reason=SIIGO_BUDGET_WAIT
+                )
+            repeated_wait = is_budget_wait(step.code) and step.code == ctx.deferred_reason
+            if not repeated_wait and (
+                ctx.state != step.state.value or step.kind is not EventKind.CHECKED
+            ):
                 queue.add_event(
                     session,
                     sale_id=ctx.sale_id,
@@ -480,7 +509,13 @@ class SaleProcessor:
             return self._waiting_for_permission(ctx, message)
         if ctx.ml_status != ConnectionStatus.ACTIVE.value:
             return _waiting_for_connection(ctx, "MercadoLibre")
-        ml = meli_client(self.runtime, ctx.ml_connection_id)
+        ml = meli_client(self.runtime, ctx.ml_connection_id, defer_when_busy=True)
+        invoicer = Invoicer(
+            self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
+        )
+        if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
+            # A sale its Siigo company cannot serve now is deferred before any vendor call.
+            await invoicer.siigo.check_budget()
         # Written with the sale whatever happens next: notifications coalesce on it.
         ctx.pending["fetched_at"] = utcnow()
         facts = await self._fetch(ctx, ml)
@@ -488,9 +523,6 @@ class SaleProcessor:
         if is_elsewhere(ctx.manual):
             # The seller invoiced it by hand: never a document; a refund is only reported.
             return elsewhere_step(ctx.error_code, ctx.manual, facts)
-        invoicer = Invoicer(
-            self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
-        )
         if ctx.invoice_loaded:
             existing, ctx.invoice_loaded = ctx.loaded_invoice, False
         else:
@@ -755,6 +787,16 @@ def _then_credit(step: Step, facts: SaleFacts) -> Step:
     if step.state is SaleState.INVOICED and facts.refunds:
         step.next_at = utcnow()
     return step
+
+
+SIIGO_BUDGET_WAIT = "siigo_budget_wait"
+# States in which an attempt is expected to call Siigo (to invoice).
+_BEFORE_INVOICE = frozenset({SaleState.PENDING.value, SaleState.RETRYING.value})
+
+
+def is_budget_wait(code: str | None) -> bool:
+    """A deferral for our own request budget (`sync.policy`: `<vendor>_budget_wait`)."""
+    return code is not None and code.endswith("_budget_wait")
 
 
 def _keep_state(ctx: Context) -> SaleState:

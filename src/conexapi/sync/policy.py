@@ -6,7 +6,9 @@
   `invoiced` or `needs_attention` sale is re-checked, a transient failure changes nothing
   (`sync.pipeline`);
 - rate limited (429) → deferred by the vendor's hint, no attempt burnt; likewise a token
-  renewal another process has in flight;
+  renewal another process has in flight, and our own request budget (a Siigo company's bucket,
+  the MercadoLibre application's budget) that has no token within a second: the sale is deferred
+  to the moment it has one (`siigo_budget_wait`, `mercadolibre_budget_wait`);
 - permanent (validation, configuration) → `needs_attention` with the vendor's code and message in
   plain words; never retried blindly (Siigo blocks API users whose requests fail > 80 %);
 - auth → the connection needs re-authorization; the sale waits for it;
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from conexapi.core.errors import (
     AuthError,
+    BudgetWaitError,
     IntegrationError,
     NotFoundError,
     PermanentError,
@@ -143,6 +146,16 @@ VENDOR_LABEL = {"siigo": "Siigo", "mercadolibre": "MercadoLibre"}
 
 def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcome:
     """Maps a failure to what happens to the sale. `attempt` counts this failed try."""
+    if isinstance(exc, BudgetWaitError):
+        seconds = max(exc.retry_after or 0.0, 0.1)
+        key = "sync.deferred_siigo_budget" if exc.vendor == "siigo" else "sync.deferred_meli_budget"
+        return Outcome(
+            Verdict.DEFER,
+            f"{exc.vendor}_budget_wait",
+            text(key, wait=_wait_words(seconds)),
+            timedelta(seconds=seconds),
+            burns_attempt=False,
+        )
     if isinstance(exc, RateLimitedError):
         seconds = exc.retry_after or policy.rate_limit_default_seconds
         return Outcome(
@@ -221,6 +234,15 @@ def classify(exc: BaseException, *, attempt: int, policy: RetryPolicy) -> Outcom
         with_detail(text("sync.internal_error"), type(exc).__name__),
         policy.backoff(attempt),
     )
+
+
+def _wait_words(seconds: float) -> str:
+    """A short wait in the seller's words: "5 s", "4 min", "2 h"."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
 
 
 def _transient_codes(exc: PermanentError) -> bool:

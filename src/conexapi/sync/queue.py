@@ -3,21 +3,32 @@
 A sale is due when `next_attempt_at` has passed and nobody holds an unexpired lease. Workers
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` on MariaDB (so they never wait on each other), and
 every claim is a conditional UPDATE, so two workers can never both win the same sale, on any
-database. A crashed worker's lease expires (or is given back as soon as the worker is known to
-be gone); a worker that cannot finish a sale for a reason of ours (the database went away, a
-SIGTERM) releases it so it is due again at once (`release_leases`).
+database.
+
+Claims are fair and prioritized (`claim_due`, docs/scheduling.md): at most
+`CONEXAPI_WORKER_MAX_IN_FLIGHT_PER_INTEGRATION` sales of one integration are in flight across
+every worker, the free slots go round-robin over the integrations with due work, and within an
+integration the most urgent first (`Priority`: a person's retry, a live notification, a sweep
+re-check, a backfill), then the longest due. One seller's backlog never holds every slot.
+
+A crashed worker's lease expires (or is given back as soon as the worker is known to be gone);
+a worker that cannot finish a sale for a reason of ours (the database went away, a SIGTERM)
+releases it so it is due again at once (`release_leases`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import itertools
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import insert_many_ignore, utcnow
+from conexapi.integrations.models import Integration
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync.models import Sale, SaleEvent, SaleOrder
@@ -25,6 +36,26 @@ from conexapi.sync.models import Sale, SaleEvent, SaleOrder
 # The reason of a sale the seller marked "facturada por fuera" (`sync.manual`).
 INVOICED_ELSEWHERE = "invoiced_elsewhere"
 NOT_REOPENED = (SaleState.DEAD.value, SaleState.SKIPPED.value, SaleState.CREDITED.value)
+
+
+class Priority(IntEnum):
+    """Why a sale is due; claims take the lowest first (`sale.priority`)."""
+
+    RETRIED = 0  # a person retried it (or fixed what it waited for)
+    LIVE = 1  # a live notification (and the default)
+    SWEEP = 2  # a periodic sweep's re-check
+    BACKFILL = 3  # a historical load
+
+
+SOURCE_PRIORITY = {
+    "notification": Priority.LIVE,
+    "sweep": Priority.SWEEP,
+    "backfill": Priority.BACKFILL,
+}
+
+
+def source_priority(source: str) -> Priority:
+    return SOURCE_PRIORITY.get(source, Priority.LIVE)
 
 
 def add_event(
@@ -75,6 +106,7 @@ async def make_orders_due(
     fetched at most once per window.
     """
     now = utcnow()
+    priority = source_priority(source)
     order_ids = sorted({order for _, order in due})
     sales = {
         (integration_id, order_id): sale_id
@@ -87,7 +119,9 @@ async def make_orders_due(
         ).all()
         if (integration_id, order_id) in due
     }
-    await make_sales_due(session, list(sales.values()), at=now, refetch_window=refetch_window)
+    await make_sales_due(
+        session, list(sales.values()), at=now, priority=priority, refetch_window=refetch_window
+    )
     if source == "notification" and sales:
         # The order changed after any search that returned it: the worker reads it again.
         await session.execute(
@@ -103,7 +137,7 @@ async def make_orders_due(
         session,
         Sale,
         [
-            provisional_sale(tenant, integration_id, order_id, now)
+            provisional_sale(tenant, integration_id, order_id, now, priority=priority)
             for (integration_id, order_id), tenant in new
         ],
     )
@@ -146,10 +180,16 @@ async def make_orders_due(
 
 
 def provisional_sale(
-    tenant_id: int, integration_id: int, order_id: str, now: datetime
+    tenant_id: int,
+    integration_id: int,
+    order_id: str,
+    now: datetime,
+    *,
+    priority: Priority = Priority.LIVE,
 ) -> dict[str, Any]:
     """The row of a sale known only by one of its orders, due now."""
     return {
+        "priority": int(priority),
         "tenant_id": tenant_id,
         "integration_id": integration_id,
         "external_id": order_id,
@@ -174,9 +214,15 @@ def _source_label(source: str) -> str:
     }.get(source, source)
 
 
-async def make_sale_due(session: AsyncSession, sale_id: int, *, at: datetime | None = None) -> None:
+async def make_sale_due(
+    session: AsyncSession,
+    sale_id: int,
+    *,
+    at: datetime | None = None,
+    priority: Priority = Priority.LIVE,
+) -> None:
     """Makes a sale due (sooner only: never postpones an earlier due time)."""
-    await make_sales_due(session, [sale_id], at=at)
+    await make_sales_due(session, [sale_id], at=at, priority=priority)
 
 
 async def make_sales_due(
@@ -184,9 +230,11 @@ async def make_sales_due(
     sale_ids: list[int],
     *,
     at: datetime | None = None,
+    priority: Priority = Priority.LIVE,
     refetch_window: timedelta | None = None,
 ) -> None:
-    """Makes sales due (sooner only: never postpones an earlier due time).
+    """Makes sales due (sooner only: never postpones an earlier due time), and at least as
+    urgent as `priority` (a live notification about a sale a backfill made due raises it).
 
     Invoiced sales are re-checked too (the sale may have been cancelled or refunded since), but
     not `skipped` or `credited` ones, which MercadoLibre can no longer change, nor `dead` ones,
@@ -212,15 +260,17 @@ async def make_sales_due(
             ends = ends.replace(microsecond=0) + timedelta(seconds=1)
             later.setdefault(ends, []).append(sale_id)
         for ends, ids in later.items():
-            await _due_at(session, ids, ends)
+            await _due_at(session, ids, ends, priority)
         waiting = {i for ids in later.values() for i in ids}
         sale_ids = [i for i in sale_ids if i not in waiting]
         if not sale_ids:
             return
-    await _due_at(session, sale_ids, when)
+    await _due_at(session, sale_ids, when, priority)
 
 
-async def _due_at(session: AsyncSession, sale_ids: list[int], when: datetime) -> None:
+async def _due_at(
+    session: AsyncSession, sale_ids: list[int], when: datetime, priority: Priority
+) -> None:
     await session.execute(
         update(Sale)
         .where(
@@ -233,52 +283,193 @@ async def _due_at(session: AsyncSession, sale_ids: list[int], when: datetime) ->
                     Sale.error_code == INVOICED_ELSEWHERE,
                 ),
             ),
-            or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > when),
+            or_(
+                Sale.next_attempt_at.is_(None),
+                Sale.next_attempt_at > when,
+                Sale.priority > int(priority),
+            ),
         )
-        .values(next_attempt_at=when)
+        .values(
+            next_attempt_at=case(
+                (or_(Sale.next_attempt_at.is_(None), Sale.next_attempt_at > when), when),
+                else_=Sale.next_attempt_at,
+            ),
+            priority=case((Sale.priority > int(priority), int(priority)), else_=Sale.priority),
+        )
         .execution_options(synchronize_session=False)
     )
 
 
-async def claim_due(
-    session: AsyncSession, *, worker_id: str, limit: int, lease_seconds: int
-) -> list[int]:
-    """Claims up to `limit` due sales for this worker; the caller commits right away."""
-    now = utcnow()
-    due = and_(
+# Rotates which integration comes first among equals, claim after claim (round-robin).
+_ROUND = itertools.count()
+# An integration's sales in flight when no cap is given (tests, `drain`).
+NO_CAP = 1_000_000
+
+
+def _due(now: datetime) -> Any:
+    return and_(
         Sale.next_attempt_at.is_not(None),
         Sale.next_attempt_at <= now,
         or_(Sale.lease_until.is_(None), Sale.lease_until < now),
     )
-    stmt = select(Sale.id).where(due).order_by(Sale.next_attempt_at).limit(limit)
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect != "sqlite":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list((await session.execute(stmt)).scalars())
-    if not ids:
+
+
+def allot(
+    due: Mapping[int, tuple[int, int]],
+    in_flight: Mapping[int, int],
+    *,
+    limit: int,
+    max_in_flight: int,
+    rotation: int = 0,
+) -> dict[int, int]:
+    """How many sales to claim from each integration: `due` maps integration → (its most
+    urgent priority, how many are due). Integrations take one slot each in turn (most urgent
+    first, then a rotating order), never beyond `max_in_flight` in flight, until `limit`."""
+    room = {
+        integration: min(count, max_in_flight - in_flight.get(integration, 0))
+        for integration, (_, count) in due.items()
+    }
+    ids = sorted(i for i, r in room.items() if r > 0)
+    if not ids or limit <= 0:
+        return {}
+    shift = rotation % len(ids)
+    turn = {i: (n - shift) % len(ids) for n, i in enumerate(ids)}
+    order = sorted(ids, key=lambda i: (due[i][0], turn[i]))
+    quota = dict.fromkeys(order, 0)
+    left = limit
+    while left > 0:
+        gave = False
+        for integration in order:
+            if left == 0:
+                break
+            if quota[integration] < room[integration]:
+                quota[integration] += 1
+                left -= 1
+                gave = True
+        if not gave:
+            break
+    return {i: q for i, q in quota.items() if q}
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    worker_id: str,
+    limit: int,
+    lease_seconds: int,
+    max_in_flight: int | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Claims up to `limit` due sales for this worker, fairly (see the module docstring); the
+    caller commits right away. `max_in_flight` caps each integration's sales in flight across
+    every worker (None: no cap). Integrations whose claims are paused (`pause_claims`) wait.
+    `now` is for simulations on an injected clock."""
+    now = now or utcnow()
+    due = _due(now)
+    paused = set(
+        (
+            await session.execute(
+                select(Integration.id).where(Integration.claims_paused_until > now)
+            )
+        ).scalars()
+    )
+    groups = {
+        integration: (int(priority), int(count))
+        for integration, priority, count in (
+            await session.execute(
+                select(Sale.integration_id, func.min(Sale.priority), func.count(Sale.id))
+                .where(due)
+                .group_by(Sale.integration_id)
+            )
+        ).all()
+        if integration not in paused
+    }
+    if not groups:
         return []
+    in_flight: dict[int, int] = {}
+    if max_in_flight is not None:
+        in_flight = {
+            integration: int(count)
+            for integration, count in (
+                await session.execute(
+                    select(Sale.integration_id, func.count(Sale.id))
+                    .where(Sale.lease_until >= now)
+                    .group_by(Sale.integration_id)
+                )
+            ).all()
+        }
+    quotas = allot(
+        groups,
+        in_flight,
+        limit=limit,
+        max_in_flight=NO_CAP if max_in_flight is None else max_in_flight,
+        rotation=next(_ROUND),
+    )
+    dialect = session.bind.dialect.name if session.bind is not None else ""
     lease = now + timedelta(seconds=lease_seconds)
-    if dialect != "sqlite":
-        # The rows are locked by this transaction (FOR UPDATE): one UPDATE claims them all.
-        await session.execute(
-            update(Sale)
-            .where(Sale.id.in_(ids))
-            .values(lease_owner=worker_id, lease_until=lease)
-            .execution_options(synchronize_session=False)
+    per_integration: list[list[int]] = []
+    for integration, quota in quotas.items():
+        claimed: list[int] = []
+        per_integration.append(claimed)
+        stmt = (
+            select(Sale.id)
+            .where(due, Sale.integration_id == integration)
+            .order_by(Sale.priority, Sale.next_attempt_at)
+            .limit(quota)
         )
-        return ids
-    # SQLite has no row locks: each row is claimed only if it is still due.
-    claimed: list[int] = []
-    for sale_id in ids:
-        result = await session.execute(
-            update(Sale)
-            .where(Sale.id == sale_id, due)
-            .values(lease_owner=worker_id, lease_until=lease)
-            .execution_options(synchronize_session=False)
+        if dialect != "sqlite":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list((await session.execute(stmt)).scalars())
+        if not ids:
+            continue
+        if dialect != "sqlite":
+            # The rows are locked by this transaction (FOR UPDATE): one UPDATE claims them all.
+            await session.execute(
+                update(Sale)
+                .where(Sale.id.in_(ids))
+                .values(lease_owner=worker_id, lease_until=lease)
+                .execution_options(synchronize_session=False)
+            )
+            claimed.extend(ids)
+            continue
+        # SQLite has no row locks: each row is claimed only if it is still due.
+        for sale_id in ids:
+            result = await session.execute(
+                update(Sale)
+                .where(Sale.id == sale_id, due)
+                .values(lease_owner=worker_id, lease_until=lease)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(sale_id)
+    # Interleaved (one of each integration in turn, most urgent first): the worker starts them
+    # in this order.
+    return [
+        sale_id
+        for turn in itertools.zip_longest(*per_integration)
+        for sale_id in turn
+        if sale_id is not None
+    ]
+
+
+async def pause_claims(
+    session: AsyncSession, integration_id: int, *, until: datetime, reason: str
+) -> None:
+    """No sale of the integration is claimed before `until` (later only: an earlier pause never
+    shortens a longer one). Used when its Siigo company's budget has no token before then: its
+    other due sales would only be claimed to be deferred again. The caller commits."""
+    await session.execute(
+        update(Integration)
+        .where(
+            Integration.id == integration_id,
+            or_(
+                Integration.claims_paused_until.is_(None),
+                Integration.claims_paused_until < until,
+            ),
         )
-        if result.rowcount:  # type: ignore[attr-defined]
-            claimed.append(sale_id)
-    return claimed
+        .values(claims_paused_until=until, claims_paused_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release_leases(

@@ -26,6 +26,7 @@ from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
 from conexapi.sync.models import Sale, SaleEvent
+from conexapi.sync.queue import Priority
 
 log = structlog.get_logger("conexapi.unblock")
 
@@ -117,7 +118,7 @@ async def resume_mapped_sales(
         await session.execute(
             update(Sale)
             .where(waiting)
-            .values(next_attempt_at=now, attempts=0)
+            .values(next_attempt_at=now, attempts=0, priority=int(Priority.RETRIED))
             .execution_options(synchronize_session=False)
         )
         await session.execute(

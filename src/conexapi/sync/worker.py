@@ -66,6 +66,7 @@ class Worker:
         self.concurrency = concurrency or settings.concurrency
         self.poll_interval = settings.poll_interval_seconds
         self.lease_seconds = settings.lease_seconds
+        self.max_in_flight = settings.max_in_flight_per_integration
         self.processor = SaleProcessor(runtime, worker_id=self.worker_id, policy=policy)
         self.upkeep = tuple(upkeep)
         self.shutdown_timeout = (
@@ -102,7 +103,11 @@ class Worker:
                 break
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(
-                session, worker_id=self.worker_id, limit=limit, lease_seconds=self.lease_seconds
+                session,
+                worker_id=self.worker_id,
+                limit=limit,
+                lease_seconds=self.lease_seconds,
+                max_in_flight=self.max_in_flight,
             )
             await session.commit()
         return ids

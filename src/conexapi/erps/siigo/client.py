@@ -2,8 +2,13 @@
 
 Every request goes through the company's rate limiter (100 req/min per company, shared with any
 other app the merchant uses) and `core.http.send` (one error mapping). Methods are named after the
-Siigo operation and return parsed JSON. No retries here: the sync layer decides; a 429 empties the
-shared bucket so every worker backs off.
+Siigo operation and return parsed JSON. Reads and document POSTs carrying their `Idempotency-Key`
+get a couple of quick retries on a 5xx or timeout (`core.retry`); anything else is the sync
+layer's to decide. A 429 empties the shared bucket so every worker backs off. With `max_wait`
+(the sync engine's clients), a company whose bucket has no token that soon raises
+`BudgetWaitError` at once instead of sleeping: the sale is deferred, the slot takes other work.
+Only the first request of a client (one sale attempt) is refused that way; once admitted, the
+sale's next requests wait their turn (at most K sales of one integration are in flight).
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import Any
 
 import httpx
 
-from conexapi.core.errors import PermanentError, RateLimitedError
+from conexapi.core.clock import SYSTEM_CLOCK, Clock
+from conexapi.core.errors import BudgetWaitError, PermanentError, RateLimitedError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
+from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
 from conexapi.erps.siigo.rate_limit import RateLimiter, build_limiter, siigo_bucket_key
 from conexapi.runtime import Runtime
@@ -33,16 +40,55 @@ class SiigoClient:
         *,
         limiter: RateLimiter | None = None,
         company_key: str,
+        max_wait: float | None = None,
+        retries: int = 0,
+        retry_base_seconds: float = 0.25,
+        clock: Clock | None = None,
     ) -> None:
         self.http = http
         self.auth = auth
         self.limiter = limiter
         self.company_key = company_key
         self.bucket = siigo_bucket_key(company_key)
+        self.max_wait = max_wait
+        self.retries = retries
+        self.retry_base_seconds = retry_base_seconds
+        self.clock = clock or SYSTEM_CLOCK
+        # Set once a request got its token within `max_wait`: the sale is under way, and its
+        # next requests wait their turn instead of giving up (a deferral then would waste the
+        # tokens already spent, and at a low limit a sale might never get through).
+        self.admitted = False
+
+    async def check_budget(self) -> None:
+        """Raises `BudgetWaitError` when the company's bucket has no token within `max_wait`
+        (taking nothing): a sale asks before its first vendor call, so that a sale its company
+        cannot serve now spends no MercadoLibre call either."""
+        if self.limiter is None or self.max_wait is None or self.admitted:
+            return
+        wait = await self.limiter.available_in(self.bucket)
+        if wait > self.max_wait:
+            raise BudgetWaitError(
+                f"siigo request budget: next token in {wait:.1f} s", vendor=VENDOR, retry_after=wait
+            )
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.get("headers") or {}
+        if method == "GET" or "Idempotency-Key" in headers:
+            return await with_retries(
+                lambda: self._request_once(method, path, **kwargs),
+                retries=self.retries,
+                base_seconds=self.retry_base_seconds,
+                clock=self.clock,
+                vendor=VENDOR,
+            )
+        return await self._request_once(method, path, **kwargs)
+
+    async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.limiter is not None:
-            await self.limiter.acquire(self.bucket)
+            await self.limiter.acquire(
+                self.bucket, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
         try:
             return await send(
                 self.http,
@@ -255,14 +301,25 @@ def siigo_limiter(runtime: Runtime) -> RateLimiter:
 
 
 def siigo_client(
-    runtime: Runtime, connection_id: int, *, company_key: str | None = None
+    runtime: Runtime,
+    connection_id: int,
+    *,
+    company_key: str | None = None,
+    defer_when_busy: bool = False,
 ) -> SiigoClient:
     """A client for one Siigo company connection. The rate bucket is per connection (one Siigo
-    API user = one company; the same user cannot be connected twice)."""
-    auth = SiigoAuth(SiigoTokenCache(runtime), connection_id, runtime.settings.siigo.partner_id)
+    API user = one company; the same user cannot be connected twice). `defer_when_busy` (the
+    sync engine): wait at most `CONEXAPI_RATE_MAX_WAIT_SECONDS` for a token, else raise
+    `BudgetWaitError`; otherwise (a person's page, setup) wait as long as needed."""
+    section = runtime.settings.siigo
+    auth = SiigoAuth(SiigoTokenCache(runtime), connection_id, section.partner_id)
     return SiigoClient(
         runtime.siigo_http,
         auth,
         limiter=siigo_limiter(runtime),
         company_key=company_key or f"connection-{connection_id}",
+        max_wait=section.max_wait_seconds if defer_when_busy else None,
+        retries=section.call_retries,
+        retry_base_seconds=section.call_retry_base_seconds,
+        clock=runtime.clock,
     )

@@ -2,7 +2,13 @@
 
 Methods are named after the vendor operation and return the parsed JSON objects. Errors follow
 `core.http.send` (TransientError / RateLimitedError / AuthError / NotFoundError / PermanentError).
-No retries here: the sync layer decides. A 401 is handled once by `MeliAuth` (refresh, replay).
+A 401 is handled once by `MeliAuth` (refresh, replay).
+
+Every request spends a token of the application's budget (`meli_app_limiter`: MercadoLibre
+limits requests per application, so every seller, worker and process shares one bucket in the
+database); a 429 lowers that budget for a while (AIMD) and surfaces as `RateLimitedError` (the
+sale is deferred, no attempt counted). GETs get a couple of quick retries on a 5xx or timeout
+(`core.retry`).
 """
 
 from __future__ import annotations
@@ -12,8 +18,17 @@ from typing import Any
 
 import httpx
 
-from conexapi.core.errors import NotFoundError, PermanentError, PermissionMissingError
+from conexapi.connections.rate_limit import RateLimiter
+from conexapi.core.clock import SYSTEM_CLOCK, Clock
+from conexapi.core.errors import (
+    NotFoundError,
+    PermanentError,
+    PermissionMissingError,
+    RateLimitedError,
+)
 from conexapi.core.http import parse_meli_error, send
+from conexapi.core.retry import with_retries
+from conexapi.db import is_sqlite
 from conexapi.marketplaces.mercadolibre.tokens import MeliTokenManager
 from conexapi.runtime import Runtime
 
@@ -64,9 +79,50 @@ def _json_dict(response: httpx.Response) -> dict[str, Any]:
 
 
 class MercadoLibreClient:
-    def __init__(self, http: httpx.AsyncClient, auth: httpx.Auth) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth: httpx.Auth,
+        *,
+        limiter: RateLimiter | None = None,
+        budget_key: str = "mercadolibre:app",
+        max_wait: float | None = None,
+        retries: int = 0,
+        retry_base_seconds: float = 0.25,
+        clock: Clock | None = None,
+    ) -> None:
         self.http = http
         self.auth = auth
+        self.limiter = limiter
+        self.budget_key = budget_key
+        self.max_wait = max_wait
+        self.retries = retries
+        self.retry_base_seconds = retry_base_seconds
+        self.clock = clock or SYSTEM_CLOCK
+        # Set once a request got its token within `max_wait` (see `SiigoClient.admitted`).
+        self.admitted = False
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request within the application's budget."""
+        if self.limiter is not None:
+            await self.limiter.acquire(
+                self.budget_key, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
+        try:
+            return await send(
+                self.http,
+                method,
+                path,
+                vendor=VENDOR,
+                parse_error=parse_meli_error,
+                auth=self.auth,
+                **kwargs,
+            )
+        except RateLimitedError as exc:
+            if self.limiter is not None:
+                await self.limiter.notice_429(self.budget_key, exc.retry_after)
+            raise
 
     async def _get(
         self,
@@ -75,15 +131,12 @@ class MercadoLibreClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        response = await send(
-            self.http,
-            "GET",
-            path,
+        response = await with_retries(
+            lambda: self._send("GET", path, params=params, headers=headers),
+            retries=self.retries,
+            base_seconds=self.retry_base_seconds,
+            clock=self.clock,
             vendor=VENDOR,
-            parse_error=parse_meli_error,
-            auth=self.auth,
-            params=params,
-            headers=headers,
         )
         return _json_dict(response)
 
@@ -243,18 +296,59 @@ class MercadoLibreClient:
     ) -> dict[str, Any]:
         """`POST /packs/{pack_id}/fiscal_documents` (multipart `fiscal_document`; the order id
         when the sale has no pack). PDF ≤ 1 MB; a second file of the same type answers 409."""
-        response = await send(
-            self.http,
+        response = await self._send(
             "POST",
             f"/packs/{pack_or_order_id}/fiscal_documents",
-            vendor=VENDOR,
-            parse_error=parse_meli_error,
-            auth=self.auth,
             files={"fiscal_document": (filename, content, content_type)},
         )
         return _json_dict(response)
 
 
-def meli_client(runtime: Runtime, connection_id: int) -> MercadoLibreClient:
-    """A client for one seller connection, on the runtime's shared httpx client."""
-    return MercadoLibreClient(runtime.meli_http, MeliAuth(MeliTokenManager(runtime), connection_id))
+# The budget refills within one second's window: MercadoLibre refuses bursts above a few
+# requests per second per application (docs/vendors/mercadolibre.md).
+BUDGET_WINDOW_SECONDS = 1.0
+
+
+def meli_app_limiter(runtime: Runtime) -> RateLimiter:
+    """The application's budget (`CONEXAPI_MELI_REQUESTS_PER_SECOND`), one per process; its state
+    is in the database (MariaDB) or in process memory (SQLite, one process). Adaptive: a 429
+    halves it, and it grows back by 1 % of the nominal rate per second."""
+    limiter = runtime.meli_limiter
+    if limiter is None:
+        url = runtime.settings.database_url
+        rps = runtime.settings.mercadolibre.requests_per_second
+        limiter = RateLimiter(
+            runtime.sessions,
+            rps,
+            window_seconds=BUDGET_WINDOW_SECONDS,
+            capacity=max(1.0, rps / 5),
+            memory_scope=url if is_sqlite(url) else None,
+            clock=runtime.clock,
+            vendor=VENDOR,
+            adaptive=True,
+        )
+        runtime.meli_limiter = limiter
+    return limiter
+
+
+def meli_budget_key(runtime: Runtime) -> str:
+    return f"mercadolibre:app:{runtime.settings.mercadolibre.client_id or 'default'}"[:191]
+
+
+def meli_client(
+    runtime: Runtime, connection_id: int, *, defer_when_busy: bool = False
+) -> MercadoLibreClient:
+    """A client for one seller connection, on the runtime's shared httpx client and within the
+    application's budget. `defer_when_busy` (the sync engine): wait at most
+    `CONEXAPI_RATE_MAX_WAIT_SECONDS` for a token, else raise `BudgetWaitError`."""
+    section = runtime.settings.mercadolibre
+    return MercadoLibreClient(
+        runtime.meli_http,
+        MeliAuth(MeliTokenManager(runtime), connection_id),
+        limiter=meli_app_limiter(runtime),
+        budget_key=meli_budget_key(runtime),
+        max_wait=section.max_wait_seconds if defer_when_busy else None,
+        retries=section.call_retries,
+        retry_base_seconds=section.call_retry_base_seconds,
+        clock=runtime.clock,
+    )

@@ -1,0 +1,253 @@
+"""Request budgets held across every worker and process: token buckets in the `rate_bucket` table.
+
+One bucket per key: `siigo:<company>` (Siigo counts requests per company, 100 per minute) and
+`mercadolibre:app:<client id>` (MercadoLibre counts requests per application, not per seller).
+Each `reserve` is one short transaction on the locked row: refill by elapsed time, take one token,
+commit. The bucket may go negative: a negative balance is a reservation, and the caller sleeps
+(outside any transaction) for exactly the time the refill needs to cover it. So waiting callers
+are served in order without polling the database.
+
+**Never wait long on one budget.** A caller that passes `max_wait` gets `BudgetWaitError` (with
+the seconds until a token is free) instead of a reservation longer than that: nothing is taken,
+and the sync engine defers the sale to that moment and gives its slot to other work.
+
+**Window.** The vendor counts requests in a sliding window (Siigo 60 s; our MercadoLibre budget
+1 s). A bucket of capacity C refilled at R/s admits up to C + W·R requests in any window of W
+seconds, so the refill rate is `(limit - C) / W`: the limit holds even at the start of a burst.
+
+**AIMD** (`adaptive`, the MercadoLibre budget): a 429 halves the bucket's rate factor (never
+below `min_factor`) and empties the bucket for the vendor's `Retry-After`; the factor then grows
+back additively (`recovery_per_second`) to 1. The factor lives in the row, so every process slows
+down together.
+
+SQLite runs one process (the demo): there the bucket lives in process memory, shared by every
+runtime of the process on the same database. A write per request would contend with the caller's
+own transaction for SQLite's single write lock (a request that has flushed changes and then calls
+the vendor would wait on itself).
+
+Time comes from an injected `Clock` (tests use `ManualClock`: no wall-clock assertions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from cachetools import LRUCache
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conexapi.connections.models import RateBucket
+from conexapi.core.clock import SYSTEM_CLOCK, Clock
+from conexapi.core.errors import BudgetWaitError
+from conexapi.db import insert_ignore, transaction
+
+log = structlog.get_logger("conexapi.rate_limit")
+
+
+@dataclass
+class _State:
+    tokens: float
+    at: float  # clock seconds of the last update
+    factor: float
+
+
+# A function from a refilled bucket state to (new state, result).
+_Change = Callable[[_State], tuple[_State, float]]
+
+# (scope, key) -> state; see the module docstring (SQLite: one process). Bounded: the demo's one
+# process has far fewer companies than this; past it, the least recently used bucket is
+# forgotten and starts full again (a burst of at most its capacity).
+MEMORY_BUCKETS = 10_000
+_MEMORY: LRUCache[tuple[str, str], _State] = LRUCache(maxsize=MEMORY_BUCKETS)
+
+
+class RateLimiter:
+    """`await limiter.acquire(key)` before each request; `notice_429` when the vendor refused."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        requests_per_minute: float,
+        *,
+        window_seconds: float = 60.0,
+        capacity: float | None = None,
+        memory_scope: str | None = None,
+        clock: Clock | None = None,
+        vendor: str = "siigo",
+        adaptive: bool = False,
+        min_factor: float = 0.1,
+        recovery_per_second: float = 0.01,
+    ) -> None:
+        """`requests_per_minute` is the limit per `window_seconds` (named for Siigo's minute)."""
+        self.sessions = sessions
+        self.memory_scope = memory_scope
+        self.clock = clock or SYSTEM_CLOCK
+        self.vendor = vendor
+        self.limit = requests_per_minute
+        self.requests_per_minute = requests_per_minute
+        self.window = window_seconds
+        self.capacity = capacity if capacity is not None else max(1.0, self.limit / 10)
+        per_window = self.limit - self.capacity
+        if per_window <= 0:
+            per_window = max(self.limit / 2, 1.0)
+        self.rate = per_window / window_seconds  # tokens per second at factor 1
+        self.adaptive = adaptive
+        self.min_factor = min_factor
+        self.recovery_per_second = recovery_per_second
+
+    @property
+    def unlimited(self) -> bool:
+        return self.limit <= 0
+
+    # -- the shared state ------------------------------------------------------------------------
+
+    async def _locked_bucket(self, session: AsyncSession, key: str) -> RateBucket | None:
+        is_sqlite_db = session.bind is not None and session.bind.dialect.name == "sqlite"
+        if is_sqlite_db:
+            # Take SQLite's write lock first so the read below cannot go stale (see repository).
+            await session.execute(
+                update(RateBucket)
+                .where(RateBucket.key == key)
+                .values(tokens=RateBucket.tokens)
+                .execution_options(synchronize_session=False)
+            )
+        stmt = (
+            select(RateBucket)
+            .where(RateBucket.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def _bucket_in(self, session: AsyncSession, key: str) -> RateBucket:
+        bucket = await self._locked_bucket(session, key)
+        if bucket is None:
+            # Created in its own transaction: an INSERT IGNORE followed by FOR UPDATE in one
+            # transaction deadlocks on MariaDB when many workers create the same row at once;
+            # our own (empty) transaction ends first so it holds no lock meanwhile.
+            await session.rollback()
+            async with transaction(self.sessions) as creator:
+                await insert_ignore(
+                    creator,
+                    RateBucket,
+                    {
+                        "key": key,
+                        "tokens": self.capacity,
+                        "updated_at": self.clock.utcnow(),
+                        "rate_factor": 1.0,
+                    },
+                )
+            bucket = await self._locked_bucket(session, key)
+            assert bucket is not None
+        return bucket
+
+    def _refilled(self, state: _State, now: float) -> _State:
+        elapsed = max(0.0, now - state.at)
+        factor = state.factor
+        if self.adaptive:
+            factor = min(1.0, factor + elapsed * self.recovery_per_second)
+        tokens = min(self.capacity, state.tokens + elapsed * self.rate * state.factor)
+        return _State(tokens, max(now, state.at), factor)
+
+    def _take(self, state: _State, max_wait: float | None) -> tuple[_State, float]:
+        """Takes one token from a refilled state: (new state, seconds to wait). Raises
+        `BudgetWaitError` (taking nothing) when the wait would exceed `max_wait`."""
+        rate = self.rate * state.factor
+        after = state.tokens - 1.0
+        wait = -after / rate if after < 0 else 0.0
+        if max_wait is not None and wait > max_wait:
+            # Free for us in `need` seconds: the deficit plus the token itself.
+            need = (1.0 - state.tokens) / rate
+            raise BudgetWaitError(
+                f"{self.vendor} request budget: next token in {need:.1f} s",
+                vendor=self.vendor,
+                retry_after=need,
+            )
+        return _State(after, state.at, state.factor), wait
+
+    async def _update(self, key: str, change: _Change) -> float:
+        """Applies `change` to the bucket's state (memory or locked row); returns its result."""
+        if self.memory_scope is not None:
+            now = self.clock.time()
+            mem_key = (self.memory_scope, key)
+            state = self._refilled(_MEMORY.get(mem_key, _State(self.capacity, now, 1.0)), now)
+            new, result = change(state)
+            _MEMORY[mem_key] = new
+            return result
+        async with transaction(self.sessions) as session:
+            bucket = await self._bucket_in(session, key)
+            stored_at = _seconds(bucket.updated_at.replace(tzinfo=None))
+            # Now, read once the row lock is held, and never before the bucket's last update: a
+            # timestamp read before waiting for the lock would move `updated_at` back, and the
+            # next refill would count the same seconds twice (a burst above the limit).
+            now = max(self.clock.time(), stored_at)
+            factor = bucket.rate_factor if bucket.rate_factor is not None else 1.0
+            state = self._refilled(_State(bucket.tokens, stored_at, factor), now)
+            new, result = change(state)
+            bucket.tokens = new.tokens
+            bucket.updated_at = _datetime(new.at)
+            bucket.rate_factor = new.factor
+        return result
+
+    # -- the API -------------------------------------------------------------------------------
+
+    async def reserve(self, key: str, *, max_wait: float | None = None) -> float:
+        """Takes one token; returns how long the caller must wait before sending (0: now).
+        With `max_wait`: raises `BudgetWaitError` instead of a longer wait (nothing taken)."""
+        if self.unlimited:
+            return 0.0
+        return await self._update(key, lambda state: self._take(state, max_wait))
+
+    async def acquire(self, key: str, *, max_wait: float | None = None) -> None:
+        """Returns when the caller may send one request under `key` (sleeping if needed)."""
+        wait = await self.reserve(key, max_wait=max_wait)
+        if wait > 0:
+            log.debug("rate_limit.wait", key=key, seconds=round(wait, 3))
+            await self.clock.sleep(wait)
+
+    async def available_in(self, key: str) -> float:
+        """Seconds until one token is free under `key` (0: now), taking nothing."""
+        if self.unlimited:
+            return 0.0
+
+        def change(state: _State) -> tuple[_State, float]:
+            if state.tokens >= 1.0:
+                return state, 0.0
+            return state, (1.0 - state.tokens) / (self.rate * state.factor)
+
+        return await self._update(key, change)
+
+    async def rate_factor(self, key: str) -> float:
+        """The bucket's current share of its nominal rate (AIMD; 1.0 when never refused)."""
+        if self.unlimited:
+            return 1.0
+        return await self._update(key, lambda state: (state, state.factor))
+
+    async def notice_429(self, key: str, retry_after: float | None) -> None:
+        """The vendor said "too many": empty the bucket so every worker backs off together, and
+        (adaptive) halve the rate for a while."""
+        if self.unlimited:
+            return
+        backoff = retry_after if retry_after is not None else max(1.0, 1.0 / self.rate)
+
+        def change(state: _State) -> tuple[_State, float]:
+            factor = max(self.min_factor, state.factor / 2) if self.adaptive else state.factor
+            tokens = min(state.tokens, 0.0) - backoff * self.rate * factor
+            return _State(tokens, state.at, factor), factor
+
+        factor = await self._update(key, change)
+        log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff, factor=factor)
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _seconds(moment: datetime) -> float:
+    return (moment - _EPOCH).total_seconds()
+
+
+def _datetime(seconds: float) -> datetime:
+    return _EPOCH + timedelta(seconds=seconds)
