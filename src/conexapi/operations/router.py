@@ -208,7 +208,7 @@ async def job_status(job_id: DbId, claims: ClaimsDep, session: SessionDep) -> Jo
     "/connections/{connection_id}/breaker", response_model=BreakerRead, tags=["connections"]
 )
 async def breaker_status(
-    connection_id: int, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, claims: ClaimsDep, session: SessionDep, runtime: RuntimeDep
 ) -> BreakerRead:
     """The breaker of a Siigo company: paused or not, why, and what Siigo refused lately."""
     return await service.get_breaker(
@@ -223,7 +223,7 @@ async def breaker_status(
     "/connections/{connection_id}/resume", response_model=BreakerRead, tags=["connections"]
 )
 async def resume_sending(
-    connection_id: int, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, claims: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> BreakerRead:
     """Resumes sending to a Siigo company the breaker paused; its waiting sales are due now."""
     return await service.resume_sending(

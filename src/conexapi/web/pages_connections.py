@@ -171,7 +171,7 @@ async def refresh_catalogs(
 
 @router.post("/connections/{connection_id}/resume", dependencies=[Depends(verify_csrf)])
 async def resume_sending(
-    connection_id: int, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: DbId, user: WebUserDep, session: SessionDep, runtime: RuntimeDep
 ) -> RedirectResponse:
     """ "Reanudar el envío a Siigo": a person lifts the breaker's pause (`sync.breaker`)."""
     user.require(Role.ADMIN)
