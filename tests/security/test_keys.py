@@ -21,10 +21,10 @@ from conexapi.runtime import Runtime
 from conexapi.security.encryption import DecryptionError, SecretBox
 from conexapi.security.keys import (
     KEY_FILE_NAME,
-    _write_new_key_file,
     legacy_encryption_key,
     legacy_jwt_secret,
     load_keys,
+    write_new_key_file,
 )
 from conexapi.security.rotation import LEGACY_DONE_MARKER, reencrypt_legacy_secrets
 from conexapi.settings import ConfigurationError, Settings
@@ -62,9 +62,9 @@ def test_keys_are_generated_once_per_data_directory_in_a_private_file(tmp_path: 
 
 def test_a_second_process_never_overwrites_the_keys_of_the_first(tmp_path: Path) -> None:
     path = tmp_path / KEY_FILE_NAME
-    assert _write_new_key_file(path) is True
+    assert write_new_key_file(path) is True
     before = path.read_bytes()
-    assert _write_new_key_file(path) is False  # lost the race: the first file stays
+    assert write_new_key_file(path) is False  # lost the race: the first file stays
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE_NAME]  # no temporary left
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from conexapi.inbox.models import Notification
 from conexapi.sales.clock import COLOMBIA
-from conexapi.sync.backfill import _created_in
+from conexapi.sync.backfill import created_in
 from conexapi.sync.sweep import sweep_integration
 from tests.stack import Stack, running_stack, stack_settings
 
@@ -97,10 +97,10 @@ def test_a_backfill_window_keeps_only_the_orders_created_in_it() -> None:
     def order(moment: datetime) -> dict[str, Any]:
         return {"id": "1", "date_created": moment.isoformat()}
 
-    assert _created_in(order(day), day, end)
-    assert _created_in(order(day.replace(hour=23, minute=59, second=59)), day, end)
+    assert created_in(order(day), day, end)
+    assert created_in(order(day.replace(hour=23, minute=59, second=59)), day, end)
     # With an hour-precision `to` MercadoLibre may return the next day's first hour: that order
     # belongs to the next window, and is left to it.
-    assert not _created_in(order(end), day, end)
-    assert not _created_in(order(end + timedelta(minutes=30)), day, end)
-    assert _created_in({"id": "2"}, day, end)  # unreadable: kept rather than lost
+    assert not created_in(order(end), day, end)
+    assert not created_in(order(end + timedelta(minutes=30)), day, end)
+    assert created_in({"id": "2"}, day, end)  # unreadable: kept rather than lost

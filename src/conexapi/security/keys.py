@@ -51,7 +51,7 @@ class KeyMaterial:
     generated: bool  # this start created the file
 
 
-def _write_new_key_file(path: Path) -> bool:
+def write_new_key_file(path: Path) -> bool:
     """Creates `path` with fresh keys, mode 0600, atomically: True if this call created it,
     False if another process won the race (its file is then the one every process uses)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -114,7 +114,7 @@ def load_keys(settings: Settings) -> KeyMaterial:
             raise ConfigurationError("Production needs configured keys.")
         key_file = settings.local_data_dir / KEY_FILE_NAME
         if not key_file.exists():
-            generated = _write_new_key_file(key_file)
+            generated = write_new_key_file(key_file)
         stored = _read_key_file(key_file)
         log = structlog.get_logger("conexapi.keys")  # at call time: the current configuration
         if generated:

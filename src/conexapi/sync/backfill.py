@@ -119,7 +119,7 @@ async def run_backfill(
                 runtime.sessions,
                 tenant_id,
                 integration_id,
-                [o for o in results if _created_in(o, window, window_end)],
+                [o for o in results if created_in(o, window, window_end)],
                 "backfill",
                 skip_unchanged=True,
             )
@@ -141,7 +141,7 @@ async def run_backfill(
     return processed
 
 
-def _created_in(order: dict[str, Any], start: datetime, end: datetime) -> bool:
+def created_in(order: dict[str, Any], start: datetime, end: datetime) -> bool:
     """Whether the order was created in [start, end) (an order without a readable
     `date_created` is kept: better found twice than never)."""
     created = ml_moment(order.get("date_created"))
