@@ -174,9 +174,10 @@ async def test_search_finds_word_beginnings_in_any_order_and_keys_of_this_tenant
     assert await _found(runtime, a, "gomez", state=SaleState.DEAD) == set()
 
 
-async def test_a_broad_search_pages_newest_first_with_a_capped_total(runtime: Runtime) -> None:
-    """More matches than the cap: the ids are not collected; the list reads the index newest
-    first and checks each sale, and the total says "more than" the cap."""
+async def test_every_way_of_paging_a_search_gives_the_same_list(runtime: Runtime) -> None:
+    """The ids listed, the terms semi-joined, or (more matches than the cap) each sale checked
+    while the list reads the index newest first: the same sales in the same order, and the
+    total says "more than" the cap when it is one."""
     tenant_id, integration_id = await _tenant(runtime)
     async with transaction(runtime.sessions) as session:
         await add_history(session, tenant_id, integration_id, count=60, days=10)
@@ -193,12 +194,18 @@ async def test_a_broad_search_pages_newest_first_with_a_capped_total(runtime: Ru
         r.id for r in ordered if r.state != "needs_attention"
     ]
     assert len(expected) == 12
-    for cap, total, exact in ((5, 5, False), (100, 12, True)):
+    # Past the cap (checked per sale), under it but past the id list (semi-join), ids listed.
+    for cap, id_list, total, exact in (
+        (5, 2000, 5, False),
+        (100, 3, 12, True),
+        (100, 50, 12, True),
+    ):
+        options = {"count_cap": cap, "id_list_max": id_list}
         seen: list[int] = []
         cursor: Cursor | None = None
         for _ in range(10):
             async with runtime.sessions() as session:
-                result = await SaleRepository(session, tenant_id, count_cap=cap).page(
+                result = await SaleRepository(session, tenant_id, **options).page(
                     SaleFilter(q="camila os"), page_size=5, cursor=cursor
                 )
             assert (result.total, result.total_exact) == (total, exact)
@@ -208,7 +215,7 @@ async def test_a_broad_search_pages_newest_first_with_a_capped_total(runtime: Ru
             cursor = Cursor.decode(result.next_cursor)
         assert seen == expected, cap
         async with runtime.sessions() as session:
-            invoiced = await SaleRepository(session, tenant_id, count_cap=cap).page(
+            invoiced = await SaleRepository(session, tenant_id, **options).page(
                 SaleFilter(q="Camila", state=SaleState.INVOICED), page_size=50
             )
         want = [i for i in expected if any(r.id == i and r.state == "invoiced" for r in rows)]

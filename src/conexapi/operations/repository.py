@@ -27,6 +27,9 @@ from conexapi.sync.queue import Priority
 
 PHASES_ALL = ("a", "b")  # needs_attention first (the queue a person works through), then the rest
 COUNT_CAP = 10_000  # filtered totals are counted up to here; beyond it "more than 10,000"
+# A search's matching ids are read into the list's query up to here (a row each to transfer and
+# parse: 10,000 cost more than the rest of the request); beyond, the list semi-joins the terms.
+ID_LIST_MAX = 2_000
 ATTENTION = SaleState.NEEDS_ATTENTION.value
 
 
@@ -77,11 +80,17 @@ class PageResult:
 
 class SaleRepository:
     def __init__(
-        self, session: AsyncSession, tenant_id: int, *, count_cap: int = COUNT_CAP
+        self,
+        session: AsyncSession,
+        tenant_id: int,
+        *,
+        count_cap: int = COUNT_CAP,
+        id_list_max: int = ID_LIST_MAX,
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.count_cap = count_cap
+        self.id_list_max = id_list_max
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
@@ -138,27 +147,28 @@ class SaleRepository:
 
     async def _terms(self, kind: str, groups: list[list[str]]) -> Found:
         """The sales with, for every group, a term of `kind` that begins with one of the
-        group's prefixes. Their ids are collected in one query, up to `count_cap` + 1; when
-        there are more, the condition is checked per sale instead (the list then reads the
-        index newest first, and the matches are at least 1 in every `tenant's sales /
-        count_cap`)."""
+        group's prefixes: one range of `sale_term` per group, semi-joined. Up to
+        `id_list_max` matches, their ids are collected (one query) and the list pages them;
+        up to `count_cap`, the list semi-joins the same ranges (cost grows with the matches,
+        at most `count_cap`); beyond, the search is broad (at least 1 sale in every
+        `history / count_cap` matches), and the list reads the index newest first and checks
+        each sale's terms until the page is full. The count comes with the ids, or from one
+        count of the ranges up to `count_cap` + 1."""
         groups = sorted(groups, key=lambda g: -min(len(p) for p in g))  # longest first
         first, *rest = groups
-        lead = aliased(SaleTerm)
-        stmt = (
-            select(lead.sale_id)
-            .where(
-                lead.tenant_id == self.tenant_id,
-                lead.kind == kind,
-                self._prefixes(lead, first),
-                *(lead.sale_id.in_(self._term_match(kind, g)) for g in rest),
-            )
-            .distinct()
-            .limit(self.count_cap + 1)
+        lead = self._term_match(kind, first)
+        matching = lead.where(
+            *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
         )
-        ids = list((await self.session.execute(stmt)).scalars())
-        if len(ids) <= self.count_cap:
+        distinct = matching.distinct()
+        few = min(self.id_list_max, self.count_cap)
+        ids = list((await self.session.execute(distinct.limit(few + 1))).scalars())
+        if len(ids) <= few:
             return Found(Sale.id.in_(ids) if ids else false(), len(ids))
+        counted = select(func.count()).select_from(distinct.limit(self.count_cap + 1).subquery())
+        n = int((await self.session.execute(counted)).scalar_one())
+        if n <= self.count_cap:
+            return Found(Sale.id.in_(matching), n)
         checks = []
         for group in groups:
             term = aliased(SaleTerm)
@@ -169,13 +179,20 @@ class SaleRepository:
                 .scalar_subquery()
             )
             checks.append(hit.is_not(None))
-        return Found(and_(*checks), len(ids))
+        return Found(and_(*checks), n)
 
     def _term_match(self, kind: str, prefixes: list[str]) -> Any:
+        """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery.
+        MariaDB is told not to check it per candidate through `ix_sale_term_sale_id` (a
+        random lookup for each of tens of thousands of candidates: seconds on a big tenant)
+        but to read its range once and semi-join (materialization: a hash of the ids)."""
         term = aliased(SaleTerm)
-        return select(term.sale_id).where(
+        stmt = select(term.sale_id).where(
             term.tenant_id == self.tenant_id, term.kind == kind, self._prefixes(term, prefixes)
         )
+        for dialect in ("mysql", "mariadb"):
+            stmt = stmt.with_hint(term, "IGNORE INDEX (ix_sale_term_sale_id)", dialect)
+        return stmt
 
     def _prefixes(self, term: Any, prefixes: list[str]) -> Any:
         """`term` begins with one of `prefixes` (already folded): LIKE on MariaDB (its
