@@ -140,6 +140,13 @@ async def test_main_queries_never_scan_the_sale_table(mariadb_migrated: str) -> 
                 s, tenant_id=big, filters=SaleFilter(q="SKU-00042"), page_size=50
             ),
             "sale detail": lambda s: service.get_sale(s, tenant_id=big, sale_id=one.id),
+            "backlog and place": lambda s: service.progress(
+                s,
+                tenant_id=big,
+                sale_ids=[one.id],
+                now=datetime.now(UTC),
+                requests_per_minute=100,
+            ),
             "report month": lambda s: overview(
                 s, tenant_id=big, date_from=date(2026, 11, 1), date_to=date(2026, 11, 29)
             ),

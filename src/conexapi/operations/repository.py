@@ -218,6 +218,45 @@ class SaleRepository:
         )
         return [(int(i), due) for i, due in rows.all()]
 
+    async def due_places(
+        self, sale_ids: Sequence[int], now: datetime
+    ) -> tuple[int, dict[int, int]]:
+        """How many of the tenant's sales wait for the worker and are due at `now`, and the
+        place in that queue (due time, then id: the order of `queue`) of each of `sale_ids`
+        that is one. Counted through `ix_sale_tenant_state_due`, never read: a big seller's
+        backlog can be tens of thousands of sales."""
+        waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
+
+        def due(table: Any) -> list[Any]:
+            return [
+                table.tenant_id == self.tenant_id,
+                table.state.in_(waiting),
+                table.next_attempt_at <= now,
+            ]
+
+        backlog = (
+            await self.session.execute(select(func.count()).select_from(Sale).where(*due(Sale)))
+        ).scalar_one()
+        if not sale_ids:
+            return int(backlog), {}
+        ahead = aliased(Sale)
+        before = (
+            select(func.count())
+            .select_from(ahead)
+            .where(
+                *due(ahead),
+                or_(
+                    ahead.next_attempt_at < Sale.next_attempt_at,
+                    and_(ahead.next_attempt_at == Sale.next_attempt_at, ahead.id < Sale.id),
+                ),
+            )
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(Sale.id, before).where(*due(Sale), Sale.id.in_(sale_ids))
+        )
+        return int(backlog), {int(sid): int(n) + 1 for sid, n in rows.all()}
+
     async def states(self, sale_ids: Sequence[int]) -> list[Sale]:
         if not sale_ids:
             return []

@@ -318,11 +318,7 @@ async def progress(
     """Where the given sales are: their state and, when they wait for the worker, their place
     in the queue and the expected minutes; plus the backlog and the counts per state."""
     repo = SaleRepository(session, tenant_id)
-    waiting = await repo.queue()
-    due = [
-        sid for sid, at in waiting if at is not None and at.replace(tzinfo=at.tzinfo or UTC) <= now
-    ]
-    places = {sid: n for n, sid in enumerate(due, start=1)}
+    backlog, places = await repo.due_places(sale_ids[:200], now)
     sales = await repo.states(sale_ids[:200])
     docs = await repo.documents([s.id for s in sales])
     items = []
@@ -343,8 +339,8 @@ async def progress(
             )
         )
     return Progress(
-        backlog=len(due),
-        backlog_minutes=minutes_for(len(due), requests_per_minute),
+        backlog=backlog,
+        backlog_minutes=minutes_for(backlog, requests_per_minute),
         requests_per_minute=requests_per_minute,
         counts=await repo.counts(),
         sales=items,
