@@ -46,7 +46,7 @@ def pages(today: date) -> dict[str, str]:
     }
 
 
-async def run(n: int) -> None:
+async def run(n: int, top: int) -> None:
     from conexapi.app import create_app
     from conexapi.runtime import Runtime
     from conexapi.settings import Settings
@@ -56,13 +56,16 @@ async def run(n: int) -> None:
     os.environ.update(env(url))
     runtime = Runtime.build(Settings(_env_file=None))  # type: ignore[call-arg]
     seen: dict[str, float] = {"queries": 0, "db": 0.0}
+    statements: list[tuple[float, str]] = []
 
     def before(conn: Any, cursor: Any, statement: Any, *args: Any) -> None:
         conn.info["started"] = time.perf_counter()
         seen["queries"] += 1
 
     def after(conn: Any, cursor: Any, statement: Any, *args: Any) -> None:
-        seen["db"] += time.perf_counter() - conn.info.pop("started", time.perf_counter())
+        took = time.perf_counter() - conn.info.pop("started", time.perf_counter())
+        seen["db"] += took
+        statements.append((took * 1000, " ".join(str(statement).split())))
 
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", before)
     event.listen(runtime.engine.sync_engine, "after_cursor_execute", after)
@@ -88,6 +91,7 @@ async def run(n: int) -> None:
                 print(f"  {'page':30} {'p50 ms':>8} {'max ms':>8} {'queries':>8} {'db ms':>8}")
                 for label, path in pages(date.today()).items():
                     await client.get(path)
+                    statements.clear()
                     times, queries, db = [], [], []
                     for _ in range(n):
                         seen["queries"], seen["db"] = 0, 0.0
@@ -103,6 +107,10 @@ async def run(n: int) -> None:
                         f"{max(queries):8.0f} {statistics.median(db):8.1f}",
                         flush=True,
                     )
+                    if top:
+                        for took, sql in sorted(statements, reverse=True)[:top]:
+                            print(f"      {took / n:7.1f} ms  {sql[:160]}")
+                    statements.clear()
     finally:
         await runtime.aclose()
 
@@ -114,7 +122,9 @@ def _bearer(token: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=10, help="timed requests per page")
-    asyncio.run(run(parser.parse_args().n))
+    parser.add_argument("--top", type=int, default=0, help="show each page's slowest statements")
+    args = parser.parse_args()
+    asyncio.run(run(args.n, args.top))
 
 
 if __name__ == "__main__":

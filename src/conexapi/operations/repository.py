@@ -319,6 +319,31 @@ class SaleRepository:
         )
         return list(rows.scalars())
 
+    async def events_of(self, sale_ids: Sequence[int]) -> dict[int, list[SaleEvent]]:
+        """The timelines of many sales in one query (oldest event first in each)."""
+        if not sale_ids:
+            return {}
+        rows = await self.session.execute(
+            select(SaleEvent)
+            .where(SaleEvent.tenant_id == self.tenant_id, SaleEvent.sale_id.in_(sale_ids))
+            .order_by(SaleEvent.sale_id, SaleEvent.created_at, SaleEvent.id)
+        )
+        grouped: dict[int, list[SaleEvent]] = {}
+        for event in rows.scalars():
+            grouped.setdefault(event.sale_id, []).append(event)
+        return grouped
+
+    async def facts_of(self, sale_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored facts of many sales in one query."""
+        if not sale_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Sale.id, Sale.facts).where(
+                Sale.tenant_id == self.tenant_id, Sale.id.in_(sale_ids)
+            )
+        )
+        return {int(i): facts or {} for i, facts in rows.all()}
+
     async def make_invoiced_due(self, sale_ids: Sequence[int]) -> int:
         """Makes invoiced sales due now, to look at their invoice again (an audit, a
         correction); their state and attempts do not change."""

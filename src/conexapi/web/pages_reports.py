@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,6 +30,7 @@ from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app/reports", route_class=WebRoute)
+ROWS = 50  # rows per page of each per-sale list (sales, differences, explained differences)
 
 
 async def _period(
@@ -49,6 +51,9 @@ async def reports_page(
     runtime: RuntimeDep,
     date_from: Annotated[str | None, Query(max_length=10)] = None,
     date_to: Annotated[str | None, Query(max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    dif: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    exp: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     # A reversed or unreadable range is said on this page, next to the fields, with the last
     # 30 days shown meanwhile: never a bare error page.
@@ -58,7 +63,20 @@ async def reports_page(
     except AppError as exc:
         form_error = error_text(exc)
         period = reports.resolve_range(None, None)
-    result = await reports.overview(session, tenant_id=user.tenant_id, period=period)
+    # Totals, the chart and the reconciliation counts come from the daily figures; the rows
+    # (sales, differences) are pages of ROWS: the page costs the same for a month or a year.
+    result = await reports.overview(
+        session,
+        tenant_id=user.tenant_id,
+        period=period,
+        latest_sales=0,
+        gap_rows=ROWS,
+        gap_start=dif,
+        explained_start=exp,
+    )
+    sales_page = await reports.profit_page(
+        session, tenant_id=user.tenant_id, period=period, limit=ROWS, cursor=cursor or None
+    )
     profit, recon = result.profit, result.recon
     chart = bar_chart(
         [Bar(day_label(d), a.total, a.neto) for d, a in profit.by_day.items()],
@@ -74,6 +92,10 @@ async def reports_page(
             "period": period,
             "profit": profit,
             "recon": recon,
+            "sales_page": sales_page,
+            "first_page": not cursor,
+            "gaps_window": _window(dif, len(recon.gaps), recon.gap_total),
+            "explained_window": _window(exp, len(recon.explained), recon.explained_total),
             "chart": chart,
             "gap_messages": GAP_MESSAGES,
             "query": query,
@@ -83,6 +105,28 @@ async def reports_page(
         user=user,
         nav="reports",
         status_code=422 if form_error else 200,
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of a paged list are shown: from `first` to `last` (1-based) of `total`, and
+    the offsets of the previous and next pages (None where there is none)."""
+
+    first: int
+    last: int
+    total: int
+    previous: int | None
+    following: int | None
+
+
+def _window(start: int, shown: int, total: int) -> Window:
+    return Window(
+        first=start + 1 if shown else 0,
+        last=start + shown,
+        total=total,
+        previous=max(0, start - ROWS) if start > 0 else None,
+        following=start + ROWS if start + shown < total else None,
     )
 
 
