@@ -429,8 +429,8 @@ async def counted_page(
     found: dict[int, Sale] = {}
     for chunk in range(0, len(ids), 1_000):
         part = ids[chunk : chunk + 1_000]
-        stmt = select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
-        found.update((s.id, s) for s in (await session.execute(stmt)).scalars())
+        load = select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
+        found.update((s.id, s) for s in (await session.execute(load)).scalars())
     rows = await rows_for(session, tenant_id, [found[i] for i in ids if i in found], names)
     items = [p for p in (sale_profit(r) for r in rows) if p is not None]
     following = Cursor("s", keys[-1][0], keys[-1][1]) if more and keys else None

@@ -14,7 +14,11 @@ from conexapi.reports import days
 from conexapi.reports.days import Overview, ReconciliationSummary
 from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
 from conexapi.reports.profit import ProfitReport, SaleProfit, profit_csv_rows, profit_report
-from conexapi.reports.reconciliation import Reconciliation, reconcile, reconciliation_csv_rows
+from conexapi.reports.reconciliation import (
+    ReconciliationRow,
+    reconcile,
+    reconciliation_csv_rows,
+)
 from conexapi.reports.repository import (
     MAX_REPORT_SALES,
     SaleWithDocs,
@@ -187,11 +191,16 @@ async def reconciliation_csv_batches(
 
 
 async def reconciliation_rows(
-    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
-) -> Reconciliation:
-    """Every sale's reconciliation row of the period (for the Excel export), read by keyset in
-    batches."""
-    rows: list[SaleWithDocs] = []
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+    only_gaps: bool = False,
+) -> AsyncIterator[list[ReconciliationRow]]:
+    """Every sale's reconciliation row of the period (for the Excel export), oldest first, a
+    batch at a time: read by keyset like the CSV, so a year of a big seller never sits in
+    memory (only the rows with differences when `only_gaps`)."""
     async for batch in iterate_range(
         session,
         tenant_id=tenant_id,
@@ -199,8 +208,37 @@ async def reconciliation_rows(
         date_to=period.date_to,
         integration_id=integration_id,
     ):
-        rows.extend(batch)
-    return reconcile(rows)
+        result = reconcile(batch)
+        yield result.gaps if only_gaps else result.rows
+        _forget(session, batch)
+
+
+async def profit_rows(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+) -> AsyncIterator[list[SaleProfit]]:
+    """Every counted sale's profit row of the period (for the Excel export), oldest first, a
+    batch at a time (keyset, like the CSV)."""
+    async for batch in iterate_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    ):
+        yield profit_report(batch).sales
+        _forget(session, batch)
+
+
+def _forget(session: AsyncSession, batch: list[SaleWithDocs]) -> None:
+    """The session lets go of a written batch's sales and documents: memory stays flat."""
+    for row in batch:
+        session.expunge(row.sale)
+        for doc in row.documents:
+            session.expunge(doc)
 
 
 async def review(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,15 +22,17 @@ from conexapi.web.charts import Bar, bar_chart, day_label
 from conexapi.web.excel import (
     PROFIT_COLUMNS,
     RECONCILIATION_COLUMNS,
-    profit_rows,
-    reconciliation_rows,
-    workbook,
-    xlsx_response,
+    Cell,
+    profit_cells,
+    reconciliation_cells,
+    stream_workbook,
+    xlsx_file_response,
 )
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app/reports", route_class=WebRoute)
+T = TypeVar("T")
 ROWS = 50  # rows per page of each per-sale list (sales, differences, explained differences)
 
 
@@ -145,10 +148,11 @@ async def profit_csv(
 
 @router.get("/profit.xlsx", response_class=Response)
 async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) -> Response:
-    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    return xlsx_response(
-        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
-        workbook("Ganancias", PROFIT_COLUMNS, profit_rows(report)),
+    """Every counted sale of the period, streamed from the database into the workbook."""
+    rows = reports.profit_rows(session, tenant_id=user.tenant_id, period=period)
+    path = await stream_workbook("Ganancias", PROFIT_COLUMNS, _cells(rows, profit_cells))
+    return xlsx_file_response(
+        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx", path
     )
 
 
@@ -156,15 +160,24 @@ async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) 
 async def reconciliation_xlsx(
     user: WebUserDep, session: SessionDep, period: PeriodDep, only_gaps: bool = False
 ) -> Response:
-    result = await reports.reconciliation_rows(session, tenant_id=user.tenant_id, period=period)
-    return xlsx_response(
-        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
-        workbook(
-            "Conciliación",
-            RECONCILIATION_COLUMNS,
-            reconciliation_rows(result, only_gaps=only_gaps),
-        ),
+    """Every sale of the period (or only those with differences), streamed from the database
+    into the workbook a batch at a time."""
+    rows = reports.reconciliation_rows(
+        session, tenant_id=user.tenant_id, period=period, only_gaps=only_gaps
     )
+    path = await stream_workbook(
+        "Conciliación", RECONCILIATION_COLUMNS, _cells(rows, reconciliation_cells)
+    )
+    return xlsx_file_response(
+        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx", path
+    )
+
+
+async def _cells(
+    batches: AsyncIterator[list[T]], convert: Callable[[list[T]], list[list[Cell]]]
+) -> AsyncIterator[list[list[Cell]]]:
+    async for batch in batches:
+        yield convert(batch)
 
 
 @router.get("/reconciliation.csv", response_class=Response)
