@@ -5,7 +5,6 @@ Colombia reads them right (a comma-separated CSV with decimal points is misread 
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -16,11 +15,11 @@ from pathlib import Path
 from typing import Literal
 
 import xlsxwriter
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from conexapi.reports.profit import ProfitReport, SaleProfit
-from conexapi.reports.reconciliation import Reconciliation, ReconciliationRow
+from conexapi.reports.profit import SaleProfit
+from conexapi.reports.reconciliation import ReconciliationRow
 from conexapi.web.format import dian_label, ml_statuses, state_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,15 +100,6 @@ class _Sheets:
         self.book.close()
 
 
-def workbook(sheet: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> bytes:
-    """A small workbook, built in memory."""
-    buffer = io.BytesIO()
-    sheets = _Sheets(xlsxwriter.Workbook(buffer, {"in_memory": True}), sheet, columns)
-    sheets.write(rows)
-    sheets.close()
-    return buffer.getvalue()
-
-
 async def stream_workbook(
     sheet: str,
     columns: Sequence[Column],
@@ -133,14 +123,6 @@ async def stream_workbook(
         os.unlink(name)
         raise
     return Path(name)
-
-
-def xlsx_response(filename: str, content: bytes) -> Response:
-    return Response(
-        content=content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def xlsx_file_response(filename: str, path: Path) -> FileResponse:
@@ -168,10 +150,6 @@ PROFIT_COLUMNS = [
     Column("Devuelto (notas crédito)", "money"),
     Column("Neto", "money"),
 ]
-
-
-def profit_rows(report: ProfitReport) -> list[list[Cell]]:
-    return profit_cells(report.sales)
 
 
 def profit_cells(sales: Sequence[SaleProfit]) -> list[list[Cell]]:
@@ -208,10 +186,6 @@ RECONCILIATION_COLUMNS = [
     Column("Diferencias", width=40),
     Column("Detalle", width=60),
 ]
-
-
-def reconciliation_rows(result: Reconciliation, *, only_gaps: bool) -> list[list[Cell]]:
-    return reconciliation_cells(result.gaps if only_gaps else result.rows)
 
 
 def reconciliation_cells(rows: Sequence[ReconciliationRow]) -> list[list[Cell]]:
