@@ -3,7 +3,7 @@ paging, capped totals and indexed search (docs/big-sellers.md)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import httpx
 from sqlalchemy import delete, func, select, update
@@ -176,25 +176,3 @@ async def test_api_pages_by_cursor_and_refuses_a_forged_one(
     bad = await client.get("/api/v1/sales?cursor=not-a-cursor", headers=owner.headers)
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_cursor"
-
-
-async def test_the_backlog_and_places_are_counted_as_the_queue_orders_them(
-    runtime: Runtime,
-) -> None:
-    tenant_id, _ = await _seed(runtime, 60)
-    now = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
-    async with transaction(runtime.sessions) as session:
-        ids = list(
-            (await session.execute(select(Sale.id).where(Sale.tenant_id == tenant_id))).scalars()
-        )
-        # Ties on the due time (then by id), a sale due later, and an invoiced one still
-        # followed (due, but not waiting for an invoice).
-        for n, sale_id in enumerate(ids):
-            at = now - timedelta(minutes=n % 4) if n % 5 else now + timedelta(minutes=1)
-            await session.execute(update(Sale).where(Sale.id == sale_id).values(next_attempt_at=at))
-    async with runtime.sessions() as session:
-        repo = SaleRepository(session, tenant_id)
-        queue = [sid for sid, at in await repo.queue() if at is not None and at <= now]
-        backlog, places = await repo.due_places(ids, now)
-    assert backlog == len(queue) > 5
-    assert places == {sid: n for n, sid in enumerate(queue, start=1)}
