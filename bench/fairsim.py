@@ -59,6 +59,10 @@ class SimConfig:
     ml_latency: float = 0.15
     siigo_latency: float = 0.8
     ml_budget_rps: float = 0.0  # CONEXAPI_MELI_REQUESTS_PER_SECOND (0 = none)
+    # The budget's window and burst (the product's: one second, burst rate/5); a longer window
+    # expresses a budget below one request per second (a seller's share of the application's).
+    ml_budget_window: float = 1.0
+    ml_budget_capacity: float | None = None
     ml_quota_rps: int = 0  # MercadoLibre's per-application quota (0 = none)
     max_wait: float = 1.0  # CONEXAPI_RATE_MAX_WAIT_SECONDS
     poll: float = 1.0  # CONEXAPI_WORKER_POLL_INTERVAL_SECONDS
@@ -173,9 +177,9 @@ async def simulate(
     }
     ml_budget = RateLimiter(
         sessions,
-        cfg.ml_budget_rps,
-        window_seconds=1.0,
-        capacity=max(1.0, cfg.ml_budget_rps / 5),
+        cfg.ml_budget_rps * cfg.ml_budget_window,
+        window_seconds=cfg.ml_budget_window,
+        capacity=cfg.ml_budget_capacity or max(1.0, cfg.ml_budget_rps / 5),
         memory_scope=scope,
         clock=clock,
         vendor="mercadolibre",
