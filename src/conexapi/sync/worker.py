@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 from contextlib import suppress
 from datetime import timedelta
 
@@ -93,6 +94,7 @@ class Worker:
         self._wake.set()
 
     def wake(self) -> None:
+        """Claims at once instead of at the next poll (new work: `Runtime.work_signal`)."""
         self._wake.set()
 
     async def claim(self, limit: int) -> list[int]:
@@ -198,9 +200,13 @@ class Worker:
             background.append(
                 asyncio.create_task(run_upkeep(self.runtime, self._stop, self.upkeep))
             )
+        # A notification stored by this process wakes this worker at once (other processes'
+        # workers find it at their poll).
+        unsubscribe = self.runtime.work_signal.subscribe(self.wake)
         try:
             await self._pipeline()
         finally:
+            unsubscribe()
             if not self._stop.is_set():  # the pipeline failed: stop the rest the same way
                 self.stop()
             # The upkeep (sweep, tokens, alerts) also stops at its next step; past the deadline
@@ -261,6 +267,8 @@ class Worker:
         while not self._stop.is_set():
             claimed = 0
             if len(running) <= self.concurrency // 2:
+                # Wakes from now on (a notification stored meanwhile) are seen by the wait below.
+                self._wake.clear()
                 try:
                     ids = await self.claim(self.concurrency * 2 - len(running))
                 except Exception as exc:
@@ -280,12 +288,19 @@ class Worker:
                 claimed = len(ids)
                 running.update(asyncio.create_task(one(i)) for i in ids)
             if running:
+                waiting: set[asyncio.Future[Any]] = set(running)
+                woken = None
+                if len(running) <= self.concurrency // 2:
+                    # Free slots: a wake (new work) claims at once, like a finished sale.
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    waiting.add(woken)
                 done, _ = await asyncio.wait(
-                    running, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    waiting, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
                 )
+                if woken is not None:
+                    woken.cancel()
                 running.difference_update(done)
             elif claimed == 0:
-                self._wake.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         # Stopping: the sales in progress finish within the shutdown timeout (their leases are
