@@ -252,6 +252,42 @@ async def test_client_429_notifies_limiter(
 
 
 @respx.mock
+async def test_a_sale_holds_its_first_token_from_before_its_other_calls(
+    client: httpx.AsyncClient, owner: SignedIn, runtime: Runtime
+) -> None:
+    """The token a sale reserves before reading MercadoLibre is its first request's: another
+    sale cannot take it meanwhile, the request takes no second one, and an unused one is given
+    back."""
+    cid = await _connected(client, owner)
+    clock = ManualClock()
+    limiter = build_limiter(runtime, requests_per_minute=60, capacity=1, clock=clock)
+    taxes = respx.get("https://siigo.test/v1/taxes").respond(200, json=[])
+    http = build_http_client("https://siigo.test")
+    auth = SiigoAuth(SiigoTokenCache(runtime), cid, "ConexAPI")
+
+    def sale_client() -> SiigoClient:
+        return SiigoClient(http, auth, limiter=limiter, company_key="acme", max_wait=0.5, clock=clock)
+
+    first, second = sale_client(), sale_client()
+    await first.reserve_first_request()
+    with pytest.raises(BudgetWaitError):
+        await second.reserve_first_request()  # the token is the first sale's
+    next_token = await limiter.available_in(first.bucket)
+    await first.list_taxes()  # uses the token it holds
+    assert taxes.call_count == 1
+    assert await limiter.available_in(first.bucket) == pytest.approx(next_token)
+    clock.advance(next_token)
+    third = sale_client()
+    await third.reserve_first_request()
+    assert await limiter.available_in(third.bucket) > 0
+    await third.release_unused()  # needed no Siigo call
+    assert await limiter.available_in(third.bucket) == 0.0
+    await third.release_unused()  # once only
+    assert await limiter.available_in(third.bucket) == 0.0
+    await http.aclose()
+
+
+@respx.mock
 async def test_keyed_posts_and_reads_retry_5xx_quickly(
     client: httpx.AsyncClient, owner: SignedIn, runtime: Runtime
 ) -> None:
