@@ -15,6 +15,7 @@ from conexapi.core.errors import AuthError, BudgetWaitError, RateLimitedError, T
 from conexapi.db import transaction
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache, authenticate
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
+from conexapi.connections.rate_limit import HOLD_SECONDS
 from conexapi.erps.siigo.rate_limit import RateLimiter, build_limiter
 from conexapi.runtime import Runtime, build_http_client
 from conexapi.sandbox import SIIGO_ACCESS_KEY, SIIGO_USERNAME
@@ -192,6 +193,48 @@ async def test_a_busy_bucket_defers_instead_of_waiting(runtime: Runtime, in_memo
     assert await limiter.reserve("siigo:busy", max_wait=0.5) == pytest.approx(1 / rate - 0.6)
     clock.advance(1 / rate - 0.6)
     assert await limiter.available_in("siigo:busy") == pytest.approx(1 / rate)
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+async def test_a_held_token_is_taken_when_used_and_freed_when_not(
+    runtime: Runtime, in_memory: bool
+) -> None:
+    """`hold` sets a token aside (nobody else gets it), `use_hold` takes it when the request is
+    sent, `release_hold` frees it; while held it counts toward the bucket's capacity (no burst
+    above the limit once it is used), and a hold nobody uses expires."""
+    clock = ManualClock()
+    limiter = RateLimiter(
+        runtime.sessions,
+        62,
+        capacity=2,
+        memory_scope=f"hold-{id(runtime)}" if in_memory else None,
+        clock=clock,
+    )
+    key = "siigo:held"
+    rate = 1.0  # (62 - 2) / 60
+    assert await limiter.hold(key, max_wait=1.0) == 0.0
+    assert await limiter.reserve(key) == 0.0  # the second token
+    with pytest.raises(BudgetWaitError):
+        await limiter.reserve(key, max_wait=0.5)  # the held one is not for others
+    # A long pause: the free tokens refill up to the capacity minus the held one.
+    clock.advance(30)
+    assert await limiter.reserve(key) == 0.0
+    with pytest.raises(BudgetWaitError):
+        await limiter.reserve(key, max_wait=0.5)
+    # A request that must go (no `max_wait`: a sale already under way) sends at once on the
+    # held token: the bucket has it. The holder then waits for the next one (never refused).
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.use_hold(key) == pytest.approx(1 / rate)
+    clock.advance(10)
+    await limiter.hold(key)
+    await limiter.release_hold(key)  # not needed after all: free again at once
+    assert await limiter.available_in(key) == 0.0
+    await limiter.hold(key)
+    clock.advance(HOLD_SECONDS + 1)  # its holder stopped: the hold expires
+    assert await limiter.available_in(key) == 0.0
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.use_hold(key) == pytest.approx(1 / rate)  # expired: a fresh token
 
 
 @pytest.mark.parametrize("in_memory", [False, True])

@@ -170,6 +170,11 @@ class RateLimiter:
         rate = self.rate * state.factor
         after = state.tokens - 1.0
         wait = -after / rate if after < 0 else 0.0
+        # Whether the caller may have a token that soon counts the held ones as taken (they are
+        # not for it); when it may, it sends as soon as the bucket itself allows, held tokens
+        # included: every request then goes at its token's time in the bucket, never later (a
+        # request sent later than its token could meet, within the vendor's window, requests
+        # whose tokens came after it). A holder whose token went meanwhile waits its turn.
         if max_wait is not None and wait > max_wait:
             # Free for us in `need` seconds: the deficit plus the token itself.
             need = (1.0 - state.tokens) / rate
@@ -178,7 +183,8 @@ class RateLimiter:
                 vendor=self.vendor,
                 retry_after=need,
             )
-        return replace(state, tokens=after), wait
+        bucket_after = after + state.held
+        return replace(state, tokens=after), (-bucket_after / rate if bucket_after < 0 else 0.0)
 
     async def _update(self, key: str, change: _Change) -> float:
         """Applies `change` to the bucket's state (memory or locked row); returns its result."""
