@@ -10,12 +10,12 @@ import respx
 from fastapi import FastAPI
 
 from conexapi.connections.catalogs import load_catalogs
+from conexapi.connections.rate_limit import HOLD_SECONDS
 from conexapi.core.clock import ManualClock
 from conexapi.core.errors import AuthError, BudgetWaitError, RateLimitedError, TransientError
 from conexapi.db import transaction
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache, authenticate
 from conexapi.erps.siigo.client import SiigoClient, siigo_client
-from conexapi.connections.rate_limit import HOLD_SECONDS
 from conexapi.erps.siigo.rate_limit import RateLimiter, build_limiter
 from conexapi.runtime import Runtime, build_http_client
 from conexapi.sandbox import SIIGO_ACCESS_KEY, SIIGO_USERNAME
@@ -309,7 +309,9 @@ async def test_a_sale_holds_its_first_token_from_before_its_other_calls(
     auth = SiigoAuth(SiigoTokenCache(runtime), cid, "ConexAPI")
 
     def sale_client() -> SiigoClient:
-        return SiigoClient(http, auth, limiter=limiter, company_key="acme", max_wait=0.5, clock=clock)
+        return SiigoClient(
+            http, auth, limiter=limiter, company_key="acme", max_wait=0.5, clock=clock
+        )
 
     first, second = sale_client(), sale_client()
     await first.reserve_first_request()

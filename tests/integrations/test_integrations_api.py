@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from sqlalchemy import select
 
 from conexapi.db import transaction, utcnow
@@ -485,11 +484,12 @@ async def test_a_setting_change_makes_the_sales_it_may_fix_due(
         async with runtime.sessions() as session:
             rows = (
                 await session.execute(
-                    select(Sale.error_code, Sale.next_attempt_at, Sale.priority, Sale.attempts)
-                    .where(Sale.id.in_(list(ids.values())))
+                    select(
+                        Sale.error_code, Sale.next_attempt_at, Sale.priority, Sale.attempts
+                    ).where(Sale.id.in_(list(ids.values())))
                 )
             ).all()
-        found = {code for code, at, _, _ in rows if at is not None}
+        found = {str(code) for code, at, _, _ in rows if at is not None}
         assert all(p == Priority.RETRIED and a == 0 for code, at, p, a in rows if code in found)
         return found
 

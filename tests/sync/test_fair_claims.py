@@ -184,8 +184,8 @@ async def test_a_claim_costs_a_fixed_number_of_queries_whatever_the_integrations
     again = await _claim(runtime, limit=64, cap=4, worker="w2")
     async with runtime.sessions() as session:
         second = set(
-            (
-                await session.execute(select(Sale.integration_id).where(Sale.id.in_(again)))
-            ).scalars()
+            (await session.execute(select(Sale.integration_id).where(Sale.id.in_(again)))).scalars()
         )
-    assert len(again) == 64 and len(second) == 64 and not second & set(by_integration)
+    assert len(again) == 64
+    assert len(second) == 64
+    assert not second & set(by_integration)

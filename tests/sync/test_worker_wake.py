@@ -46,7 +46,8 @@ async def test_a_webhook_wakes_the_worker_of_its_process_at_once(
         claimed = await asyncio.wait_for(worker.claims.get(), 30)
         async with runtime.sessions() as session:
             sale = await session.get(Sale, claimed[0])
-            assert sale is not None and sale.external_id == "2000010733434062"
+            assert sale is not None
+            assert sale.external_id == "2000010733434062"
     finally:
         worker.stop()
         worker.stop()  # do not wait for the sale in progress

@@ -18,9 +18,9 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import structlog
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import BudgetWaitError, PermanentError, RateLimitedError
+from conexapi.core.errors import PermanentError, RateLimitedError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
