@@ -263,7 +263,7 @@ async def test_every_buyer_without_data_to_consumidor_final_at_once(stack: Stack
 
 async def test_turning_consumidor_final_on_invoices_the_sales_that_waited(stack: Stack) -> None:
     """A setting a sale waited for, saved on the dashboard, sends it again by itself."""
-    csrf = await web_login(stack.api, stack.owner.email)
+    await web_login(stack.api, stack.owner.email)
     page = await stack.api.get("/app/integration")
     form = {
         "csrf_token": csrf_of(page.text),
