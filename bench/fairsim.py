@@ -251,6 +251,11 @@ async def simulate(
             next_claim = now
         # Claims: a free slot takes the next sale, fairly.
         free = cfg.slots - len(jobs)
+        if free > 0 and now >= next_claim - 1e-9 and cfg.ml_calls:
+            # `Worker.claim`: no more sales than the application budget can start now.
+            free = min(free, await ml_budget.admissible(_ML_KEY, cfg.max_wait))
+            if free <= 0:
+                next_claim = now + min(cfg.poll, await ml_budget.available_in(_ML_KEY))
         if free > 0 and now >= next_claim - 1e-9:
             async with sessions() as session:
                 ids = await queue.claim_due(

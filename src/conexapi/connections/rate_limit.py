@@ -304,6 +304,17 @@ class RateLimiter:
 
         await self._update(key, change)
 
+    async def admissible(self, key: str, within: float) -> int:
+        """How many tokens callers could take now with a wait of at most `within` seconds each
+        (taking nothing): a worker claims no more sales than its first requests can be served."""
+        if self.unlimited:
+            return 1_000_000
+
+        def change(state: _State) -> tuple[_State, float]:
+            return state, max(0.0, state.tokens + within * self.rate * state.factor)
+
+        return int(await self._update(key, change))
+
     async def rate_factor(self, key: str) -> float:
         """The bucket's current share of its nominal rate (AIMD; 1.0 when never refused)."""
         if self.unlimited:

@@ -28,6 +28,7 @@ from conexapi.core.metrics import LEASES_RELEASED, SALES_IN_PROGRESS
 from conexapi.core.processes import new_process_id
 from conexapi.db import is_database_unavailable
 from conexapi.inbox.apply import APPLY_BATCH, apply_pending
+from conexapi.marketplaces.mercadolibre.client import meli_app_limiter, meli_budget_key
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.pipeline import SaleProcessor
@@ -98,11 +99,15 @@ class Worker:
         self._wake.set()
 
     async def claim(self, limit: int) -> list[int]:
-        """Applies the pending notifications, then claims up to `limit` due sales."""
+        """Applies the pending notifications, then claims up to `limit` due sales, no more than
+        the MercadoLibre application budget can start now (`admissible_sales`)."""
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
             window = timedelta(seconds=self.runtime.settings.notification_refetch_seconds)
             if await apply_pending(self.runtime.sessions, refetch_window=window) < APPLY_BATCH:
                 break
+        limit = min(limit, await admissible_sales(self.runtime))
+        if limit <= 0:
+            return []
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(
                 session,
@@ -315,6 +320,19 @@ class Worker:
         self._wake.clear()
         with suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+async def admissible_sales(runtime: Runtime) -> int:
+    """How many sales may start now: every attempt begins with a MercadoLibre read, and a sale
+    whose first read gets no token of the application's budget within
+    `CONEXAPI_RATE_MAX_WAIT_SECONDS` is deferred. Claiming it would only cost a claim and a
+    deferral; when every seller has a backlog and the budget is the limit, claims beyond it
+    would churn the whole queue (issue 14: 200 sellers × 25 sales). Sales then wait in the queue
+    (fairly: claims stay round-robin) until the budget can start them."""
+    budget = meli_app_limiter(runtime)
+    return await budget.admissible(
+        meli_budget_key(runtime), runtime.settings.mercadolibre.max_wait_seconds
+    )
 
 
 def _check_token_spool(runtime: Runtime) -> None:
