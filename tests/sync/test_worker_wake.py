@@ -9,8 +9,8 @@ import asyncio
 import httpx
 from sqlalchemy import select
 
-from conexapi.core.clock import ManualClock
 from conexapi.connections.rate_limit import RateLimiter
+from conexapi.core.clock import ManualClock
 from conexapi.core.signals import WorkSignal
 from conexapi.db import is_sqlite
 from conexapi.marketplaces.mercadolibre.client import meli_app_limiter, meli_budget_key
