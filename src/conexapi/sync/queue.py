@@ -300,8 +300,8 @@ async def _due_at(
     )
 
 
-# Rotates which integration comes first among equals, claim after claim (round-robin).
-_ROUND = itertools.count()
+# Round-robin among equals, claim after claim: the last integration served (this process).
+_LAST_SERVED: list[int | None] = [None]
 # An integration's sales in flight when no cap is given (tests, `drain`).
 NO_CAP = 1_000_000
 
@@ -321,10 +321,13 @@ def allot(
     limit: int,
     max_in_flight: int,
     rotation: int = 0,
+    start_after: int | None = None,
 ) -> dict[int, int]:
     """How many sales to claim from each integration: `due` maps integration → (its most
     urgent priority, how many are due). Integrations take one slot each in turn (most urgent
-    first, then a rotating order), never beyond `max_in_flight` in flight, until `limit`."""
+    first, then a rotating order), never beyond `max_in_flight` in flight, until `limit`. The
+    rotating order starts after integration `start_after` (the last one the previous claim
+    served: round-robin), or is shifted by `rotation`. The result is in serving order."""
     room = {
         integration: min(count, max_in_flight - in_flight.get(integration, 0))
         for integration, (_, count) in due.items()
@@ -332,8 +335,11 @@ def allot(
     ids = sorted(i for i, r in room.items() if r > 0)
     if not ids or limit <= 0:
         return {}
-    shift = rotation % len(ids)
-    turn = {i: (n - shift) % len(ids) for n, i in enumerate(ids)}
+    if start_after is not None:
+        turn = {i: (i <= start_after, i) for i in ids}
+    else:
+        shift = rotation % len(ids)
+        turn = {i: (False, (n - shift) % len(ids)) for n, i in enumerate(ids)}
     order = sorted(ids, key=lambda i: (due[i][0], turn[i]))
     quota = dict.fromkeys(order, 0)
     left = limit
@@ -401,10 +407,13 @@ async def claim_due(
         in_flight,
         limit=limit,
         max_in_flight=NO_CAP if max_in_flight is None else max_in_flight,
-        rotation=next(_ROUND),
+        start_after=_LAST_SERVED[0],
     )
     if not quotas:
         return []
+    # The next claim starts after the last integration served in the last pass.
+    most = max(quotas.values())
+    _LAST_SERVED[0] = [i for i, q in quotas.items() if q == most][-1]
     # Each integration's due sales numbered most urgent first; the first `quota` of each.
     rank = (
         func.row_number()
