@@ -91,11 +91,14 @@ async def many(url: str, tenants: int = 200, sales: int = 25) -> dict[str, Any]:
     # One seller alone with its fair share of the application budget: the budget's sustained
     # rate (limit 50/s, burst 10: 40/s) split over every seller, burst 1.
     share = (cfg.ml_budget_rps - cfg.ml_budget_rps / 5) / tenants
+    # A budget of `share` per second: over a 5 s window, a burst of 1 plus 5 × share refilled
+    # (the limiter refills (limit - burst) per window).
+    window = 5.0
     share_cfg = SimConfig(
         slots=64,
         max_in_flight=4,
-        ml_budget_rps=share * 5 / 2,
-        ml_budget_window=5.0,  # 2.5 × share per 5 s window, burst 1: `share` per second
+        ml_budget_rps=(share * window + 1) / window,
+        ml_budget_window=window,
         ml_budget_capacity=1.0,
     )
     at_share, wall_share = await _run(url, [TenantLoad("share", sales=sales)], share_cfg)
