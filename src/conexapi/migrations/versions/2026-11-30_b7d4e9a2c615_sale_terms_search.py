@@ -1,7 +1,7 @@
 """sale terms: an indexed, per-tenant table of what the search finds a sale by
 
 Revision ID: b7d4e9a2c615
-Revises: e5a1c7f3b920
+Revises: f2c8d4a6b1e3
 Create Date: 2026-11-30 22:30:00
 
 - `sale_term (tenant_id, kind, term, sale_id)`: kind "w" is each word of the buyer's name and
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7d4e9a2c615"
-down_revision: str | None = "e5a1c7f3b920"
+down_revision: str | None = "f2c8d4a6b1e3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
