@@ -46,7 +46,7 @@ def pages(today: date) -> dict[str, str]:
     }
 
 
-async def run(n: int, top: int) -> None:
+async def run(n: int, top: int, only: list[str] | None = None) -> None:
     from conexapi.app import create_app
     from conexapi.runtime import Runtime
     from conexapi.settings import Settings
@@ -90,6 +90,8 @@ async def run(n: int, top: int) -> None:
                 print(f"\n{name}: {total:,} sales", flush=True)
                 print(f"  {'page':30} {'p50 ms':>8} {'max ms':>8} {'queries':>8} {'db ms':>8}")
                 for label, path in pages(date.today()).items():
+                    if only and label not in only:
+                        continue
                     await client.get(path)
                     statements.clear()
                     times, queries, db = [], [], []
@@ -123,8 +125,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=10, help="timed requests per page")
     parser.add_argument("--top", type=int, default=0, help="show each page's slowest statements")
+    parser.add_argument(
+        "--page", action="append", help="only this page (its label, e.g. Resumen); repeatable"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.n, args.top))
+    asyncio.run(run(args.n, args.top, args.page))
 
 
 if __name__ == "__main__":

@@ -356,6 +356,30 @@ async def overview(
     return Overview(profit, recon, gap_ids)
 
 
+async def totals(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date,
+    date_to: date,
+    integration_id: int | None = None,
+) -> Amounts:
+    """The profit report's totals of a period, from the days alone (no sale listed): what
+    Resumen shows. Equals `overview(...).profit.totals`."""
+    out = Amounts()
+    for fig in await period_days(
+        session,
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        integration_id=integration_id,
+    ):
+        amounts = amounts_of(fig.data)
+        if amounts.ventas or amounts.anuladas:
+            out.add(amounts)
+    return out
+
+
 async def rows_for(
     session: AsyncSession, tenant_id: int, sales: list[Sale], names: dict[int, str]
 ) -> list[SaleWithDocs]:

@@ -13,7 +13,7 @@ from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.reports import days
 from conexapi.reports.days import Overview, ReconciliationSummary
 from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
-from conexapi.reports.profit import ProfitReport, SaleProfit, profit_csv_rows, profit_report
+from conexapi.reports.profit import Amounts, ProfitReport, SaleProfit, profit_csv_rows, profit_report
 from conexapi.reports.reconciliation import (
     ReconciliationRow,
     reconcile,
@@ -134,6 +134,20 @@ async def profit(
         gap_rows=0,
     )
     return result.profit
+
+
+async def profit_totals(
+    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
+) -> Amounts:
+    """Only the profit report's totals (Resumen's cards): the days of the period, no sale
+    loaded (`profit` also lists the period's latest MAX_REPORT_SALES sales)."""
+    return await days.totals(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    )
 
 
 async def reconciliation(

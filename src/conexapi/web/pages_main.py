@@ -149,7 +149,7 @@ async def home(
     page = await sales.list_sales(
         session, tenant_id=user.tenant_id, filters=in_period, page=1, page_size=8
     )
-    profit = await reports.profit(session, tenant_id=user.tenant_id, period=period)
+    profit = await reports.profit_totals(session, tenant_id=user.tenant_id, period=period)
     status = await sales.progress(
         session,
         tenant_id=user.tenant_id,
@@ -175,7 +175,7 @@ async def home(
         {
             "title": "Resumen",
             "page": page,
-            "profit": profit.totals,
+            "profit": profit,
             "periodo": periodo,
             "periods": PERIOD_LABELS,
             "span": span,
