@@ -110,8 +110,13 @@ async def run(n: int, top: int, only: list[str] | None = None) -> None:
                         flush=True,
                     )
                     if top:
-                        for took, sql in sorted(statements, reverse=True)[:top]:
-                            print(f"      {took / n:7.1f} ms  {sql[:160]}")
+                        # Per request: each statement's time summed over the n requests, / n.
+                        per: dict[str, list[float]] = {}
+                        for took, sql in statements:
+                            per.setdefault(sql, []).append(took)
+                        ranked = sorted(per.items(), key=lambda kv: -sum(kv[1]))
+                        for sql, took in ranked[:top]:
+                            print(f"      {sum(took) / n:7.1f} ms  x{len(took) / n:.0f}  {sql[:150]}")
                     statements.clear()
     finally:
         await runtime.aclose()

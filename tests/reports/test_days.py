@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from conexapi.db import transaction
-from conexapi.reports.days import overview, refresh_marked_days
+from conexapi.reports.days import overview, refresh_marked_days, totals
 from conexapi.reports.profit import profit_report
 from conexapi.reports.reconciliation import reconcile
 from conexapi.reports.repository import sales_in_range
@@ -28,7 +28,10 @@ async def _assert_same(runtime: Runtime, tenant_id: int, start: date, end: date)
         fast = await overview(
             session, tenant_id=tenant_id, date_from=start, date_to=end, gap_rows=None
         )
+        # Resumen's cards: the totals alone, from the days.
+        cards = await totals(session, tenant_id=tenant_id, date_from=start, date_to=end)
     assert fast.profit.totals == scratch.totals
+    assert cards == scratch.totals
     assert fast.profit.by_day == scratch.by_day
     assert fast.profit.by_platform == scratch.by_platform
     assert [s.sale_id for s in fast.profit.sales] == [s.sale_id for s in scratch.sales][-300:]

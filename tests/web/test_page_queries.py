@@ -133,6 +133,31 @@ async def test_ventas_and_reportes_run_the_same_queries_for_few_and_many_sales(
     assert len(set(shown)) == 25
 
 
+async def test_resumen_reads_its_figures_from_the_days_not_the_sales(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn, other_owner: SignedIn
+) -> None:
+    """Resumen's cards are the period's totals from the days: it loads no sale of the period
+    beyond the 8 it lists (it once loaded the period's latest 20,000 with their documents)."""
+    await _history(runtime, owner.tenant_id, count=40, days=5)
+    await _history(runtime, other_owner.tenant_id, count=700, days=90)
+    seen: dict[str, list[str]] = {}
+    for name, who in (("few", owner), ("many", other_owner)):
+        client.cookies.clear()
+        await web_login(client, who.email)
+        for period in ("", "?periodo=30"):
+            assert (await client.get(f"/app{period}")).status_code == 200
+            with counting(runtime) as statements:
+                assert (await client.get(f"/app{period}")).status_code == 200
+            seen[f"{name}{period}"] = statements
+    for key, statements in seen.items():
+        assert len(statements) <= len(seen["few"]), (key, statements)
+        # Sale rows and documents: only for the 8 listed (no statement over the period's sales).
+        rows = [s for s in statements if "FROM document" in s or "sale.facts" in s]
+        assert len(rows) <= 2, (key, rows)
+        for statement in rows:
+            assert len(re.findall(r"\?|%s", statement.split("IN (", 1)[-1])) <= 9, statement
+
+
 async def test_reportes_pages_every_sale_and_difference_of_the_period(
     client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
 ) -> None:
