@@ -46,6 +46,8 @@ class Sale(TimestampMixin, Base):
         Index("ix_sale_tenant_state_sort", "tenant_id", "state", "sort_at", "id"),
         # The backlog and a sale's place in it, counted without reading rows.
         Index("ix_sale_tenant_state_due", "tenant_id", "state", "next_attempt_at"),
+        # Ventas' causes (needs_attention per error code), counted without reading rows.
+        Index("ix_sale_tenant_state_error", "tenant_id", "state", "error_code"),
         # A search's collected ids, paged by date and state without reading their rows.
         Index("ix_sale_tenant_id_sort", "tenant_id", "id", "sort_at", "state"),
         Index("ix_sale_integration_sort", "integration_id", "sort_at", "id", "state"),
