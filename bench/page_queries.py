@@ -112,11 +112,14 @@ async def run(n: int, top: int, only: list[str] | None = None) -> None:
                     if top:
                         # Per request: each statement's time summed over the n requests, / n.
                         per: dict[str, list[float]] = {}
-                        for took, sql in statements:
-                            per.setdefault(sql, []).append(took)
+                        for ms, sql in statements:
+                            per.setdefault(sql, []).append(ms)
                         ranked = sorted(per.items(), key=lambda kv: -sum(kv[1]))
-                        for sql, took in ranked[:top]:
-                            print(f"      {sum(took) / n:7.1f} ms  x{len(took) / n:.0f}  {sql[:150]}")
+                        for sql, times_ms in ranked[:top]:
+                            print(
+                                f"      {sum(times_ms) / n:7.1f} ms  "
+                                f"x{len(times_ms) / n:.0f}  {sql[:150]}"
+                            )
                     statements.clear()
     finally:
         await runtime.aclose()

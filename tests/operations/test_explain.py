@@ -191,8 +191,11 @@ async def test_main_queries_never_scan_the_sale_table(mariadb_migrated: str) -> 
                             scans.append(f"{name}: {statement}")
                         extra = str(row["Extra"] or "").split("; ")  # not "...index condition"
                         counting = "sale.facts" not in statement
-                        if name in covered and counting and table == "sale" and (
-                            "Using index" not in extra
+                        if (
+                            name in covered
+                            and counting
+                            and table == "sale"
+                            and ("Using index" not in extra)
                         ):
                             uncovered.append(f"{name}: {row['key']} {row['Extra']}: {statement}")
         assert scans == []

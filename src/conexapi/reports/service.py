@@ -13,7 +13,13 @@ from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.reports import days
 from conexapi.reports.days import Overview, ReconciliationSummary
 from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
-from conexapi.reports.profit import Amounts, ProfitReport, SaleProfit, profit_csv_rows, profit_report
+from conexapi.reports.profit import (
+    Amounts,
+    ProfitReport,
+    SaleProfit,
+    profit_csv_rows,
+    profit_report,
+)
 from conexapi.reports.reconciliation import (
     ReconciliationRow,
     reconcile,
