@@ -104,3 +104,29 @@ def test_a_backfill_window_keeps_only_the_orders_created_in_it() -> None:
     assert not created_in(order(end), day, end)
     assert not created_in(order(end + timedelta(minutes=30)), day, end)
     assert created_in({"id": "2"}, day, end)  # unreadable: kept rather than lost
+
+
+async def test_a_live_pack_notified_at_once_reads_each_order_once(stack: Stack) -> None:
+    # Every order of every pack is notified at once: each gets a provisional sale, and workers
+    # take several at a time. The provisional sales of one pack find each other (a sibling's
+    # order is delivered on merging, or a sibling not claimed yet is merged before it reads).
+    before = Counter(stack.sandbox.ml.calls)
+    generated = await stack.generate(6, mix={"pack": 1})
+    orders = [o for g in generated for o in g["order_ids"]]
+    assert len(orders) > len(generated)  # packs of two or three orders
+    await stack.settle(workers=2)
+    calls = Counter(stack.sandbox.ml.calls)
+    calls.subtract(before)
+    assert calls["GET /orders/{order_id}"] <= len(orders), calls
+    assert calls["GET /packs/{pack_id}"] == len(generated), calls
+    sales = await stack.sales()
+    assert sorted(s["external_id"] for s in sales) == sorted(str(g["pack_id"]) for g in generated)
+    # Later payments of the packs' last orders: still one invoice per pack, never two.
+    await stack.advance()
+    await stack.settle(workers=2)
+    sales = await stack.sales()
+    assert len(sales) == len(generated)
+    assert {s["state"] for s in sales} == {"invoiced"}
+    keys = Counter(i["idempotency_key"] for i in await stack.siigo("invoices"))
+    assert len(keys) == len(generated)
+    assert set(keys.values()) == {1}

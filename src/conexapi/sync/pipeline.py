@@ -6,6 +6,7 @@ the lease is still ours; external calls happen outside transactions.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -62,6 +63,11 @@ _SIIGO_CONNECTION = aliased(Connection)
 
 # Codes a sale keeps as its reason although it is not failing: a person's decision, a preview.
 KEPT_CODES = (*ELSEWHERE_CODES, PREVIEW)
+
+# How long the sale of a pack waits for a sibling provisional sale that is reading one of its
+# orders (it delivers the order on merging), and how often it looks.
+PACK_SIBLING_WAIT_SECONDS = 3.0
+PACK_SIBLING_POLL_SECONDS = 0.1
 
 # A sale whose processing loses a deadlock is advanced again at once, this many times in all.
 LOCK_CONFLICT_RETRIES = 3
@@ -136,9 +142,18 @@ class SaleProcessor:
         self.worker_id = worker_id
         self.policy = policy or RetryPolicy.from_settings(runtime.settings.worker)
         self.rng = rng or random.Random()
+        # The sales this worker is advancing now (a claimed sale not in it waits for a slot).
+        self.started: set[int] = set()
 
     async def process(self, sale_id: int) -> str | None:
         """Advances one claimed sale; returns its new state (None if it was merged or lost)."""
+        self.started.add(sale_id)
+        try:
+            return await self._process(sale_id)
+        finally:
+            self.started.discard(sale_id)
+
+    async def _process(self, sale_id: int) -> str | None:
         ctx = await self._load(sale_id)
         if ctx is None:
             return None
@@ -311,6 +326,13 @@ class SaleProcessor:
             if step.code == PREVIEW and not await still_previewing(session, ctx.integration_id):
                 # The integration went live while this attempt previewed: invoice it now.
                 values = {**values, "next_attempt_at": utcnow()}
+            if len(ctx.seen_versions) > 1:
+                # A pack: a sibling may have delivered a newer copy of an order this attempt
+                # read; it is kept and the sale is due again at once to use it.
+                delivered = await _locked_prefetched(session, ctx.sale_id)
+                newer = _newer_deliveries(delivered, ctx.seen_versions)
+                if newer:
+                    values = {**values, "prefetched": newer, "next_attempt_at": utcnow()}
             try:
                 await self._update_owned(session, ctx.sale_id, **values)
             except LeaseLost:
@@ -591,15 +613,15 @@ class SaleProcessor:
         if pack_id:
             # First become the pack's sale, or merge into it if another order got there first
             # (then this sale is gone and nothing more is fetched for it).
-            ctx.seen_versions = {
-                str(o["id"]): str(o.get("last_updated") or "") for o in orders.values()
-            }
-            await self._rekey(ctx, str(pack_id), list(orders))
+            ctx.seen_versions = _versions(orders)
+            await self._rekey(ctx, str(pack_id), orders)
             pack = await ml.get_pack(str(pack_id))
             for ref in pack.get("orders") or []:
                 oid = str(ref.get("id"))
                 if oid not in orders:
-                    orders[oid] = await self._order(ctx, ml, oid)
+                    orders[oid] = await self._pack_order(ctx, ml, oid)
+            # What this attempt read: the end of the attempt compares siblings' deliveries.
+            ctx.seen_versions = _versions(orders)
         ordered = list(orders.values())
         billing = await ml.get_billing_info(first)
         shipping_id = (first.get("shipping") or {}).get("id")
@@ -622,6 +644,83 @@ class SaleProcessor:
             shipment=shipment,
         )
 
+    async def _pack_order(
+        self, ctx: Context, ml: MercadoLibreClient, order_id: str
+    ) -> dict[str, Any]:
+        """Another order of this sale's pack, read once in all: as a search returned it, as the
+        provisional sale of that order delivered it on merging (it read it), or from
+        MercadoLibre. A provisional sale of that order being processed right now is waited for
+        briefly (it is reading the order and will deliver it); one not claimed yet is merged
+        here before it reads anything (`_from_sibling`)."""
+        found = ctx.prefetched.pop(order_id, None)
+        if isinstance(found, dict) and _is_order(found, order_id):
+            return found
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PACK_SIBLING_WAIT_SECONDS
+        while True:
+            delivered, busy = await retry_on_lock_conflict(
+                lambda: self._from_sibling(ctx, order_id)
+            )
+            if delivered is not None:
+                return delivered
+            if not busy or loop.time() >= deadline:
+                break
+            await asyncio.sleep(PACK_SIBLING_POLL_SECONDS)
+        return await ml.get_order(order_id)
+
+    async def _from_sibling(
+        self, ctx: Context, order_id: str
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """(the order if a sibling delivered it, whether a sibling is reading it now). A sibling
+        (the provisional sale of that order) that nobody holds is merged into this sale at once:
+        its order is then read here, once, and never by it."""
+        now = utcnow()
+        async with self.runtime.sessions() as session:
+            delivered = (
+                await session.execute(select(Sale.prefetched).where(Sale.id == ctx.sale_id))
+            ).scalar_one_or_none()
+            found = delivered.get(order_id) if isinstance(delivered, dict) else None
+            if isinstance(found, dict) and _is_order(found, order_id):
+                return found, False
+            sibling = (
+                await session.execute(
+                    select(Sale.id, Sale.lease_until, Sale.lease_owner).where(
+                        Sale.integration_id == ctx.integration_id,
+                        Sale.external_id == order_id,
+                        Sale.state == SaleState.PENDING.value,
+                        Sale.total.is_(None),
+                    )
+                )
+            ).first()
+            if sibling is None:
+                return None, False
+            sibling_id, lease_until, owner = sibling[0], naive_utc(sibling[1]), sibling[2]
+            # Claimed by this worker but waiting for a slot: it has read nothing yet either.
+            waiting_here = owner == self.worker_id and sibling_id not in self.started
+            if lease_until is not None and lease_until >= now and not waiting_here:
+                return None, True
+            free = or_(Sale.lease_until.is_(None), Sale.lease_until < now)
+            await session.execute(
+                update(SaleOrder).where(SaleOrder.sale_id == sibling_id).values(sale_id=ctx.sale_id)
+            )
+            await session.execute(
+                update(SaleEvent).where(SaleEvent.sale_id == sibling_id).values(sale_id=ctx.sale_id)
+            )
+            gone = await session.execute(
+                delete(Sale).where(
+                    Sale.id == sibling_id,
+                    or_(free, Sale.lease_owner == self.worker_id) if waiting_here else free,
+                )
+            )
+            if not gone.rowcount or sibling_id in self.started:  # type: ignore[attr-defined]
+                # Claimed between the two statements: it reads the order and delivers it.
+                await session.rollback()
+                return None, True
+            await self._link_orders(session, ctx, ctx.sale_id, [order_id])
+            await session.commit()
+        log.info("sale.pack_sibling_merged", order_id=order_id, merged_sale_id=sibling_id)
+        return None, False
+
     async def _discard(self, ctx: Context, exc: PermanentError) -> None:
         """A sale known only from a notification whose order MercadoLibre says this seller does
         not have: anyone can post a notification (the application id is public), so it was
@@ -642,7 +741,7 @@ class SaleProcessor:
         )
         raise _Discarded
 
-    async def _rekey(self, ctx: Context, external_id: str, order_ids: list[str]) -> None:
+    async def _rekey(self, ctx: Context, external_id: str, orders: dict[str, Any]) -> None:
         """The sale was created from an order; it is really its pack. Merge or rename.
 
         Several orders of one pack may be processed at once by several workers: one renames its
@@ -652,28 +751,47 @@ class SaleProcessor:
         """
         for _ in range(3):
             renamed = await retry_on_lock_conflict(
-                lambda: self._rename_or_merge(ctx, external_id, order_ids)
+                lambda: self._rename_or_merge(ctx, external_id, orders)
             )
             if renamed:
                 ctx.external_id = external_id
                 return
         raise RuntimeError(f"could not give sale {ctx.sale_id} its pack id {external_id}")
 
-    async def _rename_or_merge(self, ctx: Context, external_id: str, order_ids: list[str]) -> bool:
+    async def _rename_or_merge(
+        self, ctx: Context, external_id: str, orders: dict[str, Any]
+    ) -> bool:
+        order_ids = list(orders)
         async with self.runtime.sessions() as session:
             sale = await self._owned(session, ctx.sale_id)
             if sale.external_id == external_id:
                 return True
             found = (
                 await session.execute(
-                    select(Sale.id, Sale.facts).where(
+                    select(Sale.id, Sale.facts, Sale.prefetched, Sale.lease_until)
+                    .where(
                         Sale.integration_id == ctx.integration_id,
                         Sale.external_id == external_id,
                     )
+                    .with_for_update()
                 )
             ).first()
-            other, other_facts = (None, None) if found is None else (found[0], found[1])
-            if other is not None:
+            if found is not None:
+                other, other_facts, delivered, leased = found
+                read = _already_read(other_facts, ctx.seen_versions)
+                leased = naive_utc(leased)
+                if (leased is not None and leased >= utcnow()) or not read:
+                    # The orders this sale read go to the pack's sale, so it does not read them
+                    # again (it may be waiting for them now: `_pack_order`).
+                    delivered = await _locked_prefetched(session, other)
+                    kept = dict(delivered) if isinstance(delivered, dict) else {}
+                    kept.update(orders)
+                    await session.execute(
+                        update(Sale)
+                        .where(Sale.id == other)
+                        .values(prefetched=kept)
+                        .execution_options(synchronize_session=False)
+                    )
                 # The pack already has its sale: move our orders and timeline there.
                 await session.execute(
                     update(SaleOrder).where(SaleOrder.sale_id == sale.id).values(sale_id=other)
@@ -683,7 +801,7 @@ class SaleProcessor:
                 )
                 await session.execute(delete(Sale).where(Sale.id == sale.id))
                 await self._link_orders(session, ctx, other, order_ids)
-                if not _already_read(other_facts, ctx.seen_versions):
+                if not read:
                     # The pack's sale has not read these orders at this version: again now.
                     await queue.make_sale_due(session, other)
                 await session.commit()
@@ -753,6 +871,47 @@ def _already_read(facts: Any, versions: dict[str, str]) -> bool:
         if seen is None or now is None or now > seen:
             return False
     return True
+
+
+async def _locked_prefetched(session: Any, sale_id: int) -> Any:
+    """A sale's `prefetched`, read under a write lock held until the commit, so that two
+    siblings delivering orders at once never lose one (MariaDB: FOR UPDATE; SQLite: a write
+    first, which takes the database's write lock before the read)."""
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(
+            update(Sale)
+            .where(Sale.id == sale_id)
+            .values(prefetched=Sale.prefetched)
+            .execution_options(synchronize_session=False)
+        )
+        query = select(Sale.prefetched).where(Sale.id == sale_id)
+    else:
+        query = select(Sale.prefetched).where(Sale.id == sale_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _versions(orders: dict[str, Any]) -> dict[str, str]:
+    return {oid: str(o.get("last_updated") or "") for oid, o in orders.items()}
+
+
+def _is_order(found: Any, order_id: str) -> bool:
+    return isinstance(found, dict) and str(found.get("id")) == order_id
+
+
+def _newer_deliveries(delivered: Any, seen: dict[str, str]) -> dict[str, Any]:
+    """The orders siblings delivered (`_rename_or_merge`) that are newer than what this attempt
+    read of them: the pack's sale must be read again with them (an order this attempt did not
+    read at all is not kept: the next attempt reads it as usual)."""
+    if not isinstance(delivered, dict) or not seen:
+        return {}
+    newer: dict[str, Any] = {}
+    for order_id, order in delivered.items():
+        if order_id not in seen or not _is_order(order, order_id):
+            continue
+        was, now = _moment(seen[order_id]), _moment(order.get("last_updated"))
+        if now is not None and (was is None or now > was):
+            newer[order_id] = order
+    return newer
 
 
 def _moment(value: Any) -> datetime | None:
