@@ -37,16 +37,23 @@ from conexapi.db import (
 )
 from conexapi.integrations.models import Integration
 from conexapi.marketplaces.mercadolibre.client import MercadoLibreClient, meli_client
-from conexapi.marketplaces.mercadolibre.mapping import build_sale_facts
+from conexapi.marketplaces.mercadolibre.mapping import (
+    build_sale_facts,
+    buyer_shipping_on_payments,
+    seller_shipping_cost,
+)
 from conexapi.messages import text
+from conexapi.messages.numbers import cop
 from conexapi.runtime import Runtime
 from conexapi.sales.decision import Action, decide
 from conexapi.sales.facts import SaleFacts
+from conexapi.sales.profit import shipping_pending, with_seller_shipping
 from conexapi.sales.settings import InvoicingSettings
 from conexapi.sales.snapshot import buyer_name, facts_to_json
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind, Step
 from conexapi.sync import breaker, queue
+from conexapi.sync.crediting import update_profit
 from conexapi.sync.invoicing import Invoicer, invoice_of
 from conexapi.sync.manual import ELSEWHERE_CODES, elsewhere_step, is_elsewhere
 from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
@@ -127,6 +134,11 @@ class Context:
     preview: bool = False
     # Known only by one order id from a notification (or a sweep), never read from MercadoLibre.
     provisional: bool = False
+    # Its claim priority and profit as loaded (a follow-up after the invoice reads the
+    # shipment's costs only), and whether this attempt leaves such a follow-up due.
+    priority: int = int(queue.Priority.LIVE)
+    profit: dict[str, Any] = field(default_factory=dict)
+    follow_up: bool = False
 
 
 class SaleProcessor:
@@ -202,6 +214,8 @@ class SaleProcessor:
                         siigo.paused_at,
                         Sale.prefetched,
                         Sale.deferred_reason,
+                        Sale.priority,
+                        Sale.profit,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -235,6 +249,8 @@ class SaleProcessor:
             siigo_paused=row[18] is not None,
             prefetched=dict(row[19] or {}),
             deferred_reason=row[20],
+            priority=int(row[21]),
+            profit=dict(row[22] or {}),
             loaded_invoice=invoice,
             invoice_loaded=True,
             provisional=(
@@ -299,6 +315,10 @@ class SaleProcessor:
                 (Sale.priority < int(queue.Priority.LIVE), int(queue.Priority.LIVE)),
                 else_=Sale.priority,
             )
+            if ctx.follow_up:
+                values["priority"] = int(queue.Priority.FOLLOW_UP)
+            elif ctx.priority == queue.Priority.FOLLOW_UP and not shipping_pending(ctx.profit):
+                values["priority"] = int(queue.Priority.LIVE)
         if step.reset_attempts:
             values["attempts"] = 0
         if ctx.failing == "set":
@@ -535,6 +555,13 @@ class SaleProcessor:
         invoicer = Invoicer(
             self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
         )
+        if (
+            ctx.state == SaleState.INVOICED.value
+            and ctx.priority == queue.Priority.FOLLOW_UP
+            and shipping_pending(ctx.profit)
+        ):
+            # Nothing changed since the invoice: only the seller's shipping cost is missing.
+            return await self._seller_shipping(ctx, ml)
         if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
             # A sale its Siigo company cannot serve now is deferred before any vendor call.
             await invoicer.siigo.check_budget()
@@ -552,6 +579,10 @@ class SaleProcessor:
         if existing is not None and existing.erp_id:
             if ctx.siigo_paused and facts.refunds:
                 return _paused(ctx)  # a credit note would be sent
+            if shipping_pending(ctx.profit) and facts.shipping_seller_known:
+                # Re-read after the invoice with the shipment's costs: the profit is complete.
+                await update_profit(invoicer, facts, existing)
+                ctx.profit = {}
             return await invoicer.after_invoice(facts, existing)
         now = utcnow()
         recheck = timedelta(seconds=self.runtime.settings.worker.data_recheck_seconds)
@@ -590,7 +621,42 @@ class SaleProcessor:
             return await invoicer.preview(facts)
         if ctx.siigo_paused:
             return _paused(ctx)
-        return _then_credit(await invoicer.issue(facts, existing), facts)
+        return self._after_issue(
+            ctx, _then_credit(await invoicer.issue(facts, existing), facts), facts
+        )
+
+    def _after_issue(self, ctx: Context, step: Step, facts: SaleFacts) -> Step:
+        """An invoice issued without the shipment's costs (it did not need them): the seller's
+        shipping cost is read next, at the lowest priority (`_seller_shipping`)."""
+        if step.state is SaleState.INVOICED and not facts.shipping_seller_known:
+            ctx.follow_up = True
+            if step.next_at is None:
+                step.next_at = utcnow()
+        return step
+
+    async def _seller_shipping(self, ctx: Context, ml: MercadoLibreClient) -> Step:
+        """The follow-up after an invoice issued without the shipment's costs: reads them and
+        completes the profit (the net less the seller's shipping cost) and the facts."""
+        async with self.runtime.sessions() as session:
+            stored = (
+                await session.execute(select(Sale.facts).where(Sale.id == ctx.sale_id))
+            ).scalar_one_or_none()
+        facts = dict(stored or {})
+        shipment_id = (facts.get("extra") or {}).get("shipment_id")
+        costs = await ml.get_shipment_costs(str(shipment_id)) if shipment_id else None
+        cost = seller_shipping_cost(costs)
+        ctx.pending = {
+            **ctx.pending,
+            "facts": {**facts, "shipping_paid_by_seller": str(cost), "shipping_seller_known": True},
+            "profit": with_seller_shipping(ctx.profit, cost),
+        }
+        ctx.profit = {}
+        return Step(
+            state=SaleState.INVOICED,
+            next_at=None,
+            message=text("sync.seller_shipping_read", cost=cop(cost)),
+            kind=EventKind.CHECKED,
+        )
 
     async def _order(self, ctx: Context, ml: MercadoLibreClient, order_id: str) -> dict[str, Any]:
         """The order as a search just returned it, or as MercadoLibre answers now (used once:
@@ -625,7 +691,14 @@ class SaleProcessor:
         ordered = list(orders.values())
         billing = await ml.get_billing_info(first)
         shipping_id = (first.get("shipping") or {}).get("id")
-        costs = await ml.get_shipment_costs(str(shipping_id)) if shipping_id else None
+        invoiced = ctx.state == SaleState.INVOICED.value or bool(
+            ctx.loaded_invoice is not None and ctx.loaded_invoice.erp_id
+        )
+        # The shipment's costs are for the invoice only when the payments do not say what the
+        # buyer paid for shipping; otherwise they are for profit, read after the invoice (a sale
+        # already invoiced reads them now: no invoice waits on them).
+        later = bool(shipping_id) and not invoiced and buyer_shipping_on_payments(ordered)
+        costs = await ml.get_shipment_costs(str(shipping_id)) if shipping_id and not later else None
         shipment = None
         if shipping_id and ctx.settings.invoice_trigger.value == "delivered":
             shipment = await ml.get_shipment(str(shipping_id))
@@ -642,6 +715,7 @@ class SaleProcessor:
             shipment_costs=costs,
             discounts=discounts or None,
             shipment=shipment,
+            seller_costs_pending=later,
         )
 
     async def _pack_order(
