@@ -105,7 +105,8 @@ def run_case(stack: BenchStack, kind: str, count: int, seed: int, mode: str) -> 
     total = sum(per_sale.values()) - follow_up
     pending = int(
         stack.db.scalar(
-            "SELECT COUNT(*) FROM sale WHERE state='invoiced' AND profit LIKE '%envio_pendiente%'"
+            "SELECT COUNT(*) FROM sale"
+            " WHERE state='invoiced' AND LOCATE('envio_pendiente', profit) > 0"
         )
     )
     result = {

@@ -737,15 +737,35 @@ class SaleProcessor:
             )
             if delivered is not None:
                 return delivered
-            if not busy or loop.time() >= deadline:
+            if busy is None or loop.time() >= deadline:
                 break
             await asyncio.sleep(PACK_SIBLING_POLL_SECONDS)
-        return await ml.get_order(order_id)
+        order = await ml.get_order(order_id)
+        if busy is not None:
+            # The sibling is still held (by another worker, perhaps still waiting for a slot):
+            # it gets this copy, so that it does not read the order again if it has not yet.
+            await retry_on_lock_conflict(lambda: self._hand_over(busy, order_id, order))
+        return order
+
+    async def _hand_over(self, sibling_id: int, order_id: str, order: dict[str, Any]) -> None:
+        async with self.runtime.sessions() as session:
+            await session.execute(
+                update(Sale)
+                .where(
+                    Sale.id == sibling_id,
+                    Sale.external_id == order_id,
+                    Sale.total.is_(None),
+                    Sale.prefetched.is_(None),
+                )
+                .values(prefetched={order_id: order})
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
 
     async def _from_sibling(
         self, ctx: Context, order_id: str
-    ) -> tuple[dict[str, Any] | None, bool]:
-        """(the order if a sibling delivered it, whether a sibling is reading it now). A sibling
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """(the order if a sibling delivered it, the sibling reading it now if any). A sibling
         (the provisional sale of that order) that nobody holds is merged into this sale at once:
         its order is then read here, once, and never by it."""
         now = utcnow()
@@ -755,7 +775,7 @@ class SaleProcessor:
             ).scalar_one_or_none()
             found = delivered.get(order_id) if isinstance(delivered, dict) else None
             if isinstance(found, dict) and _is_order(found, order_id):
-                return found, False
+                return found, None
             sibling = (
                 await session.execute(
                     select(Sale.id, Sale.lease_until, Sale.lease_owner).where(
@@ -767,12 +787,12 @@ class SaleProcessor:
                 )
             ).first()
             if sibling is None:
-                return None, False
+                return None, None
             sibling_id, lease_until, owner = sibling[0], naive_utc(sibling[1]), sibling[2]
             # Claimed by this worker but waiting for a slot: it has read nothing yet either.
             waiting_here = owner == self.worker_id and sibling_id not in self.started
             if lease_until is not None and lease_until >= now and not waiting_here:
-                return None, True
+                return None, sibling_id
             free = or_(Sale.lease_until.is_(None), Sale.lease_until < now)
             await session.execute(
                 update(SaleOrder).where(SaleOrder.sale_id == sibling_id).values(sale_id=ctx.sale_id)
@@ -789,11 +809,11 @@ class SaleProcessor:
             if not gone.rowcount or sibling_id in self.started:  # type: ignore[attr-defined]
                 # Claimed between the two statements: it reads the order and delivers it.
                 await session.rollback()
-                return None, True
+                return None, sibling_id
             await self._link_orders(session, ctx, ctx.sale_id, [order_id])
             await session.commit()
         log.info("sale.pack_sibling_merged", order_id=order_id, merged_sale_id=sibling_id)
-        return None, False
+        return None, None
 
     async def _discard(self, ctx: Context, exc: PermanentError) -> None:
         """A sale known only from a notification whose order MercadoLibre says this seller does
