@@ -154,11 +154,18 @@ class SaleProcessor:
         self.worker_id = worker_id
         self.policy = policy or RetryPolicy.from_settings(runtime.settings.worker)
         self.rng = rng or random.Random()
-        # The sales this worker is advancing now (a claimed sale not in it waits for a slot).
+        # The sales this worker is advancing now (a claimed sale not in it waits for a slot),
+        # the claimed ones another sale of their pack is merging into itself (`_from_sibling`),
+        # and those of them that came up meanwhile (not advanced).
         self.started: set[int] = set()
+        self.absorbing: set[int] = set()
+        self.skipped: set[int] = set()
 
     async def process(self, sale_id: int) -> str | None:
         """Advances one claimed sale; returns its new state (None if it was merged or lost)."""
+        if sale_id in self.absorbing:
+            self.skipped.add(sale_id)
+            return None
         self.started.add(sale_id)
         try:
             return await self._process(sale_id)
@@ -770,12 +777,6 @@ class SaleProcessor:
         its order is then read here, once, and never by it."""
         now = utcnow()
         async with self.runtime.sessions() as session:
-            delivered = (
-                await session.execute(select(Sale.prefetched).where(Sale.id == ctx.sale_id))
-            ).scalar_one_or_none()
-            found = delivered.get(order_id) if isinstance(delivered, dict) else None
-            if isinstance(found, dict) and _is_order(found, order_id):
-                return found, None
             sibling = (
                 await session.execute(
                     select(Sale.id, Sale.lease_until, Sale.lease_owner).where(
@@ -786,6 +787,13 @@ class SaleProcessor:
                     )
                 )
             ).first()
+            # Read after the sibling: one gone has committed its delivery with its deletion.
+            delivered = (
+                await session.execute(select(Sale.prefetched).where(Sale.id == ctx.sale_id))
+            ).scalar_one_or_none()
+            found = delivered.get(order_id) if isinstance(delivered, dict) else None
+            if isinstance(found, dict) and _is_order(found, order_id):
+                return found, None
             if sibling is None:
                 return None, None
             sibling_id, lease_until, owner = sibling[0], naive_utc(sibling[1]), sibling[2]
@@ -793,25 +801,47 @@ class SaleProcessor:
             waiting_here = owner == self.worker_id and sibling_id not in self.started
             if lease_until is not None and lease_until >= now and not waiting_here:
                 return None, sibling_id
-            free = or_(Sale.lease_until.is_(None), Sale.lease_until < now)
-            await session.execute(
-                update(SaleOrder).where(SaleOrder.sale_id == sibling_id).values(sale_id=ctx.sale_id)
+            if waiting_here:
+                self.absorbing.add(sibling_id)  # from now on it is not started here
+            try:
+                return await self._absorb(session, ctx, order_id, sibling_id, now, waiting_here)
+            finally:
+                self.absorbing.discard(sibling_id)
+                self.skipped.discard(sibling_id)
+
+    async def _absorb(
+        self,
+        session: Any,
+        ctx: Context,
+        order_id: str,
+        sibling_id: int,
+        now: datetime,
+        waiting_here: bool,
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """Merges a sibling nobody is advancing into this sale, before it reads anything."""
+        free = or_(Sale.lease_until.is_(None), Sale.lease_until < now)
+        await session.execute(
+            update(SaleOrder).where(SaleOrder.sale_id == sibling_id).values(sale_id=ctx.sale_id)
+        )
+        await session.execute(
+            update(SaleEvent).where(SaleEvent.sale_id == sibling_id).values(sale_id=ctx.sale_id)
+        )
+        gone = await session.execute(
+            delete(Sale).where(
+                Sale.id == sibling_id,
+                or_(free, Sale.lease_owner == self.worker_id) if waiting_here else free,
             )
-            await session.execute(
-                update(SaleEvent).where(SaleEvent.sale_id == sibling_id).values(sale_id=ctx.sale_id)
-            )
-            gone = await session.execute(
-                delete(Sale).where(
-                    Sale.id == sibling_id,
-                    or_(free, Sale.lease_owner == self.worker_id) if waiting_here else free,
-                )
-            )
-            if not gone.rowcount or sibling_id in self.started:  # type: ignore[attr-defined]
-                # Claimed between the two statements: it reads the order and delivers it.
-                await session.rollback()
-                return None, sibling_id
-            await self._link_orders(session, ctx, ctx.sale_id, [order_id])
-            await session.commit()
+        )
+        if not gone.rowcount or sibling_id in self.started:  # type: ignore[attr-defined]
+            # Claimed between the two statements: it reads the order and delivers it.
+            await session.rollback()
+            if sibling_id in self.skipped:
+                # It came up here meanwhile and was not advanced: due again at once.
+                await queue.release_leases(session, worker_id=self.worker_id, sale_ids=[sibling_id])
+                await session.commit()
+            return None, sibling_id
+        await self._link_orders(session, ctx, ctx.sale_id, [order_id])
+        await session.commit()
         log.info("sale.pack_sibling_merged", order_id=order_id, merged_sale_id=sibling_id)
         return None, None
 
