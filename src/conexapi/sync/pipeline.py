@@ -633,12 +633,18 @@ class SaleProcessor:
         )
 
     def _after_issue(self, ctx: Context, step: Step, facts: SaleFacts) -> Step:
-        """An invoice issued without the shipment's costs (it did not need them): the seller's
-        shipping cost is read next, at the lowest priority (`_seller_shipping`)."""
-        if step.state is SaleState.INVOICED and not facts.shipping_seller_known:
+        """An invoice issued without the shipment's costs (it did not need them) and nothing
+        else to re-check: the seller's shipping cost is read next, at the lowest priority
+        (`_seller_shipping`)."""
+        if (
+            step.state is SaleState.INVOICED
+            and not facts.shipping_seller_known
+            and step.next_at is None
+        ):
             ctx.follow_up = True
-            if step.next_at is None:
-                step.next_at = utcnow()
+            step.next_at = utcnow()
+        # A re-check already scheduled (the DIAN status, a credit note) is a full one: the
+        # invoice being issued, it reads the costs and completes the profit then.
         return step
 
     async def _seller_shipping(self, ctx: Context, ml: MercadoLibreClient) -> Step:
