@@ -139,6 +139,8 @@ class Context:
     priority: int = int(queue.Priority.LIVE)
     profit: dict[str, Any] = field(default_factory=dict)
     follow_up: bool = False
+    # When its orders were last read from MercadoLibre.
+    fetched_at: datetime | None = None
 
 
 class SaleProcessor:
@@ -223,6 +225,7 @@ class SaleProcessor:
                         Sale.deferred_reason,
                         Sale.priority,
                         Sale.profit,
+                        Sale.fetched_at,
                     )
                     .join(Integration, Integration.id == Sale.integration_id)
                     .outerjoin(ml, ml.id == Integration.ml_connection_id)
@@ -258,6 +261,7 @@ class SaleProcessor:
             deferred_reason=row[20],
             priority=int(row[21]),
             profit=dict(row[22] or {}),
+            fetched_at=naive_utc(row[23]),
             loaded_invoice=invoice,
             invoice_loaded=True,
             provisional=(
@@ -562,13 +566,18 @@ class SaleProcessor:
         invoicer = Invoicer(
             self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
         )
-        if (
-            ctx.state == SaleState.INVOICED.value
-            and ctx.priority == queue.Priority.FOLLOW_UP
-            and shipping_pending(ctx.profit)
-        ):
-            # Nothing changed since the invoice: only the seller's shipping cost is missing.
-            return await self._seller_shipping(ctx, ml)
+        if ctx.state == SaleState.INVOICED.value and shipping_pending(ctx.profit):
+            window = timedelta(seconds=self.runtime.settings.notification_refetch_seconds)
+            read_at = ctx.fetched_at
+            if ctx.priority == queue.Priority.FOLLOW_UP:
+                # Nothing changed since the invoice: only the seller's shipping cost is missing.
+                return await self._seller_shipping(ctx, ml)
+            if read_at is not None and utcnow() - read_at < window:
+                # A notification within the refetch window turned the follow-up into a
+                # re-check: the costs now, the re-read when the window ends (as for any sale).
+                step = await self._seller_shipping(ctx, ml)
+                step.next_at = read_at + window
+                return step
         if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
             # A sale its Siigo company cannot serve now is deferred before any vendor call.
             await invoicer.siigo.check_budget()
