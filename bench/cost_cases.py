@@ -6,13 +6,17 @@ For each case (a scenario kind), a batch of sales is brought in two ways:
 - backfill: no notification arrives (all dropped); a backfill of today finds the orders with
   `orders/search`, which returns them whole, so the worker need not read them again.
 
-The minimum per sale: the order (live only: a backfill's search page already holds it, 1/50 of
-a call per order), its billing info, its shipment costs (the invoice needs the buyer's share of
-shipping, and ConexAPI reads it from `/shipments/{id}/costs`, the authority), the pack and each
-other order of a pack (live), and the discounts of each order tagged `order_has_discount`.
+The minimum per sale on the invoicing path: the order (live only: a backfill's search page
+already holds it, 1/50 of a call per order), its billing info, its shipment costs only when the
+invoice needs them (the payments do not say what the buyer paid for shipping), the pack and
+each other order of a pack (live), and the discounts of each order tagged `order_has_discount`.
+
+The shipment's costs the invoice does not need are still read once per invoiced sale, after the
+invoice, for profit (the seller's shipping cost: a lowest-priority follow-up). They are counted
+apart (`follow_up`) and against their own minimum (one per invoiced sale with a shipment).
 Counted with the simulator's own per-endpoint statistics.
 
-    python -m bench.cost_cases [--per-case 20]
+    python -m bench.cost_cases [--per-case 20] [--cases pack,single] [--modes live]
 """
 
 from __future__ import annotations
@@ -32,13 +36,22 @@ from conexapi.sales.clock import COLOMBIA
 # read again by every search that finds it, which would be counted in the cases after it.
 CASES = ("single", "shipping_buyer", "coupon", "company_buyer", "pack")
 SEARCH_PAGE = 50
+COSTS = "GET /shipments/{shipment_id}/costs"
+
+
+def invoice_needs_costs(sale: dict[str, Any]) -> bool:
+    """Whether the invoice needs `/shipments/{id}/costs`: only when the payments do not carry
+    `shipping_cost`. The simulator's payments always carry it (0 when the buyer paid none),
+    as MercadoLibre's do (docs/vendors/mercadolibre.md §6.1, §15)."""
+    return False
 
 
 def minimum(sales: list[dict[str, Any]], *, backfill: bool) -> float:
     total = 0.0
     for s in sales:
         orders = len(s["order_ids"])
-        per = 2.0  # billing info, shipment costs
+        per = 1.0  # billing info
+        per += 1 if invoice_needs_costs(s) else 0  # shipment costs, when the invoice needs them
         per += 0 if backfill else orders  # every order of the sale (a pack's others included)
         per += 1 if s["pack_id"] else 0  # the pack
         lines = s["details"]["lines"]
@@ -86,7 +99,16 @@ def run_case(stack: BenchStack, kind: str, count: int, seed: int, mode: str) -> 
     per_sale = {k: v for k, v in ml.items() if k not in periodic}
     invoiced = int(stack.db.scalar("SELECT COUNT(*) FROM document WHERE kind='invoice'")) - inv0
     floor = minimum(generated, backfill=backfill)
-    total = sum(per_sale.values())
+    # Costs the invoices did not need are read after them (follow-ups, re-checks of invoiced
+    # sales): off the invoicing path, counted apart.
+    follow_up = 0 if any(invoice_needs_costs(g) for g in generated) else per_sale.get(COSTS, 0)
+    total = sum(per_sale.values()) - follow_up
+    pending = int(
+        stack.db.scalar(
+            "SELECT COUNT(*) FROM sale"
+            " WHERE state='invoiced' AND LOCATE('envio_pendiente', profit) > 0"
+        )
+    )
     result = {
         "case": kind,
         "mode": mode,
@@ -98,10 +120,14 @@ def run_case(stack: BenchStack, kind: str, count: int, seed: int, mode: str) -> 
         "ratio": round(total / floor, 3) if floor else None,
         "ml_per_invoiced_sale": round(total / invoiced, 2) if invoiced else None,
         "minimum_per_sale": round(floor / len(generated), 2) if generated else None,
+        "follow_up": follow_up,
+        "follow_up_minimum": invoiced,
+        "profit_pending_after": pending,
     }
     print(
-        f"[cost-cases] {kind} {mode}: {total} ML calls for {invoiced} invoices "
-        f"(min {floor}, x{result['ratio']}); {per_sale}"
+        f"[cost-cases] {kind} {mode}: {total} ML calls on the invoicing path for {invoiced} "
+        f"invoices (min {floor}, x{result['ratio']}), {follow_up} costs after the invoice "
+        f"(min {invoiced}), {pending} profits pending; {per_sale}"
     )
     return result
 
@@ -112,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=8100)
     parser.add_argument("--database", default="conexapi_bench_cost_cases")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--modes", default="backfill,live")
     args = parser.parse_args(argv)
     started = time.monotonic()
     results: list[dict[str, Any]] = []
@@ -123,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         seed = args.seed
         # Backfills first, on an empty account: a backfill of today finds every earlier case's
         # orders too (settled ones are left alone; waiting unpaid ones are read again).
-        for mode in ("backfill", "live"):
-            for kind in CASES:
+        cases = [c for c in CASES if c in args.cases.split(",")]
+        for mode in [m for m in ("backfill", "live") if m in args.modes.split(",")]:
+            for kind in cases:
                 results.append(run_case(stack, kind, args.per_case, seed, mode))
                 seed += 1000
         stack.stop_workers()

@@ -169,6 +169,8 @@ def cost_cases(d: dict[str, Any]) -> str:
             f"x{c['ratio']}",
             c["ml_per_invoiced_sale"],
             c["minimum_per_sale"],
+            f"{c.get('follow_up', 0)} / {c.get('follow_up_minimum', 0)}",
+            c.get("profit_pending_after", ""),
         ]
         for c in d["cases"]
     ]
@@ -180,10 +182,15 @@ def cost_cases(d: dict[str, Any]) -> str:
         f"{d['params']['per_case']} sales per case (`python -m bench.cost_cases`). Live: every "
         "change notified, the worker reads the sale. Backfill: every notification dropped, a "
         "backfill of today finds the orders with `orders/search`, which returns them whole "
-        "(`sale.prefetched`: the worker does not read them again). **Minimum** per sale: its "
-        "billing info and shipment costs, the pack and (live) each of its orders, the "
-        "discounts of each order tagged `order_has_discount`; a backfill adds one search page "
-        "per 50 orders. Periodic calls (missed feeds) are not per sale.\n\n"
+        "(`sale.prefetched`: the worker does not read them again). **Minimum** per sale on "
+        "the invoicing path: its billing info, its shipment costs only when the invoice needs "
+        "them (the payments do not say what the buyer paid for shipping; the simulator's "
+        "always do), the pack and (live) each of its orders, the discounts of each order tagged "
+        "`order_has_discount`; a backfill adds one search page per 50 orders. **After the "
+        "invoice**: the shipment costs the invoice did not need, read for profit by a "
+        "lowest-priority follow-up (measured / one per invoiced sale), and the invoiced sales "
+        "whose profit is still pending once the case settled. Periodic calls (missed feeds) "
+        "are not per sale.\n\n"
         + table(
             rows,
             [
@@ -191,11 +198,13 @@ def cost_cases(d: dict[str, Any]) -> str:
                 "mode",
                 "sales",
                 "invoiced",
-                "ML calls",
+                "ML calls (invoicing path)",
                 "minimum",
                 "ratio",
                 "per invoiced sale",
                 "minimum per sale",
+                "costs after the invoice / min",
+                "profits pending",
             ],
         )
         + "\n\n"

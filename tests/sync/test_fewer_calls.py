@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 from conexapi.inbox.models import Notification
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sync.backfill import created_in
+from conexapi.sync.models import Sale
+from conexapi.sync.queue import Priority
 from conexapi.sync.sweep import sweep_integration
 from tests.stack import Stack, running_stack, stack_settings
 
@@ -104,3 +107,65 @@ def test_a_backfill_window_keeps_only_the_orders_created_in_it() -> None:
     assert not created_in(order(end), day, end)
     assert not created_in(order(end + timedelta(minutes=30)), day, end)
     assert created_in({"id": "2"}, day, end)  # unreadable: kept rather than lost
+
+
+async def test_a_live_pack_notified_at_once_reads_each_order_once(stack: Stack) -> None:
+    # Every order of every pack is notified at once: each gets a provisional sale, and workers
+    # take several at a time. The provisional sales of one pack find each other (a sibling's
+    # order is delivered on merging, or a sibling not claimed yet is merged before it reads).
+    before = Counter(stack.sandbox.ml.calls)
+    generated = await stack.generate(6, mix={"pack": 1})
+    orders = [o for g in generated for o in g["order_ids"]]
+    assert len(orders) > len(generated)  # packs of two or three orders
+    await stack.settle(workers=2)
+    calls = Counter(stack.sandbox.ml.calls)
+    calls.subtract(before)
+    assert calls["GET /orders/{order_id}"] <= len(orders), calls
+    assert calls["GET /packs/{pack_id}"] == len(generated), calls
+    sales = await stack.sales()
+    assert sorted(s["external_id"] for s in sales) == sorted(str(g["pack_id"]) for g in generated)
+    # Later payments of the packs' last orders: still one invoice per pack, never two.
+    await stack.advance()
+    await stack.settle(workers=2)
+    sales = await stack.sales()
+    assert len(sales) == len(generated)
+    assert {s["state"] for s in sales} == {"invoiced"}
+    keys = Counter(i["idempotency_key"] for i in await stack.siigo("invoices"))
+    assert len(keys) == len(generated)
+    assert set(keys.values()) == {1}
+
+
+async def test_an_invoice_with_buyer_shipping_on_the_payment_skips_the_costs_call(
+    stack: Stack,
+) -> None:
+    # The payment says what the buyer paid for shipping: the invoice needs no shipment costs.
+    # The seller's shipping cost (for profit) is read after the invoice, at the lowest priority.
+    [g] = await stack.generate(1, mix={"shipping_buyer": 1})
+    [shipment] = [s for s in stack.sandbox.ml.shipments.values() if s.order_ids == g["order_ids"]]
+    shipment.sender_cost = Decimal("7450")  # MercadoLibre charges the seller part of it
+    costs = "GET /shipments/{shipment_id}/costs"
+    before = stack.sandbox.ml.calls[costs]
+    assert await stack.worker().run_once() == 1  # the invoicing attempt only
+    assert len(await stack.siigo("invoices")) == 1
+    assert stack.sandbox.ml.calls[costs] == before
+    async with stack.runtime.sessions() as session:
+        sale = (await session.execute(select(Sale))).scalar_one()
+        pending, priority = dict(sale.profit), sale.priority
+    assert sale.state == "invoiced"
+    assert pending["envio_pendiente"] == "1"
+    assert pending["envio_vendedor"] == "0"
+    assert priority == int(Priority.FOLLOW_UP)
+    await stack.settle()
+    assert stack.sandbox.ml.calls[costs] == before + 1
+    async with stack.runtime.sessions() as session:
+        sale = (await session.execute(select(Sale))).scalar_one()
+        profit, facts = dict(sale.profit), dict(sale.facts)
+    assert "envio_pendiente" not in profit
+    assert Decimal(profit["envio_vendedor"]) == shipment.sender_cost
+    assert Decimal(profit["neto"]) == Decimal(pending["neto"]) - shipment.sender_cost
+    assert facts["shipping_seller_known"] is True
+    assert Decimal(facts["shipping_paid_by_seller"]) == shipment.sender_cost
+    assert sale.state == "invoiced"
+    assert sale.priority == int(Priority.LIVE)
+    assert sale.next_attempt_at is None
+    assert len(await stack.siigo("invoices")) == 1

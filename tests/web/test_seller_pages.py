@@ -494,3 +494,48 @@ async def test_csv_import_redirects_and_says_what_went_wrong_in_spanish(
     after = await client.get(empty.headers["location"])
     assert "línea 2 (SKU —): el SKU está vacío" in after.text
     assert "empty sku" not in after.text
+
+
+async def test_a_profit_waiting_for_the_sellers_shipping_cost_says_pendiente(
+    client: httpx.AsyncClient, runtime: Runtime, owner: SignedIn
+) -> None:
+    # Invoiced without the shipment's costs (the payment carried the buyer's shipping): the
+    # seller's shipping cost is read after the invoice; until then the page says so.
+    ids = await seed_sales(runtime, owner.tenant_id)
+    profit = {
+        "total": "120000",
+        "iva": "19159.66",
+        "comision": "15600",
+        "envio_vendedor": "0",
+        "devuelto": "0",
+        "neto": "85240.34",
+        "envio_pendiente": "1",
+    }
+    pending = await _add_sale(
+        runtime,
+        owner.tenant_id,
+        ids["integration"],
+        external_id="2000777",
+        order_ids=["2000777"],
+        state="invoiced",
+        total=Decimal("120000"),
+        sale_date=datetime.now(UTC),
+        facts=_facts(),
+        profit=profit,
+    )
+    await web_login(client, owner.email)
+    page = visible_text((await client.get(f"/app/sales/{pending}")).text)
+    assert "Envío pagado por el vendedor Pendiente" in page
+    assert "Neto (pendiente: falta el costo de envío del vendedor" in page
+    async with transaction(runtime.sessions) as session:
+        sale = await session.get(Sale, pending)
+        assert sale is not None
+        sale.profit = {
+            **{k: v for k, v in profit.items() if k != "envio_pendiente"},
+            "envio_vendedor": "7450",
+            "neto": "77790.34",
+        }
+    page = visible_text((await client.get(f"/app/sales/{pending}")).text)
+    assert "Pendiente" not in page
+    assert "Envío pagado por el vendedor −$ 7.450" in page
+    assert "Neto $ 77.790,34" in page

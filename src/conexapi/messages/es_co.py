@@ -177,6 +177,7 @@ CATALOGUE: dict[str, str] = {
     "la venta sigue en ~{wait}.",
     "sync.deferred_meli_budget": "Esperando el cupo de peticiones a MercadoLibre; la venta sigue "
     "en ~{wait}.",
+    "sync.seller_shipping_read": "Costo de envío del vendedor leído de MercadoLibre: {cost}.",
     "sync.recheck_deferred": "No se pudo revisar la venta ahora ({reason}); se revisará de nuevo.",
     "sync.dead_after": "Se agotó el plazo de reintentos ({hours} h, {attempts} intentos): "
     "{reason} Revise la venta y reinténtela cuando el proveedor responda.",

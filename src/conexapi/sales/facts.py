@@ -148,3 +148,7 @@ class SaleFacts:
     # Which version of each order these facts describe: order id → MercadoLibre's `last_updated`
     # as fetched. The sweep compares it with what `orders/search` reports to skip re-checks.
     order_versions: dict[str, str] = field(default_factory=dict)
+    # False when the shipment's costs were not read yet: the invoice did not need them (the
+    # payments say what the buyer paid for shipping), and the seller's share
+    # (`shipping_paid_by_seller`, for profit only) is read after the invoice.
+    shipping_seller_known: bool = True

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from decimal import Decimal
+from typing import Any
 
 from conexapi.sales.facts import SaleFacts
 
-__all__ = ["CANCELLED", "sale_profit"]
+__all__ = [
+    "CANCELLED",
+    "SHIPPING_PENDING",
+    "sale_profit",
+    "shipping_pending",
+    "with_seller_shipping",
+]
 
 ZERO = Decimal("0")
 CANCELLED = frozenset({"cancelled", "pending_cancel"})
+# In `sale.profit` while the seller's shipping cost is not read yet (after the invoice).
+SHIPPING_PENDING = "envio_pendiente"
 
 
 def sale_profit(
@@ -48,7 +57,7 @@ def sale_profit(
     iva = invoice_iva - credited_iva
     fee = facts.marketplace_fee - fee_back
     net = facts.total_paid + meli - iva - fee - facts.shipping_paid_by_seller - refunded
-    return {
+    profit = {
         "total": str(facts.total_paid),
         "aporte_mercadolibre": str(meli),
         "iva": str(iva),
@@ -59,3 +68,21 @@ def sale_profit(
         "devuelto": str(refunded),
         "neto": str(net),
     }
+    if not facts.shipping_seller_known:
+        # The seller's shipping cost is read after the invoice: the net lacks it until then.
+        profit[SHIPPING_PENDING] = "1"
+    return profit
+
+
+def with_seller_shipping(profit: dict[str, str], cost: Decimal) -> dict[str, str]:
+    """A profit written while the seller's shipping cost was pending, with that cost now known
+    (what `sale_profit` gives with it: the net is lower by exactly that cost)."""
+    done = {k: v for k, v in profit.items() if k != SHIPPING_PENDING}
+    before = Decimal(str(profit.get("envio_vendedor") or "0"))
+    done["envio_vendedor"] = str(cost)
+    done["neto"] = str(Decimal(str(profit.get("neto") or "0")) + before - cost)
+    return done
+
+
+def shipping_pending(profit: dict[str, Any] | None) -> bool:
+    return bool(profit) and bool((profit or {}).get(SHIPPING_PENDING))

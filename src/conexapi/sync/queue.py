@@ -9,7 +9,8 @@ Claims are fair and prioritized (`claim_due`, docs/scheduling.md): at most
 `CONEXAPI_WORKER_MAX_IN_FLIGHT_PER_INTEGRATION` sales of one integration are in flight across
 every worker, the free slots go round-robin over the integrations with due work, and within an
 integration the most urgent first (`Priority`: a person's retry, a live notification, a sweep
-re-check, a backfill), then the longest due. One seller's backlog never holds every slot.
+re-check, a backfill, a follow-up after the invoice), then the longest due. One seller's
+backlog never holds every slot.
 
 A crashed worker's lease expires (or is given back as soon as the worker is known to be gone);
 a worker that cannot finish a sale for a reason of ours (the database went away, a SIGTERM)
@@ -45,6 +46,7 @@ class Priority(IntEnum):
     LIVE = 1  # a live notification (and the default)
     SWEEP = 2  # a periodic sweep's re-check
     BACKFILL = 3  # a historical load
+    FOLLOW_UP = 4  # after the invoice: the shipment's costs, for profit only (`sync.pipeline`)
 
 
 SOURCE_PRIORITY = {

@@ -190,13 +190,16 @@ def build_sale_facts(
     shipment_costs: dict[str, Any] | None,
     discounts: dict[str, dict[str, Any]] | None = None,
     shipment: dict[str, Any] | None = None,
+    seller_costs_pending: bool = False,
 ) -> SaleFacts:
     """Canonical facts of one sale: a pack (all its orders) or a single order.
 
     `discounts` maps order id → the `/orders/{id}/discounts` response; `shipment` is the
     `/shipments/{id}` response (only its `status` is read, for the "delivered" trigger).
     `pack_complete` is False when the pack lists an order that is not in `orders`; with no pack
-    given the orders are taken as complete.
+    given the orders are taken as complete. `seller_costs_pending`: the shipment's costs were
+    not read (the invoice did not need them, `buyer_shipping_on_payments`); the seller's
+    shipping cost is read after the invoice, for profit.
     """
     if not orders:
         raise ValueError("build_sale_facts needs at least one order")
@@ -233,12 +236,7 @@ def build_sale_facts(
             )
 
     shipping_buyer, shipping_known = _buyer_shipping(orders, shipment_costs)
-    shipping_seller = ZERO
-    if shipment_costs:
-        shipping_seller = sum(
-            (to_decimal(as_dict(s).get("cost")) for s in as_list(shipment_costs.get("senders"))),
-            ZERO,
-        )
+    shipping_seller = seller_shipping_cost(shipment_costs)
 
     listed = {str_id(as_dict(o).get("id")) for o in as_list(as_dict(pack).get("orders"))} - {None}
     first = orders[0]
@@ -281,6 +279,7 @@ def build_sale_facts(
         delivered=text(as_dict(shipment).get("status")).lower() == "delivered",
         pack_complete=listed <= set(order_ids),
         extra=extra,
+        shipping_seller_known=not (seller_costs_pending and shipment_costs is None),
         order_versions={
             order_id: str(order["last_updated"])
             for order, order_id in zip(orders, order_ids, strict=True)
@@ -315,6 +314,26 @@ def _buyer_shipping(
         return sum((to_decimal(v) for v in reported), ZERO), True
     shipped = any(as_dict(o.get("shipping")).get("id") for o in orders)
     return ZERO, not shipped
+
+
+def buyer_shipping_on_payments(orders: list[dict[str, Any]]) -> bool:
+    """Whether the orders' payments say what the buyer paid for shipping: every paid payment
+    carries `shipping_cost` (0 when the buyer paid none; in a pack it rides on one order's
+    payment, §3.1, §6.1). The invoice then needs no `/shipments/{id}/costs`, whose seller share
+    is for profit only."""
+    payments = [
+        as_dict(p)
+        for o in orders
+        for p in as_list(o.get("payments"))
+        if text(as_dict(p).get("status")).lower() in PAID_PAYMENT_STATUSES
+    ]
+    return bool(payments) and all(p.get("shipping_cost") is not None for p in payments)
+
+
+def seller_shipping_cost(shipment_costs: Mapping[str, Any] | None) -> Decimal:
+    """What MercadoLibre charges the seller for the shipment (`senders[].cost`, §6.2)."""
+    senders = as_list(as_dict(shipment_costs).get("senders"))
+    return sum((to_decimal(as_dict(s).get("cost")) for s in senders), ZERO)
 
 
 def order_ids_of_pack(pack: Mapping[str, Any]) -> list[str]:
