@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,8 @@ from conexapi.sales.states import DocumentKind, DocumentStatus
 from conexapi.sync.models import Sale, SaleDayMark, SaleDayStat
 
 REFRESH_BATCH = 20_000  # marks read per refresh pass
+# Today and yesterday (Colombia) keep their hours' figures too: the days still changing.
+HOURLY_DAYS = 2
 DayKey = tuple[int, date]  # (integration_id, Colombia day)
 
 
@@ -58,10 +60,19 @@ def colombia_day(moment: datetime) -> date:
 
 
 async def day_rows(
-    session: AsyncSession, tenant_id: int, integration_id: int, day: date, marketplace: str
+    session: AsyncSession,
+    tenant_id: int,
+    integration_id: int,
+    day: date,
+    marketplace: str,
+    hour: int | None = None,
 ) -> list[SaleWithDocs]:
-    """The day's sales with their documents, oldest first (as the from-scratch reports)."""
+    """The day's sales (or those of one of its Colombia hours) with their documents, oldest
+    first (as the from-scratch reports)."""
     start = colombia_midnight(day)
+    length = timedelta(days=1)
+    if hour is not None:
+        start, length = start + timedelta(hours=hour), timedelta(hours=1)
     sales = list(
         (
             await session.execute(
@@ -70,7 +81,7 @@ async def day_rows(
                     Sale.integration_id == integration_id,
                     Sale.tenant_id == tenant_id,
                     Sale.sort_at >= start,
-                    Sale.sort_at < start + timedelta(days=1),
+                    Sale.sort_at < start + length,
                 )
                 .order_by(Sale.sort_at, Sale.id)
             )
@@ -119,6 +130,61 @@ def day_stat(rows: list[SaleWithDocs]) -> dict[str, Any]:
         "gap_ids": gap_ids,
         "explained_ids": explained_ids,
     }
+
+
+def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One stat of consecutive parts of a day (its hours, in order): equals `day_stat` of all
+    their rows (sums, and the ids of the differences in the same order)."""
+    amounts = Amounts()
+    gaps: dict[str, int] = {}
+    out: dict[str, Any] = {"credit_notes": 0, "sales": 0, "ml_paid": 0, "invoiced": 0}
+    out["dian_accepted"] = 0
+    notes_total = Decimal("0")
+    gap_ids: list[int] = []
+    explained_ids: list[int] = []
+    for part in parts:
+        amounts.add(amounts_of(part))
+        for key in ("credit_notes", "sales", "ml_paid", "invoiced", "dian_accepted"):
+            out[key] += int(part.get(key) or 0)
+        notes_total += Decimal(str(part.get("credit_notes_total") or "0"))
+        for gap, n in (part.get("gaps") or {}).items():
+            gaps[gap] = gaps.get(gap, 0) + int(n)
+        gap_ids.extend(int(i) for i in part.get("gap_ids") or [])
+        explained_ids.extend(int(i) for i in part.get("explained_ids") or [])
+    return {
+        "profit": amounts.as_dict(),
+        "credit_notes": out["credit_notes"],
+        "credit_notes_total": str(notes_total),
+        "sales": out["sales"],
+        "ml_paid": out["ml_paid"],
+        "invoiced": out["invoiced"],
+        "dian_accepted": out["dian_accepted"],
+        "gaps": gaps,
+        "gap_ids": gap_ids,
+        "explained_ids": explained_ids,
+    }
+
+
+def hour_of(row: SaleWithDocs) -> int:
+    """The Colombia hour (0-23) of a sale's date."""
+    return colombia_hour(row.sale.sort_at or row.sale.created_at)
+
+
+def colombia_hour(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(COLOMBIA).hour
+
+
+def stat_with_hours(rows: list[SaleWithDocs]) -> dict[str, Any]:
+    """`day_stat` of a recent day, with each of its hours' own stat under "hours" (the hours
+    with sales): a day still changing is then computed again at read time only for its
+    changed hours (`period_days`)."""
+    by_hour: dict[int, list[SaleWithDocs]] = defaultdict(list)
+    for row in rows:
+        by_hour[hour_of(row)].append(row)
+    hours = {str(h): day_stat(by_hour[h]) for h in sorted(by_hour)}
+    return {**merge_stats(list(hours.values())), "hours": hours}
 
 
 def amounts_of(data: dict[str, Any]) -> Amounts:
@@ -173,12 +239,13 @@ async def refresh_marked_days(
             )
         )
         if rows:
+            recent = day >= colombia_day(now) - timedelta(days=HOURLY_DAYS - 1)
             session.add(
                 SaleDayStat(
                     integration_id=integration_id,
                     day=day,
                     tenant_id=tenant_id,
-                    data=day_stat(rows),
+                    data=stat_with_hours(rows) if recent else day_stat(rows),
                     updated_at=now,
                 )
             )
@@ -212,23 +279,27 @@ async def _marked_days(
     start: datetime,
     end: datetime,
     integration_id: int | None,
-) -> set[DayKey]:
+) -> dict[DayKey, set[int]]:
+    """The marked days of the period, each with its marked Colombia hours."""
     # Colombia keeps UTC-5 all year (no daylight saving time).
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        day_expr: Any = func.date(SaleDayMark.at, "-5 hours")
+        hour_expr: Any = func.strftime("%Y-%m-%d %H", SaleDayMark.at, "-5 hours")
     else:
-        day_expr = func.date(func.date_sub(SaleDayMark.at, text("INTERVAL 5 HOUR")))
+        hour_expr = func.date_format(
+            func.date_sub(SaleDayMark.at, text("INTERVAL 5 HOUR")), "%Y-%m-%d %H"
+        )
     stmt = (
-        select(SaleDayMark.integration_id, day_expr)
+        select(SaleDayMark.integration_id, hour_expr)
         .where(SaleDayMark.tenant_id == tenant_id, SaleDayMark.at >= start, SaleDayMark.at < end)
         .distinct()
     )
     if integration_id is not None:
         stmt = stmt.where(SaleDayMark.integration_id == integration_id)
-    out: set[DayKey] = set()
-    for iid, day in (await session.execute(stmt)).all():
-        out.add((int(iid), day if isinstance(day, date) else date.fromisoformat(str(day))))
+    out: dict[DayKey, set[int]] = defaultdict(set)
+    for iid, stamp in (await session.execute(stmt)).all():
+        day, hour = str(stamp).split(" ")
+        out[(int(iid), date.fromisoformat(day))].add(int(hour))
     return out
 
 
@@ -240,7 +311,9 @@ async def period_days(
     date_to: date,
     integration_id: int | None = None,
 ) -> list[DayFigures]:
-    """Every integration-day of the period with sales, in day order."""
+    """Every integration-day of the period with sales, in day order. A marked day is computed
+    from its sales; when it has its hours stored (today, yesterday), only its marked hours
+    are, the others are the stored ones."""
     start = colombia_midnight(date_from)
     end = colombia_midnight(date_to) + timedelta(days=1)
     marked = await _marked_days(session, tenant_id, start, end, integration_id)
@@ -252,17 +325,32 @@ async def period_days(
     if integration_id is not None:
         stmt = stmt.where(SaleDayStat.integration_id == integration_id)
     found: dict[DayKey, DayFigures] = {}
+    hourly: dict[DayKey, dict[str, Any]] = {}
     for iid, day, data in (await session.execute(stmt)).all():
         if (iid, day) not in marked:
             found[(iid, day)] = DayFigures(iid, day, data)
+        elif isinstance(data.get("hours"), dict):
+            hourly[(iid, day)] = data["hours"]
     if marked:
         names = await marketplaces(session, tenant_id)
-        for iid, day in marked:
+        for (iid, day), hours in marked.items():
             if not date_from <= day <= date_to:
                 continue
-            rows = await day_rows(session, tenant_id, iid, day, names.get(iid, "MercadoLibre"))
-            if rows:
-                found[(iid, day)] = DayFigures(iid, day, day_stat(rows), rows)
+            market = names.get(iid, "MercadoLibre")
+            stored = hourly.get((iid, day))
+            if stored is None:
+                rows = await day_rows(session, tenant_id, iid, day, market)
+                if rows:
+                    found[(iid, day)] = DayFigures(iid, day, day_stat(rows), rows)
+                continue
+            parts = {int(h): part for h, part in stored.items() if int(h) not in hours}
+            for hour in hours:
+                rows = await day_rows(session, tenant_id, iid, day, market, hour=hour)
+                if rows:
+                    parts[hour] = day_stat(rows)
+            if parts:
+                data = merge_stats([parts[h] for h in sorted(parts)])
+                found[(iid, day)] = DayFigures(iid, day, data)
     return sorted(found.values(), key=lambda d: (d.day, d.integration_id))
 
 
