@@ -38,7 +38,7 @@ from conexapi.reports.profit import (
 from conexapi.reports.reconciliation import ReconciliationRow, reconcile_sale
 from conexapi.reports.repository import SaleWithDocs, marketplaces
 from conexapi.runtime import Runtime
-from conexapi.sales.clock import COLOMBIA
+from conexapi.sales.clock import COLOMBIA, colombia_today
 from conexapi.sales.states import DocumentKind, DocumentStatus
 from conexapi.sync.models import Sale, SaleDayMark, SaleDayStat
 
@@ -239,7 +239,7 @@ async def refresh_marked_days(
             )
         )
         if rows:
-            recent = day >= colombia_day(now) - timedelta(days=HOURLY_DAYS - 1)
+            recent = day >= colombia_today() - timedelta(days=HOURLY_DAYS - 1)
             session.add(
                 SaleDayStat(
                     integration_id=integration_id,
