@@ -24,6 +24,7 @@ from conexapi.core.clock import Clock, SystemClock
 from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
 from conexapi.security.keys import KeyMaterial, load_keys
+from conexapi.security.passwords import configure_hashing
 from conexapi.security.tokens import TokenService
 from conexapi.settings import Settings
 
@@ -95,6 +96,9 @@ class Runtime:
         # every kind of process: API, worker, CLI.
         import conexapi.models  # noqa: F401
 
+        configure_hashing(
+            time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+        )
         keys = load_keys(settings)
         engine = create_engine(settings.database_url)
         return cls(

@@ -18,13 +18,12 @@ from typing import Any
 
 import httpx
 
-from conexapi.connections.rate_limit import RateLimiter
+from conexapi.connections.rate_limit import BudgetGate, RateLimiter
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
 from conexapi.core.errors import (
     NotFoundError,
     PermanentError,
     PermissionMissingError,
-    RateLimitedError,
 )
 from conexapi.core.http import parse_meli_error, send
 from conexapi.core.retry import with_retries
@@ -93,24 +92,33 @@ class MercadoLibreClient:
     ) -> None:
         self.http = http
         self.auth = auth
-        self.limiter = limiter
-        self.budget_key = budget_key
-        self.max_wait = max_wait
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
-        # Set once a request got its token within `max_wait` (see `SiigoClient.admitted`).
-        self.admitted = False
+        # The application's budget; `max_wait` holds for the first request only (`gate.admitted`).
+        self.gate = BudgetGate(limiter, budget_key, max_wait)
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.gate.limiter
+
+    @property
+    def budget_key(self) -> str:
+        return self.gate.key
+
+    @property
+    def max_wait(self) -> float | None:
+        return self.gate.max_wait
+
+    @property
+    def admitted(self) -> bool:
+        """A request of this client got its token: the next ones wait their turn."""
+        return self.gate.admitted
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request within the application's budget."""
-        if self.limiter is not None:
-            await self.limiter.acquire(
-                self.budget_key, max_wait=None if self.admitted else self.max_wait
-            )
-            self.admitted = True
-        try:
-            return await send(
+        return await self.gate.send(
+            lambda: send(
                 self.http,
                 method,
                 path,
@@ -119,10 +127,7 @@ class MercadoLibreClient:
                 auth=self.auth,
                 **kwargs,
             )
-        except RateLimitedError as exc:
-            if self.limiter is not None:
-                await self.limiter.notice_429(self.budget_key, exc.retry_after)
-            raise
+        )
 
     async def _get(
         self,
