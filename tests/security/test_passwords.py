@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ async def test_the_settings_choose_the_cost_and_any_cost_verifies(default_cost: 
     assert not passwords.verify_password("s3cret-pass", "not-a-hash")
 
 
-def production(**overrides: object) -> Settings:
+def production(**overrides: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         env=Environment.PRODUCTION,
