@@ -89,8 +89,16 @@ def mariadb_migrated() -> str:
     return MARIADB_URL
 
 
+_SYNC_ENGINES: dict[str, sa.Engine] = {}
+
+
 def _truncate_mariadb(url: str) -> None:
-    engine = sa.create_engine(_sync_url(url))
+    # One engine (and pooled connection) per URL for the whole run, not a new connection a test.
+    engine = _SYNC_ENGINES.get(url)
+    if engine is None:
+        engine = _SYNC_ENGINES[url] = sa.create_engine(
+            _sync_url(url), pool_size=1, pool_pre_ping=True
+        )
     with engine.begin() as conn:
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
         for table in Base.metadata.sorted_tables:
@@ -99,7 +107,6 @@ def _truncate_mariadb(url: str) -> None:
         conn.execute(sa.text("DELETE FROM sale_state_tally"))
         conn.execute(sa.text("DELETE FROM sale_day_mark"))
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
-    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
