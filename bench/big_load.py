@@ -24,7 +24,8 @@ from typing import Any
 
 from bench.common import BIN, ROOT, db_connect, mariadb_url
 
-DATABASE = "conexapi_bench_big"
+# Another database (an engineer's own smaller copy) with BENCH_BIG_DATABASE=conexapi_<name>.
+DATABASE = os.environ.get("BENCH_BIG_DATABASE", "conexapi_bench_big")
 PASSWORD = "bench-big-1234"
 TENANTS = {"grande": "grande@bench.dev", "pequeno": "pequeno@bench.dev"}
 FIRST = (

@@ -580,6 +580,12 @@ def timed() -> Iterator[dict[str, float]]:
 _WAITING_CONNECTIONS = "SELECT COUNT(*) FROM connection WHERE status <> 'active'"
 
 
+# A notification arriving within `CONEXAPI_NOTIFICATION_REFETCH_SECONDS` (10 s by default) of
+# the sale's last read makes it due when that window ends (coalescing): a sale due that soon is
+# still work in progress, not a settled one.
+COALESCED_WITHIN = 12.0
+
+
 def settle(
     stack: BenchStack,
     timeout: float,
@@ -587,8 +593,9 @@ def settle(
     quiet_for: float = 3.0,
     leases: bool = False,
     connections: bool = False,
+    due_within: float = COALESCED_WITHIN,
 ) -> bool:
-    """Waits until no notification is pending and no sale is due within 5 s (and, with
+    """Waits until no notification is pending and no sale is due within `due_within` s (and, with
     `leases`, none is held by a worker; with `connections`, no connection waits, e.g. for a
     permission the PolicyAgent fault refused: its sales wait, not due), for `quiet_for` s. A
     database still coming back after a restart counts as busy."""
@@ -599,7 +606,7 @@ def settle(
         try:
             busy = (
                 stack.notifications_pending() > 0
-                or stack.db.due_soon(5) > 0
+                or stack.db.due_soon(due_within) > 0
                 or (leases and int(stack.db.scalar(_HELD)) > 0)
                 or (connections and int(stack.db.scalar(_WAITING_CONNECTIONS)) > 0)
             )

@@ -53,6 +53,8 @@ MIX = {
     "cancelled_unpaid": 2,
     "fraud": 2,
 }
+# Under the simulated MercadoLibre latency (150 ms by default): the token call is still in flight.
+MARKER_SETTLE_SECONDS = 0.04
 UNKNOWN_SELLER = 999_000_111  # a webhook the API stores as "ignored": probes intake harmlessly
 
 
@@ -203,6 +205,12 @@ class DbRestarter:
     def restart(self, down_seconds: float, *, kill_refresher: bool, marker_timeout: float) -> float:
         """One restart; returns the monotonic time the database answered again."""
         owner = self.wait_for_refresh(marker_timeout)
+        if owner is not None:
+            # The marker is visible once the server committed it, which can be a moment before
+            # the worker has heard the commit: killed then, the worker sees an outage and never
+            # calls MercadoLibre (nothing rotated, the worst moment missed). A short pause, well
+            # under MercadoLibre's latency, lets the worker's token call leave first.
+            time.sleep(MARKER_SETTLE_SECONDS)
         self.mariadb.kill()
         event: dict[str, Any] = {"down_at_s": self._at(), "refresh_in_flight": owner is not None}
         print(
@@ -345,6 +353,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "('pending', 'retrying', 'waiting') LIMIT 20"
                     )
                 ],
+                "unsettled_timelines": unsettled_timelines(stack),
                 "api": prober.report(),
                 "notifications": ml_stats.get("notifications"),
                 "score": score(stack.integration_id, scenarios, invoices, notes, sales),
@@ -370,6 +379,30 @@ def restart_checks(result: dict[str, Any]) -> dict[str, bool]:
         "no API request answered with a reset connection": api["reset_count"] == 0,
         "every 503 was database_unavailable with Retry-After": not api["bad_503"],
         "no other 5xx": not api["errors_5xx"],
+    }
+
+
+def unsettled_timelines(stack: BenchStack) -> dict[str, list[list[str]]]:
+    """Each unsettled sale's timeline (kind, time, message, data), so that a failed run says
+    what the sale went through, not only where it stopped."""
+    assert stack.db is not None
+    ids = [
+        int(row[0])
+        for row in stack.db.rows(
+            "SELECT id FROM sale WHERE lease_owner IS NOT NULL OR state IN "
+            "('pending', 'retrying', 'waiting') LIMIT 5"
+        )
+    ]
+    return {
+        str(sale_id): [
+            [str(v)[:300] for v in row]
+            for row in stack.db.rows(
+                "SELECT kind, created_at, message, data FROM sale_event WHERE sale_id = %s "
+                "ORDER BY id",
+                sale_id,
+            )
+        ]
+        for sale_id in ids
     }
 
 

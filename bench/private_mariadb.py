@@ -2,9 +2,10 @@
 
 `mariadb-install-db` creates a data directory under a temporary directory; `mariadbd` runs from
 it as a subprocess with its own port (the first free one of `PORTS`, or the one given) and its own
-socket, small buffers, no binary log. `kill()` is a crash (SIGKILL: the server's sockets close at
-once, InnoDB recovers on the next start), `stop()` a clean shutdown, `start()` brings it back on
-the same data, port and socket.
+socket, small buffers, no binary log. The port is reserved for the object's life by a lock file,
+so that two runs on one machine never take the same port while one of them is down for a restart.
+`kill()` is a crash (SIGKILL: the server's sockets close at once, InnoDB recovers on the next
+start), `stop()` a clean shutdown, `start()` brings it back on the same data, port and socket.
 
 Running as root (CI on these machines) `mariadbd` refuses to start unless told `--user=root`.
 """
@@ -12,6 +13,7 @@ Running as root (CI on these machines) `mariadbd` refuses to start unless told `
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from bench.common import Server
 
@@ -53,13 +56,40 @@ def free_port(ports: range = PORTS) -> int:
     raise MariaDbUnavailable(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
+PORT_LOCKS = Path(tempfile.gettempdir()) / "conexapi-mariadb-ports"
+
+
+def reserve_port(ports: range = PORTS) -> tuple[int, IO[str]]:
+    """A free port of `ports` and the locked file that reserves it (released when closed): a
+    server down for a restart leaves its port free to `bind`, not to another private server."""
+    PORT_LOCKS.mkdir(exist_ok=True)
+    for port in ports:
+        handle = (PORT_LOCKS / f"{port}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                handle.close()
+                continue
+        return port, handle
+    raise MariaDbUnavailable(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
 class PrivateMariaDB:
     def __init__(self, base: Path | None = None, port: int | None = None) -> None:
         self._own_base = base is None
         self.base = base or Path(tempfile.mkdtemp(prefix="conexapi-mariadb-"))
         self.datadir = self.base / "data"
         self.socket = self.base / "mariadb.sock"
-        self.port = port or free_port()
+        self._port_lock: IO[str] | None = None
+        if port is None:
+            port, self._port_lock = reserve_port()
+        self.port = port
         self.server = Server("127.0.0.1", self.port)
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -179,5 +209,8 @@ class PrivateMariaDB:
 
     def close(self) -> None:
         self.stop()
+        if self._port_lock is not None:
+            self._port_lock.close()
+            self._port_lock = None
         if self._own_base:
             shutil.rmtree(self.base, ignore_errors=True)

@@ -142,21 +142,33 @@ class SaleRepository:
             Sale.buyer_name.like(f"% {like}%", escape="\\"),
         )
 
-    async def queue(self) -> list[tuple[int, datetime | None]]:
-        """The tenant's sales waiting for the worker (pending, retrying, or retried by hand), in
-        the order it takes them (`sync.queue.claim_due`): (id, when due)."""
+    def _due(self, now: datetime) -> list[Any]:
         waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
+        return [
+            Sale.tenant_id == self.tenant_id,
+            Sale.state.in_(waiting),
+            Sale.next_attempt_at.is_not(None),
+            Sale.next_attempt_at <= now,
+        ]
+
+    async def due_count(self, now: datetime, *, cap: int = 50_000) -> int:
+        """How many of the tenant's sales wait for the worker and are due now (up to `cap`),
+        counted in the database."""
+        due = select(Sale.id).where(*self._due(now)).limit(cap).subquery()
+        return int((await self.session.execute(select(func.count()).select_from(due))).scalar_one())
+
+    async def places(self, sale_ids: Sequence[int], now: datetime) -> dict[int, int]:
+        """The place of each of these sales in the tenant's queue of due sales, soonest due
+        first (`sync.queue.claim_due`): ranked in the database, only these rows come back."""
+        if not sale_ids:
+            return {}
+        order = func.row_number().over(order_by=(Sale.next_attempt_at, Sale.id))
+        ranked = select(Sale.id.label("sid"), order.label("place")).where(*self._due(now))
+        sub = ranked.subquery()
         rows = await self.session.execute(
-            select(Sale.id, Sale.next_attempt_at)
-            .where(
-                Sale.tenant_id == self.tenant_id,
-                Sale.state.in_(waiting),
-                Sale.next_attempt_at.is_not(None),
-            )
-            .order_by(Sale.next_attempt_at, Sale.id)
-            .limit(50_000)
+            select(sub.c.sid, sub.c.place).where(sub.c.sid.in_(list(sale_ids)))
         )
-        return [(int(i), due) for i, due in rows.all()]
+        return {int(i): int(n) for i, n in rows.all()}
 
     async def states(self, sale_ids: Sequence[int]) -> list[Sale]:
         if not sale_ids:
@@ -318,6 +330,31 @@ class SaleRepository:
             .order_by(SaleEvent.created_at, SaleEvent.id)
         )
         return list(rows.scalars())
+
+    async def events_of(self, sale_ids: Sequence[int]) -> dict[int, list[SaleEvent]]:
+        """The timelines of many sales in one query (oldest event first in each)."""
+        if not sale_ids:
+            return {}
+        rows = await self.session.execute(
+            select(SaleEvent)
+            .where(SaleEvent.tenant_id == self.tenant_id, SaleEvent.sale_id.in_(sale_ids))
+            .order_by(SaleEvent.sale_id, SaleEvent.created_at, SaleEvent.id)
+        )
+        grouped: dict[int, list[SaleEvent]] = {}
+        for event in rows.scalars():
+            grouped.setdefault(event.sale_id, []).append(event)
+        return grouped
+
+    async def facts_of(self, sale_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored facts of many sales in one query."""
+        if not sale_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Sale.id, Sale.facts).where(
+                Sale.tenant_id == self.tenant_id, Sale.id.in_(sale_ids)
+            )
+        )
+        return {int(i): facts or {} for i, facts in rows.all()}
 
     async def make_invoiced_due(self, sale_ids: Sequence[int]) -> int:
         """Makes invoiced sales due now, to look at their invoice again (an audit, a

@@ -86,6 +86,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def _due_by(moment: datetime | None, now: datetime) -> bool:
+    aware = _aware(moment)
+    return aware is not None and aware <= now
+
+
 def _event(event: SaleEvent) -> EventRead:
     read = EventRead.model_validate(event)
     data = event.data or {}
@@ -148,6 +153,21 @@ async def get_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> Sa
         manual=sale.manual,
         preview=sale.preview,
     )
+
+
+async def timelines(
+    session: AsyncSession, *, tenant_id: int, sale_ids: list[int]
+) -> dict[int, tuple[list[EventRead], dict[str, Any]]]:
+    """The timeline and the facts of many sales (what a fix on a list needs), in two queries
+    whatever their number: a list page never loads its sales one by one."""
+    repo = SaleRepository(session, tenant_id)
+    events = await repo.events_of(sale_ids)
+    facts = await repo.facts_of(sale_ids)
+    return {
+        sid: ([_event(e) for e in events.get(sid, [])], facts.get(sid, {}))
+        for sid in sale_ids
+        if sid in facts
+    }
 
 
 async def read_sale(session: AsyncSession, *, tenant_id: int, sale_id: int) -> SaleRead:
@@ -318,12 +338,13 @@ async def progress(
     """Where the given sales are: their state and, when they wait for the worker, their place
     in the queue and the expected minutes; plus the backlog and the counts per state."""
     repo = SaleRepository(session, tenant_id)
-    waiting = await repo.queue()
-    due = [
-        sid for sid, at in waiting if at is not None and at.replace(tzinfo=at.tzinfo or UTC) <= now
-    ]
-    places = {sid: n for n, sid in enumerate(due, start=1)}
     sales = await repo.states(sale_ids[:200])
+    # The backlog is counted and the places ranked in the database: a large backlog is never
+    # read row by row to place the few sales shown.
+    backlog = await repo.due_count(now)
+    waiting = {SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)}
+    due_here = [s.id for s in sales if s.state in waiting and _due_by(s.next_attempt_at, now)]
+    places = await repo.places(due_here, now) if due_here and backlog else {}
     docs = await repo.documents([s.id for s in sales])
     items = []
     for sale in sales:
@@ -343,8 +364,8 @@ async def progress(
             )
         )
     return Progress(
-        backlog=len(due),
-        backlog_minutes=minutes_for(len(due), requests_per_minute),
+        backlog=backlog,
+        backlog_minutes=minutes_for(backlog, requests_per_minute),
         requests_per_minute=requests_per_minute,
         counts=await repo.counts(),
         sales=items,

@@ -21,11 +21,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import utcnow
-from conexapi.operations.repository import SaleRepository
+from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.operations.tally import fold_tallies
 from conexapi.reports.profit import (
     COUNTED_STATES,
@@ -298,10 +298,13 @@ async def overview(
     integration_id: int | None = None,
     latest_sales: int = 300,
     gap_rows: int | None = 200,
+    gap_start: int = 0,
+    explained_start: int = 0,
 ) -> Overview:
     """The profit report (totals, per day, per platform, and the latest `latest_sales` sales)
-    and the reconciliation summary (with up to `gap_rows` sales with differences; None: all)
-    of a period, from the days."""
+    and the reconciliation summary (with up to `gap_rows` sales with differences, from the
+    `gap_start`-th, and as many explained ones from the `explained_start`-th; None: all) of a
+    period, from the days."""
     days = await period_days(
         session,
         tenant_id=tenant_id,
@@ -332,10 +335,14 @@ async def overview(
         explained_ids.extend(int(i) for i in fig.data.get("explained_ids") or [])
     profit.by_day = dict(sorted(by_day.items()))
     recon.gap_total = len(gap_ids)
-    wanted = gap_ids if gap_rows is None else gap_ids[:gap_rows]
+    wanted = gap_ids if gap_rows is None else gap_ids[gap_start : gap_start + gap_rows]
     recon.gaps = await reconcile_ids(session, tenant_id, wanted, names)
     recon.explained_total = len(explained_ids)
-    shown = explained_ids if gap_rows is None else explained_ids[:gap_rows]
+    shown = (
+        explained_ids
+        if gap_rows is None
+        else explained_ids[explained_start : explained_start + gap_rows]
+    )
     recon.explained = await reconcile_ids(session, tenant_id, shown, names)
     profit.sales = await latest_counted(
         session,
@@ -379,6 +386,57 @@ async def reconcile_ids(
     return out
 
 
+async def counted_page(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    date_from: date,
+    date_to: date,
+    integration_id: int | None,
+    limit: int,
+    names: dict[int, str],
+    before: Cursor | None = None,
+) -> tuple[list[SaleProfit], Cursor | None]:
+    """One page of the period's sales that count in the profit report, newest first, and the
+    cursor of the next (older) page. Each counted state is read through the state-and-date
+    index, ids and dates only (`limit + 1` of each, after `before`); only the page's sales are
+    loaded, with their documents: a page costs the same whatever the period's size."""
+    if limit <= 0:
+        return [], None
+    start = colombia_midnight(date_from)
+    end = colombia_midnight(date_to) + timedelta(days=1)
+    keys: list[tuple[datetime, int]] = []
+    for state in sorted(COUNTED_STATES):
+        stmt = select(Sale.sort_at, Sale.id).where(
+            Sale.tenant_id == tenant_id,
+            Sale.state == state,
+            Sale.sort_at >= start,
+            Sale.sort_at < end,
+        )
+        if integration_id is not None:
+            stmt = stmt.where(Sale.integration_id == integration_id)
+        if before is not None:
+            stmt = stmt.where(
+                Sale.sort_at <= before.sort_at,
+                or_(Sale.sort_at < before.sort_at, Sale.id < before.sale_id),
+            )
+        stmt = stmt.order_by(Sale.sort_at.desc(), Sale.id.desc()).limit(limit + 1)
+        keys.extend((at, int(i)) for at, i in (await session.execute(stmt)).all() if at)
+    keys.sort(reverse=True)
+    more = len(keys) > limit
+    keys = keys[:limit]
+    ids = [i for _, i in keys]
+    found: dict[int, Sale] = {}
+    for chunk in range(0, len(ids), 1_000):
+        part = ids[chunk : chunk + 1_000]
+        load = select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
+        found.update((s.id, s) for s in (await session.execute(load)).scalars())
+    rows = await rows_for(session, tenant_id, [found[i] for i in ids if i in found], names)
+    items = [p for p in (sale_profit(r) for r in rows) if p is not None]
+    following = Cursor("s", keys[-1][0], keys[-1][1]) if more and keys else None
+    return items, following
+
+
 async def latest_counted(
     session: AsyncSession,
     *,
@@ -390,25 +448,17 @@ async def latest_counted(
     names: dict[int, str],
 ) -> list[SaleProfit]:
     """The period's latest `limit` sales that count in the profit report, oldest first (as
-    `ProfitReport.sales`), read through the state-and-date index."""
-    start = colombia_midnight(date_from)
-    end = colombia_midnight(date_to) + timedelta(days=1)
-    picked: list[Sale] = []
-    for state in sorted(COUNTED_STATES):
-        stmt = select(Sale).where(
-            Sale.tenant_id == tenant_id,
-            Sale.state == state,
-            Sale.sort_at >= start,
-            Sale.sort_at < end,
-        )
-        if integration_id is not None:
-            stmt = stmt.where(Sale.integration_id == integration_id)
-        stmt = stmt.order_by(Sale.sort_at.desc(), Sale.id.desc()).limit(limit)
-        picked.extend((await session.execute(stmt)).scalars())
-    picked.sort(key=lambda s: (s.sort_at or s.created_at, s.id))
-    rows = await rows_for(session, tenant_id, picked, names)
-    items = [p for p in (sale_profit(r) for r in rows) if p is not None]
-    return items[-limit:] if limit else []
+    `ProfitReport.sales`)."""
+    items, _ = await counted_page(
+        session,
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        integration_id=integration_id,
+        limit=limit,
+        names=names,
+    )
+    return items[::-1]
 
 
 async def keep_report_days(runtime: Runtime) -> int:

@@ -9,16 +9,21 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.errors import Unprocessable
-from conexapi.operations.repository import SaleRepository
+from conexapi.operations.repository import Cursor, SaleRepository
 from conexapi.reports import days
 from conexapi.reports.days import Overview, ReconciliationSummary
 from conexapi.reports.fiscal_review import FiscalReview, fiscal_review
-from conexapi.reports.profit import ProfitReport, profit_csv_rows, profit_report
-from conexapi.reports.reconciliation import Reconciliation, reconcile, reconciliation_csv_rows
+from conexapi.reports.profit import ProfitReport, SaleProfit, profit_csv_rows, profit_report
+from conexapi.reports.reconciliation import (
+    ReconciliationRow,
+    reconcile,
+    reconciliation_csv_rows,
+)
 from conexapi.reports.repository import (
     MAX_REPORT_SALES,
     SaleWithDocs,
     iterate_range,
+    marketplaces,
     sales_in_range,
 )
 from conexapi.sales.clock import colombia_today
@@ -64,6 +69,8 @@ async def overview(
     integration_id: int | None = None,
     latest_sales: int = 300,
     gap_rows: int | None = 200,
+    gap_start: int = 0,
+    explained_start: int = 0,
 ) -> Overview:
     """Profit and reconciliation of a period, from the daily figures (`reports.days`): the
     cost grows with the days of the period, not with the sales."""
@@ -75,7 +82,42 @@ async def overview(
         integration_id=integration_id,
         latest_sales=latest_sales,
         gap_rows=gap_rows,
+        gap_start=gap_start,
+        explained_start=explained_start,
     )
+
+
+@dataclass
+class ProfitPage:
+    """One page of the period's counted sales, newest first, and the next (older) page's
+    cursor (None on the last)."""
+
+    sales: list[SaleProfit]
+    next_cursor: str | None
+
+
+async def profit_page(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    limit: int,
+    cursor: str | None = None,
+    integration_id: int | None = None,
+) -> ProfitPage:
+    """The per-sale rows of the profit report a page at a time (keyset by date and id): what
+    the Reportes page lists, so it never renders hundreds of rows or reads them."""
+    items, following = await days.counted_page(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+        limit=limit,
+        names=await marketplaces(session, tenant_id),
+        before=Cursor.decode(cursor) if cursor else None,
+    )
+    return ProfitPage(items, following.encode() if following else None)
 
 
 async def profit(
@@ -149,11 +191,16 @@ async def reconciliation_csv_batches(
 
 
 async def reconciliation_rows(
-    session: AsyncSession, *, tenant_id: int, period: DateRange, integration_id: int | None = None
-) -> Reconciliation:
-    """Every sale's reconciliation row of the period (for the Excel export), read by keyset in
-    batches."""
-    rows: list[SaleWithDocs] = []
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+    only_gaps: bool = False,
+) -> AsyncIterator[list[ReconciliationRow]]:
+    """Every sale's reconciliation row of the period (for the Excel export), oldest first, a
+    batch at a time: read by keyset like the CSV, so a year of a big seller never sits in
+    memory (only the rows with differences when `only_gaps`)."""
     async for batch in iterate_range(
         session,
         tenant_id=tenant_id,
@@ -161,8 +208,37 @@ async def reconciliation_rows(
         date_to=period.date_to,
         integration_id=integration_id,
     ):
-        rows.extend(batch)
-    return reconcile(rows)
+        result = reconcile(batch)
+        yield result.gaps if only_gaps else result.rows
+        _forget(session, batch)
+
+
+async def profit_rows(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    period: DateRange,
+    integration_id: int | None = None,
+) -> AsyncIterator[list[SaleProfit]]:
+    """Every counted sale's profit row of the period (for the Excel export), oldest first, a
+    batch at a time (keyset, like the CSV)."""
+    async for batch in iterate_range(
+        session,
+        tenant_id=tenant_id,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        integration_id=integration_id,
+    ):
+        yield profit_report(batch).sales
+        _forget(session, batch)
+
+
+def _forget(session: AsyncSession, batch: list[SaleWithDocs]) -> None:
+    """The session lets go of a written batch's sales and documents: memory stays flat."""
+    for row in batch:
+        session.expunge(row.sale)
+        for doc in row.documents:
+            session.expunge(doc)
 
 
 async def review(

@@ -4,18 +4,22 @@ Colombia reads them right (a comma-separated CSV with decimal points is misread 
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 import xlsxwriter
-from fastapi.responses import Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
-from conexapi.reports.profit import ProfitReport
-from conexapi.reports.reconciliation import Reconciliation
+from conexapi.reports.profit import SaleProfit
+from conexapi.reports.reconciliation import ReconciliationRow
 from conexapi.web.format import dian_label, ml_statuses, state_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,21 +34,54 @@ class Column:
     width: int = 14
 
 
-def workbook(sheet: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    ws = book.add_worksheet(sheet[:31])
-    head = book.add_format({"bold": True, "bg_color": "#E8EEFC", "border": 1})
-    formats = {
-        "money": book.add_format({"num_format": "#,##0.00"}),
-        "date": book.add_format({"num_format": "dd/mm/yyyy"}),
-        "int": book.add_format({"num_format": "0"}),
-    }
-    for c, col in enumerate(columns):
-        ws.write_string(0, c, col.title, head)
-        ws.set_column(c, c, col.width)
-    for r, row in enumerate(rows, start=1):
-        for c, (col, value) in enumerate(zip(columns, row, strict=True)):
+EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, its header included
+
+
+class _Sheets:
+    """Writes rows in order to a workbook's sheets: a new sheet ("Conciliación (2)", …) when
+    one is full, each with its header, frozen first row and filter."""
+
+    def __init__(
+        self,
+        book: xlsxwriter.Workbook,
+        name: str,
+        columns: Sequence[Column],
+        max_rows: int = EXCEL_MAX_ROWS,
+    ) -> None:
+        self.book, self.name, self.columns, self.max_rows = book, name, columns, max_rows
+        self.head = book.add_format({"bold": True, "bg_color": "#E8EEFC", "border": 1})
+        self.formats = {
+            "money": book.add_format({"num_format": "#,##0.00"}),
+            "date": book.add_format({"num_format": "dd/mm/yyyy"}),
+            "int": book.add_format({"num_format": "0"}),
+        }
+        self.sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self.sheets += 1
+        title = self.name if self.sheets == 1 else f"{self.name} ({self.sheets})"
+        self.ws = self.book.add_worksheet(title[:31])
+        for c, col in enumerate(self.columns):
+            self.ws.write_string(0, c, col.title, self.head)
+            self.ws.set_column(c, c, col.width)
+        self.ws.freeze_panes(1, 0)
+        self.row = 0
+
+    def _finish_sheet(self) -> None:
+        self.ws.autofilter(0, 0, max(self.row, 1), len(self.columns) - 1)
+
+    def write(self, rows: Sequence[Sequence[Cell]]) -> None:
+        for row in rows:
+            if self.row + 1 >= self.max_rows:
+                self._finish_sheet()
+                self._new_sheet()
+            self.row += 1
+            self._write_row(self.row, row)
+
+    def _write_row(self, r: int, row: Sequence[Cell]) -> None:
+        ws, formats = self.ws, self.formats
+        for c, (col, value) in enumerate(zip(self.columns, row, strict=True)):
             if value is None or value == "":
                 ws.write_blank(r, c, None)
             elif col.kind == "money" and isinstance(value, (Decimal, int)):
@@ -57,17 +94,44 @@ def workbook(sheet: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell
             else:
                 # Text is always text: a buyer named "=HYPERLINK(...)" is never run as a formula.
                 ws.write_string(r, c, str(value))
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-    book.close()
-    return buffer.getvalue()
+
+    def close(self) -> None:
+        self._finish_sheet()
+        self.book.close()
 
 
-def xlsx_response(filename: str, content: bytes) -> Response:
-    return Response(
-        content=content,
+async def stream_workbook(
+    sheet: str,
+    columns: Sequence[Column],
+    batches: AsyncIterator[Sequence[Sequence[Cell]]],
+    *,
+    max_rows: int = EXCEL_MAX_ROWS,
+) -> Path:
+    """A workbook of every row the batches give, written to a temporary file a batch at a
+    time (xlsxwriter's constant-memory mode keeps one row in memory, not the sheet): a year of
+    a big seller never sits in memory. The writing runs in a thread, so the server answers
+    other requests meanwhile. The caller deletes the file (`xlsx_file_response` does)."""
+    fd, name = tempfile.mkstemp(prefix="conexapi-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        book = xlsxwriter.Workbook(name, {"constant_memory": True})
+        sheets = _Sheets(book, sheet, columns, max_rows)
+        async for rows in batches:
+            await asyncio.to_thread(sheets.write, rows)
+        await asyncio.to_thread(sheets.close)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def xlsx_file_response(filename: str, path: Path) -> FileResponse:
+    """Sends a workbook written to a temporary file, and deletes the file once sent."""
+    return FileResponse(
+        path,
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
 
@@ -88,7 +152,7 @@ PROFIT_COLUMNS = [
 ]
 
 
-def profit_rows(report: ProfitReport) -> list[list[Cell]]:
+def profit_cells(sales: Sequence[SaleProfit]) -> list[list[Cell]]:
     return [
         [
             s.external_id,
@@ -105,7 +169,7 @@ def profit_rows(report: ProfitReport) -> list[list[Cell]]:
             s.amounts.devuelto,
             s.amounts.neto,
         ]
-        for s in report.sales
+        for s in sales
     ]
 
 
@@ -124,8 +188,7 @@ RECONCILIATION_COLUMNS = [
 ]
 
 
-def reconciliation_rows(result: Reconciliation, *, only_gaps: bool) -> list[list[Cell]]:
-    rows = result.gaps if only_gaps else result.rows
+def reconciliation_cells(rows: Sequence[ReconciliationRow]) -> list[list[Cell]]:
     return [
         [
             r.external_id,

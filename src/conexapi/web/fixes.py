@@ -37,6 +37,8 @@ SETTING_LABELS: dict[str, str] = {
 
 # A buyer without (usable) fiscal data: the seller picks "consumidor final" or types a CC/NIT.
 BUYER_CODES = frozenset({"missing_fiscal_data", "invalid_buyer_identification"})
+# Errors whose fix names what is missing (the SKUs, the settings), read from the timeline.
+FROM_TIMELINE = frozenset({"unmapped_products", "missing_settings"})
 
 
 @dataclass
@@ -65,7 +67,7 @@ def fix_for(
     """The fix for the sale's current error, from the latest event that explains it."""
     if code in BUYER_CODES:
         return Fix(code="buyer")
-    if code not in ("unmapped_products", "missing_settings"):
+    if code not in FROM_TIMELINE:
         return None
     key = "skus" if code == "unmapped_products" else "settings"
     values: list[str] = []

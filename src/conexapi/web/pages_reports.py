@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,15 +22,18 @@ from conexapi.web.charts import Bar, bar_chart, day_label
 from conexapi.web.excel import (
     PROFIT_COLUMNS,
     RECONCILIATION_COLUMNS,
-    profit_rows,
-    reconciliation_rows,
-    workbook,
-    xlsx_response,
+    Cell,
+    profit_cells,
+    reconciliation_cells,
+    stream_workbook,
+    xlsx_file_response,
 )
 from conexapi.web.params import optional_date
 from conexapi.web.templating import render
 
 router = APIRouter(prefix="/app/reports", route_class=WebRoute)
+T = TypeVar("T")
+ROWS = 50  # rows per page of each per-sale list (sales, differences, explained differences)
 
 
 async def _period(
@@ -49,6 +54,9 @@ async def reports_page(
     runtime: RuntimeDep,
     date_from: Annotated[str | None, Query(max_length=10)] = None,
     date_to: Annotated[str | None, Query(max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    dif: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    exp: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     # A reversed or unreadable range is said on this page, next to the fields, with the last
     # 30 days shown meanwhile: never a bare error page.
@@ -58,7 +66,20 @@ async def reports_page(
     except AppError as exc:
         form_error = error_text(exc)
         period = reports.resolve_range(None, None)
-    result = await reports.overview(session, tenant_id=user.tenant_id, period=period)
+    # Totals, the chart and the reconciliation counts come from the daily figures; the rows
+    # (sales, differences) are pages of ROWS: the page costs the same for a month or a year.
+    result = await reports.overview(
+        session,
+        tenant_id=user.tenant_id,
+        period=period,
+        latest_sales=0,
+        gap_rows=ROWS,
+        gap_start=dif,
+        explained_start=exp,
+    )
+    sales_page = await reports.profit_page(
+        session, tenant_id=user.tenant_id, period=period, limit=ROWS, cursor=cursor or None
+    )
     profit, recon = result.profit, result.recon
     chart = bar_chart(
         [Bar(day_label(d), a.total, a.neto) for d, a in profit.by_day.items()],
@@ -74,6 +95,10 @@ async def reports_page(
             "period": period,
             "profit": profit,
             "recon": recon,
+            "sales_page": sales_page,
+            "first_page": not cursor,
+            "gaps_window": _window(dif, len(recon.gaps), recon.gap_total),
+            "explained_window": _window(exp, len(recon.explained), recon.explained_total),
             "chart": chart,
             "gap_messages": GAP_MESSAGES,
             "query": query,
@@ -83,6 +108,28 @@ async def reports_page(
         user=user,
         nav="reports",
         status_code=422 if form_error else 200,
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of a paged list are shown: from `first` to `last` (1-based) of `total`, and
+    the offsets of the previous and next pages (None where there is none)."""
+
+    first: int
+    last: int
+    total: int
+    previous: int | None
+    following: int | None
+
+
+def _window(start: int, shown: int, total: int) -> Window:
+    return Window(
+        first=start + 1 if shown else 0,
+        last=start + shown,
+        total=total,
+        previous=max(0, start - ROWS) if start > 0 else None,
+        following=start + ROWS if start + shown < total else None,
     )
 
 
@@ -101,10 +148,11 @@ async def profit_csv(
 
 @router.get("/profit.xlsx", response_class=Response)
 async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) -> Response:
-    report = await reports.profit(session, tenant_id=user.tenant_id, period=period)
-    return xlsx_response(
-        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
-        workbook("Ganancias", PROFIT_COLUMNS, profit_rows(report)),
+    """Every counted sale of the period, streamed from the database into the workbook."""
+    rows = reports.profit_rows(session, tenant_id=user.tenant_id, period=period)
+    path = await stream_workbook("Ganancias", PROFIT_COLUMNS, _cells(rows, profit_cells))
+    return xlsx_file_response(
+        f"ganancias_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx", path
     )
 
 
@@ -112,15 +160,24 @@ async def profit_xlsx(user: WebUserDep, session: SessionDep, period: PeriodDep) 
 async def reconciliation_xlsx(
     user: WebUserDep, session: SessionDep, period: PeriodDep, only_gaps: bool = False
 ) -> Response:
-    result = await reports.reconciliation_rows(session, tenant_id=user.tenant_id, period=period)
-    return xlsx_response(
-        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx",
-        workbook(
-            "Conciliación",
-            RECONCILIATION_COLUMNS,
-            reconciliation_rows(result, only_gaps=only_gaps),
-        ),
+    """Every sale of the period (or only those with differences), streamed from the database
+    into the workbook a batch at a time."""
+    rows = reports.reconciliation_rows(
+        session, tenant_id=user.tenant_id, period=period, only_gaps=only_gaps
     )
+    path = await stream_workbook(
+        "Conciliación", RECONCILIATION_COLUMNS, _cells(rows, reconciliation_cells)
+    )
+    return xlsx_file_response(
+        f"conciliacion_{period.date_from:%d-%m-%Y}_{period.date_to:%d-%m-%Y}.xlsx", path
+    )
+
+
+async def _cells(
+    batches: AsyncIterator[list[T]], convert: Callable[[list[T]], list[list[Cell]]]
+) -> AsyncIterator[list[list[Cell]]]:
+    async for batch in batches:
+        yield convert(batch)
 
 
 @router.get("/reconciliation.csv", response_class=Response)

@@ -25,7 +25,7 @@ from conexapi.sales.states import SaleState
 from conexapi.sync import manual
 from conexapi.web.actions import map_and_retry
 from conexapi.web.auth import WebRoute, WebUserDep, redirect, verify_csrf
-from conexapi.web.fixes import SETTING_LABELS, fix_for
+from conexapi.web.fixes import FROM_TIMELINE, SETTING_LABELS, fix_for
 from conexapi.web.format import STATE_TONES, fecha, human, number, state_label
 from conexapi.web.ledger import ledger
 from conexapi.web.pages_bulk import cause_counts, sku_groups
@@ -96,13 +96,24 @@ async def sales_list(
     fixes = {}
     product_codes: list[tuple[str, str]] = []
     wants_products = False
-    for item in result.items:
-        if item.state == SaleState.NEEDS_ATTENTION and item.error is not None:
-            detail = await sales.get_sale(session, tenant_id=user.tenant_id, sale_id=item.id)
-            fix = fix_for(item.error.code, detail.timeline, detail.facts)
-            if fix is not None:
-                fixes[item.id] = fix
-                wants_products = wants_products or fix.code == "unmapped_products"
+    attention = [
+        item
+        for item in result.items
+        if item.state == SaleState.NEEDS_ATTENTION and item.error is not None
+    ]
+    # The timelines of the sales whose fix names what is missing (SKUs, settings), all at once.
+    context = await sales.timelines(
+        session,
+        tenant_id=user.tenant_id,
+        sale_ids=[i.id for i in attention if i.error and i.error.code in FROM_TIMELINE],
+    )
+    for item in attention:
+        assert item.error is not None
+        events, facts = context.get(item.id, ([], {}))
+        fix = fix_for(item.error.code, events, facts)
+        if fix is not None:
+            fixes[item.id] = fix
+            wants_products = wants_products or fix.code == "unmapped_products"
     groups = await sku_groups(session, user.tenant_id)
     causes = await cause_counts(session, user.tenant_id)
     if (wants_products or groups) and user.can_edit:
