@@ -139,11 +139,11 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         "login_max_failures": 3,
         # No application budget unless a test is about it (the sandbox has no quota either).
         "meli_requests_per_second": 0,
-        # A tiny Argon2id cost: every signed-in user of a test hashes and checks a password
-        # (the default takes 0.1-1 s a hash on a busy 2-core machine; tests/security checks it).
-        "password_hash_time_cost": 1,
-        "password_hash_memory_kib": 64,
     }
+    if overrides.get("env", "test") != "production":
+        # A tiny Argon2id cost: every signed-in user of a test hashes and checks a password (the
+        # default costs 0.1-1 s a hash on a busy 2-core machine; production refuses a tiny one).
+        values.update(password_hash_time_cost=1, password_hash_memory_kib=64)
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
