@@ -26,17 +26,13 @@ own transaction for SQLite's single write lock (a request that has flushed chang
 the vendor would wait on itself).
 
 Time comes from an injected `Clock` (tests use `ManualClock`: no wall-clock assertions).
-
-`BudgetGate` is a vendor client's way through one budget: a token before each request, the
-bucket emptied on a 429, and `max_wait` applied to a client's first request only (`admitted`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 import structlog
 from cachetools import LRUCache
@@ -45,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.connections.models import RateBucket
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import BudgetWaitError, RateLimitedError
+from conexapi.core.errors import BudgetWaitError
 from conexapi.db import insert_ignore, transaction
 
 log = structlog.get_logger("conexapi.rate_limit")
@@ -244,43 +240,6 @@ class RateLimiter:
 
         factor = await self._update(key, change)
         log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff, factor=factor)
-
-
-_T = TypeVar("_T")
-
-
-class BudgetGate:
-    """One vendor client's requests under one budget key (no limiter: no budget at all).
-
-    `max_wait` holds only until a request got its token (`admitted`, set between taking the token
-    and sending, so a send that fails still counts): the sale is under way, and its next requests
-    wait their turn instead of giving up (a deferral then would waste the tokens already spent,
-    and at a low limit a sale might never get through)."""
-
-    def __init__(self, limiter: RateLimiter | None, key: str, max_wait: float | None) -> None:
-        self.limiter = limiter
-        self.key = key
-        self.max_wait = max_wait
-        self.admitted = False
-
-    async def available_in(self) -> float:
-        """Seconds until a token is free (0: now, or no budget), taking nothing."""
-        if self.limiter is None:
-            return 0.0
-        return await self.limiter.available_in(self.key)
-
-    async def send(self, request: Callable[[], Awaitable[_T]]) -> _T:
-        """Takes a token (sleeping, or `BudgetWaitError` beyond `max_wait` while not admitted),
-        then runs `request`; a `RateLimitedError` from it empties the bucket and is re-raised."""
-        if self.limiter is not None:
-            await self.limiter.acquire(self.key, max_wait=None if self.admitted else self.max_wait)
-            self.admitted = True
-        try:
-            return await request()
-        except RateLimitedError as exc:
-            if self.limiter is not None:
-                await self.limiter.notice_429(self.key, exc.retry_after)
-            raise
 
 
 _EPOCH = datetime(1970, 1, 1)

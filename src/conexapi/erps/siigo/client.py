@@ -19,9 +19,8 @@ from typing import Any
 
 import httpx
 
-from conexapi.connections.rate_limit import BudgetGate
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import BudgetWaitError, PermanentError
+from conexapi.core.errors import BudgetWaitError, PermanentError, RateLimitedError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
@@ -48,37 +47,25 @@ class SiigoClient:
     ) -> None:
         self.http = http
         self.auth = auth
+        self.limiter = limiter
         self.company_key = company_key
+        self.bucket = siigo_bucket_key(company_key)
+        self.max_wait = max_wait
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
-        # The company's budget; `max_wait` holds for the first request only (`gate.admitted`).
-        self.gate = BudgetGate(limiter, siigo_bucket_key(company_key), max_wait)
-
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self.gate.limiter
-
-    @property
-    def bucket(self) -> str:
-        return self.gate.key
-
-    @property
-    def max_wait(self) -> float | None:
-        return self.gate.max_wait
-
-    @property
-    def admitted(self) -> bool:
-        """A request of this client got its token: the next ones wait their turn."""
-        return self.gate.admitted
+        # Set once a request got its token within `max_wait`: the sale is under way, and its
+        # next requests wait their turn instead of giving up (a deferral then would waste the
+        # tokens already spent, and at a low limit a sale might never get through).
+        self.admitted = False
 
     async def check_budget(self) -> None:
         """Raises `BudgetWaitError` when the company's bucket has no token within `max_wait`
         (taking nothing): a sale asks before its first vendor call, so that a sale its company
         cannot serve now spends no MercadoLibre call either."""
-        if self.max_wait is None or self.admitted:
+        if self.limiter is None or self.max_wait is None or self.admitted:
             return
-        wait = await self.gate.available_in()
+        wait = await self.limiter.available_in(self.bucket)
         if wait > self.max_wait:
             raise BudgetWaitError(
                 f"siigo request budget: next token in {wait:.1f} s", vendor=VENDOR, retry_after=wait
@@ -97,8 +84,13 @@ class SiigoClient:
         return await self._request_once(method, path, **kwargs)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.gate.send(
-            lambda: send(
+        if self.limiter is not None:
+            await self.limiter.acquire(
+                self.bucket, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
+        try:
+            return await send(
                 self.http,
                 method,
                 path,
@@ -107,7 +99,10 @@ class SiigoClient:
                 auth=self.auth,
                 **kwargs,
             )
-        )
+        except RateLimitedError as exc:
+            if self.limiter is not None:
+                await self.limiter.notice_429(self.bucket, exc.retry_after)
+            raise
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self._request(method, path, **kwargs)).json()

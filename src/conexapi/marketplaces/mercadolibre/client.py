@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 
-from conexapi.connections.rate_limit import BudgetGate, RateLimiter
+from conexapi.connections.rate_limit import RateLimiter
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
 from conexapi.core.errors import (
     NotFoundError,
     PermanentError,
     PermissionMissingError,
+    RateLimitedError,
 )
 from conexapi.core.http import parse_meli_error, send
 from conexapi.core.retry import with_retries
@@ -92,33 +93,24 @@ class MercadoLibreClient:
     ) -> None:
         self.http = http
         self.auth = auth
+        self.limiter = limiter
+        self.budget_key = budget_key
+        self.max_wait = max_wait
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
-        # The application's budget; `max_wait` holds for the first request only (`gate.admitted`).
-        self.gate = BudgetGate(limiter, budget_key, max_wait)
-
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self.gate.limiter
-
-    @property
-    def budget_key(self) -> str:
-        return self.gate.key
-
-    @property
-    def max_wait(self) -> float | None:
-        return self.gate.max_wait
-
-    @property
-    def admitted(self) -> bool:
-        """A request of this client got its token: the next ones wait their turn."""
-        return self.gate.admitted
+        # Set once a request got its token within `max_wait` (see `SiigoClient.admitted`).
+        self.admitted = False
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request within the application's budget."""
-        return await self.gate.send(
-            lambda: send(
+        if self.limiter is not None:
+            await self.limiter.acquire(
+                self.budget_key, max_wait=None if self.admitted else self.max_wait
+            )
+            self.admitted = True
+        try:
+            return await send(
                 self.http,
                 method,
                 path,
@@ -127,7 +119,10 @@ class MercadoLibreClient:
                 auth=self.auth,
                 **kwargs,
             )
-        )
+        except RateLimitedError as exc:
+            if self.limiter is not None:
+                await self.limiter.notice_429(self.budget_key, exc.retry_after)
+            raise
 
     async def _get(
         self,
