@@ -135,7 +135,7 @@ def scenarios(client: Client, sample: dict[str, Any]) -> dict[str, Callable[[int
     today = date.fromisoformat(sample["today"])
     month = f"date_from={today - timedelta(days=29)}&date_to={today}"
     year = f"date_from={today - timedelta(days=364)}&date_to={today}"
-    orders, ids, names = sample["orders"], sample["ids"], sample["names"]
+    orders, ids, names, skus = sample["orders"], sample["ids"], sample["names"], sample["skus"]
     deep_cursor = sample["deep_cursor"]
     out: dict[str, Callable[[int], Any]] = {
         "API list, first page": lambda i: client.get("/api/v1/sales?page_size=50"),
@@ -145,6 +145,7 @@ def scenarios(client: Client, sample: dict[str, Any]) -> dict[str, Callable[[int
         ),
         "API search, order id": lambda i: client.get(f"/api/v1/sales?q={orders[i % len(orders)]}"),
         "API search, buyer name": lambda i: client.get(f"/api/v1/sales?q={names[i % len(names)]}"),
+        "API search, SKU": lambda i: client.get(f"/api/v1/sales?q={skus[i % len(skus)]}"),
         "API sale detail": lambda i: client.get(f"/api/v1/sales/{ids[i % len(ids)]}"),
     }
     for state in (
@@ -174,8 +175,8 @@ def sample_of(client: Client, tenant_id: int) -> dict[str, Any]:
     conn = db_connect(DATABASE)
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT id, external_id, buyer_name FROM sale WHERE tenant_id = %s "
-            "ORDER BY RAND() LIMIT 40",
+            "SELECT id, external_id, buyer_name, JSON_VALUE(facts, '$.lines[0].sku') FROM sale "
+            "WHERE tenant_id = %s ORDER BY RAND() LIMIT 40",
             (tenant_id,),
         )
         rows = cur.fetchall()
@@ -191,6 +192,7 @@ def sample_of(client: Client, tenant_id: int) -> dict[str, Any]:
         "ids": [r[0] for r in rows],
         "orders": [r[1] for r in rows],
         "names": [r[2].replace(" ", "+") for r in rows[:20]],
+        "skus": [r[3] for r in rows[:20] if r[3]],
         "today": str(today),
         "deep_cursor": deep.json()["next_cursor"],
     }

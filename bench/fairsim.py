@@ -18,6 +18,7 @@ and by `tests/sync/test_fairness.py` (a small two-tenant run).
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -59,6 +60,10 @@ class SimConfig:
     ml_latency: float = 0.15
     siigo_latency: float = 0.8
     ml_budget_rps: float = 0.0  # CONEXAPI_MELI_REQUESTS_PER_SECOND (0 = none)
+    # The budget's window and burst (the product's: one second, burst rate/5); a longer window
+    # expresses a budget below one request per second (a seller's share of the application's).
+    ml_budget_window: float = 1.0
+    ml_budget_capacity: float | None = None
     ml_quota_rps: int = 0  # MercadoLibre's per-application quota (0 = none)
     max_wait: float = 1.0  # CONEXAPI_RATE_MAX_WAIT_SECONDS
     poll: float = 1.0  # CONEXAPI_WORKER_POLL_INTERVAL_SECONDS
@@ -73,6 +78,7 @@ class _Job:
     integration_id: int
     step: int = 0
     ready_at: float = 0.0
+    held: bool = False  # its first Siigo token, set aside before its MercadoLibre calls
 
 
 @dataclass
@@ -126,19 +132,31 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class _SlidingWindow:
+    """The vendor's limit: at most `limit` requests in any window of `seconds`. Exact even when
+    requests are reported out of order (a request is reported when its sale is advanced, and
+    sent after the wait its token asked for)."""
+
     def __init__(self, limit: int, seconds: float) -> None:
         self.limit = limit
         self.seconds = seconds
-        self.times: deque[float] = deque()
+        self.times: list[float] = []
 
     def allow(self, at: float) -> bool:
         if self.limit <= 0:
             return True
-        while self.times and at - self.times[0] >= self.seconds:
-            self.times.popleft()
-        if len(self.times) >= self.limit:
-            return False
-        self.times.append(at)
+        # Requests are reported at most a few seconds out of order: older ones cannot matter.
+        horizon = bisect.bisect_left(self.times, at - self.seconds - 60.0)
+        if horizon > 1000:
+            del self.times[:horizon]
+        bisect.insort(self.times, at)
+        # Every window holding `at` starts at one of the requests in (at - seconds, at].
+        first = bisect.bisect_right(self.times, at - self.seconds)
+        last = bisect.bisect_right(self.times, at)
+        for start in range(first, last):
+            inside = bisect.bisect_left(self.times, self.times[start] + self.seconds) - start
+            if inside > self.limit:
+                self.times.remove(at)
+                return False
         return True
 
 
@@ -173,9 +191,9 @@ async def simulate(
     }
     ml_budget = RateLimiter(
         sessions,
-        cfg.ml_budget_rps,
-        window_seconds=1.0,
-        capacity=max(1.0, cfg.ml_budget_rps / 5),
+        cfg.ml_budget_rps * cfg.ml_budget_window,
+        window_seconds=cfg.ml_budget_window,
+        capacity=cfg.ml_budget_capacity or max(1.0, cfg.ml_budget_rps / 5),
         memory_scope=scope,
         clock=clock,
         vendor="mercadolibre",
@@ -233,6 +251,11 @@ async def simulate(
             next_claim = now
         # Claims: a free slot takes the next sale, fairly.
         free = cfg.slots - len(jobs)
+        if free > 0 and now >= next_claim - 1e-9 and cfg.ml_calls:
+            # `Worker.claim`: no more sales than the application budget can start now.
+            free = min(free, await ml_budget.admissible(_ML_KEY, cfg.max_wait))
+            if free <= 0:
+                next_claim = now + min(cfg.poll, await ml_budget.available_in(_ML_KEY))
         if free > 0 and now >= next_claim - 1e-9:
             async with sessions() as session:
                 ids = await queue.claim_due(
@@ -333,33 +356,45 @@ async def _advance(
     "<deferral reason>:<seconds>"."""
     if job.step >= cfg.ml_calls + cfg.siigo_calls:
         return "invoiced"
-    if job.step == 0 and cfg.siigo_calls:
-        # The pipeline's `SiigoClient.check_budget`: no vendor call for a sale its company
-        # cannot serve now.
-        ready_in = await siigo[job.integration_id].available_in(f"siigo:sim-{job.integration_id}")
-        if ready_in > cfg.max_wait:
-            return f"siigo_budget_wait:{ready_in}"
+    limiter = siigo[job.integration_id]
+    key = f"siigo:sim-{job.integration_id}"
+    if job.step == 0 and cfg.siigo_calls and not job.held:
+        # The pipeline's `SiigoClient.reserve_first_request`: no vendor call for a sale its
+        # company cannot serve now; one it can serve holds its first Siigo token from now on.
+        try:
+            await limiter.hold(key, max_wait=cfg.max_wait)
+        except BudgetWaitError as exc:
+            return f"siigo_budget_wait:{exc.retry_after or 0.1}"
+        job.held = True
     if job.step < cfg.ml_calls:
         try:
             gate = cfg.max_wait if job.step == 0 else None  # the client's `admitted`
             wait = await ml_budget.reserve(_ML_KEY, max_wait=gate)
         except BudgetWaitError as exc:
+            if job.held:
+                await limiter.release_hold(key)  # the pipeline's `release_unused`
+                job.held = False
             return f"mercadolibre_budget_wait:{exc.retry_after or 0.1}"
         out.ml_calls += 1
         if not ml_vendor.allow(now + wait):
             out.ml_429 += 1
             await ml_budget.notice_429(_ML_KEY, 1.0)
             out.ml_factor_min = min(out.ml_factor_min, await ml_budget.rate_factor(_ML_KEY))
+            if job.held:
+                await limiter.release_hold(key)
+                job.held = False
             return "rate_limited:1.0"
         job.ready_at = now + wait + cfg.ml_latency * rng.uniform(0.8, 1.2)
     else:
-        limiter = siigo[job.integration_id]
-        key = f"siigo:sim-{job.integration_id}"
-        try:
-            gate = cfg.max_wait if job.step == cfg.ml_calls else None
-            wait = await limiter.reserve(key, max_wait=gate)
-        except BudgetWaitError as exc:
-            return f"siigo_budget_wait:{exc.retry_after or 0.1}"
+        if job.held:
+            # The token set aside before the MercadoLibre calls (`use_hold`).
+            wait, job.held = await limiter.use_hold(key), False
+        else:
+            try:
+                gate = cfg.max_wait if job.step == cfg.ml_calls else None
+                wait = await limiter.reserve(key, max_wait=gate)
+            except BudgetWaitError as exc:
+                return f"siigo_budget_wait:{exc.retry_after or 0.1}"
         out.siigo_calls += 1
         if not siigo_vendor[job.integration_id].allow(now + wait):
             out.siigo_over_limit += 1

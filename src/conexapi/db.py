@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from conexapi.sales.terms import sale_terms_json
+
 T = TypeVar("T")
 
 NAMING_CONVENTION = {
@@ -109,6 +111,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # What the `sale_term` triggers call (migration b7d4e9a2c615): a sale's search terms.
+            dbapi_conn.create_function(
+                "conexapi_sale_terms", 3, sale_terms_json, deterministic=True
+            )
 
         return engine
     # READ COMMITTED: claims with SKIP LOCKED and short transactions, no gap-lock surprises.

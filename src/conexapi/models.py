@@ -22,6 +22,7 @@ from conexapi.sync.models import (
     SaleEvent,
     SaleOrder,
     SaleStateTally,
+    SaleTerm,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "SaleEvent",
     "SaleOrder",
     "SaleStateTally",
+    "SaleTerm",
     "Tenant",
     "UnmappedSku",
     "User",

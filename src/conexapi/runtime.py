@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conexapi import __version__
 from conexapi.core.clock import Clock, SystemClock
+from conexapi.core.signals import WorkSignal
 from conexapi.db import create_engine, create_sessionmaker
 from conexapi.security.encryption import SecretBox
 from conexapi.security.keys import KeyMaterial, load_keys
@@ -87,6 +88,8 @@ class Runtime:
     # What rate limits and per-call retries read and sleep on (tests inject a `ManualClock`).
     clock: Clock = field(default_factory=SystemClock)
     intake: IntakeBatcher | None = None
+    # Wakes this process's workers when a notification is stored (`core.signals`).
+    work_signal: WorkSignal = field(default_factory=WorkSignal)
     # How names of URLs called on a tenant's behalf resolve (None: the system's resolver;
     # tests put one that resolves without DNS).
     url_resolver: Resolver | None = None

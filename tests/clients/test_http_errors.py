@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
+from conexapi.connections.renewal import MARKER_STALE_SECONDS
 from conexapi.core.errors import (
     AuthError,
     NotFoundError,
@@ -15,7 +17,9 @@ from conexapi.core.errors import (
 )
 from conexapi.core.http import parse_meli_error, parse_siigo_error, send
 from conexapi.core.metrics import EXTERNAL_CALLS
+from conexapi.marketplaces.mercadolibre import oauth
 from conexapi.runtime import build_http_client
+from conexapi.settings import MercadoLibreSection
 
 ML = "https://api.mercadolibre.test"
 SIIGO = "https://api.siigo.test"
@@ -173,3 +177,50 @@ async def test_success_passes_through_and_is_counted() -> None:
     response = await _ml("/users/me")
     assert response.json() == {"id": 1}
     assert _count("mercadolibre", "ok") == before + 1
+
+
+@respx.mock
+async def test_ml_refresh_waits_long_for_its_answer_but_not_past_the_marker() -> None:
+    """A refresh whose answer is lost may have rotated the single-use refresh token: the token
+    call gets a long read timeout (other calls keep the client's 30 s), bounded so that another
+    process never takes over a renewal still waiting for its answer."""
+    seen: list[dict[str, float | None]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(
+            200,
+            json={
+                "access_token": "APP_USR-new",
+                "token_type": "Bearer",
+                "expires_in": 21600,
+                "scope": "offline_access read write",
+                "user_id": 7,
+                "refresh_token": "TG-new",
+            },
+        )
+
+    respx.post(f"{ML}/oauth/token").mock(side_effect=answer)
+    respx.get(f"{ML}/orders/1").mock(side_effect=answer)
+    section = MercadoLibreSection(
+        client_id="1",
+        client_secret=SecretStr("s"),
+        application_id="1",
+        api_url=ML,
+        auth_url=ML,
+        use_pkce=True,
+        redirect_uri="https://conexapi.test/cb",
+        requests_per_second=10,
+        max_wait_seconds=1,
+        call_retries=0,
+        call_retry_base_seconds=0.1,
+    )
+    async with build_http_client(ML) as http:
+        tokens = await oauth.refresh(http, section, "TG-old")
+        await send(http, "GET", "/orders/1", vendor="mercadolibre", parse_error=parse_meli_error)
+    assert tokens.refresh_token == "TG-new"
+    token_call, other_call = seen
+    assert token_call["read"] == 60.0
+    assert other_call["read"] == 30.0
+    worst = sum(v or 0.0 for v in token_call.values())
+    assert worst < MARKER_STALE_SECONDS, token_call

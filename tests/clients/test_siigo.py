@@ -10,6 +10,7 @@ import respx
 from fastapi import FastAPI
 
 from conexapi.connections.catalogs import load_catalogs
+from conexapi.connections.rate_limit import HOLD_SECONDS
 from conexapi.core.clock import ManualClock
 from conexapi.core.errors import AuthError, BudgetWaitError, RateLimitedError, TransientError
 from conexapi.db import transaction
@@ -195,6 +196,48 @@ async def test_a_busy_bucket_defers_instead_of_waiting(runtime: Runtime, in_memo
 
 
 @pytest.mark.parametrize("in_memory", [False, True])
+async def test_a_held_token_is_taken_when_used_and_freed_when_not(
+    runtime: Runtime, in_memory: bool
+) -> None:
+    """`hold` sets a token aside (nobody else gets it), `use_hold` takes it when the request is
+    sent, `release_hold` frees it; while held it counts toward the bucket's capacity (no burst
+    above the limit once it is used), and a hold nobody uses expires."""
+    clock = ManualClock()
+    limiter = RateLimiter(
+        runtime.sessions,
+        62,
+        capacity=2,
+        memory_scope=f"hold-{id(runtime)}" if in_memory else None,
+        clock=clock,
+    )
+    key = "siigo:held"
+    rate = 1.0  # (62 - 2) / 60
+    assert await limiter.hold(key, max_wait=1.0) == 0.0
+    assert await limiter.reserve(key) == 0.0  # the second token
+    with pytest.raises(BudgetWaitError):
+        await limiter.reserve(key, max_wait=0.5)  # the held one is not for others
+    # A long pause: the free tokens refill up to the capacity minus the held one.
+    clock.advance(30)
+    assert await limiter.reserve(key) == 0.0
+    with pytest.raises(BudgetWaitError):
+        await limiter.reserve(key, max_wait=0.5)
+    # A request that must go (no `max_wait`: a sale already under way) sends at once on the
+    # held token: the bucket has it. The holder then waits for the next one (never refused).
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.use_hold(key) == pytest.approx(1 / rate)
+    clock.advance(10)
+    await limiter.hold(key)
+    await limiter.release_hold(key)  # not needed after all: free again at once
+    assert await limiter.available_in(key) == 0.0
+    await limiter.hold(key)
+    clock.advance(HOLD_SECONDS + 1)  # its holder stopped: the hold expires
+    assert await limiter.available_in(key) == 0.0
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.reserve(key) == 0.0
+    assert await limiter.use_hold(key) == pytest.approx(1 / rate)  # expired: a fresh token
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
 async def test_adaptive_budget_halves_on_429_and_recovers(
     runtime: Runtime, in_memory: bool
 ) -> None:
@@ -248,6 +291,44 @@ async def test_client_429_notifies_limiter(
         await siigo.list_taxes()
     assert respx.calls.call_count == 1  # a 429 is never retried at once
     assert await limiter.reserve(siigo.bucket) >= 0.3
+    await http.aclose()
+
+
+@respx.mock
+async def test_a_sale_holds_its_first_token_from_before_its_other_calls(
+    client: httpx.AsyncClient, owner: SignedIn, runtime: Runtime
+) -> None:
+    """The token a sale reserves before reading MercadoLibre is its first request's: another
+    sale cannot take it meanwhile, the request takes no second one, and an unused one is given
+    back."""
+    cid = await _connected(client, owner)
+    clock = ManualClock()
+    limiter = build_limiter(runtime, requests_per_minute=60, capacity=1, clock=clock)
+    taxes = respx.get("https://siigo.test/v1/taxes").respond(200, json=[])
+    http = build_http_client("https://siigo.test")
+    auth = SiigoAuth(SiigoTokenCache(runtime), cid, "ConexAPI")
+
+    def sale_client() -> SiigoClient:
+        return SiigoClient(
+            http, auth, limiter=limiter, company_key="acme", max_wait=0.5, clock=clock
+        )
+
+    first, second = sale_client(), sale_client()
+    await first.reserve_first_request()
+    with pytest.raises(BudgetWaitError):
+        await second.reserve_first_request()  # the token is the first sale's
+    next_token = await limiter.available_in(first.bucket)
+    await first.list_taxes()  # uses the token it holds
+    assert taxes.call_count == 1
+    assert await limiter.available_in(first.bucket) == pytest.approx(next_token)
+    clock.advance(next_token)
+    third = sale_client()
+    await third.reserve_first_request()
+    assert await limiter.available_in(third.bucket) > 0
+    await third.release_unused()  # needed no Siigo call
+    assert await limiter.available_in(third.bucket) == 0.0
+    await third.release_unused()  # once only
+    assert await limiter.available_in(third.bucket) == 0.0
     await http.aclose()
 
 

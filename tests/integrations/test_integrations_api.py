@@ -7,9 +7,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
-from conexapi.db import transaction
+from conexapi.db import transaction, utcnow
 from conexapi.integrations.mappings import resolve_product_codes
+from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sandbox.constants import (
     COST_CENTER_ID,
@@ -30,6 +32,8 @@ from conexapi.sandbox.constants import (
     TAX_IVA19_ID,
     TAX_RETEFUENTE_ID,
 )
+from conexapi.sync.models import Sale, SaleEvent
+from conexapi.sync.queue import Priority, provisional_sale
 from tests.clients.support import connect_meli, connect_siigo, siigo_calls, state_of
 from tests.conftest import SignedIn
 
@@ -450,3 +454,63 @@ async def test_fiscal_settings_are_proposed_with_their_reason(
     assert settings["meli_coupon_invoicing"] == "as_price"
     # Only document types ConexAPI can issue are proposed.
     assert settings["fv_document_id"] == 24446
+
+
+async def test_a_setting_change_makes_the_sales_it_may_fix_due(
+    client: httpx.AsyncClient, owner: SignedIn, sandbox: FastAPI, runtime: Runtime
+) -> None:
+    """Changing a setting sends again, first in the queue, the sales waiting for a setting or
+    refused by Siigo; sales waiting for SKUs, on the connection or for their buyer's data keep
+    waiting (the buyer's only when the consumidor-final fallback changes)."""
+    body = await _create(client, owner, sandbox)
+    codes = [
+        "missing_settings",
+        "siigo_invalid_reference",
+        "unmapped_products",
+        "siigo_paused",
+        "missing_fiscal_data",
+    ]
+    ids: dict[str, int] = {}
+    async with transaction(runtime.sessions) as session:
+        for n, code in enumerate(codes):
+            row = provisional_sale(owner.tenant_id, body["id"], f"71000{n}", utcnow())
+            row.update(state="needs_attention", error_code=code, next_attempt_at=None, attempts=3)
+            sale = Sale(**row)
+            session.add(sale)
+            await session.flush()
+            ids[code] = sale.id
+
+    async def due() -> set[str]:
+        async with runtime.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        Sale.error_code, Sale.next_attempt_at, Sale.priority, Sale.attempts
+                    ).where(Sale.id.in_(list(ids.values())))
+                )
+            ).all()
+        found = {str(code) for code, at, _, _ in rows if at is not None}
+        assert all(p == Priority.RETRIED and a == 0 for code, at, p, a in rows if code in found)
+        return found
+
+    patched = await client.patch(
+        f"{BASE}/{body['id']}",
+        json={"settings": {"stamp": False}},
+        headers=owner.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert await due() == {"missing_settings", "siigo_invalid_reference"}
+    async with runtime.sessions() as session:
+        timeline = (
+            await session.execute(
+                select(SaleEvent.message).where(SaleEvent.sale_id == ids["missing_settings"])
+            )
+        ).scalars()
+        assert text("sync.retry_after_setting") in list(timeline)
+    fallback = await client.patch(
+        f"{BASE}/{body['id']}",
+        json={"settings": {"consumer_fallback": {"name": "Consumidor final"}}},
+        headers=owner.headers,
+    )
+    assert fallback.status_code == 200, fallback.text
+    assert await due() == {"missing_settings", "siigo_invalid_reference", "missing_fiscal_data"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from conexapi.db import utcnow
 from conexapi.runtime import Runtime
@@ -139,3 +139,53 @@ async def test_a_paused_integration_is_not_claimed_until_its_pause_ends(runtime:
             (await session.execute(select(Sale.integration_id).where(Sale.id.in_(ids)))).scalars()
         )
     assert integrations == {a}
+
+
+async def test_a_claim_costs_a_fixed_number_of_queries_whatever_the_integrations(
+    runtime: Runtime,
+) -> None:
+    """200 sellers with due work: one claim of 64 slots takes one sale from each of 64 of them
+    (most urgent first within each) in a bounded number of statements, not one per integration."""
+    expected: dict[int, int] = {}
+    async with runtime.sessions() as session:
+        for n in range(200):
+            tenant = await create_tenant(session, f"Tienda {n}")
+            integration = await create_integration(
+                session, tenant.id, seller_id=f"9{n:05d}", siigo_account=f"s{n}@siigo.test"
+            )
+            due = {(integration.id, f"9{n:05d}{k}"): tenant.id for k in range(3)}
+            ids = await queue.make_orders_due(session, due, source="backfill")
+            expected[integration.id] = ids[(integration.id, f"9{n:05d}0")]
+            await queue.make_sale_due(session, expected[integration.id], priority=Priority.LIVE)
+        await session.commit()
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sync_engine = runtime.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", count)
+    try:
+        claimed = await _claim(runtime, limit=64, cap=4)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", count)
+    assert len(claimed) == 64
+    async with runtime.sessions() as session:
+        rows = (
+            await session.execute(select(Sale.id, Sale.integration_id).where(Sale.id.in_(claimed)))
+        ).all()
+    by_integration = {integration: sale_id for sale_id, integration in rows}
+    assert len(by_integration) == 64  # one each: round-robin
+    assert all(expected[i] == sale_id for i, sale_id in by_integration.items())  # the live one
+    claims = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+    assert len(claims) <= 6, claims
+    # The next claim goes on with the other sellers' live sales (more urgent than the backfill
+    # left of the first 64).
+    again = await _claim(runtime, limit=64, cap=4, worker="w2")
+    async with runtime.sessions() as session:
+        second = set(
+            (await session.execute(select(Sale.integration_id).where(Sale.id.in_(again)))).scalars()
+        )
+    assert len(again) == 64
+    assert len(second) == 64
+    assert not second & set(by_integration)

@@ -259,3 +259,35 @@ async def test_every_buyer_without_data_to_consumidor_final_at_once(stack: Stack
     assert {s["state"] for s in await stack.sales()} == {"invoiced"}
     customers = {i["customer"]["identification"] for i in await stack.siigo("invoices")}
     assert customers == {"222222222222"}
+
+
+async def test_turning_consumidor_final_on_invoices_the_sales_that_waited(stack: Stack) -> None:
+    """A setting a sale waited for, saved on the dashboard, sends it again by itself."""
+    await web_login(stack.api, stack.owner.email)
+    page = await stack.api.get("/app/integration")
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "_booleans": "1",
+        "stamp": "on",
+        "credit_notes_auto": "on",
+        "prices_include_iva": "on",
+    }
+    saved = await stack.api.post(f"/app/integration/{stack.integration_id}/settings", data=form)
+    assert saved.status_code == 303
+    await stack.generate(2, kinds=["missing_billing"] * 2)
+    await stack.settle()
+    assert {s["error"]["code"] for s in await stack.sales()} == {"missing_fiscal_data"}
+    page = await stack.api.get("/app/integration")
+    saved = await stack.api.post(
+        f"/app/integration/{stack.integration_id}/settings",
+        data={**form, "csrf_token": csrf_of(page.text), "consumer_fallback": "on"},
+    )
+    assert saved.status_code == 303
+    assert "Configuración guardada" in (await stack.api.get(saved.headers["location"])).text
+    await stack.settle()
+    assert [s["state"] for s in await stack.sales()] == ["invoiced"] * 2
+    invoices = await stack.siigo("invoices")
+    assert {i["customer"]["identification"] for i in invoices} == {"222222222222"}
+    one = (await stack.sales())[0]
+    timeline = await stack.api.get(f"/app/sales/{one['id']}")
+    assert "Se guardó la configuración de la integración" in timeline.text

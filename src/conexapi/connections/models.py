@@ -146,7 +146,8 @@ class SiigoTally(Base):
 class RateBucket(Base):
     """A token bucket shared by every worker (Siigo: requests per minute per company;
     MercadoLibre: requests per second per application). `rate_factor` is the share of the nominal
-    rate in force (lowered by a 429, growing back: `connections.rate_limit`)."""
+    rate in force (lowered by a 429, growing back: `connections.rate_limit`); `held` tokens are
+    set aside for sales' first requests (`RateLimiter.hold`)."""
 
     __tablename__ = "rate_bucket"
 
@@ -154,3 +155,6 @@ class RateBucket(Base):
     tokens: Mapped[float] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     rate_factor: Mapped[float] = mapped_column(default=1.0, server_default="1")
+    # Tokens set aside for requests to come (`RateLimiter.hold`), and when those holds expire.
+    held: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -31,7 +31,7 @@ Time comes from an injected `Clock` (tests use `ManualClock`: no wall-clock asse
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -46,12 +46,18 @@ from conexapi.db import insert_ignore, transaction
 
 log = structlog.get_logger("conexapi.rate_limit")
 
+# A hold (`RateLimiter.hold`) lasts through a sale's MercadoLibre reads, retries included; holds
+# not used this long after the latest one are freed (a worker that crashed holding one).
+HOLD_SECONDS = 120.0
+
 
 @dataclass
 class _State:
-    tokens: float
+    tokens: float  # free for anyone: the held tokens are not counted
     at: float  # clock seconds of the last update
     factor: float
+    held: int = 0  # tokens held for a first request to come (`hold`)
+    held_until: float | None = None  # when the holds expire (a holder that crashed)
 
 
 # A function from a refilled bucket state to (new state, result).
@@ -149,8 +155,14 @@ class RateLimiter:
         factor = state.factor
         if self.adaptive:
             factor = min(1.0, factor + elapsed * self.recovery_per_second)
-        tokens = min(self.capacity, state.tokens + elapsed * self.rate * state.factor)
-        return _State(tokens, max(now, state.at), factor)
+        tokens, held, held_until = state.tokens, state.held, state.held_until
+        if held and held_until is not None and now > held_until:
+            # Holds nobody used in time (their holder stopped): free again.
+            tokens, held, held_until = tokens + held, 0, None
+        # Held tokens stay in the bucket (they are taken when used), so they count toward its
+        # capacity: the free ones refill up to `capacity - held`.
+        tokens = min(self.capacity - held, tokens + elapsed * self.rate * state.factor)
+        return _State(tokens, max(now, state.at), factor, held, held_until if held else None)
 
     def _take(self, state: _State, max_wait: float | None) -> tuple[_State, float]:
         """Takes one token from a refilled state: (new state, seconds to wait). Raises
@@ -158,6 +170,11 @@ class RateLimiter:
         rate = self.rate * state.factor
         after = state.tokens - 1.0
         wait = -after / rate if after < 0 else 0.0
+        # Whether the caller may have a token that soon counts the held ones as taken (they are
+        # not for it); when it may, it sends as soon as the bucket itself allows, held tokens
+        # included: every request then goes at its token's time in the bucket, never later (a
+        # request sent later than its token could meet, within the vendor's window, requests
+        # whose tokens came after it). A holder whose token went meanwhile waits its turn.
         if max_wait is not None and wait > max_wait:
             # Free for us in `need` seconds: the deficit plus the token itself.
             need = (1.0 - state.tokens) / rate
@@ -166,7 +183,8 @@ class RateLimiter:
                 vendor=self.vendor,
                 retry_after=need,
             )
-        return _State(after, state.at, state.factor), wait
+        bucket_after = after + state.held
+        return replace(state, tokens=after), (-bucket_after / rate if bucket_after < 0 else 0.0)
 
     async def _update(self, key: str, change: _Change) -> float:
         """Applies `change` to the bucket's state (memory or locked row); returns its result."""
@@ -185,11 +203,19 @@ class RateLimiter:
             # next refill would count the same seconds twice (a burst above the limit).
             now = max(self.clock.time(), stored_at)
             factor = bucket.rate_factor if bucket.rate_factor is not None else 1.0
-            state = self._refilled(_State(bucket.tokens, stored_at, factor), now)
+            held_until = (
+                _seconds(bucket.held_until.replace(tzinfo=None))
+                if bucket.held_until is not None
+                else None
+            )
+            stored = _State(bucket.tokens, stored_at, factor, bucket.held or 0, held_until)
+            state = self._refilled(stored, now)
             new, result = change(state)
             bucket.tokens = new.tokens
             bucket.updated_at = _datetime(new.at)
             bucket.rate_factor = new.factor
+            bucket.held = new.held
+            bucket.held_until = _datetime(new.held_until) if new.held_until is not None else None
         return result
 
     # -- the API -------------------------------------------------------------------------------
@@ -220,6 +246,75 @@ class RateLimiter:
 
         return await self._update(key, change)
 
+    async def hold(self, key: str, *, max_wait: float | None = None) -> float:
+        """Sets one token aside for a request to come (a sale's first Siigo request, made after
+        its MercadoLibre reads): nobody else can take it, and it is taken when the request is
+        sent (`use_hold`), so the vendor's window sees the request when it is sent. Returns how
+        long until it is free (like `reserve`); with `max_wait`, raises `BudgetWaitError`
+        (nothing set aside) instead of a longer wait. A hold not used within `HOLD_SECONDS` of
+        the latest one expires (its holder stopped)."""
+        if self.unlimited:
+            return 0.0
+
+        def change(state: _State) -> tuple[_State, float]:
+            taken, wait = self._take(state, max_wait)
+            until = state.at + HOLD_SECONDS
+            if state.held_until is not None:
+                until = max(until, state.held_until)
+            return replace(taken, held=state.held + 1, held_until=until), wait
+
+        return await self._update(key, change)
+
+    async def use_hold(self, key: str) -> float:
+        """Takes the token `hold` set aside; returns how long to wait before sending (0: now).
+        A hold that expired meanwhile is replaced by a token taken now (waiting its turn)."""
+        if self.unlimited:
+            return 0.0
+
+        def change(state: _State) -> tuple[_State, float]:
+            if state.held <= 0:
+                return self._take(state, None)
+            # The token leaves the bucket now: free tokens are unchanged, one hold less.
+            left = state.tokens + state.held - 1
+            wait = -left / (self.rate * state.factor) if left < 0 else 0.0
+            held = state.held - 1
+            return replace(state, held=held, held_until=state.held_until if held else None), wait
+
+        return await self._update(key, change)
+
+    async def release_hold(self, key: str) -> None:
+        """Frees a token `hold` set aside and no request used (the sale needed no request, or
+        was deferred on another budget)."""
+        if self.unlimited:
+            return
+
+        def change(state: _State) -> tuple[_State, float]:
+            if state.held <= 0:
+                return state, 0.0  # expired meanwhile: already free
+            held = state.held - 1
+            return (
+                replace(
+                    state,
+                    tokens=state.tokens + 1,
+                    held=held,
+                    held_until=state.held_until if held else None,
+                ),
+                0.0,
+            )
+
+        await self._update(key, change)
+
+    async def admissible(self, key: str, within: float) -> int:
+        """How many tokens callers could take now with a wait of at most `within` seconds each
+        (taking nothing): a worker claims no more sales than its first requests can be served."""
+        if self.unlimited:
+            return 1_000_000
+
+        def change(state: _State) -> tuple[_State, float]:
+            return state, max(0.0, state.tokens + within * self.rate * state.factor)
+
+        return int(await self._update(key, change))
+
     async def rate_factor(self, key: str) -> float:
         """The bucket's current share of its nominal rate (AIMD; 1.0 when never refused)."""
         if self.unlimited:
@@ -236,7 +331,7 @@ class RateLimiter:
         def change(state: _State) -> tuple[_State, float]:
             factor = max(self.min_factor, state.factor / 2) if self.adaptive else state.factor
             tokens = min(state.tokens, 0.0) - backoff * self.rate * factor
-            return _State(tokens, state.at, factor), factor
+            return replace(state, tokens=tokens, factor=factor), factor
 
         factor = await self._update(key, change)
         log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff, factor=factor)

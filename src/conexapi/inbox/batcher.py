@@ -80,10 +80,14 @@ class IntakeBatcher:
         target_seconds: float = TARGET_TTL_SECONDS,
         max_targets: int = MAX_TARGETS,
         clock: Callable[[], float] = time.monotonic,
+        on_pending: Callable[[], None] | None = None,
     ) -> None:
         # A Core connection, not an ORM session: nothing here needs the unit of work, and at
         # thousands of notifications a second its bookkeeping is a noticeable share of the CPU.
         self.engine = engine
+        # Called once a batch holding notifications to act on is committed (wakes the workers
+        # of this process: `Runtime.work_signal`).
+        self.on_pending = on_pending
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         # MercadoLibre seller id -> (tenant id, integration id)
@@ -205,7 +209,12 @@ class IntakeBatcher:
                 )
                 results.append(result)
             await insert_many_ignore(session, Notification, rows)
-            return results  # committed when the block ends
+        # Committed (the block ended): a worker of this process can act on them now.
+        if self.on_pending is not None and any(
+            row["status"] == NotificationStatus.PENDING.value for row in rows
+        ):
+            self.on_pending()
+        return results
 
     async def _resolve(
         self, session: AsyncConnection, user_ids: set[str]

@@ -33,7 +33,7 @@ from conexapi.integrations.api_schemas import (
 )
 from conexapi.integrations.service import IntegrationView
 from conexapi.sync import preview
-from conexapi.sync.unblock import resume_mapped_sales
+from conexapi.sync.unblock import resume_after_settings, resume_mapped_sales
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
@@ -114,6 +114,14 @@ async def patch_integration(
         changes=body.settings,
         active=body.active,
     )
+    if body.settings:
+        # The sales a setting may fix are due again, in this request's commit.
+        await resume_after_settings(
+            session,
+            tenant_id=claims.tenant_id,
+            integration_id=integration_id,
+            changed=set(body.settings),
+        )
     return _read(view)
 
 

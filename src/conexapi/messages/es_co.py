@@ -220,6 +220,8 @@ CATALOGUE: dict[str, str] = {
     "active el producto en Siigo: la venta se reintenta sola al guardar la asociación.",
     "sync.retry_after_mapping": "Se guardó la asociación de sus productos con Siigo: la venta "
     "se reintenta sola.",
+    "sync.retry_after_setting": "Se guardó la configuración de la integración: la venta se "
+    "reintenta sola.",
     # -- products Siigo can't take (Productos por asociar) ---------------------------------------
     "nav.integration": "Integración",
     "products.title": "Productos por asociar",

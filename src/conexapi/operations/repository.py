@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, func, or_, select, union, update
-from sqlalchemy.dialects.mysql import match
+from sqlalchemy import and_, false, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from conexapi.core.errors import Unprocessable
 from conexapi.db import utcnow
@@ -21,11 +21,15 @@ from conexapi.operations.schemas import SaleFilter
 from conexapi.operations.tally import state_counts
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
-from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder
+from conexapi.sales.terms import TERM_KEY, TERM_WORD, fold, search_words
+from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder, SaleTerm
 from conexapi.sync.queue import Priority
 
 PHASES_ALL = ("a", "b")  # needs_attention first (the queue a person works through), then the rest
 COUNT_CAP = 10_000  # filtered totals are counted up to here; beyond it "more than 10,000"
+# A search's matching ids are read into the list's query up to here (a row each to transfer and
+# parse: 10,000 cost more than the rest of the request); beyond, the list semi-joins the terms.
+ID_LIST_MAX = 2_000
 ATTENTION = SaleState.NEEDS_ATTENTION.value
 
 
@@ -57,6 +61,15 @@ class Cursor:
         return cls(phase, moment if moment.tzinfo else moment.replace(tzinfo=UTC), sale_id)
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a search matched: the condition on `sale` (None: nothing to add) and how many
+    sales it matched, counted up to the repository's cap + 1."""
+
+    condition: Any
+    matched: int
+
+
 @dataclass
 class PageResult:
     sales: list[Sale]
@@ -67,11 +80,17 @@ class PageResult:
 
 class SaleRepository:
     def __init__(
-        self, session: AsyncSession, tenant_id: int, *, count_cap: int = COUNT_CAP
+        self,
+        session: AsyncSession,
+        tenant_id: int,
+        *,
+        count_cap: int = COUNT_CAP,
+        id_list_max: int = ID_LIST_MAX,
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.count_cap = count_cap
+        self.id_list_max = id_list_max
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
@@ -90,12 +109,13 @@ class SaleRepository:
             where.append(Sale.sort_at < _colombia_midnight(f.date_to) + timedelta(days=1))
         return where
 
-    async def _search(self, q: str) -> Any:
-        """What `q` finds, as a condition: an order, pack or invoice number, or a buyer's
-        identification (typed with or without dots and dash), is an exact indexed lookup; then
-        the buyer's name (word prefixes: FULLTEXT on MariaDB, LIKE on SQLite); only when no name
-        matches, and for 3 characters or more, the sale's facts (the buyer's nickname, a SKU):
-        that last search reads the tenant's sales, newest first, until the page is full."""
+    async def _search(self, q: str) -> Found:
+        """What `q` finds: an order, pack or invoice number, or a buyer's identification (typed
+        with or without dots and dash), is an exact indexed lookup; then the words of the
+        buyer's name and identification (each word of `q` begins one of them); only when no
+        name matches, and for 3 characters or more, the beginning of a key of the sale's facts
+        (the buyer's nickname, a SKU). Names and keys are read from `sale_term`, this tenant's
+        part of its index only (docs/big-sellers.md, "Search")."""
         q = q.strip()
         digits = re.sub(r"[.\-\s]", "", q)
         idents = [q, digits] if digits != q and digits.isdigit() else [q]
@@ -117,30 +137,70 @@ class SaleRepository:
             (await self.session.execute(select(exact.subquery().c.sid).limit(1000))).scalars()
         )
         if ids:
-            return Sale.id.in_(ids)
-        by_name = self._name_search(q)
-        if len(q) < 3:
+            return Found(Sale.id.in_(ids), len(ids))
+        words = search_words(q)
+        by_name = await self._terms(TERM_WORD, [[w] for w in words]) if words else Found(false(), 0)
+        if by_name.matched or len(q) < 3:
             return by_name
-        probe = select(Sale.id).where(Sale.tenant_id == self.tenant_id, by_name).limit(1)
-        if (await self.session.execute(probe)).first() is not None:
-            return by_name
-        facts = func.lower(cast(Sale.facts, Text))
-        found = [facts.like(f"%{_escape_like(q.lower())}%", escape="\\")]
-        if len(idents) > 1:
-            found.append(facts.like(f"%{digits}%"))
-        return or_(*found)
+        keys = [fold(q)] + ([digits] if len(idents) > 1 else [])
+        return await self._terms(TERM_KEY, [keys])
 
-    def _name_search(self, q: str) -> Any:
-        words = [w for w in _WORD.findall(q.lower()) if len(w) >= _FT_MIN]
-        if self._dialect() in ("mysql", "mariadb") and words:
-            against = " ".join(f"+{w}*" for w in words)
-            columns: Any = (Sale.buyer_name, Sale.buyer_ident)
-            return match(*columns, against=against).in_boolean_mode()
-        like = _escape_like(q)
-        return or_(
-            Sale.buyer_name.like(f"{like}%", escape="\\"),
-            Sale.buyer_name.like(f"% {like}%", escape="\\"),
+    async def _terms(self, kind: str, groups: list[list[str]]) -> Found:
+        """The sales with, for every group, a term of `kind` that begins with one of the
+        group's prefixes: one range of `sale_term` per group, semi-joined. Up to
+        `id_list_max` matches, their ids are collected (one query) and the list pages them;
+        up to `count_cap`, the list semi-joins the same ranges (cost grows with the matches,
+        at most `count_cap`); beyond, the search is broad (at least 1 sale in every
+        `history / count_cap` matches), and the list reads the index newest first and checks
+        each sale's terms until the page is full. The count comes with the ids, or from one
+        count of the ranges up to `count_cap` + 1."""
+        groups = sorted(groups, key=lambda g: -min(len(p) for p in g))  # longest first
+        first, *rest = groups
+        lead = self._term_match(kind, first)
+        matching = lead.where(
+            *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
         )
+        distinct = matching.distinct()
+        few = min(self.id_list_max, self.count_cap)
+        ids = list((await self.session.execute(distinct.limit(few + 1))).scalars())
+        if len(ids) <= few:
+            return Found(Sale.id.in_(ids) if ids else false(), len(ids))
+        counted = select(func.count()).select_from(distinct.limit(self.count_cap + 1).subquery())
+        n = int((await self.session.execute(counted)).scalar_one())
+        if n <= self.count_cap:
+            return Found(Sale.id.in_(matching), n)
+        checks = []
+        for group in groups:
+            term = aliased(SaleTerm)
+            hit = (
+                select(term.sale_id)
+                .where(term.sale_id == Sale.id, term.kind == kind, self._prefixes(term, group))
+                .limit(1)
+                .scalar_subquery()
+            )
+            checks.append(hit.is_not(None))
+        return Found(and_(*checks), n)
+
+    def _term_match(self, kind: str, prefixes: list[str]) -> Any:
+        """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery.
+        MariaDB is told not to check it per candidate through `ix_sale_term_sale_id` (a
+        random lookup for each of tens of thousands of candidates: seconds on a big tenant)
+        but to read its range once and semi-join (materialization: a hash of the ids)."""
+        term = aliased(SaleTerm)
+        stmt = select(term.sale_id).where(
+            term.tenant_id == self.tenant_id, term.kind == kind, self._prefixes(term, prefixes)
+        )
+        for dialect in ("mysql", "mariadb"):
+            stmt = stmt.with_hint(term, "IGNORE INDEX (ix_sale_term_sale_id)", dialect)
+        return stmt
+
+    def _prefixes(self, term: Any, prefixes: list[str]) -> Any:
+        """`term` begins with one of `prefixes` (already folded): LIKE on MariaDB (its
+        collation ignores case and accents, and the index serves a prefix LIKE); a range on
+        SQLite, whose LIKE would not use the index."""
+        if self._dialect() in ("mysql", "mariadb"):
+            return or_(*(term.term.like(f"{_escape_like(p)}%", escape="\\") for p in prefixes))
+        return or_(*(and_(term.term >= p, term.term < p + _TOP) for p in prefixes))
 
     def _due(self, now: datetime) -> list[Any]:
         waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
@@ -179,10 +239,15 @@ class SaleRepository:
         return list(rows.scalars())
 
     async def where(self, f: SaleFilter) -> list[Any]:
+        return (await self._where(f))[0]
+
+    async def _where(self, f: SaleFilter) -> tuple[list[Any], Found | None]:
         where = self._conditions(f)
+        found = None
         if f.q and f.q.strip():
-            where.append(await self._search(f.q))
-        return where
+            found = await self._search(f.q)
+            where.append(found.condition)
+        return where, found
 
     async def _count(self, where: list[Any]) -> tuple[int, bool]:
         """How many sales match, counted up to `count_cap` (then not exact)."""
@@ -192,12 +257,21 @@ class SaleRepository:
         )
         return (self.count_cap, False) if n > self.count_cap else (n, True)
 
-    async def total(self, f: SaleFilter, where: list[Any]) -> tuple[int, bool]:
-        if not f.q and f.date_from is None and f.date_to is None:
+    async def total(
+        self, f: SaleFilter, where: list[Any], found: Found | None = None
+    ) -> tuple[int, bool]:
+        """The tallies without search or dates; the search's own count when nothing else
+        filters (it was collected with the ids); else counted through the index, capped."""
+        dates = f.date_from is not None or f.date_to is not None
+        if not f.q and not dates:
             counts = await self.counts(f.integration_id)
             if f.state is not None:
                 return counts.get(f.state.value, 0), True
             return sum(counts.values()), True
+        if found is not None and not dates and f.state is None and f.integration_id is None:
+            if found.matched > self.count_cap:
+                return self.count_cap, False
+            return found.matched, True
         return await self._count(where)
 
     def _phases(self, f: SaleFilter) -> list[tuple[str, Any]]:
@@ -231,7 +305,7 @@ class SaleRepository:
     ) -> PageResult:
         """One page: needs_attention first (without a state filter), then newest first. By
         `cursor` (keyset: reads only the page) or by `page` (skips over index entries)."""
-        where = await self.where(f)
+        where, found = await self._where(f)
         phases = self._phases(f)
         picked: list[tuple[str, int, datetime]] = []
         want = page_size + 1
@@ -265,7 +339,7 @@ class SaleRepository:
         if more and picked:
             name, last_id, last_at = picked[-1]
             next_cursor = Cursor(name, last_at, last_id).encode()
-        total, exact = await self.total(f, where) if with_total else (0, False)
+        total, exact = await self.total(f, where, found) if with_total else (0, False)
         return PageResult(sales, total, exact, next_cursor)
 
     async def _load(self, ids: list[int]) -> list[Sale]:
@@ -396,8 +470,7 @@ class SaleRepository:
         return list((await self.session.execute(stmt.limit(10_000))).scalars())
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_FT_MIN = 3  # InnoDB's innodb_ft_min_token_size: shorter words are not in the FULLTEXT index
+_TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
 
 
 def _colombia_midnight(day: Any) -> datetime:

@@ -66,6 +66,10 @@ class Invoicer:
         self._siigo: SiigoClient | None = None
 
     @property
+    def siigo_created(self) -> bool:
+        return self._siigo is not None
+
+    @property
     def siigo(self) -> SiigoClient:
         if self._siigo is None:
             self._siigo = siigo_client(

@@ -44,17 +44,14 @@ class Sale(TimestampMixin, Base):
         # without reading them.
         Index("ix_sale_tenant_sort", "tenant_id", "sort_at", "id", "state"),
         Index("ix_sale_tenant_state_sort", "tenant_id", "state", "sort_at", "id"),
+        # The backlog and a sale's place in it, counted without reading rows.
+        Index("ix_sale_tenant_state_due", "tenant_id", "state", "next_attempt_at"),
+        # A search's collected ids, paged by date and state without reading their rows.
+        Index("ix_sale_tenant_id_sort", "tenant_id", "id", "sort_at", "state"),
         Index("ix_sale_integration_sort", "integration_id", "sort_at", "id", "state"),
         Index("ix_sale_integration_state_sort", "integration_id", "state", "sort_at", "id"),
         Index("ix_sale_external_id", "external_id"),
         Index("ix_sale_buyer_ident", "buyer_ident"),
-        Index(
-            "ft_sale_buyer",
-            "buyer_name",
-            "buyer_ident",
-            mysql_prefix="FULLTEXT",
-            mariadb_prefix="FULLTEXT",
-        ),
         # Fair claims: one integration's due sales by priority (`sync.queue.claim_due`), and the
         # sales in flight (leased) per integration.
         Index("ix_sale_integration_due", "integration_id", "priority", "next_attempt_at"),
@@ -199,6 +196,24 @@ class SaleStateTally(Base):
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(20))
     n: Mapped[int] = mapped_column(Integer)
+
+
+class SaleTerm(Base):
+    """What the search finds a sale by, besides its numbers (docs/big-sellers.md, "Search"):
+    kind "w", each word of the buyer's name and identification; kind "k", each key of its facts
+    (the buyer's nickname, each line's SKU, the identification the facts give if it differs).
+    Written by database triggers on every insert and change of those columns (migration
+    b7d4e9a2c615), so every writer keeps it; the sale's delete takes its terms by cascade.
+    Terms are lower case; on SQLite also without accents (MariaDB's collation ignores them)."""
+
+    __tablename__ = "sale_term"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sale_id: Mapped[int] = mapped_column(
+        ForeignKey("sale.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class SaleDayMark(Base):

@@ -514,8 +514,22 @@ class SaleProcessor:
             self.runtime, ctx, owned=self._owned, update_owned=self._update_owned, ml=ml
         )
         if ctx.state in _BEFORE_INVOICE and ctx.siigo_status == ConnectionStatus.ACTIVE.value:
-            # A sale its Siigo company cannot serve now is deferred before any vendor call.
-            await invoicer.siigo.check_budget()
+            # A sale its Siigo company cannot serve now is deferred before any vendor call; one
+            # it can serve holds its first Siigo token from now on (given back if unused), so it
+            # is never deferred after spending its MercadoLibre calls.
+            await invoicer.siigo.reserve_first_request()
+        try:
+            return await self._advance_admitted(ctx, ml, invoicer)
+        finally:
+            if invoicer.siigo_created:
+                try:
+                    await invoicer.siigo.release_unused()
+                except Exception:  # a token not given back only slows its company a little
+                    log.warning("siigo.token_not_given_back", sale_id=ctx.sale_id, exc_info=True)
+
+    async def _advance_admitted(
+        self, ctx: Context, ml: MercadoLibreClient, invoicer: Invoicer
+    ) -> Step:
         # Written with the sale whatever happens next: notifications coalesce on it.
         ctx.pending["fetched_at"] = utcnow()
         facts = await self._fetch(ctx, ml)

@@ -300,8 +300,8 @@ async def _due_at(
     )
 
 
-# Rotates which integration comes first among equals, claim after claim (round-robin).
-_ROUND = itertools.count()
+# Round-robin among equals, claim after claim: the last integration served (this process).
+_LAST_SERVED: list[int | None] = [None]
 # An integration's sales in flight when no cap is given (tests, `drain`).
 NO_CAP = 1_000_000
 
@@ -321,10 +321,13 @@ def allot(
     limit: int,
     max_in_flight: int,
     rotation: int = 0,
+    start_after: int | None = None,
 ) -> dict[int, int]:
     """How many sales to claim from each integration: `due` maps integration → (its most
     urgent priority, how many are due). Integrations take one slot each in turn (most urgent
-    first, then a rotating order), never beyond `max_in_flight` in flight, until `limit`."""
+    first, then a rotating order), never beyond `max_in_flight` in flight, until `limit`. The
+    rotating order starts after integration `start_after` (the last one the previous claim
+    served: round-robin), or is shifted by `rotation`. The result is in serving order."""
     room = {
         integration: min(count, max_in_flight - in_flight.get(integration, 0))
         for integration, (_, count) in due.items()
@@ -332,8 +335,11 @@ def allot(
     ids = sorted(i for i, r in room.items() if r > 0)
     if not ids or limit <= 0:
         return {}
-    shift = rotation % len(ids)
-    turn = {i: (n - shift) % len(ids) for n, i in enumerate(ids)}
+    if start_after is not None:
+        turn = {i: (i <= start_after, i) for i in ids}
+    else:
+        shift = rotation % len(ids)
+        turn = {i: (False, (n - shift) % len(ids)) for n, i in enumerate(ids)}
     order = sorted(ids, key=lambda i: (due[i][0], turn[i]))
     quota = dict.fromkeys(order, 0)
     left = limit
@@ -363,26 +369,24 @@ async def claim_due(
     """Claims up to `limit` due sales for this worker, fairly (see the module docstring); the
     caller commits right away. `max_in_flight` caps each integration's sales in flight across
     every worker (None: no cap). Integrations whose claims are paused (`pause_claims`) wait.
-    `now` is for simulations on an injected clock."""
+    `now` is for simulations on an injected clock.
+
+    A fixed number of statements whatever the number of integrations (five: the due groups, the
+    sales in flight, the candidates, then lock + claim): the candidates of every integration come
+    from one query numbering each integration's due sales (`ROW_NUMBER() OVER (PARTITION BY
+    integration_id ...)`), not one query per integration."""
     now = now or utcnow()
     due = _due(now)
-    paused = set(
-        (
-            await session.execute(
-                select(Integration.id).where(Integration.claims_paused_until > now)
-            )
-        ).scalars()
-    )
+    paused = select(Integration.id).where(Integration.claims_paused_until > now)
     groups = {
         integration: (int(priority), int(count))
         for integration, priority, count in (
             await session.execute(
                 select(Sale.integration_id, func.min(Sale.priority), func.count(Sale.id))
-                .where(due)
+                .where(due, Sale.integration_id.notin_(paused))
                 .group_by(Sale.integration_id)
             )
         ).all()
-        if integration not in paused
     }
     if not groups:
         return []
@@ -403,47 +407,82 @@ async def claim_due(
         in_flight,
         limit=limit,
         max_in_flight=NO_CAP if max_in_flight is None else max_in_flight,
-        rotation=next(_ROUND),
+        start_after=_LAST_SERVED[0],
     )
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    lease = now + timedelta(seconds=lease_seconds)
-    per_integration: list[list[int]] = []
-    for integration, quota in quotas.items():
-        claimed: list[int] = []
-        per_integration.append(claimed)
-        stmt = (
-            select(Sale.id)
-            .where(due, Sale.integration_id == integration)
-            .order_by(Sale.priority, Sale.next_attempt_at)
-            .limit(quota)
+    if not quotas:
+        return []
+    # The next claim starts after the last integration served in the last pass.
+    most = max(quotas.values())
+    _LAST_SERVED[0] = [i for i, q in quotas.items() if q == most][-1]
+    # Each integration's due sales numbered most urgent first; the first `quota` of each.
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Sale.integration_id,
+            order_by=(Sale.priority, Sale.next_attempt_at, Sale.id),
         )
-        if dialect != "sqlite":
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list((await session.execute(stmt)).scalars())
-        if not ids:
-            continue
-        if dialect != "sqlite":
-            # The rows are locked by this transaction (FOR UPDATE): one UPDATE claims them all.
+        .label("place")
+    )
+    numbered = (
+        select(Sale.id.label("id"), Sale.integration_id.label("integration_id"), rank)
+        .where(due, Sale.integration_id.in_(list(quotas)))
+        .subquery()
+    )
+    candidates: dict[int, list[int]] = {integration: [] for integration in quotas}
+    for sale_id, integration, place in (
+        await session.execute(
+            select(numbered.c.id, numbered.c.integration_id, numbered.c.place)
+            .where(numbered.c.place <= max(quotas.values()))
+            .order_by(numbered.c.integration_id, numbered.c.place)
+        )
+    ).all():
+        if place <= quotas[integration]:
+            candidates[integration].append(int(sale_id))
+    ids = [sale_id for chosen in candidates.values() for sale_id in chosen]
+    if not ids:
+        return []
+    lease = now + timedelta(seconds=lease_seconds)
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect != "sqlite":
+        # Lock the candidates still due, skipping those another worker holds; one UPDATE
+        # claims what was locked (the rows stay locked by this transaction until it commits).
+        won = set(
+            (
+                await session.execute(
+                    select(Sale.id).where(Sale.id.in_(ids), due).with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if won:
             await session.execute(
                 update(Sale)
-                .where(Sale.id.in_(ids))
+                .where(Sale.id.in_(list(won)))
                 .values(lease_owner=worker_id, lease_until=lease)
                 .execution_options(synchronize_session=False)
             )
-            claimed.extend(ids)
-            continue
-        # SQLite has no row locks: each row is claimed only if it is still due.
-        for sale_id in ids:
-            result = await session.execute(
-                update(Sale)
-                .where(Sale.id == sale_id, due)
-                .values(lease_owner=worker_id, lease_until=lease)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                claimed.append(sale_id)
+    else:
+        # SQLite has no row locks, but one writer at a time: a conditional UPDATE claims the
+        # candidates still due, and this transaction reads back which it won.
+        await session.execute(
+            update(Sale)
+            .where(Sale.id.in_(ids), due)
+            .values(lease_owner=worker_id, lease_until=lease)
+            .execution_options(synchronize_session=False)
+        )
+        won = set(
+            (
+                await session.execute(
+                    select(Sale.id).where(
+                        Sale.id.in_(ids), Sale.lease_owner == worker_id, Sale.lease_until == lease
+                    )
+                )
+            ).scalars()
+        )
     # Interleaved (one of each integration in turn, most urgent first): the worker starts them
     # in this order.
+    per_integration = [
+        [sale_id for sale_id in candidates[integration] if sale_id in won] for integration in quotas
+    ]
     return [
         sale_id
         for turn in itertools.zip_longest(*per_integration)

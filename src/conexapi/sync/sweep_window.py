@@ -20,10 +20,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.core.errors import TransientError
+from conexapi.db import retry_on_lock_conflict
 from conexapi.integrations.models import Integration
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import SaleState
@@ -322,20 +323,26 @@ async def make_found_orders_due(
     """
     if not orders:
         return 0
-    async with sessions() as session:
-        unchanged = (
-            await unchanged_orders(session, integration_id, orders) if skip_unchanged else set()
-        )
-        due = {
-            (integration_id, str(order["id"])): tenant_id
-            for order in orders
-            if str(order["id"]) not in unchanged
-        }
-        if due:
-            sales = await queue.make_orders_due(session, due, source=source)
-            await _prefetch(session, integration_id, orders, sales)
-        await session.commit()
-    return len(orders) - len(unchanged)
+
+    async def once() -> int:
+        async with sessions() as session:
+            unchanged = (
+                await unchanged_orders(session, integration_id, orders) if skip_unchanged else set()
+            )
+            due = {
+                (integration_id, str(order["id"])): tenant_id
+                for order in orders
+                if str(order["id"]) not in unchanged
+            }
+            if due:
+                sales = await queue.make_orders_due(session, due, source=source)
+                await _prefetch(session, integration_id, orders, sales)
+            await session.commit()
+        return len(orders) - len(unchanged)
+
+    # Workers write the same sales meanwhile: a page that loses a deadlock runs again instead
+    # of interrupting the sweep (which would walk the same pages again later).
+    return await retry_on_lock_conflict(once)
 
 
 def _full_order(order: dict[str, Any]) -> bool:
@@ -367,7 +374,12 @@ async def _prefetch(
         found = by_sale.setdefault(sale_id, {})
         found.update(packs.get(str(order.get("pack_id")), {}) or {str(order["id"]): order})
     if by_sale:
+        # A plain executemany, not the ORM's update by primary key: a sale merged into its pack
+        # meanwhile is gone, and its orders simply go unused (the ORM would fail the whole page).
+        table: Any = Sale.__table__
         await session.execute(
-            update(Sale),
-            [{"id": sale_id, "prefetched": found} for sale_id, found in by_sale.items()],
+            update(table)
+            .where(table.c.id == bindparam("sale_id"))
+            .values(prefetched=bindparam("found")),
+            [{"sale_id": sale_id, "found": found} for sale_id, found in by_sale.items()],
         )

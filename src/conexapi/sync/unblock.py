@@ -1,4 +1,5 @@
-"""Sales waiting for SKUs: what each waits for, and retrying them once they are mapped.
+"""Sales waiting for a fix: SKUs (what each waits for, retried once they are mapped) and
+integration settings (retried once a setting changes).
 
 When a sale blocks on products Siigo has no (active) product for, it waits in `needs_attention`
 and `integrations.unmapped_sku` lists the SKUs it waits for (`record_waiting`, written with the
@@ -6,16 +7,22 @@ sale's finish). Once every one of them has a mapping saved since — one by one,
 CSV, or by creating the product — the sale is due again (`resume_mapped_sales`): right after the
 mapping is saved (the API and the dashboard call it) and, as a safety net for mappings saved any
 other way, from the worker's upkeep.
+
+When a seller changes an integration's settings (the API and the dashboard call
+`resume_after_settings`), the integration's `needs_attention` sales a setting can fix are due
+again: those missing a setting, those Siigo refused (a document type, seller, payment or tax
+setting is the usual cause), and, when the consumidor-final fallback changed, those waiting for
+the buyer's data. Sales waiting for SKUs or anything else a setting cannot fix keep waiting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import utcnow
@@ -25,12 +32,18 @@ from conexapi.messages import text
 from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
 from conexapi.sales.step import EventKind
+from conexapi.sync.manual import BUYER_FIXABLE
 from conexapi.sync.models import Sale, SaleEvent
+from conexapi.sync.policy import actionable
 from conexapi.sync.queue import Priority
 
 log = structlog.get_logger("conexapi.unblock")
 
 UNMAPPED = "unmapped_products"
+MISSING_SETTINGS = "missing_settings"
+# The setting whose change may fix a sale waiting for its buyer's data.
+FALLBACK_SETTING = "consumer_fallback"
+MAX_RESUMED = 10_000
 
 
 async def record_waiting(
@@ -147,3 +160,61 @@ async def resume_all_mapped(runtime: Runtime) -> int:
         count = await resume_mapped_sales(session)
         await session.commit()
     return count
+
+
+async def resume_after_settings(
+    session: AsyncSession, *, tenant_id: int, integration_id: int, changed: Collection[str]
+) -> int:
+    """Makes due (a person's fix: first in the queue, attempts from zero) the integration's
+    `needs_attention` sales the settings just `changed` may fix, with a timeline entry. In the
+    caller's transaction; returns how many sales (at most `MAX_RESUMED` at a time)."""
+    if not changed:
+        return 0
+    fixable = or_(
+        Sale.error_code == MISSING_SETTINGS,
+        Sale.error_code.like("siigo\\_%", escape="\\"),
+    )
+    if FALLBACK_SETTING in changed:
+        fixable = or_(fixable, Sale.error_code.in_(BUYER_FIXABLE))
+    rows = (
+        await session.execute(
+            select(Sale.id, Sale.tenant_id, Sale.error_code)
+            .where(
+                Sale.tenant_id == tenant_id,
+                Sale.integration_id == integration_id,
+                Sale.state == SaleState.NEEDS_ATTENTION.value,
+                fixable,
+            )
+            .limit(MAX_RESUMED)
+        )
+    ).all()
+    # A wait on the connection (a pause, a re-authorization) is not the sale's to fix.
+    sales = [(sid, tid) for sid, tid, code in rows if actionable(code)]
+    if not sales:
+        return 0
+    now = utcnow()
+    await session.execute(
+        update(Sale)
+        .where(
+            Sale.id.in_([sid for sid, _ in sales]),
+            Sale.state == SaleState.NEEDS_ATTENTION.value,
+        )
+        .values(next_attempt_at=now, attempts=0, priority=int(Priority.RETRIED))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        insert(SaleEvent),
+        [
+            {
+                "tenant_id": tid,
+                "sale_id": sid,
+                "kind": EventKind.RETRY_REQUESTED.value,
+                "message": text("sync.retry_after_setting"),
+                "data": {"settings": sorted(changed)},
+                "created_at": now,
+            }
+            for sid, tid in sales
+        ],
+    )
+    log.info("sales.unblocked_by_settings", sales=len(sales), integration_id=integration_id)
+    return len(sales)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -27,6 +28,7 @@ from conexapi.core.metrics import LEASES_RELEASED, SALES_IN_PROGRESS
 from conexapi.core.processes import new_process_id
 from conexapi.db import is_database_unavailable
 from conexapi.inbox.apply import APPLY_BATCH, apply_pending
+from conexapi.marketplaces.mercadolibre.client import meli_app_limiter, meli_budget_key
 from conexapi.runtime import Runtime
 from conexapi.sync import queue
 from conexapi.sync.pipeline import SaleProcessor
@@ -93,14 +95,19 @@ class Worker:
         self._wake.set()
 
     def wake(self) -> None:
+        """Claims at once instead of at the next poll (new work: `Runtime.work_signal`)."""
         self._wake.set()
 
     async def claim(self, limit: int) -> list[int]:
-        """Applies the pending notifications, then claims up to `limit` due sales."""
+        """Applies the pending notifications, then claims up to `limit` due sales, no more than
+        the MercadoLibre application budget can start now (`admissible_sales`)."""
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
             window = timedelta(seconds=self.runtime.settings.notification_refetch_seconds)
             if await apply_pending(self.runtime.sessions, refetch_window=window) < APPLY_BATCH:
                 break
+        limit = min(limit, await admissible_sales(self.runtime))
+        if limit <= 0:
+            return []
         async with self.runtime.sessions() as session:
             ids = await queue.claim_due(
                 session,
@@ -198,9 +205,13 @@ class Worker:
             background.append(
                 asyncio.create_task(run_upkeep(self.runtime, self._stop, self.upkeep))
             )
+        # A notification stored by this process wakes this worker at once (other processes'
+        # workers find it at their poll).
+        unsubscribe = self.runtime.work_signal.subscribe(self.wake)
         try:
             await self._pipeline()
         finally:
+            unsubscribe()
             if not self._stop.is_set():  # the pipeline failed: stop the rest the same way
                 self.stop()
             # The upkeep (sweep, tokens, alerts) also stops at its next step; past the deadline
@@ -261,6 +272,8 @@ class Worker:
         while not self._stop.is_set():
             claimed = 0
             if len(running) <= self.concurrency // 2:
+                # Wakes from now on (a notification stored meanwhile) are seen by the wait below.
+                self._wake.clear()
                 try:
                     ids = await self.claim(self.concurrency * 2 - len(running))
                 except Exception as exc:
@@ -280,12 +293,19 @@ class Worker:
                 claimed = len(ids)
                 running.update(asyncio.create_task(one(i)) for i in ids)
             if running:
+                waiting: set[asyncio.Future[Any]] = set(running)
+                woken = None
+                if len(running) <= self.concurrency // 2:
+                    # Free slots: a wake (new work) claims at once, like a finished sale.
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    waiting.add(woken)
                 done, _ = await asyncio.wait(
-                    running, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    waiting, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
                 )
+                if woken is not None:
+                    woken.cancel()
                 running.difference_update(done)
             elif claimed == 0:
-                self._wake.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         # Stopping: the sales in progress finish within the shutdown timeout (their leases are
@@ -300,6 +320,19 @@ class Worker:
         self._wake.clear()
         with suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+async def admissible_sales(runtime: Runtime) -> int:
+    """How many sales may start now: every attempt begins with a MercadoLibre read, and a sale
+    whose first read gets no token of the application's budget within
+    `CONEXAPI_RATE_MAX_WAIT_SECONDS` is deferred. Claiming it would only cost a claim and a
+    deferral; when every seller has a backlog and the budget is the limit, claims beyond it
+    would churn the whole queue (issue 14: 200 sellers × 25 sales). Sales then wait in the queue
+    (fairly: claims stay round-robin) until the budget can start them."""
+    budget = meli_app_limiter(runtime)
+    return await budget.admissible(
+        meli_budget_key(runtime), runtime.settings.mercadolibre.max_wait_seconds
+    )
 
 
 def _check_token_spool(runtime: Runtime) -> None:

@@ -29,7 +29,7 @@ from conexapi.sales.settings import ConsumerFallback, InvoicingSettings
 from conexapi.sync import preview
 from conexapi.sync.models import Job
 from conexapi.sync.preview import previewed_count
-from conexapi.sync.unblock import resume_mapped_sales
+from conexapi.sync.unblock import resume_after_settings, resume_mapped_sales
 from conexapi.web.actions import attempt, map_and_retry
 from conexapi.web.auth import WebRoute, WebUser, WebUserDep, redirect, verify_csrf
 from conexapi.web.fixes import SETTING_LABELS
@@ -330,6 +330,10 @@ async def save_settings(
             tenant_id=user.tenant_id,
             integration_id=integration_id,
             changes=changes,
+        )
+        # The sales a setting may fix are due again, in this request's commit.
+        await resume_after_settings(
+            session, tenant_id=user.tenant_id, integration_id=integration_id, changed=set(changes)
         )
     except IntegrationError as exc:
         await session.rollback()

@@ -8,7 +8,8 @@ layer's to decide. A 429 empties the shared bucket so every worker backs off. Wi
 (the sync engine's clients), a company whose bucket has no token that soon raises
 `BudgetWaitError` at once instead of sleeping: the sale is deferred, the slot takes other work.
 Only the first request of a client (one sale attempt) is refused that way; once admitted, the
-sale's next requests wait their turn (at most K sales of one integration are in flight).
+sale's next requests wait their turn (at most K sales of one integration are in flight). The sync
+engine takes that first token before the sale's MercadoLibre calls (`reserve_first_request`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import BudgetWaitError, PermanentError, RateLimitedError
+from conexapi.core.errors import PermanentError, RateLimitedError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
@@ -58,18 +59,29 @@ class SiigoClient:
         # next requests wait their turn instead of giving up (a deferral then would waste the
         # tokens already spent, and at a low limit a sale might never get through).
         self.admitted = False
+        # A token set aside by `reserve_first_request`, for the next request.
+        self.held = False
 
-    async def check_budget(self) -> None:
-        """Raises `BudgetWaitError` when the company's bucket has no token within `max_wait`
-        (taking nothing): a sale asks before its first vendor call, so that a sale its company
-        cannot serve now spends no MercadoLibre call either."""
+    async def reserve_first_request(self) -> None:
+        """Sets the token of the sale's first Siigo request aside now, before any other vendor
+        call. Raises `BudgetWaitError` (nothing set aside) when the company's bucket has none
+        within `max_wait`: a sale its company cannot serve now spends no MercadoLibre call.
+        Otherwise the sale is admitted and no other sale can take that token while this one
+        reads MercadoLibre, so a sale is never deferred after spending its MercadoLibre calls;
+        the token is taken when the request is sent (the company's window counts it then).
+        `release_unused` frees it if no request used it."""
         if self.limiter is None or self.max_wait is None or self.admitted:
             return
-        wait = await self.limiter.available_in(self.bucket)
-        if wait > self.max_wait:
-            raise BudgetWaitError(
-                f"siigo request budget: next token in {wait:.1f} s", vendor=VENDOR, retry_after=wait
-            )
+        await self.limiter.hold(self.bucket, max_wait=self.max_wait)
+        self.admitted = True
+        self.held = True
+
+    async def release_unused(self) -> None:
+        """Frees the token `reserve_first_request` set aside if no request used it (the sale
+        needed no Siigo call, or was deferred on MercadoLibre's budget)."""
+        if self.held and self.limiter is not None:
+            self.held = False
+            await self.limiter.release_hold(self.bucket)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = kwargs.get("headers") or {}
@@ -84,7 +96,14 @@ class SiigoClient:
         return await self._request_once(method, path, **kwargs)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        if self.limiter is not None:
+        if self.held:
+            # The token set aside for it (`reserve_first_request`).
+            self.held = False
+            if self.limiter is not None:
+                wait = await self.limiter.use_hold(self.bucket)
+                if wait > 0:
+                    await self.clock.sleep(wait)
+        elif self.limiter is not None:
             await self.limiter.acquire(
                 self.bucket, max_wait=None if self.admitted else self.max_wait
             )

@@ -97,6 +97,15 @@ def _token_set(data: Any) -> TokenSet:
     )
 
 
+# A refresh whose answer never arrives may still have rotated the single-use refresh token at
+# MercadoLibre (the pair is then lost and the seller must reconnect), so the token call waits
+# much longer than other calls before giving up: a slow answer is still an answer. Connect and
+# write fail fast (nothing reached MercadoLibre); the sum stays under the renewal marker's
+# staleness (`connections.renewal.MARKER_STALE_SECONDS`, 90 s), so no other process takes over
+# a renewal still waiting for its answer.
+TOKEN_TIMEOUT = httpx.Timeout(60.0, connect=5.0, write=10.0, pool=10.0)
+
+
 async def _token_request(http: httpx.AsyncClient, form: dict[str, str]) -> TokenSet:
     try:
         response = await send(
@@ -107,6 +116,7 @@ async def _token_request(http: httpx.AsyncClient, form: dict[str, str]) -> Token
             parse_error=parse_meli_error,
             data=form,
             headers={"Accept": "application/json"},
+            timeout=TOKEN_TIMEOUT,
         )
     except IntegrationError as exc:
         # invalid_grant: the code/refresh token is used, expired or revoked. The seller must

@@ -46,6 +46,7 @@ def intake_batcher(runtime: Runtime) -> IntakeBatcher:
             runtime.engine,
             target_seconds=settings.intake_target_seconds,
             max_targets=settings.cache_connections,
+            on_pending=runtime.work_signal.notify,
         )
     return runtime.intake
 
