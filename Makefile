@@ -20,8 +20,10 @@ $(UV): requirements/uv.txt
 	@$(UV_HOME)/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
 	@touch $(UV)
 
-$(STAMP): pyproject.toml uv.lock $(UV)
-	@$(UV) sync --quiet --locked --extra dev --python $(PY) || { \
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every process (each test
+# run, each server or worker a test starts) would otherwise compile every module it imports.
+$(STAMP): pyproject.toml uv.lock $(UV) Makefile
+	@$(UV) sync --quiet --locked --extra dev --compile-bytecode --python $(PY) || { \
 	  echo "uv sync failed; if uv.lock is out of date with pyproject.toml, run 'make lock'" >&2; \
 	  exit 1; }
 	@touch $(STAMP)
@@ -43,6 +45,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	@sh scripts/ensure-browser.sh || echo "Browser tests need Debian's chromium (see above)."
+	@$(BIN)/python -m compileall -q src tests bench
 	$(BIN)/pytest
 
 fmt: $(STAMP)

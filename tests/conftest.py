@@ -89,8 +89,16 @@ def mariadb_migrated() -> str:
     return MARIADB_URL
 
 
+_SYNC_ENGINES: dict[str, sa.Engine] = {}
+
+
 def _truncate_mariadb(url: str) -> None:
-    engine = sa.create_engine(_sync_url(url))
+    # One engine (and pooled connection) per URL for the whole run, not a new connection a test.
+    engine = _SYNC_ENGINES.get(url)
+    if engine is None:
+        engine = _SYNC_ENGINES[url] = sa.create_engine(
+            _sync_url(url), pool_size=1, pool_pre_ping=True
+        )
     with engine.begin() as conn:
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
         for table in Base.metadata.sorted_tables:
@@ -99,7 +107,6 @@ def _truncate_mariadb(url: str) -> None:
         conn.execute(sa.text("DELETE FROM sale_state_tally"))
         conn.execute(sa.text("DELETE FROM sale_day_mark"))
         conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
-    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -133,6 +140,10 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         # No application budget unless a test is about it (the sandbox has no quota either).
         "meli_requests_per_second": 0,
     }
+    if overrides.get("env", "test") != "production":
+        # A tiny Argon2id cost: every signed-in user of a test hashes and checks a password (the
+        # default costs 0.1-1 s a hash on a busy 2-core machine; production refuses a tiny one).
+        values.update(password_hash_time_cost=1, password_hash_memory_kib=64)
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

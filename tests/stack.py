@@ -53,6 +53,10 @@ def stack_settings(db_url: str, **overrides: Any) -> Settings:
         # (tests/sync/test_fair_claims.py, test_fairness.py).
         "worker_max_in_flight_per_integration": 256,
         "public_url": "http://127.0.0.1:8000",
+        # Quick retries and sweep page retries still happen, on short real-time waits (the
+        # defaults, 0.25 s and 1 s doubling, made every faulty call cost a test ~0.5-7 s).
+        "vendor_call_retry_base_seconds": 0.01,
+        "sweep_retry_base_seconds": 0.01,
     }
     values.update(overrides)
     return make_settings(db_url, **values)

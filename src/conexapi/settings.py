@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Production refuses a shorter JWT signing key (bytes of its UTF-8 text).
 MIN_SECRET_KEY_BYTES = 32
+# Production refuses a cheaper Argon2id password hash (OWASP's minimum: 2 passes over 19 MiB).
+MIN_PASSWORD_HASH_TIME_COST = 2
+MIN_PASSWORD_HASH_MEMORY_KIB = 19456
 
 
 def _is_fernet_key(value: str) -> bool:
@@ -192,6 +195,11 @@ class Settings(BaseSettings):
     # the window ends). 0 turns coalescing off.
     notification_refetch_seconds: float = Field(default=10.0, ge=0, le=3600)
 
+    # Argon2id cost of new password hashes (pwdlib's default: 3 passes over 64 MiB). Production
+    # refuses less than OWASP's minimum (2 passes, 19 MiB); the test settings use a tiny cost.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65536, ge=32, le=4_194_304)
+
     jwt_ttl_seconds: int = Field(default=3600, ge=60)
     jwt_issuer: str = "conexapi"
     jwt_audience: str = "conexapi-api"
@@ -291,6 +299,16 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     f"CONEXAPI_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: refusing "
                     "to start in production. Generate one with `openssl rand -hex 32`."
+                )
+            if (
+                self.password_hash_time_cost < MIN_PASSWORD_HASH_TIME_COST
+                or self.password_hash_memory_kib < MIN_PASSWORD_HASH_MEMORY_KIB
+            ):
+                raise ConfigurationError(
+                    "CONEXAPI_PASSWORD_HASH_TIME_COST / CONEXAPI_PASSWORD_HASH_MEMORY_KIB are "
+                    f"below {MIN_PASSWORD_HASH_TIME_COST} passes over "
+                    f"{MIN_PASSWORD_HASH_MEMORY_KIB} KiB (OWASP's minimum for Argon2id): "
+                    "refusing to start in production."
                 )
         return self
 

@@ -20,6 +20,9 @@ from conexapi.settings import Settings
 from tests.conftest import SignedIn, make_settings
 
 SANDBOX = "http://sandbox"
+# Our budget in these tests: a burst of 1,200 (rpm/50), more than any test sends. The simulator
+# keeps Siigo's own limit (100 a minute per company), which no test here reaches.
+TEST_SIIGO_REQUESTS_PER_MINUTE = 60_000
 
 
 def sandbox_settings(db_url: str, **overrides: object) -> Settings:
@@ -29,6 +32,11 @@ def sandbox_settings(db_url: str, **overrides: object) -> Settings:
         "meli_api_url": f"{SANDBOX}/mercadolibre",
         "meli_auth_url": f"{SANDBOX}/mercadolibre-auth",
         "siigo_api_url": f"{SANDBOX}/siigo",
+        # Siigo's real budget (100 a minute, burst 2) made every test that loads a company's
+        # catalogs wait ~0.6 s a call. The limiter still runs (its bucket, on both databases)
+        # but never waits here; the tests of the budget itself set the real limit
+        # (tests/clients/test_siigo.py, tests/sync/test_budget_deferral.py).
+        "siigo_requests_per_minute": TEST_SIIGO_REQUESTS_PER_MINUTE,
     }
     values.update(overrides)
     return make_settings(db_url, **values)

@@ -43,6 +43,7 @@ BIN = Path(sys.executable).parent
 SELLER_ID = 779432305  # the sandbox's default seller (conexapi.sandbox.constants)
 APPLICATION_ID = 5503910054141466
 SHUTDOWN_SECONDS = 3
+SIMULATOR_GRACE_SECONDS = 3
 WEBHOOK = "/webhooks/mercadolibre"
 
 
@@ -207,8 +208,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         for proc in reversed(d.procs):
             if proc.popen.poll() is None:
                 proc.popen.terminate()
+                # The simulator is not under test here: on SIGTERM it waits for its notification
+                # deliveries to the stopped API to give up (~30 s), so it gets a short grace.
+                grace = SIMULATOR_GRACE_SECONDS if proc.name == "sandbox" else SHUTDOWN_SECONDS + 30
                 try:
-                    proc.popen.wait(SHUTDOWN_SECONDS + 30)
+                    proc.popen.wait(grace)
                 except subprocess.TimeoutExpired:
                     proc.popen.kill()
                     proc.popen.wait(10)

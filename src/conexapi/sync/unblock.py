@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conexapi.db import utcnow
@@ -125,29 +125,11 @@ async def resume_mapped_sales(
         Sale.state == SaleState.NEEDS_ATTENTION.value,
         Sale.error_code == UNMAPPED,
     )
-    sales = (await session.execute(select(Sale.id, Sale.tenant_id).where(waiting))).all()
-    now = utcnow()
-    if sales:
-        await session.execute(
-            update(Sale)
-            .where(waiting)
-            .values(next_attempt_at=now, attempts=0, priority=int(Priority.RETRIED))
-            .execution_options(synchronize_session=False)
-        )
-        await session.execute(
-            insert(SaleEvent),
-            [
-                {
-                    "tenant_id": tid,
-                    "sale_id": sid,
-                    "kind": EventKind.RETRY_REQUESTED.value,
-                    "message": text("sync.retry_after_mapping"),
-                    "data": {},
-                    "created_at": now,
-                }
-                for sid, tid in sales
-            ],
-        )
+    sales = [
+        (int(sid), int(tid))
+        for sid, tid in (await session.execute(select(Sale.id, Sale.tenant_id).where(waiting)))
+    ]
+    await _retry_now(session, sales, waiting, text("sync.retry_after_mapping"), {})
     # Rows of sales that moved on meanwhile are stale either way.
     await session.execute(delete(UnmappedSku).where(UnmappedSku.sale_id.in_(ready)))
     log.info("sales.unblocked_by_mapping", sales=len(sales), integration_id=integration_id)
@@ -192,13 +174,31 @@ async def resume_after_settings(
     sales = [(sid, tid) for sid, tid, code in rows if actionable(code)]
     if not sales:
         return 0
+    still = and_(
+        Sale.id.in_([sid for sid, _ in sales]), Sale.state == SaleState.NEEDS_ATTENTION.value
+    )
+    await _retry_now(
+        session, sales, still, text("sync.retry_after_setting"), {"settings": sorted(changed)}
+    )
+    log.info("sales.unblocked_by_settings", sales=len(sales), integration_id=integration_id)
+    return len(sales)
+
+
+async def _retry_now(
+    session: AsyncSession,
+    sales: list[tuple[int, int]],
+    where: ColumnElement[bool],
+    message: str,
+    data: dict[str, Any],
+) -> None:
+    """Makes `sales` ((sale id, tenant id) pairs, filtered again by `where`) due as a person's
+    retry (first in the queue, attempts from zero), each with a timeline entry saying why."""
+    if not sales:
+        return
     now = utcnow()
     await session.execute(
         update(Sale)
-        .where(
-            Sale.id.in_([sid for sid, _ in sales]),
-            Sale.state == SaleState.NEEDS_ATTENTION.value,
-        )
+        .where(where)
         .values(next_attempt_at=now, attempts=0, priority=int(Priority.RETRIED))
         .execution_options(synchronize_session=False)
     )
@@ -209,12 +209,10 @@ async def resume_after_settings(
                 "tenant_id": tid,
                 "sale_id": sid,
                 "kind": EventKind.RETRY_REQUESTED.value,
-                "message": text("sync.retry_after_setting"),
-                "data": {"settings": sorted(changed)},
+                "message": message,
+                "data": data,
                 "created_at": now,
             }
             for sid, tid in sales
         ],
     )
-    log.info("sales.unblocked_by_settings", sales=len(sales), integration_id=integration_id)
-    return len(sales)
