@@ -48,6 +48,8 @@ def stack_settings(db_url: str, **overrides: Any) -> Settings:
         # change notified right after a sale was read is read at once (tests/sync/
         # test_forged_notifications.py sets one to test it).
         "notification_refetch_seconds": 0,
+        # Nor a debounce: a notified sale is due at once (tests/sync/test_queue.py tests it).
+        "notification_debounce_seconds": 0,
         "worker_concurrency": 4,
         # One seller per stack: its tests count claims per round, not fairness between sellers
         # (tests/sync/test_fair_claims.py, test_fairness.py).

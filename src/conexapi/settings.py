@@ -100,6 +100,7 @@ class WorkerSection(BaseModel):
     breaker_min_requests: int
     breaker_refused_share: float
     notification_refetch_seconds: float
+    notification_debounce_seconds: float
 
 
 class Settings(BaseSettings):
@@ -194,6 +195,10 @@ class Settings(BaseSettings):
     # most once per this many seconds (a notification within the window makes the sale due when
     # the window ends). 0 turns coalescing off.
     notification_refetch_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # A notification makes its sale due this long after it is applied, not at once: MercadoLibre
+    # sends several notifications per change (and the creation and payment of an order close
+    # together), and a burst within this time costs one read of the order. 0: due at once.
+    notification_debounce_seconds: float = Field(default=1.0, ge=0, le=60)
 
     # Argon2id cost of new password hashes (pwdlib's default: 3 passes over 64 MiB). Production
     # refuses less than OWASP's minimum (2 passes, 19 MiB); the test settings use a tiny cost.
@@ -396,6 +401,7 @@ class Settings(BaseSettings):
             breaker_min_requests=self.breaker_min_requests,
             breaker_refused_share=self.breaker_refused_share,
             notification_refetch_seconds=self.notification_refetch_seconds,
+            notification_debounce_seconds=self.notification_debounce_seconds,
         )
 
     @property

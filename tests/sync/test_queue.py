@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from conexapi.db import utcnow
+from conexapi.db import naive_utc, utcnow
 from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
 from conexapi.sync import queue
@@ -190,3 +190,48 @@ async def test_release_leases_can_be_limited_to_some_sales(runtime: Runtime) -> 
         await session.commit()
         owners = dict((await session.execute(select(Sale.id, Sale.lease_owner))).all())
     assert owners == {ids[0]: None, ids[1]: "w"}
+
+
+async def test_a_burst_of_notifications_is_due_once_after_the_debounce(runtime: Runtime) -> None:
+    """MercadoLibre notifies several times per change (and an order's creation and payment close
+    together): with a debounce, the burst makes the sale due once, a moment later, and a later
+    notification of the burst never moves that time; a sale already due earlier stays so."""
+    debounce = timedelta(seconds=1)
+    async with runtime.sessions() as session:
+        tenant = await create_tenant(session)
+        integration = await create_integration(session, tenant.id)
+        due = {(integration.id, "2000000077"): tenant.id}
+        before = utcnow()
+        sales = await queue.make_orders_due(session, due, source="notification", debounce=debounce)
+        after = utcnow()
+        sale_id = sales[(integration.id, "2000000077")]
+        sale = await session.get(Sale, sale_id)
+        assert sale is not None
+        first = naive_utc(sale.next_attempt_at)
+        assert first is not None
+        assert before + debounce <= first <= after + debounce
+        await session.commit()
+        # The rest of the burst: one sale, the same due time (not sooner, not later).
+        for _ in range(2):
+            again = await queue.make_orders_due(
+                session, due, source="notification", debounce=debounce
+            )
+            assert again == sales
+        await session.commit()
+        session.expire_all()
+        sale = await session.get(Sale, sale_id)
+        assert sale is not None
+        assert naive_utc(sale.next_attempt_at) == first
+        assert (await session.execute(select(func.count(Sale.id)))).scalar_one() == 1
+        # Not claimable before the debounce ends.
+        claimed = await queue.claim_due(session, worker_id="w1", limit=10, lease_seconds=60)
+        assert claimed == []
+        # A sale already due now is never postponed by a debounced notification.
+        await session.execute(
+            update(Sale).where(Sale.id == sale_id).values(next_attempt_at=utcnow())
+        )
+        await session.commit()
+        await queue.make_orders_due(session, due, source="notification", debounce=debounce)
+        await session.commit()
+        claimed = await queue.claim_due(session, worker_id="w1", limit=10, lease_seconds=60)
+        assert claimed == [sale_id]

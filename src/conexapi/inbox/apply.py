@@ -29,10 +29,12 @@ async def apply_pending(
     *,
     limit: int = APPLY_BATCH,
     refetch_window: timedelta | None = None,
+    debounce: timedelta | None = None,
 ) -> int:
     """Applies up to `limit` pending notifications in one transaction; returns how many.
     `refetch_window`: a sale read from MercadoLibre less than this long ago is made due when
-    the window ends (`queue.make_orders_due`)."""
+    the window ends; `debounce`: sales are due this long after now, so a burst of
+    notifications of one change is read once (`queue.make_orders_due`)."""
 
     async def once() -> int:
         async with sessions() as session:
@@ -59,7 +61,11 @@ async def apply_pending(
                     due[(integration_id, match.group(1))] = tenant_id
             if due:
                 await queue.make_orders_due(
-                    session, due, source="notification", refetch_window=refetch_window
+                    session,
+                    due,
+                    source="notification",
+                    refetch_window=refetch_window,
+                    debounce=debounce,
                 )
             await session.execute(
                 update(Notification)

@@ -96,6 +96,7 @@ async def make_orders_due(
     *,
     source: str,
     refetch_window: timedelta | None = None,
+    debounce: timedelta | None = None,
 ) -> dict[tuple[int, str], int]:
     """For each (integration, order) → tenant: finds the sale the order belongs to and makes it
     due now, or, for an order never seen, creates a provisional sale keyed by the order id (the
@@ -106,8 +107,14 @@ async def make_orders_due(
     made due when the window ends, not now, so however many notifications of one order arrive
     (anyone can post them, and MercadoLibre itself sends several per change) its orders are
     fetched at most once per window.
+
+    `debounce` (notifications): the sales are due this long after now, not at once, so the
+    burst MercadoLibre sends for one change (several notifications per order, the creation and
+    the payment of an order a second apart) is read once (sooner only: a later notification of
+    the burst never moves the due time).
     """
     now = utcnow()
+    due_at = now + debounce if debounce is not None and debounce > timedelta(0) else now
     priority = source_priority(source)
     order_ids = sorted({order for _, order in due})
     sales = {
@@ -122,7 +129,7 @@ async def make_orders_due(
         if (integration_id, order_id) in due
     }
     await make_sales_due(
-        session, list(sales.values()), at=now, priority=priority, refetch_window=refetch_window
+        session, list(sales.values()), at=due_at, priority=priority, refetch_window=refetch_window
     )
     if source == "notification" and sales:
         # The order changed after any search that returned it: the worker reads it again.
@@ -139,7 +146,9 @@ async def make_orders_due(
         session,
         Sale,
         [
-            provisional_sale(tenant, integration_id, order_id, now, priority=priority)
+            provisional_sale(
+                tenant, integration_id, order_id, now, priority=priority, due_at=due_at
+            )
             for (integration_id, order_id), tenant in new
         ],
     )
@@ -188,8 +197,9 @@ def provisional_sale(
     now: datetime,
     *,
     priority: Priority = Priority.LIVE,
+    due_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The row of a sale known only by one of its orders, due now."""
+    """The row of a sale known only by one of its orders, due now (or at `due_at`)."""
     return {
         "priority": int(priority),
         "tenant_id": tenant_id,
@@ -197,7 +207,7 @@ def provisional_sale(
         "external_id": order_id,
         "order_ids": [order_id],
         "state": SaleState.PENDING.value,
-        "next_attempt_at": now,
+        "next_attempt_at": due_at or now,
         "attempts": 0,
         "buyer_name": "",
         "buyer_ident": "",

@@ -102,8 +102,13 @@ class Worker:
         """Applies the pending notifications, then claims up to `limit` due sales, no more than
         the MercadoLibre application budget can start now (`admissible_sales`)."""
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
-            window = timedelta(seconds=self.runtime.settings.notification_refetch_seconds)
-            if await apply_pending(self.runtime.sessions, refetch_window=window) < APPLY_BATCH:
+            settings = self.runtime.settings
+            window = timedelta(seconds=settings.notification_refetch_seconds)
+            debounce = timedelta(seconds=settings.notification_debounce_seconds)
+            applied = await apply_pending(
+                self.runtime.sessions, refetch_window=window, debounce=debounce
+            )
+            if applied < APPLY_BATCH:
                 break
         limit = min(limit, await admissible_sales(self.runtime))
         if limit <= 0:
