@@ -159,8 +159,8 @@ class SaleRepository:
         """The sales with every one of `words` (the name search's meaning), read from
         `sale_pair` when two of them begin with a letter and neither begins the other (then
         the words they begin are two different words of the sale, so the pair is stored): the
-        pairs "F s..." for each distinct word F that begins like one of the two (found by a
-        scan of the distinct words, at most `PAIR_FIRSTS` of them), and the few sales whose
+        pairs "F s..." for each distinct word F that begins like one of the two (at most
+        `PAIR_FIRSTS` of them, one index seek each), and the few sales whose
         names have no pairs ("*"); the other words are checked per sale. None when no two
         words qualify, or both begin too many distinct words: `_terms` then semi-joins the
         words' ranges."""
@@ -178,22 +178,8 @@ class SaleRepository:
             return None
         for order in (chosen, chosen[::-1]):
             first, second = order
-            term = aliased(SaleTerm)
-            firsts = list(
-                (
-                    await self.session.execute(
-                        select(term.term)
-                        .where(
-                            term.tenant_id == self.tenant_id,
-                            term.kind == TERM_WORD,
-                            self._prefixes(term.term, [first]),
-                        )
-                        .group_by(term.term)
-                        .limit(PAIR_FIRSTS + 1)
-                    )
-                ).scalars()
-            )
-            if len(firsts) <= PAIR_FIRSTS:
+            firsts = await self._distinct_words(first)
+            if firsts is not None:
                 break
         else:
             return None
@@ -216,6 +202,26 @@ class SaleRepository:
             .subquery()
         )
         return select(found.c.sid)
+
+    async def _distinct_words(self, prefix: str) -> list[str] | None:
+        """The distinct words of this tenant's names beginning with `prefix`, one index seek
+        each (the next word after the last one found; neither database skips through a range
+        of the index by itself), or None past `PAIR_FIRSTS` of them."""
+        found: list[str] = []
+        while len(found) <= PAIR_FIRSTS:
+            term = aliased(SaleTerm)
+            stmt = select(term.term).where(
+                term.tenant_id == self.tenant_id,
+                term.kind == TERM_WORD,
+                self._prefixes(term.term, [prefix]),
+            )
+            if found:
+                stmt = stmt.where(term.term > found[-1])
+            word = (await self.session.execute(stmt.order_by(term.term).limit(1))).scalar()
+            if word is None:
+                return found
+            found.append(word)
+        return None
 
     def _has_word(self, sale_id: Any, prefix: str) -> Any:
         """The sale has a word beginning with `prefix`: its few terms, read by its id."""
@@ -552,7 +558,7 @@ class SaleRepository:
         return list((await self.session.execute(stmt.limit(10_000))).scalars())
 
 
-PAIR_FIRSTS = 50  # distinct words beginning like a searched word, past which pairs are not read
+PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
 
 
