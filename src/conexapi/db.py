@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from conexapi.sales.terms import sale_terms_json
+from conexapi.sales.terms import sale_pairs_json, sale_terms_json
 
 T = TypeVar("T")
 
@@ -114,6 +114,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # What the `sale_term` triggers call (migration b7d4e9a2c615): a sale's search terms.
             dbapi_conn.create_function(
                 "conexapi_sale_terms", 3, sale_terms_json, deterministic=True
+            )
+            # What the `sale_pair` triggers call (migration e8b3f5c1a274): its word pairs.
+            dbapi_conn.create_function(
+                "conexapi_sale_pairs", 2, sale_pairs_json, deterministic=True
             )
 
         return engine

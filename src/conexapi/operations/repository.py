@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, union, update
+from sqlalchemy import and_, exists, false, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,8 +21,15 @@ from conexapi.operations.schemas import SaleFilter
 from conexapi.operations.tally import state_counts
 from conexapi.sales.clock import COLOMBIA
 from conexapi.sales.states import RETRYABLE_BY_HAND, SaleState
-from conexapi.sales.terms import TERM_KEY, TERM_WORD, fold, search_words
-from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder, SaleTerm
+from conexapi.sales.terms import (
+    PAIR_OVERFLOW,
+    TERM_KEY,
+    TERM_WORD,
+    fold,
+    pair_words,
+    search_words,
+)
+from conexapi.sync.models import Document, Sale, SaleEvent, SaleOrder, SalePair, SaleTerm
 from conexapi.sync.queue import Priority
 
 PHASES_ALL = ("a", "b")  # needs_attention first (the queue a person works through), then the rest
@@ -139,13 +146,91 @@ class SaleRepository:
         if ids:
             return Found(Sale.id.in_(ids), len(ids))
         words = search_words(q)
-        by_name = await self._terms(TERM_WORD, [[w] for w in words]) if words else Found(false(), 0)
+        by_name = Found(false(), 0)
+        if words:
+            pairs = await self._pair_match(words)
+            by_name = await self._terms(TERM_WORD, [[w] for w in words], pairs)
         if by_name.matched or len(q) < 3:
             return by_name
         keys = [fold(q)] + ([digits] if len(idents) > 1 else [])
         return await self._terms(TERM_KEY, [keys])
 
-    async def _terms(self, kind: str, groups: list[list[str]]) -> Found:
+    async def _pair_match(self, words: list[str]) -> Any:
+        """The sales with every one of `words` (the name search's meaning), read from
+        `sale_pair` when two of them begin with a letter and neither begins the other (then
+        the words they begin are two different words of the sale, so the pair is stored): the
+        pairs "F s..." for each distinct word F that begins like one of the two (at most
+        `PAIR_FIRSTS` of them, one index seek each), and the few sales whose
+        names have no pairs ("*"); the other words are checked per sale. None when no two
+        words qualify, or both begin too many distinct words: `_terms` then semi-joins the
+        words' ranges."""
+        letters = sorted(pair_words(words), key=len, reverse=True)
+        chosen = next(
+            (
+                (a, b)
+                for i, a in enumerate(letters)
+                for b in letters[i + 1 :]
+                if not a.startswith(b) and not b.startswith(a)
+            ),
+            None,
+        )
+        if chosen is None:
+            return None
+        for order in (chosen, chosen[::-1]):
+            first, second = order
+            firsts = await self._distinct_words(first)
+            if firsts is not None:
+                break
+        else:
+            return None
+        pair, over = aliased(SalePair), aliased(SalePair)
+        rest = [w for w in words if w not in (first, second)]
+        found = (
+            select(pair.sale_id.label("sid"))
+            .where(
+                pair.tenant_id == self.tenant_id,
+                self._prefixes(pair.pair, [f"{f} {second}" for f in firsts]),
+                *(self._has_word(pair.sale_id, w) for w in rest),
+            )
+            .union(
+                select(over.sale_id.label("sid")).where(
+                    over.tenant_id == self.tenant_id,
+                    over.pair == PAIR_OVERFLOW,
+                    *(self._has_word(over.sale_id, w) for w in words),
+                )
+            )
+            .subquery()
+        )
+        return select(found.c.sid)
+
+    async def _distinct_words(self, prefix: str) -> list[str] | None:
+        """The distinct words of this tenant's names beginning with `prefix`, one index seek
+        each (the next word after the last one found; neither database skips through a range
+        of the index by itself), or None past `PAIR_FIRSTS` of them."""
+        found: list[str] = []
+        while len(found) <= PAIR_FIRSTS:
+            term = aliased(SaleTerm)
+            stmt = select(term.term).where(
+                term.tenant_id == self.tenant_id,
+                term.kind == TERM_WORD,
+                self._prefixes(term.term, [prefix]),
+            )
+            if found:
+                stmt = stmt.where(term.term > found[-1])
+            word = (await self.session.execute(stmt.order_by(term.term).limit(1))).scalar()
+            if word is None:
+                return found
+            found.append(word)
+        return None
+
+    def _has_word(self, sale_id: Any, prefix: str) -> Any:
+        """The sale has a word beginning with `prefix`: its few terms, read by its id."""
+        term = aliased(SaleTerm)
+        return exists().where(
+            term.sale_id == sale_id, term.kind == TERM_WORD, self._prefixes(term.term, [prefix])
+        )
+
+    async def _terms(self, kind: str, groups: list[list[str]], matching: Any = None) -> Found:
         """The sales with, for every group, a term of `kind` that begins with one of the
         group's prefixes: one range of `sale_term` per group, semi-joined. Up to
         `id_list_max` matches, their ids are collected (one query) and the list pages them;
@@ -155,11 +240,12 @@ class SaleRepository:
         each sale's terms until the page is full. The count comes with the ids, or from one
         count of the ranges up to `count_cap` + 1."""
         groups = sorted(groups, key=lambda g: -min(len(p) for p in g))  # longest first
-        first, *rest = groups
-        lead = self._term_match(kind, first)
-        matching = lead.where(
-            *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
-        )
+        if matching is None:
+            first, *rest = groups
+            lead = self._term_match(kind, first)
+            matching = lead.where(
+                *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
+            )
         distinct = matching.distinct()
         few = min(self.id_list_max, self.count_cap)
         ids = list((await self.session.execute(distinct.limit(few + 1))).scalars())
@@ -174,7 +260,7 @@ class SaleRepository:
             term = aliased(SaleTerm)
             hit = (
                 select(term.sale_id)
-                .where(term.sale_id == Sale.id, term.kind == kind, self._prefixes(term, group))
+                .where(term.sale_id == Sale.id, term.kind == kind, self._prefixes(term.term, group))
                 .limit(1)
                 .scalar_subquery()
             )
@@ -188,19 +274,21 @@ class SaleRepository:
         but to read its range once and semi-join (materialization: a hash of the ids)."""
         term = aliased(SaleTerm)
         stmt = select(term.sale_id).where(
-            term.tenant_id == self.tenant_id, term.kind == kind, self._prefixes(term, prefixes)
+            term.tenant_id == self.tenant_id, term.kind == kind, self._prefixes(term.term, prefixes)
         )
         for dialect in ("mysql", "mariadb"):
             stmt = stmt.with_hint(term, "IGNORE INDEX (ix_sale_term_sale_id)", dialect)
         return stmt
 
-    def _prefixes(self, term: Any, prefixes: list[str]) -> Any:
+    def _prefixes(self, column: Any, prefixes: list[str]) -> Any:
         """`term` begins with one of `prefixes` (already folded): LIKE on MariaDB (its
         collation ignores case and accents, and the index serves a prefix LIKE); a range on
         SQLite, whose LIKE would not use the index."""
         if self._dialect() in ("mysql", "mariadb"):
-            return or_(*(term.term.like(f"{_escape_like(p)}%", escape="\\") for p in prefixes))
-        return or_(*(and_(term.term >= p, term.term < p + _TOP) for p in prefixes))
+            return or_(
+                false(), *(column.like(f"{_escape_like(p)}%", escape="\\") for p in prefixes)
+            )
+        return or_(false(), *(and_(column >= p, column < p + _TOP) for p in prefixes))
 
     def _due(self, now: datetime) -> list[Any]:
         waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
@@ -470,6 +558,7 @@ class SaleRepository:
         return list((await self.session.execute(stmt.limit(10_000))).scalars())
 
 
+PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
 
 

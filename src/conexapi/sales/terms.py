@@ -82,3 +82,32 @@ def sale_terms_json(buyer_name: str | None, buyer_ident: str | None, facts: Any)
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+# Word pairs (`sale_pair`, migration e8b3f5c1a274): every ordered pair "a b" of two different
+# words of the buyer's name and identification that do not begin with a digit, so that a
+# search of two words reads only the sales with both. A sale with more than `PAIR_WORDS` such
+# words, or one longer than `PAIR_WORD_LEN` (its pairs would not fit `TERM_LEN`), has the
+# single entry `PAIR_OVERFLOW` instead, and the search checks those few sales word by word.
+PAIR_WORDS = 8
+PAIR_WORD_LEN = (TERM_LEN - 1) // 2
+PAIR_OVERFLOW = "*"
+DIGITS = "0123456789"
+
+
+def pair_words(words: list[str]) -> list[str]:
+    """The words that make pairs: those not beginning with a digit."""
+    return [w for w in words if w and w[0] not in DIGITS]
+
+
+def sale_pairs(buyer_name: str | None, buyer_ident: str | None) -> list[str]:
+    """A sale's word pairs, folded, each once (or `[PAIR_OVERFLOW]`)."""
+    words = pair_words(search_words(f"{buyer_name or ''} {buyer_ident or ''}"))
+    if len(words) > PAIR_WORDS or any(len(w) > PAIR_WORD_LEN for w in words):
+        return [PAIR_OVERFLOW]
+    return [f"{a} {b}" for a in words for b in words if a != b]
+
+
+def sale_pairs_json(buyer_name: str | None, buyer_ident: str | None) -> str:
+    """`sale_pairs` as JSON text: what SQLite's triggers read with `json_each`."""
+    return json.dumps(sale_pairs(buyer_name, buyer_ident), ensure_ascii=False)

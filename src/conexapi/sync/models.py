@@ -218,6 +218,21 @@ class SaleTerm(Base):
     )
 
 
+class SalePair(Base):
+    """Every ordered pair "a b" of two different words of a sale's buyer name and
+    identification that do not begin with a digit, or "*" for a name with too many or too long
+    words (`conexapi.sales.terms.sale_pairs`): a search of two words reads only its matches.
+    Written by database triggers (migration e8b3f5c1a274); the sale's delete takes them."""
+
+    __tablename__ = "sale_pair"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pair: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sale_id: Mapped[int] = mapped_column(
+        ForeignKey("sale.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class SaleDayMark(Base):
     """A day whose report figures must be computed again: written by triggers when a sale or
     one of its documents changes (`at` is the sale's date; the day is Colombia's)."""
