@@ -63,7 +63,8 @@ def minimum(sales: list[dict[str, Any]], *, backfill: bool) -> float:
     return total
 
 
-def _backfill(stack: BenchStack) -> None:
+def start_backfill(stack: BenchStack) -> None:
+    """Asks ConexAPI for a backfill of today (Colombia), as a seller would."""
     today = datetime.now(COLOMBIA).date().isoformat()
     r = httpx.post(
         f"{stack.api_url}/api/v1/integrations/{stack.integration_id}/backfill",
@@ -83,7 +84,7 @@ def run_case(stack: BenchStack, kind: str, count: int, seed: int, mode: str) -> 
     generated = stack.generate(count, kinds=[kind] * count, seed=seed)
     if backfill:
         time.sleep(1.0)
-        _backfill(stack)
+        start_backfill(stack)
         # The workers' upkeep walks the job (every tick): wait until it is done.
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and int(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from conexapi.connections.rate_limit import RateLimiter
@@ -19,6 +20,7 @@ from conexapi.sync import queue
 from conexapi.sync.models import Sale
 from conexapi.sync.worker import Worker
 from tests.builders import create_integration, create_tenant
+from tests.conftest import make_settings
 from tests.sync.test_webhook import _connected, notification
 
 # Far beyond the test's own time limits: only a wake-up can make the worker claim again.
@@ -50,8 +52,11 @@ async def test_a_webhook_wakes_the_worker_of_its_process_at_once(
         response = await client.post("/webhooks/mercadolibre", json=notification())
         assert response.status_code == 200
         # Woken by the stored notification, not by its poll (an hour away): the claim applies
-        # the inbox and takes the new sale.
-        claimed = await asyncio.wait_for(worker.claims.get(), 30)
+        # the inbox; the sale is due when the notification debounce ends (1 s by default), and
+        # the worker wakes again then to take it.
+        claimed: list[int] = []
+        while not claimed:
+            claimed = await asyncio.wait_for(worker.claims.get(), 30)
         async with runtime.sessions() as session:
             sale = await session.get(Sale, claimed[0])
             assert sale is not None
@@ -111,3 +116,16 @@ async def test_a_worker_claims_no_more_sales_than_the_budget_can_start(runtime: 
     clock.advance(10)
     # 5 requests/s: a burst of 1 plus 4 within the second a sale may wait for its first read.
     assert len(await worker.claim(16)) == 5
+
+
+async def test_the_application_budget_keeps_a_margin_under_the_quota(db_url: str) -> None:
+    """MercadoLibre counts token renewals too (they take nothing from the budget) and counts
+    requests as they arrive: no one-second window of the budget may reach the whole quota."""
+    rt = Runtime.build(make_settings(db_url, meli_requests_per_second=50))
+    try:
+        budget = meli_app_limiter(rt)
+        most_in_a_second = budget.capacity + budget.rate * budget.window
+        assert most_in_a_second == pytest.approx(45.0)
+        assert most_in_a_second < rt.settings.mercadolibre.requests_per_second
+    finally:
+        await rt.aclose()

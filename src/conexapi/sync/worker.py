@@ -38,6 +38,9 @@ from conexapi.sync.upkeep import UpkeepJob, run_upkeep
 log = structlog.get_logger("conexapi.worker")
 
 APPLY_ROUNDS = 4
+# A worker that applied notifications wakes this long after their debounce ends (their sales
+# are due then, written by the database a moment after the wake was scheduled).
+DEBOUNCE_SLACK_SECONDS = 0.05
 # After the grace period, cancelled sales get this long to unwind, and the lease release this
 # long to reach the database, so that a stop is bounded even when the database does not answer.
 CANCEL_WAIT_SECONDS = 5.0
@@ -101,13 +104,18 @@ class Worker:
     async def claim(self, limit: int) -> list[int]:
         """Applies the pending notifications, then claims up to `limit` due sales, no more than
         the MercadoLibre application budget can start now (`admissible_sales`)."""
+        settings = self.runtime.settings
+        window = timedelta(seconds=settings.notification_refetch_seconds)
+        debounce = timedelta(seconds=settings.notification_debounce_seconds)
         for _ in range(APPLY_ROUNDS):  # bounded: a flood of notifications never starves sales
-            settings = self.runtime.settings
-            window = timedelta(seconds=settings.notification_refetch_seconds)
-            debounce = timedelta(seconds=settings.notification_debounce_seconds)
             applied = await apply_pending(
                 self.runtime.sessions, refetch_window=window, debounce=debounce
             )
+            if applied and debounce:
+                # Their sales are due when the debounce ends: claim then, not at the next poll.
+                asyncio.get_running_loop().call_later(
+                    debounce.total_seconds() + DEBOUNCE_SLACK_SECONDS, self.wake
+                )
             if applied < APPLY_BATCH:
                 break
         limit = min(limit, await admissible_sales(self.runtime))
