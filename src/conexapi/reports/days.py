@@ -483,19 +483,25 @@ async def reconcile_ids(
 ) -> list[ReconciliationRow]:
     """The reconciliation rows of these sales, in this order."""
     out: list[ReconciliationRow] = []
-    for chunk in range(0, len(ids), 1_000):
-        part = ids[chunk : chunk + 1_000]
-        found = {
-            s.id: s
-            for s in (
-                await session.execute(
-                    select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
-                )
-            ).scalars()
-        }
-        sales = [found[i] for i in part if i in found]
+    for chunk in range(0, len(ids), ID_CHUNK):
+        sales = await _sales_in_order(session, tenant_id, ids[chunk : chunk + ID_CHUNK])
         out.extend(reconcile_sale(r) for r in await rows_for(session, tenant_id, sales, names))
     return out
+
+
+# Ids per `IN (...)` when sales are loaded by id.
+ID_CHUNK = 1_000
+
+
+async def _sales_in_order(session: AsyncSession, tenant_id: int, ids: list[int]) -> list[Sale]:
+    """The tenant's sales with these ids, in this order (ids of other tenants or gone left out),
+    loaded `ID_CHUNK` at a time."""
+    found: dict[int, Sale] = {}
+    for chunk in range(0, len(ids), ID_CHUNK):
+        part = ids[chunk : chunk + ID_CHUNK]
+        load = select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
+        found.update((s.id, s) for s in (await session.execute(load)).scalars())
+    return [found[i] for i in ids if i in found]
 
 
 async def counted_page(
@@ -537,13 +543,8 @@ async def counted_page(
     keys.sort(reverse=True)
     more = len(keys) > limit
     keys = keys[:limit]
-    ids = [i for _, i in keys]
-    found: dict[int, Sale] = {}
-    for chunk in range(0, len(ids), 1_000):
-        part = ids[chunk : chunk + 1_000]
-        load = select(Sale).where(Sale.tenant_id == tenant_id, Sale.id.in_(part))
-        found.update((s.id, s) for s in (await session.execute(load)).scalars())
-    rows = await rows_for(session, tenant_id, [found[i] for i in ids if i in found], names)
+    sales = await _sales_in_order(session, tenant_id, [i for _, i in keys])
+    rows = await rows_for(session, tenant_id, sales, names)
     items = [p for p in (sale_profit(r) for r in rows) if p is not None]
     following = Cursor("s", keys[-1][0], keys[-1][1]) if more and keys else None
     return items, following
