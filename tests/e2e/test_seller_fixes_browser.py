@@ -6,15 +6,18 @@ that exist."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
+from sqlalchemy import func, select
 
 from conexapi.sales.clock import colombia_today
 from conexapi.sandbox.constants import SIIGO_ACCESS_KEY, SIIGO_USERNAME
+from conexapi.sync.models import Sale
 from conexapi.sync.sweep import sweep_due_integrations
 from tests.e2e import test_dashboard_browser as harness
 from tests.e2e.test_dashboard_browser import (
@@ -73,6 +76,23 @@ async def _connected(p: Page, stack: Stack, *, preview: bool = False) -> None:
     if preview:
         await p.click("#start-preview")
         await p.wait_for_selector("text=Vista previa activada")
+
+
+async def _wait_until_read(stack: Stack, count: int, timeout: float = 30.0) -> None:
+    """Until `count` sales have their sale date (read from MercadoLibre) and no worker holds
+    any of them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with stack.runtime.sessions() as session:
+            read = await session.scalar(
+                select(func.count(Sale.id)).where(
+                    Sale.sale_date.is_not(None), Sale.lease_owner.is_(None)
+                )
+            )
+        if read == count:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{read} of {count} sales read"
+        await asyncio.sleep(0.2)
 
 
 async def _sales(stack: Stack, kinds: list[str], seed: int = 5) -> None:
@@ -155,6 +175,8 @@ async def test_invoiced_elsewhere_by_date_and_alert_links_in_the_browser(stack: 
         # All three read from MercadoLibre: two previewed, the unknown SKU waiting for a fix.
         await _wait_for_text(p, f"{base}/app/integration", "2 ventas en vista previa")
         await _wait_for_text(p, f"{base}/app/sales?state=needs_attention", "1 venta")
+        # The count goes by sale date: every sale read and none in the middle of an attempt.
+        await _wait_until_read(stack, 3)
         today = colombia_today().isoformat()
         await p.goto(f"{base}/app/sales")
         await p.click("text=Marcar ventas como facturadas por fuera (por fechas)")
