@@ -85,7 +85,8 @@ class Runtime:
     siigo_limiter: RateLimiter | None = None
     # The MercadoLibre application's request budget (`mercadolibre.client.meli_app_limiter`).
     meli_limiter: RateLimiter | None = None
-    # What rate limits and per-call retries read and sleep on (tests inject a `ManualClock`).
+    # What rate limits and per-call retries read and sleep on, and what ages the product checks
+    # (`connections.known_products`); tests inject a `ManualClock`.
     clock: Clock = field(default_factory=SystemClock)
     intake: IntakeBatcher | None = None
     # Wakes this process's workers when a notification is stored (`core.signals`).

@@ -6,10 +6,8 @@ Siigo's call counter tells how many `GET /v1/products` were made.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from sqlalchemy import event, select, update
 
 from conexapi.connections.known_products import CHECK_SECONDS
 from conexapi.connections.models import KnownProduct
+from conexapi.core.clock import ManualClock
 from conexapi.db import utcnow
 from conexapi.integrations.service import SHIPPING_CODES
 from conexapi.runtime import Runtime
@@ -117,19 +116,21 @@ async def test_an_expired_check_is_made_again(stack: Stack) -> None:
     [code] = await invoiced_codes(stack)
     after_first = lookups(stack)
 
-    # As if checked almost CHECK_SECONDS ago: still good for 4 seconds.
-    margin = 4.0
-    aged = utcnow() - timedelta(seconds=CHECK_SECONDS - margin)
-    expires = time.monotonic() + margin
-    async with stack.runtime.sessions() as session:
-        await session.execute(update(KnownProduct).values(checked_at=aged))
-        await session.commit()
     async with stack.other_process() as b:
+        # B's time moves only when the test says, from the moment A checked the code.
+        clock = ManualClock(start=(await known(stack))[code].replace(tzinfo=UTC).timestamp())
+        b.clock = clock
+        # As if checked almost CHECK_SECONDS ago: still good for 4 seconds of B's time.
+        margin = 4.0
+        aged = clock.utcnow() - timedelta(seconds=CHECK_SECONDS - margin)
+        async with stack.runtime.sessions() as session:
+            await session.execute(update(KnownProduct).values(checked_at=aged))
+            await session.commit()
         await stack.generate(1, kinds=["single"], seed=SEED)
         await stack.settle(runtime=b)
         assert lookups(stack) == after_first  # found in the database, still fresh
         # B remembered it only for what was left of the check, not for a whole CHECK_SECONDS.
-        await asyncio.sleep(max(0.0, expires - time.monotonic()) + 0.2)
+        clock.advance(margin + 1)
         await stack.generate(1, kinds=["single"], seed=SEED)
         await stack.settle(runtime=b)
         assert lookups(stack) == after_first + 1

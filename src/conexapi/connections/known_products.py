@@ -103,9 +103,12 @@ class ProductChecks:
 
 
 def product_checks(runtime: Runtime) -> ProductChecks:
-    """The runtime's memory (built on first use, sized by `CONEXAPI_CACHE_PRODUCT_CODES`)."""
+    """The runtime's memory (built on first use, sized by `CONEXAPI_CACHE_PRODUCT_CODES`, timed
+    by the runtime's clock)."""
     if runtime.product_checks is None:
-        runtime.product_checks = ProductChecks(max_codes=runtime.settings.cache_product_codes)
+        runtime.product_checks = ProductChecks(
+            max_codes=runtime.settings.cache_product_codes, clock=runtime.clock.monotonic
+        )
     return runtime.product_checks
 
 
@@ -184,7 +187,7 @@ async def _recent(
 ) -> dict[str, tuple[float, ProductTaxes | None]]:
     """The codes any process found active less than `CHECK_SECONDS` ago -> (seconds since,
     their taxes when they were recorded with them)."""
-    now = utcnow()
+    now = runtime.clock.utcnow()
     async with runtime.sessions() as session:
         rows = (
             await session.execute(
@@ -216,7 +219,13 @@ async def _recent(
 async def _save(runtime: Runtime, connection_id: int, found: Mapping[str, ProductTaxes]) -> None:
     async def work() -> None:
         async with runtime.sessions() as session:
-            await record_checks(session, connection_id, active=sorted(found), taxes=found)
+            await record_checks(
+                session,
+                connection_id,
+                active=sorted(found),
+                checked_at=runtime.clock.utcnow(),
+                taxes=found,
+            )
             await session.commit()
 
     await retry_on_lock_conflict(work)

@@ -14,10 +14,14 @@ from datetime import UTC, datetime
 
 
 class Clock:
-    """Wall time in seconds since the epoch (`time()`), naive UTC (`utcnow()`), and `sleep`."""
+    """Wall time in seconds since the epoch (`time()`), naive UTC (`utcnow()`), a clock for
+    measuring intervals that never jumps (`monotonic()`), and `sleep`."""
 
     def time(self) -> float:
         return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     def utcnow(self) -> datetime:
         return datetime.fromtimestamp(self.time(), UTC).replace(tzinfo=None)
@@ -42,6 +46,9 @@ class ManualClock(Clock):
         self.slept: list[float] = []
 
     def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
