@@ -2,15 +2,14 @@
 answers a 5xx for any input the schema allows (nor for the edge values hypothesis tries), except
 a vendor that cannot be reached, which is a clear 502/503 with a code.
 
-Bounded: a fixed number of derandomized examples per operation (the same cases every run) and a
-budget after which the remaining operations get one example each, so the run stays well under
-90 s per database even on a busy machine. Requests go through httpx's ASGI transport on one
-event loop (an anyio portal), the way the app really runs.
+Bounded by count, never by elapsed time: a fixed number of derandomized examples for every
+operation, so each run tries the same cases however busy the machine is (~15 s per database on
+a quiet one). Requests go through httpx's ASGI transport on one event loop (an anyio portal), the
+way the app really runs.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio.from_thread
@@ -27,7 +26,6 @@ from conexapi.runtime import Runtime
 from tests.conftest import make_settings
 
 EXAMPLES = 10
-BUDGET_SECONDS = 35.0
 # Ends the owner's own session: the rest of the run would only see 401s.
 SKIPPED = {"POST /api/v1/auth/sign-out-everywhere"}
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every vendor call fails to connect
@@ -82,7 +80,6 @@ def test_no_operation_answers_5xx(db_url: str) -> None:
     runtime = Runtime.build(conf)
     schema = schemathesis.openapi.from_dict(create_app(runtime=runtime).openapi())
     failures: list[str] = []
-    started = time.monotonic()
     checked = 0
     with anyio.from_thread.start_blocking_portal() as portal:
         client, auth = portal.call(_start, runtime)
@@ -91,11 +88,10 @@ def test_no_operation_answers_5xx(db_url: str) -> None:
                 operation = result.ok()  # type: ignore[union-attr]
                 if operation.label in SKIPPED:
                     continue
-                over_budget = time.monotonic() - started > BUDGET_SECONDS
 
                 @given(case=operation.as_strategy())
                 @settings(
-                    max_examples=1 if over_budget else EXAMPLES,
+                    max_examples=EXAMPLES,
                     derandomize=True,
                     database=None,
                     deadline=None,
