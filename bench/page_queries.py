@@ -43,6 +43,9 @@ def pages(today: date) -> dict[str, str]:
         "Reportes, month": f"/app/reports?{month}",
         "Reportes, year": f"/app/reports?{year}",
         "Conciliación xlsx, month": f"/app/reports/reconciliation.xlsx?{month}",
+        "API search, buyer name": "/api/v1/sales?q=Camila+Ospina",
+        "API search, SKU": "/api/v1/sales?q=SKU-01234",
+        "API search, broad word": "/api/v1/sales?q=Camila",
     }
 
 
@@ -82,10 +85,9 @@ async def run(n: int, top: int, only: list[str] | None = None) -> None:
                     )
                 ).json()["access_token"]
                 client.cookies.set("conexapi_session", token)
+                client.headers.update(_bearer(token))
                 total = sum(
-                    (await client.get("/api/v1/sales?page_size=1", headers=_bearer(token)))
-                    .json()["counts"]
-                    .values()
+                    (await client.get("/api/v1/sales?page_size=1")).json()["counts"].values()
                 )
                 print(f"\n{name}: {total:,} sales", flush=True)
                 print(f"  {'page':30} {'p50 ms':>8} {'max ms':>8} {'queries':>8} {'db ms':>8}")

@@ -221,3 +221,63 @@ async def test_every_way_of_paging_a_search_gives_the_same_list(runtime: Runtime
         want = [i for i in expected if any(r.id == i and r.state == "invoiced" for r in rows)]
         assert [s.id for s in invoiced.sales] == want
         assert invoiced.total == min(len(want), cap)
+
+
+async def test_a_search_read_with_its_keys_pages_like_the_database(runtime: Runtime) -> None:
+    """A search's few matches are read once with their sort and filter columns and paged in
+    Python: with every filter, by page and by cursor, the same sales in the same order and the
+    same total as the database's paging (the list of ids semi-joined, `id_list_max` 0)."""
+    tenant_id, integration_id = await _tenant(runtime)
+    async with transaction(runtime.sessions) as session:
+        other = await create_integration(
+            session, tenant_id, seller_id=f"77{tenant_id}", siigo_account=f"o{tenant_id}@x.co"
+        )
+        await add_history(session, tenant_id, integration_id, count=60, days=10)
+        await add_history(session, tenant_id, other.id, count=30, days=10, seed=11)
+        # Two matches at the same moment: the id breaks the tie the same way.
+        twins = await session.execute(
+            select(Sale).where(Sale.tenant_id == tenant_id, Sale.buyer_name == "Camila Ospina")
+        )
+        first, second, *_ = twins.scalars()
+        second.sale_date = first.sale_date
+    filters: list[dict[str, Any]] = [
+        {},
+        {"state": SaleState.INVOICED},
+        {"state": SaleState.NEEDS_ATTENTION},
+        {"integration_id": other.id},
+        {"date_from": datetime(2026, 11, 23).date(), "date_to": datetime(2026, 11, 26).date()},
+        {"date_from": datetime(2026, 11, 27).date(), "state": SaleState.INVOICED},
+    ]
+
+    async def walk(q: str, extra: dict[str, Any], **options: Any) -> tuple[list[int], ...]:
+        f = SaleFilter(q=q, **extra)
+        by_cursor: list[int] = []
+        cursor: Cursor | None = None
+        for _ in range(30):
+            async with runtime.sessions() as session:
+                result = await SaleRepository(session, tenant_id, **options).page(
+                    f, page_size=4, cursor=cursor
+                )
+            by_cursor.extend(s.id for s in result.sales)
+            if result.next_cursor is None:
+                break
+            cursor = Cursor.decode(result.next_cursor)
+        by_page: list[int] = []
+        for n in range(1, 30):
+            async with runtime.sessions() as session:
+                result = await SaleRepository(session, tenant_id, **options).page(
+                    f, page=n, page_size=4
+                )
+            if not result.sales:
+                break
+            by_page.extend(s.id for s in result.sales)
+        return by_cursor, by_page, [result.total, int(result.total_exact)]
+
+    for q in ("camila", "camila os", "ospina camila"):
+        for extra in filters:
+            keys = await walk(q, extra)
+            database = await walk(q, extra, id_list_max=0)
+            assert keys == database, (q, extra)
+            assert keys[0] == keys[1], (q, extra)
+    everything = await walk("camila", {})
+    assert len(everything[0]) > 8  # several pages, both phases

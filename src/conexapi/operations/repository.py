@@ -69,12 +69,25 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class SaleKey:
+    """What a list sorts and filters a sale by, read with a search's matches."""
+
+    sale_id: int
+    sort_at: datetime | None
+    state: str
+    integration_id: int
+
+
+@dataclass(frozen=True)
 class Found:
     """What a search matched: the condition on `sale` (None: nothing to add) and how many
-    sales it matched, counted up to the repository's cap + 1."""
+    sales it matched, counted up to the repository's cap + 1. `keys`: every match's sort and
+    filter columns, when the matches are few enough to read at once (the list is then sorted,
+    filtered and paged from them, without reading the matches again)."""
 
     condition: Any
     matched: int
+    keys: list[SaleKey] | None = None
 
 
 @dataclass
@@ -140,13 +153,11 @@ class SaleRepository:
                 Document.number == q, Document.tenant_id == self.tenant_id
             ),
         )
-        ids = list(
-            (await self.session.execute(select(exact.subquery().c.sid).limit(1000))).scalars()
-        )
-        if ids:
-            return Found(Sale.id.in_(ids), len(ids))
+        numbers = await self._keys(select(exact.subquery().c.sid), 1000)
+        if numbers:
+            return _found(numbers)
         words = search_words(q)
-        by_name = Found(false(), 0)
+        by_name = Found(false(), 0, [])
         if words:
             pairs = await self._pair_match(words)
             by_name = await self._terms(TERM_WORD, [[w] for w in words], pairs)
@@ -248,9 +259,9 @@ class SaleRepository:
             )
         distinct = matching.distinct()
         few = min(self.id_list_max, self.count_cap)
-        ids = list((await self.session.execute(distinct.limit(few + 1))).scalars())
-        if len(ids) <= few:
-            return Found(Sale.id.in_(ids) if ids else false(), len(ids))
+        keys = await self._keys(distinct, few + 1)
+        if len(keys) <= few:
+            return _found(keys)
         counted = select(func.count()).select_from(distinct.limit(self.count_cap + 1).subquery())
         n = int((await self.session.execute(counted)).scalar_one())
         if n <= self.count_cap:
@@ -266,6 +277,16 @@ class SaleRepository:
             )
             checks.append(hit.is_not(None))
         return Found(and_(*checks), n)
+
+    async def _keys(self, matching: Any, limit: int) -> list[SaleKey]:
+        """The sort and filter columns of up to `limit` of the sales `matching` selects (one
+        column of sale ids, each once): one statement, each match's row read once."""
+        found = matching.limit(limit).subquery()
+        stmt = select(Sale.id, Sale.sort_at, Sale.state, Sale.integration_id).join(
+            found, Sale.id == found.c[0]
+        )
+        rows = await self.session.execute(stmt.where(Sale.tenant_id == self.tenant_id))
+        return [SaleKey(int(i), at, state, int(integ)) for i, at, state, integ in rows.all()]
 
     def _term_match(self, kind: str, prefixes: list[str]) -> Any:
         """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery.
@@ -394,6 +415,10 @@ class SaleRepository:
         """One page: needs_attention first (without a state filter), then newest first. By
         `cursor` (keyset: reads only the page) or by `page` (skips over index entries)."""
         where, found = await self._where(f)
+        if found is not None and found.keys is not None:
+            return await self._page_of_keys(
+                f, found.keys, page=page, page_size=page_size, cursor=cursor
+            )
         phases = self._phases(f)
         picked: list[tuple[str, int, datetime]] = []
         want = page_size + 1
@@ -429,6 +454,57 @@ class SaleRepository:
             next_cursor = Cursor(name, last_at, last_id).encode()
         total, exact = await self.total(f, where, found) if with_total else (0, False)
         return PageResult(sales, total, exact, next_cursor)
+
+    async def _page_of_keys(
+        self,
+        f: SaleFilter,
+        keys: list[SaleKey],
+        *,
+        page: int,
+        page_size: int,
+        cursor: Cursor | None,
+    ) -> PageResult:
+        """`page` for a search whose matches were read with their keys: filtered, sorted
+        (needs_attention first without a state filter, then newest first) and paged here, as
+        `_ids` would in the database; the total is exact."""
+        low = _colombia_midnight(f.date_from) if f.date_from is not None else None
+        high = _colombia_midnight(f.date_to) + timedelta(days=1) if f.date_to is not None else None
+        kept = [
+            k
+            for k in keys
+            if (f.integration_id is None or k.integration_id == f.integration_id)
+            and (f.state is None or k.state == f.state.value)
+            and (low is None or (k.sort_at is not None and k.sort_at >= low))
+            and (high is None or (k.sort_at is not None and k.sort_at < high))
+        ]
+        names = [name for name, _ in self._phases(f)]
+
+        def phase(k: SaleKey) -> str:
+            return "s" if f.state is not None else ("a" if k.state == ATTENTION else "b")
+
+        dated = [(phase(k), k.sort_at, k.sale_id) for k in kept if k.sort_at is not None]
+        dated.sort(key=lambda r: (r[1], r[2]), reverse=True)
+        dated.sort(key=lambda r: names.index(r[0]))
+        if cursor is not None:
+            if cursor.phase not in names:
+                dated = []
+            else:
+                rank = names.index(cursor.phase)
+                dated = [
+                    r
+                    for r in dated
+                    if names.index(r[0]) > rank
+                    or (r[0] == cursor.phase and (r[1], r[2]) < (cursor.sort_at, cursor.sale_id))
+                ]
+        else:
+            dated = dated[(page - 1) * page_size :]
+        picked = dated[:page_size]
+        next_cursor = None
+        if len(dated) > page_size and picked:
+            name, last_at, last_id = picked[-1]
+            next_cursor = Cursor(name, last_at, last_id).encode()
+        sales = await self._load([i for _, _, i in picked])
+        return PageResult(sales, len(kept), True, next_cursor)
 
     async def _load(self, ids: list[int]) -> list[Sale]:
         if not ids:
@@ -560,6 +636,12 @@ class SaleRepository:
 
 PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
+
+
+def _found(keys: list[SaleKey]) -> Found:
+    """A search's few matches, read with their keys."""
+    ids = [k.sale_id for k in keys]
+    return Found(Sale.id.in_(ids) if ids else false(), len(ids), keys)
 
 
 def _colombia_midnight(day: Any) -> datetime:
