@@ -26,11 +26,16 @@ own transaction for SQLite's single write lock (a request that has flushed chang
 the vendor would wait on itself).
 
 Time comes from an injected `Clock` (tests use `ManualClock`: no wall-clock assertions).
+
+`RequestBudget` is a vendor client's way through one budget: a token before each request (the one
+the client holds, if any, else a new one), `max_wait` applied only until the client is admitted,
+and the bucket emptied on a 429.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -41,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conexapi.connections.models import RateBucket
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import BudgetWaitError
+from conexapi.core.errors import BudgetWaitError, RateLimitedError
 from conexapi.db import insert_ignore, transaction
 
 log = structlog.get_logger("conexapi.rate_limit")
@@ -335,6 +340,77 @@ class RateLimiter:
 
         factor = await self._update(key, change)
         log.warning("rate_limit.vendor_429", key=key, backoff_seconds=backoff, factor=factor)
+
+
+class RequestBudget:
+    """One vendor client's requests under one budget key (no limiter: no budget at all).
+
+    `max_wait` holds only until the client is admitted: a request got its token within it (set
+    between taking the token and sending, so a send that fails still counts), or `hold_first` set
+    one aside. The client's work (a sale) is then under way, and its next requests wait their
+    turn instead of giving up (a deferral then would waste the tokens already spent, and at a low
+    limit a sale might never get through).
+
+    `hold_first` sets the first request's token aside ahead of time (a sale holds its first Siigo
+    token before spending MercadoLibre calls); the next request sends on it instead of taking
+    another, and `release_unused` gives it back when no request used it."""
+
+    def __init__(
+        self,
+        limiter: RateLimiter | None,
+        key: str,
+        *,
+        max_wait: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.limiter = limiter
+        self.key = key
+        self.max_wait = max_wait
+        self.clock = clock or SYSTEM_CLOCK
+        self.admitted = False
+        self.held = False  # a token set aside by `hold_first`, for the next request
+
+    async def hold_first(self) -> None:
+        """Sets the first request's token aside now (`RateLimiter.hold`). Raises
+        `BudgetWaitError` (nothing set aside, not admitted) when the bucket has none within
+        `max_wait`. Does nothing without a limiter or `max_wait`, or once admitted."""
+        if self.limiter is None or self.max_wait is None or self.admitted:
+            return
+        await self.limiter.hold(self.key, max_wait=self.max_wait)
+        self.admitted = True
+        self.held = True
+
+    async def release_unused(self) -> None:
+        """Frees the token `hold_first` set aside if no request used it (once)."""
+        if self.held and self.limiter is not None:
+            self.held = False
+            await self.limiter.release_hold(self.key)
+
+    async def _take_token(self) -> None:
+        if self.held:
+            # The token set aside for it (`hold_first`): no second one.
+            self.held = False
+            if self.limiter is not None:
+                wait = await self.limiter.use_hold(self.key)
+                if wait > 0:
+                    await self.clock.sleep(wait)
+        elif self.limiter is not None:
+            await self.limiter.acquire(self.key, max_wait=None if self.admitted else self.max_wait)
+            self.admitted = True
+
+    @asynccontextmanager
+    async def request(self) -> AsyncIterator[None]:
+        """`async with budget.request(): <send one request>`. Takes the request's token first
+        (sleeping as needed, or `BudgetWaitError` beyond `max_wait` while not admitted); a
+        `RateLimitedError` from the body empties the bucket (`notice_429` with the vendor's
+        `Retry-After`) and is re-raised."""
+        await self._take_token()
+        try:
+            yield
+        except RateLimitedError as exc:
+            if self.limiter is not None:
+                await self.limiter.notice_429(self.key, exc.retry_after)
+            raise
 
 
 _EPOCH = datetime(1970, 1, 1)

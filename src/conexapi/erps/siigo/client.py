@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
+from conexapi.connections.rate_limit import RequestBudget
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
-from conexapi.core.errors import PermanentError, RateLimitedError
+from conexapi.core.errors import PermanentError
 from conexapi.core.http import parse_siigo_error, send, siigo_errors
 from conexapi.core.retry import with_retries
 from conexapi.erps.siigo.auth import SiigoAuth, SiigoTokenCache
@@ -48,19 +49,22 @@ class SiigoClient:
     ) -> None:
         self.http = http
         self.auth = auth
-        self.limiter = limiter
         self.company_key = company_key
-        self.bucket = siigo_bucket_key(company_key)
-        self.max_wait = max_wait
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
-        # Set once a request got its token within `max_wait`: the sale is under way, and its
-        # next requests wait their turn instead of giving up (a deferral then would waste the
-        # tokens already spent, and at a low limit a sale might never get through).
-        self.admitted = False
-        # A token set aside by `reserve_first_request`, for the next request.
-        self.held = False
+        # The company's budget: `max_wait` holds until the sale is admitted (its first token).
+        self.budget = RequestBudget(
+            limiter, siigo_bucket_key(company_key), max_wait=max_wait, clock=self.clock
+        )
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.budget.limiter
+
+    @property
+    def bucket(self) -> str:
+        return self.budget.key
 
     async def reserve_first_request(self) -> None:
         """Sets the token of the sale's first Siigo request aside now, before any other vendor
@@ -70,18 +74,12 @@ class SiigoClient:
         reads MercadoLibre, so a sale is never deferred after spending its MercadoLibre calls;
         the token is taken when the request is sent (the company's window counts it then).
         `release_unused` frees it if no request used it."""
-        if self.limiter is None or self.max_wait is None or self.admitted:
-            return
-        await self.limiter.hold(self.bucket, max_wait=self.max_wait)
-        self.admitted = True
-        self.held = True
+        await self.budget.hold_first()
 
     async def release_unused(self) -> None:
         """Frees the token `reserve_first_request` set aside if no request used it (the sale
         needed no Siigo call, or was deferred on MercadoLibre's budget)."""
-        if self.held and self.limiter is not None:
-            self.held = False
-            await self.limiter.release_hold(self.bucket)
+        await self.budget.release_unused()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = kwargs.get("headers") or {}
@@ -96,19 +94,7 @@ class SiigoClient:
         return await self._request_once(method, path, **kwargs)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        if self.held:
-            # The token set aside for it (`reserve_first_request`).
-            self.held = False
-            if self.limiter is not None:
-                wait = await self.limiter.use_hold(self.bucket)
-                if wait > 0:
-                    await self.clock.sleep(wait)
-        elif self.limiter is not None:
-            await self.limiter.acquire(
-                self.bucket, max_wait=None if self.admitted else self.max_wait
-            )
-            self.admitted = True
-        try:
+        async with self.budget.request():  # the held token if the sale has one, else a new one
             return await send(
                 self.http,
                 method,
@@ -118,10 +104,6 @@ class SiigoClient:
                 auth=self.auth,
                 **kwargs,
             )
-        except RateLimitedError as exc:
-            if self.limiter is not None:
-                await self.limiter.notice_429(self.bucket, exc.retry_after)
-            raise
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self._request(method, path, **kwargs)).json()

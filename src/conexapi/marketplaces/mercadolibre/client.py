@@ -18,13 +18,12 @@ from typing import Any
 
 import httpx
 
-from conexapi.connections.rate_limit import RateLimiter
+from conexapi.connections.rate_limit import RateLimiter, RequestBudget
 from conexapi.core.clock import SYSTEM_CLOCK, Clock
 from conexapi.core.errors import (
     NotFoundError,
     PermanentError,
     PermissionMissingError,
-    RateLimitedError,
 )
 from conexapi.core.http import parse_meli_error, send
 from conexapi.core.retry import with_retries
@@ -93,23 +92,15 @@ class MercadoLibreClient:
     ) -> None:
         self.http = http
         self.auth = auth
-        self.limiter = limiter
-        self.budget_key = budget_key
-        self.max_wait = max_wait
         self.retries = retries
         self.retry_base_seconds = retry_base_seconds
         self.clock = clock or SYSTEM_CLOCK
-        # Set once a request got its token within `max_wait` (see `SiigoClient.admitted`).
-        self.admitted = False
+        # The application's budget: `max_wait` holds for the first request only (`admitted`).
+        self.budget = RequestBudget(limiter, budget_key, max_wait=max_wait, clock=self.clock)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request within the application's budget."""
-        if self.limiter is not None:
-            await self.limiter.acquire(
-                self.budget_key, max_wait=None if self.admitted else self.max_wait
-            )
-            self.admitted = True
-        try:
+        async with self.budget.request():
             return await send(
                 self.http,
                 method,
@@ -119,10 +110,6 @@ class MercadoLibreClient:
                 auth=self.auth,
                 **kwargs,
             )
-        except RateLimitedError as exc:
-            if self.limiter is not None:
-                await self.limiter.notice_429(self.budget_key, exc.retry_after)
-            raise
 
     async def _get(
         self,
