@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, union, update
+from sqlalchemy import and_, case, exists, false, func, literal, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,25 +69,15 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class SaleKey:
-    """What a list sorts and filters a sale by, read with a search's matches."""
-
-    sale_id: int
-    sort_at: datetime | None
-    state: str
-    integration_id: int
-
-
-@dataclass(frozen=True)
 class Found:
     """What a search matched: the condition on `sale` (None: nothing to add) and how many
-    sales it matched, counted up to the repository's cap + 1. `keys`: every match's sort and
-    filter columns, when the matches are few enough to read at once (the list is then sorted,
-    filtered and paged from them, without reading the matches again)."""
+    sales it matched, counted up to the repository's cap + 1. `matches`: when they are few
+    (up to `id_list_max`), the select of their ids (one column, each once), which the list
+    joins to `sale` to read its page and the filtered total in one statement."""
 
     condition: Any
     matched: int
-    keys: list[SaleKey] | None = None
+    matches: Any = None
 
 
 @dataclass
@@ -153,11 +143,12 @@ class SaleRepository:
                 Document.number == q, Document.tenant_id == self.tenant_id
             ),
         )
-        numbers = await self._keys(select(exact.subquery().c.sid), 1000)
-        if numbers:
-            return _found(numbers)
+        numbers = select(exact.subquery().c.sid)
+        ids = list((await self.session.execute(numbers.limit(1000))).scalars())
+        if ids:
+            return Found(Sale.id.in_(ids), len(ids), numbers)
         words = search_words(q)
-        by_name = Found(false(), 0, [])
+        by_name = Found(false(), 0)
         if words:
             pairs = await self._pair_match(words)
             by_name = await self._terms(TERM_WORD, [[w] for w in words], pairs)
@@ -258,12 +249,10 @@ class SaleRepository:
                 *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
             )
         distinct = matching.distinct()
-        few = min(self.id_list_max, self.count_cap)
-        keys = await self._keys(distinct, few + 1)
-        if len(keys) <= few:
-            return _found(keys)
         counted = select(func.count()).select_from(distinct.limit(self.count_cap + 1).subquery())
         n = int((await self.session.execute(counted)).scalar_one())
+        if n <= min(self.id_list_max, self.count_cap):
+            return Found(Sale.id.in_(matching) if n else false(), n, distinct if n else None)
         if n <= self.count_cap:
             return Found(Sale.id.in_(matching), n)
         checks = []
@@ -277,16 +266,6 @@ class SaleRepository:
             )
             checks.append(hit.is_not(None))
         return Found(and_(*checks), n)
-
-    async def _keys(self, matching: Any, limit: int) -> list[SaleKey]:
-        """The sort and filter columns of up to `limit` of the sales `matching` selects (one
-        column of sale ids, each once): one statement, each match's row read once."""
-        found = matching.limit(limit).subquery()
-        stmt = select(Sale.id, Sale.sort_at, Sale.state, Sale.integration_id).join(
-            found, Sale.id == found.c[0]
-        )
-        rows = await self.session.execute(stmt.where(Sale.tenant_id == self.tenant_id))
-        return [SaleKey(int(i), at, state, int(integ)) for i, at, state, integ in rows.all()]
 
     def _term_match(self, kind: str, prefixes: list[str]) -> Any:
         """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery.
@@ -415,9 +394,9 @@ class SaleRepository:
         """One page: needs_attention first (without a state filter), then newest first. By
         `cursor` (keyset: reads only the page) or by `page` (skips over index entries)."""
         where, found = await self._where(f)
-        if found is not None and found.keys is not None:
-            return await self._page_of_keys(
-                f, found.keys, page=page, page_size=page_size, cursor=cursor
+        if found is not None and found.matches is not None:
+            return await self._page_of_matches(
+                f, found, page=page, page_size=page_size, cursor=cursor, with_total=with_total
             )
         phases = self._phases(f)
         picked: list[tuple[str, int, datetime]] = []
@@ -455,56 +434,65 @@ class SaleRepository:
         total, exact = await self.total(f, where, found) if with_total else (0, False)
         return PageResult(sales, total, exact, next_cursor)
 
-    async def _page_of_keys(
+    async def _page_of_matches(
         self,
         f: SaleFilter,
-        keys: list[SaleKey],
+        found: Found,
         *,
         page: int,
         page_size: int,
         cursor: Cursor | None,
+        with_total: bool,
     ) -> PageResult:
-        """`page` for a search whose matches were read with their keys: filtered, sorted
-        (needs_attention first without a state filter, then newest first) and paged here, as
-        `_ids` would in the database; the total is exact."""
-        low = _colombia_midnight(f.date_from) if f.date_from is not None else None
-        high = _colombia_midnight(f.date_to) + timedelta(days=1) if f.date_to is not None else None
-        kept = [
-            k
-            for k in keys
-            if (f.integration_id is None or k.integration_id == f.integration_id)
-            and (f.state is None or k.state == f.state.value)
-            and (low is None or (k.sort_at is not None and k.sort_at >= low))
-            and (high is None or (k.sort_at is not None and k.sort_at < high))
-        ]
-        names = [name for name, _ in self._phases(f)]
-
-        def phase(k: SaleKey) -> str:
-            return "s" if f.state is not None else ("a" if k.state == ATTENTION else "b")
-
-        dated = [(phase(k), k.sort_at, k.sale_id) for k in kept if k.sort_at is not None]
-        dated.sort(key=lambda r: (r[1], r[2]), reverse=True)
-        dated.sort(key=lambda r: names.index(r[0]))
+        """`page` for a search of few matches, in one statement: their ids joined to `sale`
+        (each match's row read once, in the database), filtered, counted (a window over the
+        filtered matches: the exact total), then the page past `cursor` or `page`, in the
+        list's order (needs_attention first without a state filter, then newest first). Only
+        the page's rows come back."""
+        ids = found.matches.subquery()
+        attention = Sale.state == ATTENTION
+        inner = (
+            select(
+                Sale.id.label("sid"),
+                Sale.sort_at.label("at"),
+                case((attention, "a"), else_="b").label("phase"),
+                func.count().over().label("n"),
+            )
+            .join(ids, Sale.id == ids.c[0])
+            .where(*self._conditions(f), Sale.sort_at.is_not(None))
+            .subquery()
+        )
+        phase = literal("s") if f.state is not None else inner.c.phase
+        stmt = select(inner.c.sid, inner.c.at, phase, inner.c.n).order_by(
+            phase, inner.c.at.desc(), inner.c.sid.desc()
+        )
         if cursor is not None:
+            names = [name for name, _ in self._phases(f)]
+            before = or_(
+                inner.c.at < cursor.sort_at,
+                and_(inner.c.at == cursor.sort_at, inner.c.sid < cursor.sale_id),
+            )
             if cursor.phase not in names:
-                dated = []
+                stmt = stmt.where(false())
+            elif cursor.phase == names[0] and len(names) > 1:
+                stmt = stmt.where(or_(phase != cursor.phase, before))
             else:
-                rank = names.index(cursor.phase)
-                dated = [
-                    r
-                    for r in dated
-                    if names.index(r[0]) > rank
-                    or (r[0] == cursor.phase and (r[1], r[2]) < (cursor.sort_at, cursor.sale_id))
-                ]
+                stmt = stmt.where(phase == cursor.phase, before)
         else:
-            dated = dated[(page - 1) * page_size :]
-        picked = dated[:page_size]
+            stmt = stmt.offset((page - 1) * page_size)
+        rows = (await self.session.execute(stmt.limit(page_size + 1))).all()
+        picked = rows[:page_size]
         next_cursor = None
-        if len(dated) > page_size and picked:
-            name, last_at, last_id = picked[-1]
-            next_cursor = Cursor(name, last_at, last_id).encode()
-        sales = await self._load([i for _, _, i in picked])
-        return PageResult(sales, len(kept), True, next_cursor)
+        if len(rows) > page_size:
+            last = picked[-1]
+            next_cursor = Cursor(last[2], last[1], int(last[0])).encode()
+        sales = await self._load([int(r[0]) for r in picked])
+        if not with_total:
+            return PageResult(sales, 0, False, next_cursor)
+        if rows:
+            return PageResult(sales, int(rows[0][3]), True, next_cursor)
+        total, exact = await self._count([*self._conditions(f), found.condition])
+        return PageResult(sales, total, exact, next_cursor)
 
     async def _load(self, ids: list[int]) -> list[Sale]:
         if not ids:
@@ -636,12 +624,6 @@ class SaleRepository:
 
 PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
-
-
-def _found(keys: list[SaleKey]) -> Found:
-    """A search's few matches, read with their keys."""
-    ids = [k.sale_id for k in keys]
-    return Found(Sale.id.in_(ids) if ids else false(), len(ids), keys)
 
 
 def _colombia_midnight(day: Any) -> datetime:
