@@ -48,8 +48,9 @@ class Sale(TimestampMixin, Base):
         Index("ix_sale_tenant_state_due", "tenant_id", "state", "next_attempt_at"),
         # Ventas' causes (needs_attention per error code), counted without reading rows.
         Index("ix_sale_tenant_state_error", "tenant_id", "state", "error_code"),
-        # A search's collected ids, paged by date and state without reading their rows.
-        Index("ix_sale_tenant_id_sort", "tenant_id", "id", "sort_at", "state"),
+        # A search's few matches, filtered and paged by date and state without reading their
+        # rows (`SaleRepository._page_of_matches` names it).
+        Index("ix_sale_tenant_id_sort", "tenant_id", "id", "sort_at", "state", "integration_id"),
         Index("ix_sale_integration_sort", "integration_id", "sort_at", "id", "state"),
         Index("ix_sale_integration_state_sort", "integration_id", "state", "sort_at", "id"),
         Index("ix_sale_external_id", "external_id"),
