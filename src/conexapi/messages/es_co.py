@@ -151,7 +151,10 @@ CATALOGUE: dict[str, str] = {
     "web.invalid_field": "El dato de «{field}» no es válido. Revíselo e intente de nuevo.",
     "web.backlog": "Facturando {count} {sales} · ~{minutes} min (límite de Siigo: {rate} por "
     "minuto)",
+    "web.backlog_more": "Facturando más de {count} {sales} · más de {minutes} min (límite de "
+    "Siigo: {rate} por minuto)",
     "web.queued_place": "En cola · puesto {place} · ~{minutes} min",
+    "web.queued_after": "En cola · después del puesto {place} · más de {minutes} min",
     "web.queued_at": "En cola · próximo intento {when}",
     "web.queued": "En cola",
     "web.retry_queued": "Venta {sale}: en cola para reintentar. Esta página se actualiza sola "

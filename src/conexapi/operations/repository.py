@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select, union, update
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -37,6 +49,12 @@ COUNT_CAP = 10_000  # filtered totals are counted up to here; beyond it "more th
 # A search's matching ids are read into the list's query up to here (a row each to transfer and
 # parse: 10,000 cost more than the rest of the request); beyond, the list semi-joins the terms.
 ID_LIST_MAX = 2_000
+# The backlog is counted up to here ("más de 10.000"), and places in the queue are ranked up to
+# `PLACE_CAP` ("más de 1.000 antes"): both read an index range that stops there, whatever the
+# backlog (docs/big-sellers.md, "Backlog and places").
+BACKLOG_CAP = 10_000
+PLACE_CAP = 1_000
+WAITING = (SaleState.PENDING.value, *sorted(s.value for s in RETRYABLE_BY_HAND))
 ATTENTION = SaleState.NEEDS_ATTENTION.value
 
 
@@ -291,31 +309,47 @@ class SaleRepository:
             )
         return or_(false(), *(and_(column >= p, column < p + _TOP) for p in prefixes))
 
-    def _due(self, now: datetime) -> list[Any]:
-        waiting = [SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)]
+    def _due(self, now: datetime, states: Sequence[str] = WAITING) -> list[Any]:
         return [
             Sale.tenant_id == self.tenant_id,
-            Sale.state.in_(waiting),
+            Sale.state.in_(list(states)) if len(states) > 1 else Sale.state == states[0],
             Sale.next_attempt_at.is_not(None),
             Sale.next_attempt_at <= now,
         ]
 
-    async def due_count(self, now: datetime, *, cap: int = 50_000) -> int:
-        """How many of the tenant's sales wait for the worker and are due now (up to `cap`),
-        counted in the database."""
-        due = select(Sale.id).where(*self._due(now)).limit(cap).subquery()
+    async def due_count(self, now: datetime, *, cap: int = BACKLOG_CAP) -> int:
+        """How many of the tenant's sales wait for the worker and are due now, counted inside
+        `ix_sale_tenant_state_due` up to `cap` + 1 (more than `cap`: the count is not exact)."""
+        due = select(Sale.id).where(*self._due(now)).limit(cap + 1).subquery()
         return int((await self.session.execute(select(func.count()).select_from(due))).scalar_one())
 
-    async def places(self, sale_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    async def places(
+        self, sale_ids: Sequence[int], now: datetime, *, cap: int = PLACE_CAP
+    ) -> dict[int, int]:
         """The place of each of these sales in the tenant's queue of due sales, soonest due
-        first (`sync.queue.claim_due`): ranked in the database, only these rows come back."""
+        first (`sync.queue.claim_due`), for the first `cap` places: the first `cap` due sales
+        of each waiting state, read in `ix_sale_tenant_state_due`'s order (each state's range
+        stops after `cap` entries), ranked together. A sale further back has no place here;
+        the cost does not grow with the backlog."""
         if not sale_ids:
             return {}
-        order = func.row_number().over(order_by=(Sale.next_attempt_at, Sale.id))
-        ranked = select(Sale.id.label("sid"), order.label("place")).where(*self._due(now))
-        sub = ranked.subquery()
+        firsts = []
+        for state in WAITING:
+            head = (
+                select(Sale.id.label("sid"), Sale.next_attempt_at.label("at"))
+                .where(*self._due(now, [state]))
+                .order_by(Sale.next_attempt_at, Sale.id)
+                .limit(cap)
+                .subquery()
+            )
+            firsts.append(select(head.c.sid, head.c.at))
+        heads = union_all(*firsts).subquery()
+        order = func.row_number().over(order_by=(heads.c.at, heads.c.sid))
+        ranked = select(heads.c.sid, order.label("place")).subquery()
         rows = await self.session.execute(
-            select(sub.c.sid, sub.c.place).where(sub.c.sid.in_(list(sale_ids)))
+            select(ranked.c.sid, ranked.c.place).where(
+                ranked.c.sid.in_(list(sale_ids)), ranked.c.place <= cap
+            )
         )
         return {int(i): int(n) for i, n in rows.all()}
 

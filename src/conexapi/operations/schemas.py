@@ -221,6 +221,8 @@ class QueuedSale(BaseModel):
     state: SaleState
     error: ErrorRead | None
     place: int | None  # 1 = next for the worker; None when the sale is not waiting in the queue
+    # Waiting, but further back than the places ranked (`repository.PLACE_CAP`): after this one.
+    after_place: int | None = None
     eta_minutes: int | None
     next_attempt_at: datetime | None
     invoice_number: str | None
@@ -228,6 +230,7 @@ class QueuedSale(BaseModel):
 
 class Progress(BaseModel):
     backlog: int  # sales due for the worker now (pending, retrying or retried by hand)
+    backlog_exact: bool = True  # False: more than `backlog` (counted up to a cap)
     backlog_minutes: int  # how long they take at Siigo's request limit
     requests_per_minute: int
     counts: dict[str, int]

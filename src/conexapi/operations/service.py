@@ -14,7 +14,7 @@ from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
-from conexapi.operations.repository import Cursor, SaleRepository
+from conexapi.operations.repository import BACKLOG_CAP, PLACE_CAP, Cursor, SaleRepository
 from conexapi.operations.schemas import (
     BackfillRequest,
     BreakerRead,
@@ -334,17 +334,22 @@ async def progress(
     sale_ids: list[int],
     now: datetime,
     requests_per_minute: int,
+    backlog_cap: int = BACKLOG_CAP,
+    place_cap: int = PLACE_CAP,
 ) -> Progress:
     """Where the given sales are: their state and, when they wait for the worker, their place
-    in the queue and the expected minutes; plus the backlog and the counts per state."""
+    in the queue and the expected minutes; plus the backlog and the counts per state. The
+    backlog is counted up to `backlog_cap` and places ranked up to `place_cap`: past them the
+    page says "más de" (docs/big-sellers.md, "Backlog and places")."""
     repo = SaleRepository(session, tenant_id)
     sales = await repo.states(sale_ids[:200])
     # The backlog is counted and the places ranked in the database: a large backlog is never
     # read row by row to place the few sales shown.
-    backlog = await repo.due_count(now)
+    backlog = await repo.due_count(now, cap=backlog_cap)
     waiting = {SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)}
     due_here = [s.id for s in sales if s.state in waiting and _due_by(s.next_attempt_at, now)]
-    places = await repo.places(due_here, now) if due_here and backlog else {}
+    places = await repo.places(due_here, now, cap=place_cap) if due_here and backlog else {}
+    far = backlog > place_cap  # a due sale without a place is further back (else: just claimed)
     docs = await repo.documents([s.id for s in sales])
     items = []
     for sale in sales:
@@ -358,14 +363,18 @@ async def progress(
                 if sale.error_code
                 else None,
                 place=place,
-                eta_minutes=minutes_for(place, requests_per_minute) if place else None,
+                after_place=place_cap if far and sale.id in due_here and not place else None,
+                eta_minutes=minutes_for(place or place_cap, requests_per_minute)
+                if place or (far and sale.id in due_here)
+                else None,
                 next_attempt_at=sale.next_attempt_at,
                 invoice_number=invoice.number if invoice else None,
             )
         )
     return Progress(
-        backlog=backlog,
-        backlog_minutes=minutes_for(backlog, requests_per_minute),
+        backlog=min(backlog, backlog_cap),
+        backlog_exact=backlog <= backlog_cap,
+        backlog_minutes=minutes_for(min(backlog, backlog_cap), requests_per_minute),
         requests_per_minute=requests_per_minute,
         counts=await repo.counts(),
         sales=items,

@@ -202,7 +202,7 @@ def backlog_banner(status: Progress) -> str:
     if not status.backlog:
         return ""
     return text(
-        "web.backlog",
+        "web.backlog" if status.backlog_exact else "web.backlog_more",
         count=integer(status.backlog),
         sales="venta" if status.backlog == 1 else "ventas",
         minutes=integer(status.backlog_minutes),
@@ -213,6 +213,10 @@ def backlog_banner(status: Progress) -> str:
 def queue_text(q: QueuedSale) -> str:
     if q.place is not None:
         return text("web.queued_place", place=integer(q.place), minutes=integer(q.eta_minutes or 1))
+    if q.after_place is not None:
+        return text(
+            "web.queued_after", place=integer(q.after_place), minutes=integer(q.eta_minutes or 1)
+        )
     if q.state not in (SaleState.PENDING, SaleState.RETRYING):
         return ""
     if q.next_attempt_at is not None:
