@@ -15,7 +15,7 @@ from conexapi.operations.schemas import SaleFilter
 from conexapi.runtime import Runtime
 from conexapi.sales.states import SaleState
 from conexapi.sales.terms import fold, sale_terms, search_words
-from conexapi.sync.models import Sale, SaleTerm
+from conexapi.sync.models import Sale, SalePair, SaleTerm
 from tests.bigdata import add_history
 from tests.builders import create_integration, create_tenant
 
@@ -133,6 +133,66 @@ async def test_the_triggers_store_the_terms_of_every_write(runtime: Runtime) -> 
         await session.execute(delete(Sale).where(Sale.id == ids[2]))
     assert await _stored(runtime, ids[1]) == _expected(*TRICKY[1])  # other columns: untouched
     assert await _stored(runtime, ids[2]) == set()  # the delete took them
+
+
+async def _sort_keys(runtime: Runtime, tenant_id: int) -> dict[str, int]:
+    """How many term and pair rows of the tenant carry their sale's sort key, and how many
+    do not (a different one, or none)."""
+    async with runtime.sessions() as session:
+        counts = {}
+        for name, table in (("term", SaleTerm), ("pair", SalePair)):
+            rows = (
+                await session.execute(
+                    select(table.sort_at, Sale.sort_at)
+                    .join(Sale, Sale.id == table.sale_id)
+                    .where(table.tenant_id == tenant_id)
+                )
+            ).all()
+            counts[name] = sum(1 for mine, sales in rows if mine == sales and mine is not None)
+            counts[f"{name} wrong"] = sum(1 for mine, sales in rows if mine != sales or not mine)
+    return counts
+
+
+async def test_the_terms_and_pairs_carry_their_sales_sort_key_through_every_write(
+    runtime: Runtime,
+) -> None:
+    """Migration b4e8d2f6a0c3: the term and pair rows' `sort_at` is their sale's, after ORM
+    and bulk inserts, a date changed by the ORM or by a bulk UPDATE, a name rewritten (new
+    rows) together with the date, and other changes."""
+    tenant_id, integration_id = await _tenant(runtime)
+    ids = [
+        await _add(runtime, tenant_id, integration_id, n, name, ident, facts)
+        for n, (name, ident, facts) in enumerate(TRICKY)
+    ]
+    async with transaction(runtime.sessions) as session:
+        await add_history(session, tenant_id, integration_id, count=20, days=3)
+    before = await _sort_keys(runtime, tenant_id)
+    assert before["term"] > 40
+    assert before["pair"] > 20
+    assert before["term wrong"] == before["pair wrong"] == 0
+    later = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    async with transaction(runtime.sessions) as session:
+        await session.execute(update(Sale).where(Sale.id == ids[0]).values(sale_date=later))
+        await session.execute(
+            update(Sale)
+            .where(Sale.id == ids[1])
+            .values(sale_date=later + timedelta(hours=1), buyer_name="Nueva Persona Distinta")
+        )
+        sale = await session.get(Sale, ids[2])
+        assert sale is not None
+        sale.sale_date = later - timedelta(days=3)
+        await session.execute(update(Sale).where(Sale.id == ids[3]).values(state="dead"))
+        await session.execute(
+            update(Sale).where(Sale.tenant_id == tenant_id, Sale.id > ids[3]).values(sale_date=None)
+        )
+    after = await _sort_keys(runtime, tenant_id)
+    assert after["term wrong"] == after["pair wrong"] == 0
+    assert after["term"] >= before["term"] - 10  # the rewritten name has fewer words
+    async with runtime.sessions() as session:
+        moved = await session.execute(
+            select(SalePair.sort_at).where(SalePair.sale_id == ids[1]).limit(1)
+        )
+        assert moved.scalar_one() == later + timedelta(hours=1)
 
 
 def test_the_query_is_cut_and_folded_like_the_terms() -> None:

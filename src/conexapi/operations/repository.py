@@ -90,12 +90,13 @@ class Cursor:
 class Found:
     """What a search matched: the condition on `sale` (None: nothing to add) and how many
     sales it matched, counted up to the repository's cap + 1. `matches`: when they are few
-    (up to `id_list_max`), the select of their ids (one column, each once), which the list
-    joins to `sale` to read its page and the filtered total in one statement."""
+    (up to `id_list_max`), the select of their ids (`keyed`: and their sort keys), each once,
+    from which the list reads its page and the filtered total in one statement."""
 
     condition: Any
     matched: int
     matches: Any = None
+    keyed: bool = False  # `matches` also selects each sale's sort key (`at`)
 
 
 @dataclass
@@ -132,11 +133,7 @@ class SaleRepository:
         where.append(sale.tenant_id == self.tenant_id)
         if f.state is not None:
             where.append(sale.state == f.state.value)
-        if f.date_from is not None:
-            where.append(sale.sort_at >= _colombia_midnight(f.date_from))
-        if f.date_to is not None:
-            where.append(sale.sort_at < _colombia_midnight(f.date_to) + timedelta(days=1))
-        return where
+        return where + _dates(f, sale.sort_at)
 
     async def _search(self, q: str) -> Found:
         """What `q` finds: an order, pack or invoice number, or a buyer's identification (typed
@@ -207,14 +204,14 @@ class SaleRepository:
         pair, over = aliased(SalePair), aliased(SalePair)
         rest = [w for w in words if w not in (first, second)]
         found = (
-            select(pair.sale_id.label("sid"))
+            select(pair.sale_id.label("sid"), pair.sort_at.label("at"))
             .where(
                 pair.tenant_id == self.tenant_id,
                 self._prefixes(pair.pair, [f"{f} {second}" for f in firsts]),
                 *(self._has_word(pair.sale_id, w) for w in rest),
             )
             .union(
-                select(over.sale_id.label("sid")).where(
+                select(over.sale_id.label("sid"), over.sort_at.label("at")).where(
                     over.tenant_id == self.tenant_id,
                     over.pair == PAIR_OVERFLOW,
                     *(self._has_word(over.sale_id, w) for w in words),
@@ -222,7 +219,7 @@ class SaleRepository:
             )
             .subquery()
         )
-        return select(found.c.sid)
+        return found
 
     async def _distinct_words(self, prefix: str) -> list[str] | None:
         """The distinct words of this tenant's names beginning with `prefix`, one index seek
@@ -251,7 +248,7 @@ class SaleRepository:
             term.sale_id == sale_id, term.kind == TERM_WORD, self._prefixes(term.term, [prefix])
         )
 
-    async def _terms(self, kind: str, groups: list[list[str]], matching: Any = None) -> Found:
+    async def _terms(self, kind: str, groups: list[list[str]], found: Any = None) -> Found:
         """The sales with, for every group, a term of `kind` that begins with one of the
         group's prefixes: one range of `sale_term` per group, semi-joined. Up to
         `id_list_max` matches, their ids are collected (one query) and the list pages them;
@@ -259,19 +256,22 @@ class SaleRepository:
         at most `count_cap`); beyond, the search is broad (at least 1 sale in every
         `history / count_cap` matches), and the list reads the index newest first and checks
         each sale's terms until the page is full. The count comes with the ids, or from one
-        count of the ranges up to `count_cap` + 1."""
+        count of the ranges up to `count_cap` + 1. `found`: the matches already chosen (by
+        word pairs), as a subquery of `sid` and `at`."""
         groups = sorted(groups, key=lambda g: -min(len(p) for p in g))  # longest first
-        if matching is None:
+        if found is None:
             first, *rest = groups
-            lead = self._term_match(kind, first)
-            matching = lead.where(
-                *(lead.selected_columns.sale_id.in_(self._term_match(kind, g)) for g in rest)
-            )
+            lead = self._term_match(kind, first, keyed=True)
+            found = lead.where(
+                *(lead.selected_columns.sid.in_(self._term_match(kind, g)) for g in rest)
+            ).subquery()
+        matching = select(found.c.sid)
         distinct = matching.distinct()
         counted = select(func.count()).select_from(distinct.limit(self.count_cap + 1).subquery())
         n = int((await self.session.execute(counted)).scalar_one())
         if n <= min(self.id_list_max, self.count_cap):
-            return Found(Sale.id.in_(matching) if n else false(), n, distinct if n else None)
+            keyed = select(found.c.sid, found.c.at).distinct()
+            return Found(Sale.id.in_(matching) if n else false(), n, keyed if n else None, True)
         if n <= self.count_cap:
             return Found(Sale.id.in_(matching), n)
         checks = []
@@ -286,13 +286,15 @@ class SaleRepository:
             checks.append(hit.is_not(None))
         return Found(and_(*checks), n)
 
-    def _term_match(self, kind: str, prefixes: list[str]) -> Any:
-        """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery.
+    def _term_match(self, kind: str, prefixes: list[str], *, keyed: bool = False) -> Any:
+        """The sales with a term of `kind` beginning with one of `prefixes`, as a subquery
+        (with `keyed`, each with its sort key: columns `sid` and `at`).
         MariaDB is told not to check it per candidate through `ix_sale_term_sale_id` (a
         random lookup for each of tens of thousands of candidates: seconds on a big tenant)
         but to read its range once and semi-join (materialization: a hash of the ids)."""
         term = aliased(SaleTerm)
-        stmt = select(term.sale_id).where(
+        columns = [term.sale_id.label("sid"), term.sort_at.label("at")] if keyed else [term.sale_id]
+        stmt = select(*columns).where(
             term.tenant_id == self.tenant_id, term.kind == kind, self._prefixes(term.term, prefixes)
         )
         for dialect in ("mysql", "mariadb"):
@@ -485,21 +487,40 @@ class SaleRepository:
         list's order (needs_attention first without a state filter, then newest first). Only
         the page's rows come back."""
         ids = found.matches.subquery()
-        sale = aliased(Sale, name="paged")  # named apart from the matches' own `sale`
-        matched = (
-            select(
-                sale.id.label("sid"),
-                sale.sort_at.label("at"),
-                case((sale.state == ATTENTION, "a"), else_="b").label("phase"),
-                func.count().over().label("n"),
+        if found.keyed and f.state is None and f.integration_id is None:
+            # The matches carry their sort key: only those needing attention are looked up,
+            # in the small needs_attention part of `ix_sale_tenant_state_sort`.
+            sale = aliased(Sale, name="attention")
+            needs = select(sale.id).where(
+                sale.tenant_id == self.tenant_id,
+                sale.state == ATTENTION,
+                sale.sort_at == ids.c.at,
+                sale.id == ids.c.sid,
             )
-            .join(ids, sale.id == ids.c[0])
-            .where(*self._conditions(f, sale), sale.sort_at.is_not(None))
-        )
-        # MariaDB would read each match's row by its primary key (45 ms for 630 matches not in
-        # memory at 1,000,000 sales); this index has every column the statement needs (4 ms).
-        for dialect in ("mysql", "mariadb"):
-            matched = matched.with_hint(sale, "FORCE INDEX (ix_sale_tenant_id_sort)", dialect)
+            for dialect in ("mysql", "mariadb"):
+                needs = needs.with_hint(sale, "FORCE INDEX (ix_sale_tenant_state_sort)", dialect)
+            matched = select(
+                ids.c.sid.label("sid"),
+                ids.c.at.label("at"),
+                case((needs.exists(), "a"), else_="b").label("phase"),
+                func.count().over().label("n"),
+            ).where(ids.c.at.is_not(None), *_dates(f, ids.c.at))
+        else:
+            sale = aliased(Sale, name="paged")  # named apart from the matches' own `sale`
+            matched = (
+                select(
+                    sale.id.label("sid"),
+                    sale.sort_at.label("at"),
+                    case((sale.state == ATTENTION, "a"), else_="b").label("phase"),
+                    func.count().over().label("n"),
+                )
+                .join(ids, sale.id == ids.c[0])
+                .where(*self._conditions(f, sale), sale.sort_at.is_not(None))
+            )
+            # MariaDB would read each match's row by its primary key (45 ms for 630 matches
+            # not in memory at 1,000,000 sales); this index has every column needed (4 ms).
+            for dialect in ("mysql", "mariadb"):
+                matched = matched.with_hint(sale, "FORCE INDEX (ix_sale_tenant_id_sort)", dialect)
         inner = matched.subquery()
         phase = literal("s") if f.state is not None else inner.c.phase
         stmt = select(inner.c.sid, inner.c.at, phase, inner.c.n).order_by(
@@ -663,6 +684,16 @@ class SaleRepository:
 
 PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
+
+
+def _dates(f: SaleFilter, sort_at: Any) -> list[Any]:
+    """The filter's dates (Colombia's days) on a sort key column."""
+    where = []
+    if f.date_from is not None:
+        where.append(sort_at >= _colombia_midnight(f.date_from))
+    if f.date_to is not None:
+        where.append(sort_at < _colombia_midnight(f.date_to) + timedelta(days=1))
+    return where
 
 
 def _colombia_midnight(day: Any) -> datetime:

@@ -217,6 +217,9 @@ class SaleTerm(Base):
     sale_id: Mapped[int] = mapped_column(
         ForeignKey("sale.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # The sale's `sort_at`, kept by triggers (migration b4e8d2f6a0c3): a search's page is read
+    # in order from its terms' range.
+    sort_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SalePair(Base):
@@ -232,6 +235,7 @@ class SalePair(Base):
     sale_id: Mapped[int] = mapped_column(
         ForeignKey("sale.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    sort_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # as SaleTerm's
 
 
 class SaleDayMark(Base):
