@@ -361,11 +361,16 @@ def test_a_sigtermed_worker_leaves_no_sale_leased_and_exits_0(deployment: Deploy
     d = deployment
     worker = next(p for p in d.procs if p.name == "worker-1")
     invoiced_before = len(d.sandbox("GET", "/siigo/invoices"))
+    last_before = d.sql("SELECT COALESCE(MAX(id), 0) FROM sale")[0][0]
     d.sandbox("PUT", "/faults", json={"siigo": {"latency_ms": 60_000}})  # Siigo hangs
     d.sandbox("POST", "/scenarios/generate", json={"kinds": ["single"] * 3, "seed": 4})
+    # One of this scenario's sales (not an earlier test's, which may be re-read and settled in
+    # milliseconds while the worker stops: a CI run saw only those leased).
     wait_until(
         f"a sale in progress:\n{worker.tail()}",
-        lambda: d.sql("SELECT COUNT(*) FROM sale WHERE lease_owner IS NOT NULL")[0][0],
+        lambda: d.sql(
+            f"SELECT COUNT(*) FROM sale WHERE id > {int(last_before)} AND lease_owner IS NOT NULL"
+        )[0][0],
     )
     started = time.monotonic()
     assert worker.terminate_and_wait(timeout=SHUTDOWN_SECONDS + 30) == 0, worker.tail()
