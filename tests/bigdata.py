@@ -69,6 +69,8 @@ async def add_history(
         when = end - timedelta(minutes=rng.randrange(0, days * 24 * 60))
         if i % 17 == 0:  # Colombia's midnight is 05:00 UTC: the day boundary itself
             when = when.replace(hour=5, minute=0, second=0, microsecond=0)
+            if when > end:  # before 05:00 UTC that is still to come: the day before's
+                when -= timedelta(days=1)
         sales.append(make_sale(tenant_id, integration_id, i, rng.choice(STATES), when, rng))
     session.add_all(sales)
     await session.flush()
