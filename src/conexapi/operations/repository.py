@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from conexapi.core.errors import Unprocessable
 from conexapi.db import utcnow
@@ -555,9 +555,14 @@ class SaleRepository:
         return PageResult(sales, total, exact, next_cursor)
 
     async def _load(self, ids: list[int]) -> list[Sale]:
+        """A page's sales, in order, without the facts and profit the list does not show (rows
+        of a long history are scattered: the less read and parsed, the better); reading them
+        raises instead of loading them behind the caller's back."""
         if not ids:
             return []
-        rows = await self.session.execute(select(Sale).where(Sale.id.in_(ids)))
+        rows = await self.session.execute(
+            select(Sale).where(Sale.id.in_(ids)).options(*_deferred(Sale.facts, Sale.profit))
+        )
         by_id = {s.id: s for s in rows.scalars()}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -596,14 +601,21 @@ class SaleRepository:
             )
         ).scalar_one_or_none()
 
-    async def documents(self, sale_ids: Sequence[int]) -> dict[int, list[Document]]:
+    async def documents(
+        self, sale_ids: Sequence[int], *, summary: bool = False
+    ) -> dict[int, list[Document]]:
+        """These sales' documents; with `summary`, without the request body, breakdown and
+        stamp errors (what a list shows does not need them; reading them then raises)."""
         if not sale_ids:
             return {}
-        rows = await self.session.execute(
-            select(Document)
-            .where(Document.tenant_id == self.tenant_id, Document.sale_id.in_(sale_ids))
-            .order_by(Document.kind, Document.seq)
+        stmt = select(Document).where(
+            Document.tenant_id == self.tenant_id, Document.sale_id.in_(sale_ids)
         )
+        if summary:
+            stmt = stmt.options(
+                *_deferred(Document.body, Document.breakdown, Document.stamp_errors)
+            )
+        rows = await self.session.execute(stmt.order_by(Document.kind, Document.seq))
         grouped: dict[int, list[Document]] = {}
         for doc in rows.scalars():
             grouped.setdefault(doc.sale_id, []).append(doc)
@@ -684,6 +696,10 @@ class SaleRepository:
 
 PAIR_FIRSTS = 20  # distinct words beginning like a searched word, past which pairs are not read
 _TOP = "\U0010ffff"  # above every character: `p <= x < p + _TOP` is "x begins with p" (SQLite)
+
+
+def _deferred(*columns: Any) -> list[Any]:
+    return [defer(c, raiseload=True) for c in columns]
 
 
 def _dates(f: SaleFilter, sort_at: Any) -> list[Any]:

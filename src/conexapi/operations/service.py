@@ -123,7 +123,7 @@ async def list_sales(
         page_size=page_size,
         cursor=Cursor.decode(cursor) if cursor else None,
     )
-    docs = await repo.documents([s.id for s in result.sales])
+    docs = await repo.documents([s.id for s in result.sales], summary=True)
     return SalePage(
         items=[_read(s, docs.get(s.id, [])) for s in result.sales],
         total=result.total,
@@ -350,7 +350,7 @@ async def progress(
     due_here = [s.id for s in sales if s.state in waiting and _due_by(s.next_attempt_at, now)]
     places = await repo.places(due_here, now, cap=place_cap) if due_here and backlog else {}
     far = backlog > place_cap  # a due sale without a place is further back (else: just claimed)
-    docs = await repo.documents([s.id for s in sales])
+    docs = await repo.documents([s.id for s in sales], summary=True)
     items = []
     for sale in sales:
         place = places.get(sale.id)
