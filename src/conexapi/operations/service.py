@@ -14,7 +14,13 @@ from conexapi.core.errors import Conflict, NotFound, Unprocessable
 from conexapi.db import utcnow
 from conexapi.integrations.models import Integration
 from conexapi.messages import text
-from conexapi.operations.repository import BACKLOG_CAP, PLACE_CAP, Cursor, SaleRepository
+from conexapi.operations.repository import (
+    BACKLOG_CAP,
+    PLACE_CAP,
+    WAITING,
+    Cursor,
+    SaleRepository,
+)
 from conexapi.operations.schemas import (
     BackfillRequest,
     BreakerRead,
@@ -346,14 +352,15 @@ async def progress(
     # The backlog is counted and the places ranked in the database: a large backlog is never
     # read row by row to place the few sales shown.
     backlog = await repo.due_count(now, cap=backlog_cap)
-    waiting = {SaleState.PENDING.value, *(s.value for s in RETRYABLE_BY_HAND)}
-    due_here = [s.id for s in sales if s.state in waiting and _due_by(s.next_attempt_at, now)]
+    due_here = [s.id for s in sales if s.state in WAITING and _due_by(s.next_attempt_at, now)]
     places = await repo.places(due_here, now, cap=place_cap) if due_here and backlog else {}
-    far = backlog > place_cap  # a due sale without a place is further back (else: just claimed)
+    # A due sale without a place is further back than the places ranked (else: just claimed).
+    further = set(due_here) - set(places) if backlog > place_cap else set()
     docs = await repo.documents([s.id for s in sales], summary=True)
     items = []
     for sale in sales:
         place = places.get(sale.id)
+        after = place_cap if sale.id in further else None
         invoice = current_invoice(docs.get(sale.id, []))
         items.append(
             QueuedSale(
@@ -363,18 +370,19 @@ async def progress(
                 if sale.error_code
                 else None,
                 place=place,
-                after_place=place_cap if far and sale.id in due_here and not place else None,
-                eta_minutes=minutes_for(place or place_cap, requests_per_minute)
-                if place or (far and sale.id in due_here)
+                after_place=after,
+                eta_minutes=minutes_for(place or after or 0, requests_per_minute)
+                if place or after
                 else None,
                 next_attempt_at=sale.next_attempt_at,
                 invoice_number=invoice.number if invoice else None,
             )
         )
+    shown = min(backlog, backlog_cap)
     return Progress(
-        backlog=min(backlog, backlog_cap),
+        backlog=shown,
         backlog_exact=backlog <= backlog_cap,
-        backlog_minutes=minutes_for(min(backlog, backlog_cap), requests_per_minute),
+        backlog_minutes=minutes_for(shown, requests_per_minute),
         requests_per_minute=requests_per_minute,
         counts=await repo.counts(),
         sales=items,
